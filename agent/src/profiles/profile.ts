@@ -1,0 +1,113 @@
+// Profiles choose durations, trial counts and sizes. They are data (profiles.json); this
+// file parses and checks them, once, before any benchmark starts.
+import builtinProfiles from './profiles.json';
+
+export interface Profile {
+  readonly name: string;
+  readonly description: string;
+  /** Seconds of untimed warm-up per benchmark (at least one warm-up trial always runs). */
+  readonly warmupSeconds: number;
+  /** Target length of one timed trial; kernels calibrate their work to it. */
+  readonly trialSeconds: number;
+  /** At least this many trials (never below 3). */
+  readonly minTrials: number;
+  /** Trials stop here even when the RSD is still above the threshold. */
+  readonly maxTrials: number;
+  /** More trials while the primary metric's relative standard deviation is above this. */
+  readonly rsdThreshold: number;
+  /** Time budget for one benchmark's timed trials, in seconds; minTrials always run. */
+  readonly budgetSeconds: number;
+  /** Which benchmarks run, in order. */
+  readonly benchmarks: readonly string[];
+  /** Per-benchmark settings, parsed by each benchmark's parseSettings. */
+  readonly settings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+export class ProfileError extends Error {
+  override readonly name = 'ProfileError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isProfileError(err: unknown): err is ProfileError {
+  return err instanceof ProfileError;
+}
+
+function positiveNumber(obj: Record<string, unknown>, key: string, where: string, min = 0): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= min) {
+    throw new ProfileError(`${where}: "${key}" must be a finite number above ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function integerAtLeast(obj: Record<string, unknown>, key: string, where: string, min: number): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ProfileError(`${where}: "${key}" must be a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses one profile object. `knownBenchmarks` are the registered ids; naming any other
+ * id, in the list or in the settings, is an error.
+ */
+export function parseProfile(name: string, raw: unknown, knownBenchmarks: readonly string[]): Profile {
+  const where = `profile "${name}"`;
+  if (!isRecord(raw)) throw new ProfileError(`${where} must be an object`);
+  const known = new Set(['description', 'warmupSeconds', 'trialSeconds', 'minTrials', 'maxTrials', 'rsdThreshold', 'budgetSeconds', 'benchmarks', 'settings']);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new ProfileError(`${where}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+  }
+  const minTrials = integerAtLeast(raw, 'minTrials', where, 3);
+  const maxTrials = integerAtLeast(raw, 'maxTrials', where, minTrials);
+  const rsdThreshold = positiveNumber(raw, 'rsdThreshold', where);
+  if (rsdThreshold >= 1) throw new ProfileError(`${where}: "rsdThreshold" is a fraction (0.03 = 3%), got ${rsdThreshold}`);
+  const benchmarks = raw['benchmarks'];
+  if (!Array.isArray(benchmarks) || benchmarks.length === 0 || !benchmarks.every((b): b is string => typeof b === 'string')) {
+    throw new ProfileError(`${where}: "benchmarks" must be a non-empty list of benchmark ids`);
+  }
+  const knownSet = new Set(knownBenchmarks);
+  for (const id of benchmarks) {
+    if (!knownSet.has(id)) throw new ProfileError(`${where}: unknown benchmark "${id}" (known: ${knownBenchmarks.join(', ')})`);
+  }
+  const settingsRaw = raw['settings'] ?? {};
+  if (!isRecord(settingsRaw)) throw new ProfileError(`${where}: "settings" must be an object keyed by benchmark id`);
+  const settings: Record<string, Record<string, unknown>> = {};
+  for (const [id, value] of Object.entries(settingsRaw)) {
+    if (!knownSet.has(id)) throw new ProfileError(`${where}: settings for unknown benchmark "${id}"`);
+    if (!isRecord(value)) throw new ProfileError(`${where}: settings of "${id}" must be an object`);
+    settings[id] = value;
+  }
+  const description = typeof raw['description'] === 'string' ? raw['description'] : '';
+  return {
+    name,
+    description,
+    warmupSeconds: positiveNumber(raw, 'warmupSeconds', where),
+    trialSeconds: positiveNumber(raw, 'trialSeconds', where),
+    minTrials,
+    maxTrials,
+    rsdThreshold,
+    budgetSeconds: positiveNumber(raw, 'budgetSeconds', where),
+    benchmarks,
+    settings,
+  };
+}
+
+/** Names of the built-in profiles, in order of growing length. */
+export const PROFILE_NAMES: readonly string[] = Object.keys(builtinProfiles);
+
+/** Looks up and parses a built-in profile; an unknown name is a ProfileError listing the known ones. */
+export function loadProfile(name: string, knownBenchmarks: readonly string[]): Profile {
+  const raw = (builtinProfiles as Record<string, unknown>)[name];
+  if (raw === undefined) {
+    throw new ProfileError(`unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')})`);
+  }
+  return parseProfile(name, raw, knownBenchmarks);
+}

@@ -1,0 +1,118 @@
+// The statistics behind the comparison: Student's t distribution, Welch's interval on log
+// values (ratios are multiplicative, so the interval is symmetric in log space), and
+// geometric means.
+
+function logGamma(x: number): number {
+  // Lanczos approximation (g = 7, n = 9); accurate to ~1e-15 for x > 0.
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let a = c[0] as number;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += (c[i] as number) / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** Continued fraction for the incomplete beta function (Numerical Recipes, betacf). */
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** Regularized incomplete beta I_x(a, b). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(a, b, x)) / a : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
+}
+
+/** P(T ≤ t) for Student's t with `df` degrees of freedom (df may be fractional, as Welch's is). */
+export function studentTCdf(t: number, df: number): number {
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** The t value with P(T ≤ t) = p, by bisection on the CDF. */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1) || !(df > 0)) throw new RangeError(`studentTQuantile needs 0 < p < 1 and df > 0, got p=${p}, df=${df}`);
+  let lo = -1e4;
+  let hi = 1e4;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+    if (hi - lo < 1e-12) break;
+  }
+  return (lo + hi) / 2;
+}
+
+export function geometricMean(values: readonly number[]): number | undefined {
+  if (values.length === 0 || values.some((v) => !(v > 0))) return undefined;
+  return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
+}
+
+function meanAndVariance(values: readonly number[]): { mean: number; variance: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, variance };
+}
+
+export interface RatioEstimate {
+  /** exp(mean(log a) − mean(log b)): the ratio of the geometric means. */
+  readonly ratio: number;
+  /** Bounds of the confidence interval; undefined when either side has fewer than two values. */
+  readonly low: number | undefined;
+  readonly high: number | undefined;
+}
+
+/**
+ * Ratio a/b of two positive samples with a Welch confidence interval computed on their
+ * logarithms: d = mean(ln a) − mean(ln b), se = √(s²a/na + s²b/nb), Welch–Satterthwaite
+ * degrees of freedom, interval exp(d ± t·se).
+ */
+export function welchLogRatio(a: readonly number[], b: readonly number[], confidence = 0.95): RatioEstimate {
+  if (a.length === 0 || b.length === 0) throw new RangeError('welchLogRatio needs values on both sides');
+  if (a.some((v) => !(v > 0)) || b.some((v) => !(v > 0))) throw new RangeError('welchLogRatio needs positive values');
+  const la = meanAndVariance(a.map(Math.log));
+  const lb = meanAndVariance(b.map(Math.log));
+  const d = la.mean - lb.mean;
+  const ratio = Math.exp(d);
+  if (a.length < 2 || b.length < 2) return { ratio, low: undefined, high: undefined };
+  const va = la.variance / a.length;
+  const vb = lb.variance / b.length;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { ratio, low: ratio, high: ratio };
+  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  const t = studentTQuantile(1 - (1 - confidence) / 2, df);
+  return { ratio, low: Math.exp(d - t * se), high: Math.exp(d + t * se) };
+}

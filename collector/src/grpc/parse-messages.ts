@@ -1,0 +1,201 @@
+// Turns untrusted gRPC messages into the collector's typed records, once, at the boundary.
+// A message that fails gets an error naming the field and what would be right; nothing of
+// it is stored.
+import {
+  Direction as WireDirection,
+  RunStatus as WireRunStatus,
+  type EndRunRequest,
+  type EnrollRequest,
+  type Inventory,
+  type Sample,
+  type StartRunRequest,
+} from '@guestbench/proto';
+import { EMPTY_INVENTORY, type AgentRecord, type InventoryRecord, type RunStatus, type SampleRecord } from '../model';
+import type { NewRun, RunEnd } from '../store/store';
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** Thrown inside the parsers and turned into a Parsed failure at their edge. */
+class FieldError extends Error {}
+
+export const PLATFORMS = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'] as const;
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const LABEL_PATTERN = /^[A-Za-z0-9._-]{0,64}$/;
+const BENCHMARK_PATTERN = /^[a-z][a-z0-9_]*\.[a-z0-9_]+$/;
+const METRIC_PATTERN = /^[a-z][a-z0-9_.]{0,63}$/;
+const MAX_SAMPLES_PER_MESSAGE = 1000;
+const MAX_TRIALS = 10_000;
+const MAX_PARAMETERS = 64;
+
+function id(value: string, field: string): string {
+  if (!ID_PATTERN.test(value)) {
+    throw new FieldError(`${field}: must be 1–128 characters of letters, digits and . _ : - (starting with a letter or digit), got ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return value;
+}
+
+function bounded(value: string, field: string, max: number): string {
+  if (value.length > max) throw new FieldError(`${field}: at most ${max} characters, got ${value.length}`);
+  return value;
+}
+
+function finite(value: number, field: string, min = 0, max = Number.MAX_VALUE): number {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new FieldError(`${field}: must be a finite number from ${min} to ${max === Number.MAX_VALUE ? 'any size' : max}, got ${value}`);
+  }
+  return value;
+}
+
+function platform(value: string, field: string, allowEmpty: boolean): string {
+  if (allowEmpty && (value === '' || value === 'auto')) return '';
+  if (!(PLATFORMS as readonly string[]).includes(value)) {
+    throw new FieldError(`${field}: must be one of ${PLATFORMS.join(', ')}${allowEmpty ? ' (or empty/auto)' : ''}, got ${JSON.stringify(value.slice(0, 40))}`);
+  }
+  return value;
+}
+
+function label(value: string, field: string): string {
+  if (!LABEL_PATTERN.test(value)) throw new FieldError(`${field}: up to 64 letters, digits and . _ -, got ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
+}
+
+function inventory(inv: Inventory | undefined): InventoryRecord {
+  if (inv === undefined) return EMPTY_INVENTORY;
+  return {
+    hostname: bounded(inv.hostname, 'inventory.hostname', 255),
+    cpuModel: bounded(inv.cpuModel, 'inventory.cpu_model', 255),
+    cpus: finite(inv.cpus, 'inventory.cpus', 0, 65_536),
+    memoryBytes: finite(inv.memoryBytes, 'inventory.memory_bytes'),
+    kernel: bounded(inv.kernel, 'inventory.kernel', 255),
+    os: bounded(inv.os, 'inventory.os', 255),
+    arch: bounded(inv.arch, 'inventory.arch', 64),
+    clocksource: bounded(inv.clocksource, 'inventory.clocksource', 64),
+    cpuFlags: bounded(inv.cpuFlags, 'inventory.cpu_flags', 8192),
+    systemVendor: bounded(inv.systemVendor, 'inventory.system_vendor', 255),
+    systemModel: bounded(inv.systemModel, 'inventory.system_model', 255),
+    nodeVersion: bounded(inv.nodeVersion, 'inventory.node_version', 64),
+  };
+}
+
+function wrap<T>(fn: () => T): Parsed<T> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (err: unknown) {
+    if (err instanceof FieldError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+export function parseEnroll(req: EnrollRequest, nowMs: number): Parsed<AgentRecord> {
+  return wrap(() => {
+    const declaredPlatform = platform(req.declaredPlatform, 'declared_platform', true);
+    const detected = req.detected;
+    const detectedPlatform = detected === undefined ? 'other' : platform(detected.platform, 'detected.platform', false);
+    const evidence = (detected?.evidence ?? []).slice(0, 65).map((e, i) => ({
+      source: bounded(e.source, `detected.evidence[${i}].source`, 256),
+      value: bounded(e.value, `detected.evidence[${i}].value`, 1024),
+      suggests: bounded(e.suggests, `detected.evidence[${i}].suggests`, 32),
+    }));
+    if ((detected?.evidence.length ?? 0) > 64) throw new FieldError('detected.evidence: at most 64 entries');
+    return {
+      id: id(req.agentId, 'agent_id'),
+      hostname: bounded(req.hostname, 'hostname', 255),
+      declaredPlatform,
+      detectedPlatform,
+      platform: declaredPlatform !== '' ? declaredPlatform : detectedPlatform,
+      evidence,
+      inventory: inventory(req.inventory),
+      agentVersion: bounded(req.agentVersion, 'agent_version', 64),
+      enrolledAtMs: nowMs,
+    };
+  });
+}
+
+export function parseStartRun(req: StartRunRequest, nowMs: number): Parsed<NewRun> {
+  return wrap(() => ({
+    id: id(req.runId, 'run_id'),
+    agentId: id(req.agentId, 'agent_id'),
+    label: label(req.label, 'label'),
+    profile: bounded(req.profile, 'profile', 64),
+    agentVersion: bounded(req.agentVersion, 'agent_version', 64),
+    startedAtMs: req.startedAtMs > 0 ? finite(req.startedAtMs, 'started_at_ms') : nowMs,
+  }));
+}
+
+function direction(value: WireDirection, field: string): 'higher' | 'lower' {
+  if (value === WireDirection.DIRECTION_HIGHER_IS_BETTER) return 'higher';
+  if (value === WireDirection.DIRECTION_LOWER_IS_BETTER) return 'lower';
+  throw new FieldError(`${field}: must be DIRECTION_HIGHER_IS_BETTER or DIRECTION_LOWER_IS_BETTER, got ${String(value)}`);
+}
+
+function sample(s: Sample, runId: string, field: string): SampleRecord {
+  const trials = s.trials;
+  if (trials.length === 0 || trials.length > MAX_TRIALS) throw new FieldError(`${field}.trials: 1 to ${MAX_TRIALS} values, got ${trials.length}`);
+  trials.forEach((t, i) => finite(t, `${field}.trials[${i}]`));
+  if (s.trialCount !== trials.length) throw new FieldError(`${field}.trial_count: must equal the number of trials (${trials.length}), got ${s.trialCount}`);
+  const parameters = Object.entries(s.parameters);
+  if (parameters.length > MAX_PARAMETERS) throw new FieldError(`${field}.parameters: at most ${MAX_PARAMETERS} entries`);
+  for (const [k, v] of parameters) {
+    bounded(k, `${field}.parameters key`, 64);
+    bounded(v, `${field}.parameters["${k.slice(0, 64)}"]`, 256);
+  }
+  const benchmarkId = s.benchmarkId;
+  if (!BENCHMARK_PATTERN.test(benchmarkId) || benchmarkId.length > 64) {
+    throw new FieldError(`${field}.benchmark_id: must look like category.name in lower case, got ${JSON.stringify(benchmarkId.slice(0, 80))}`);
+  }
+  if (!METRIC_PATTERN.test(s.metric)) throw new FieldError(`${field}.metric: lower-case name up to 64 characters, got ${JSON.stringify(s.metric.slice(0, 80))}`);
+  if (s.unit.length === 0) throw new FieldError(`${field}.unit: must not be empty`);
+  return {
+    id: id(s.id, `${field}.id`),
+    runId,
+    benchmarkId,
+    metric: s.metric,
+    unit: bounded(s.unit, `${field}.unit`, 32),
+    direction: direction(s.direction, `${field}.direction`),
+    value: finite(s.value, `${field}.value`),
+    trials: [...trials],
+    trialCount: s.trialCount,
+    rsd: finite(s.rsd, `${field}.rsd`),
+    stealFraction: finite(s.stealFraction, `${field}.steal_fraction`, 0, 1),
+    parameters: Object.fromEntries(parameters),
+    primary: s.primary,
+    clocksource: bounded(s.clocksource, `${field}.clocksource`, 64),
+    durationSeconds: finite(s.durationSeconds, `${field}.duration_seconds`),
+    finishedAtMs: finite(s.finishedAtMs, `${field}.finished_at_ms`),
+  };
+}
+
+/** Parses every sample of a message; one bad sample rejects the whole message. */
+export function parseSamples(runId: string, samples: readonly Sample[]): Parsed<SampleRecord[]> {
+  return wrap(() => {
+    id(runId, 'run_id');
+    if (samples.length === 0) throw new FieldError('samples: at least one sample');
+    if (samples.length > MAX_SAMPLES_PER_MESSAGE) throw new FieldError(`samples: at most ${MAX_SAMPLES_PER_MESSAGE} per message, got ${samples.length}`);
+    const parsed = samples.map((s, i) => sample(s, runId, `samples[${i}]`));
+    const seen = new Set<string>();
+    parsed.forEach((s, i) => {
+      if (seen.has(s.id)) throw new FieldError(`samples[${i}].id: ${s.id} appears twice in one message`);
+      seen.add(s.id);
+    });
+    return parsed;
+  });
+}
+
+const END_STATUSES: ReadonlyMap<WireRunStatus, RunStatus> = new Map([
+  [WireRunStatus.RUN_STATUS_COMPLETED, 'completed'],
+  [WireRunStatus.RUN_STATUS_FAILED, 'failed'],
+  [WireRunStatus.RUN_STATUS_CANCELLED, 'cancelled'],
+]);
+
+export function parseEndRun(req: EndRunRequest, nowMs: number): Parsed<{ runId: string; end: RunEnd; sampleCount: number }> {
+  return wrap(() => {
+    const status = END_STATUSES.get(req.status);
+    if (status === undefined) throw new FieldError(`status: must be RUN_STATUS_COMPLETED, RUN_STATUS_FAILED or RUN_STATUS_CANCELLED, got ${String(req.status)}`);
+    return {
+      runId: id(req.runId, 'run_id'),
+      end: { status, error: bounded(req.error, 'error', 4096), endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs },
+      sampleCount: req.sampleCount,
+    };
+  });
+}

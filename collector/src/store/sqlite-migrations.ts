@@ -1,0 +1,66 @@
+// Schema of the embedded SQLite store, as numbered migrations applied in order, once.
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'agents, runs and samples',
+    sql: `
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        declared_platform TEXT NOT NULL,
+        detected_platform TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        evidence_json TEXT NOT NULL,
+        inventory_json TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        enrolled_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL REFERENCES agents(id),
+        hostname TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        declared_platform TEXT NOT NULL,
+        detected_platform TEXT NOT NULL,
+        label TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER,
+        error TEXT NOT NULL DEFAULT '',
+        last_heartbeat_ms INTEGER NOT NULL,
+        inventory_json TEXT NOT NULL,
+        evidence_json TEXT NOT NULL
+      );
+      CREATE INDEX runs_group ON runs(platform, label);
+      CREATE INDEX runs_started ON runs(started_at_ms);
+      CREATE TABLE samples (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        benchmark_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('higher', 'lower')),
+        value REAL NOT NULL,
+        trials_json TEXT NOT NULL,
+        trial_count INTEGER NOT NULL,
+        rsd REAL NOT NULL,
+        steal_fraction REAL NOT NULL,
+        parameters_json TEXT NOT NULL,
+        is_primary INTEGER NOT NULL,
+        clocksource TEXT NOT NULL,
+        duration_seconds REAL NOT NULL,
+        finished_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX samples_run ON samples(run_id);
+    `,
+  },
+];

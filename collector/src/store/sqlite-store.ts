@@ -1,0 +1,268 @@
+// The embedded store: one SQLite file in WAL mode (better-sqlite3, synchronous, behind the
+// async Store interface so that PostgreSQL fits the same shape).
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  canonicalParameters,
+  EMPTY_INVENTORY,
+  type AgentRecord,
+  type Direction,
+  type EvidenceRecord,
+  type InventoryRecord,
+  type RunRecord,
+  type RunStatus,
+  type SampleRecord,
+} from '../model';
+import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
+import { StoreError, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+
+interface RunRow {
+  id: string;
+  agent_id: string;
+  hostname: string;
+  platform: string;
+  declared_platform: string;
+  detected_platform: string;
+  label: string;
+  profile: string;
+  agent_version: string;
+  status: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  error: string;
+  last_heartbeat_ms: number;
+  inventory_json: string;
+  evidence_json: string;
+  sample_count: number;
+}
+
+interface SampleRow {
+  id: string;
+  run_id: string;
+  benchmark_id: string;
+  metric: string;
+  unit: string;
+  direction: string;
+  value: number;
+  trials_json: string;
+  trial_count: number;
+  rsd: number;
+  steal_fraction: number;
+  parameters_json: string;
+  is_primary: number;
+  clocksource: string;
+  duration_seconds: number;
+  finished_at_ms: number;
+}
+
+interface AgentRow {
+  id: string;
+  hostname: string;
+  declared_platform: string;
+  detected_platform: string;
+  platform: string;
+  evidence_json: string;
+  inventory_json: string;
+  agent_version: string;
+  enrolled_at_ms: number;
+}
+
+function applyMigrations(db: Database.Database, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.description, Date.now());
+    })();
+  }
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    hostname: row.hostname,
+    platform: row.platform,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    label: row.label,
+    profile: row.profile,
+    agentVersion: row.agent_version,
+    status: row.status as RunStatus,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms ?? undefined,
+    error: row.error,
+    sampleCount: row.sample_count,
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    lastHeartbeatMs: row.last_heartbeat_ms,
+  };
+}
+
+function toSample(row: SampleRow): SampleRecord {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    benchmarkId: row.benchmark_id,
+    metric: row.metric,
+    unit: row.unit,
+    direction: row.direction as Direction,
+    value: row.value,
+    trials: JSON.parse(row.trials_json) as number[],
+    trialCount: row.trial_count,
+    rsd: row.rsd,
+    stealFraction: row.steal_fraction,
+    parameters: JSON.parse(row.parameters_json) as Record<string, string>,
+    primary: row.is_primary === 1,
+    clocksource: row.clocksource,
+    durationSeconds: row.duration_seconds,
+    finishedAtMs: row.finished_at_ms,
+  };
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    platform: row.platform,
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    agentVersion: row.agent_version,
+    enrolledAtMs: row.enrolled_at_ms,
+  };
+}
+
+const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  /** Opens (creating when missing) the file and brings its schema up to date. */
+  constructor(readonly file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      applyMigrations(this.db, SQLITE_MIGRATIONS);
+    } catch (err: unknown) {
+      throw new StoreError(`cannot open SQLite database ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async upsertAgent(a: AgentRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO agents (id, hostname, declared_platform, detected_platform, platform, evidence_json, inventory_json, agent_version, enrolled_at_ms)
+         VALUES (@id, @hostname, @declaredPlatform, @detectedPlatform, @platform, @evidence, @inventory, @agentVersion, @enrolledAtMs)
+         ON CONFLICT(id) DO UPDATE SET hostname = excluded.hostname, declared_platform = excluded.declared_platform,
+           detected_platform = excluded.detected_platform, platform = excluded.platform, evidence_json = excluded.evidence_json,
+           inventory_json = excluded.inventory_json, agent_version = excluded.agent_version, enrolled_at_ms = excluded.enrolled_at_ms`,
+      )
+      .run({ ...a, evidence: JSON.stringify(a.evidence), inventory: JSON.stringify(a.inventory) });
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(id) as AgentRow | undefined;
+    return row === undefined ? undefined : toAgent(row);
+  }
+
+  async startRun(run: NewRun): Promise<RunRecord> {
+    const insert = this.db.transaction(() => {
+      const agent = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(run.agentId) as AgentRow | undefined;
+      if (agent === undefined) throw new StoreError(`agent ${run.agentId} has not enrolled`);
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, agent_id, hostname, platform, declared_platform, detected_platform, label, profile, agent_version,
+             status, started_at_ms, last_heartbeat_ms, inventory_json, evidence_json)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+           ON CONFLICT(id) DO NOTHING`,
+        )
+        .run(
+          run.id, run.agentId, agent.hostname, agent.platform, agent.declared_platform, agent.detected_platform,
+          run.label, run.profile, run.agentVersion, run.startedAtMs, Date.now(), agent.inventory_json, agent.evidence_json,
+        );
+    });
+    insert();
+    const stored = await this.getRun(run.id);
+    if (stored === undefined) throw new StoreError(`run ${run.id} vanished after insert`);
+    return stored;
+  }
+
+  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<string[]> {
+    const stmt = this.db.prepare(
+      `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials_json, trial_count, rsd,
+         steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO NOTHING`,
+    );
+    const insertAll = this.db.transaction(() => {
+      for (const s of samples) {
+        stmt.run(
+          s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
+          s.stealFraction, canonicalParameters(s.parameters), s.primary ? 1 : 0, s.clocksource, s.durationSeconds, s.finishedAtMs,
+        );
+      }
+    });
+    insertAll();
+    return samples.map((s) => s.id);
+  }
+
+  async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const stmt = this.db.prepare('SELECT id FROM samples WHERE id = ? AND run_id <> ?').pluck();
+    return ids.filter((id) => stmt.get(id, runId) !== undefined);
+  }
+
+  async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
+    this.db
+      .prepare("UPDATE runs SET status = ?, error = ?, ended_at_ms = ? WHERE id = ? AND status = 'running'")
+      .run(end.status, end.error, end.endedAtMs, runId);
+    return this.getRun(runId);
+  }
+
+  async recordHeartbeat(runId: string, atMs: number): Promise<void> {
+    this.db.prepare('UPDATE runs SET last_heartbeat_ms = ? WHERE id = ?').run(atMs, runId);
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = this.db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
+    return row === undefined ? undefined : toRun(row);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.platform !== undefined) { where.push('r.platform = ?'); args.push(filter.platform); }
+    if (filter.label !== undefined) { where.push('r.label = ?'); args.push(filter.label); }
+    if (filter.hostname !== undefined) { where.push('r.hostname = ?'); args.push(filter.hostname); }
+    if (filter.statuses !== undefined && filter.statuses.length > 0) {
+      where.push(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`);
+      args.push(...filter.statuses);
+    }
+    const sql = `${RUN_SELECT}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.started_at_ms DESC, r.id${
+      filter.limit !== undefined ? ' LIMIT ?' : ''
+    }`;
+    if (filter.limit !== undefined) args.push(filter.limit);
+    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
+  }
+
+  async getSamples(runIds: readonly string[]): Promise<SampleRecord[]> {
+    if (runIds.length === 0) return [];
+    const out: SampleRecord[] = [];
+    const stmt = this.db.prepare('SELECT * FROM samples WHERE run_id = ? ORDER BY finished_at_ms, id');
+    for (const id of runIds) out.push(...(stmt.all(id) as SampleRow[]).map(toSample));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
