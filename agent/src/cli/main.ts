@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// guestbench-agent: detect the platform, run the suite locally, or run it for a collector.
+import pino from 'pino';
+import { BENCHMARK_IDS, listBenchmarks } from '../bench/registry';
+import { runSuite, type MeasuredSample } from '../bench/runner';
+import { detectPlatform } from '../detect/detect-platform';
+import { formatDetection } from '../detect/format-detection';
+import { collectInventory } from '../detect/inventory';
+import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
+import { createProgress } from '../output/progress';
+import { formatSamplesTable } from '../output/samples-table';
+import { localAgentId } from '../report/agent-identity';
+import { CollectorClient, isCollectorError } from '../report/collector-client';
+import { reportRun } from '../report/report-run';
+import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
+
+const DEFAULT_PROFILE = 'smoke';
+
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
+
+async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
+  const profile = loadProfile(cmd.profile ?? DEFAULT_PROFILE, BENCHMARK_IDS);
+  const outcomes = await runSuite({ profile, signal: interruptSignal(), onEvent: createProgress() });
+  const samples: MeasuredSample[] = outcomes.flatMap((o) => (o.ok ? o.samples : []));
+  const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ benchmarkId: o.benchmarkId, error: o.error.message }]));
+  if (cmd.json) {
+    process.stdout.write(`${JSON.stringify({ profile: profile.name, samples, failed }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${formatSamplesTable(samples)}\n`);
+    for (const f of failed) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.error}\n`);
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<number> {
+  const env = process.env;
+  const collector = cmd.collector ?? (env['GUESTBENCH_COLLECTOR'] !== undefined ? checkCollector(env['GUESTBENCH_COLLECTOR']) : undefined);
+  if (collector === undefined) throw new UsageError('run: no collector given; pass --collector HOST:PORT or set GUESTBENCH_COLLECTOR');
+  const profile = loadProfile(cmd.profile ?? env['GUESTBENCH_PROFILE'] ?? DEFAULT_PROFILE, BENCHMARK_IDS);
+  const label = cmd.label ?? env['GUESTBENCH_LABEL'] ?? '';
+  const declared = cmd.platform ?? env['GUESTBENCH_PLATFORM'] ?? 'auto';
+  const logger = pino({ name: 'guestbench-agent', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+  const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
+  const client = new CollectorClient(collector);
+  try {
+    const result = await reportRun({
+      client,
+      agentId: cmd.agentId ?? localAgentId(),
+      profile,
+      label,
+      declaredPlatform: declared === 'auto' ? '' : declared,
+      detection,
+      inventory,
+      logger,
+      signal: interruptSignal(),
+    });
+    if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      process.stdout.write(
+        `run ${result.runId}: ${result.acked}/${result.samples} samples acknowledged by ${collector}` +
+          `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
+      );
+    }
+    return result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseArguments(argv);
+  } catch (err: unknown) {
+    if (isUsageError(err)) {
+      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent --help\` for usage.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'list': {
+      const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics }));
+      if (cmd.json) process.stdout.write(`${JSON.stringify({ benchmarks: list, profiles: PROFILE_NAMES }, null, 2)}\n`);
+      else {
+        for (const b of list) process.stdout.write(`${b.id.padEnd(20)} ${b.description}\n`);
+        process.stdout.write(`\nprofiles: ${PROFILE_NAMES.join(', ')}\n`);
+      }
+      return 0;
+    }
+    case 'detect': {
+      const detection = await detectPlatform({ root: cmd.root });
+      process.stdout.write(cmd.json ? `${JSON.stringify(detection, null, 2)}\n` : `${formatDetection(detection).join('\n')}\n`);
+      return 0;
+    }
+    case 'bench':
+      return bench(cmd);
+    case 'run':
+      return run(cmd);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (isUsageError(err) || isProfileError(err) || isCollectorError(err)) {
+      process.stderr.write(`guestbench-agent: ${err.message}\n`);
+      process.exitCode = isUsageError(err) ? 2 : 1;
+      return;
+    }
+    process.stderr.write(`guestbench-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,128 @@
+// Turns the agent's command line into a typed command, or a usage error. Kept apart from
+// main() so that both can be tested.
+import { parseArgs } from 'node:util';
+import { PLATFORMS } from '../detect/detect-platform';
+
+export const USAGE = `guestbench-agent — measures what this machine (a guest, or the bare host) gets
+
+Usage:
+  guestbench-agent detect [--json] [--root DIR]
+  guestbench-agent bench  [--profile NAME] [--json]
+  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID] [--json]
+  guestbench-agent list   [--json]
+  guestbench-agent --help
+
+Commands:
+  detect   say which platform this is (native, kvm, qemu, vmware, xen, hyperv, other) and why
+  bench    run the benchmark suite locally and print the samples; no collector needed
+  run      run the suite and report every sample to a collector as each benchmark finishes;
+           exits 0 only when every sample was acknowledged
+  list     the benchmarks and profiles this agent knows
+
+Options:
+  --profile NAME       smoke (seconds), quick (about a minute), standard, full; default smoke
+  --collector H:P      the collector's gRPC address (else $GUESTBENCH_COLLECTOR, the config file,
+                       or the hypervisor's channel)
+  --label NAME         names this run's group beside its platform, e.g. "virtio-scsi"; default none
+  --platform NAME      declare the platform instead of detecting it: auto, ${PLATFORMS.join(', ')}
+  --agent-id ID        default: hostname plus /etc/machine-id
+  --root DIR           detect: read /sys, /proc and logs below DIR (for fixtures)
+  --json               machine-readable output on stdout
+`;
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'list'; readonly json: boolean }
+  | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
+  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean }
+  | {
+      readonly kind: 'run';
+      readonly collector: string | undefined;
+      readonly label: string | undefined;
+      readonly platform: string | undefined;
+      readonly profile: string | undefined;
+      readonly agentId: string | undefined;
+      readonly json: boolean;
+    };
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof UsageError;
+}
+
+const ALLOWED: Record<string, readonly string[]> = {
+  list: ['json'],
+  detect: ['json', 'root'],
+  bench: ['profile', 'json'],
+  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json'],
+};
+
+export function checkLabel(label: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(label)) throw new UsageError(`--label: 1 to 64 letters, digits and . _ - (no spaces or slashes), got "${label}"`);
+  return label;
+}
+
+export function checkPlatform(platform: string): string {
+  if (platform !== 'auto' && !(PLATFORMS as readonly string[]).includes(platform)) {
+    throw new UsageError(`--platform: auto or one of ${PLATFORMS.join(', ')}, got "${platform}"`);
+  }
+  return platform;
+}
+
+export function checkCollector(address: string): string {
+  const m = /^(\[[^\]]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--collector: expected HOST:PORT such as 192.0.2.10:50051, got "${address}"`);
+  return address;
+}
+
+export function parseArguments(argv: readonly string[]): Command {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  const allow = ALLOWED[sub];
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${Object.keys(ALLOWED).join(', ')})`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...rest],
+      options: {
+        profile: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' }, collector: { type: 'string' },
+        label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err: unknown) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values['help'] === true) return { kind: 'help' };
+  for (const k of Object.keys(values)) {
+    if (values[k] !== undefined && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
+  }
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const json = values['json'] === true;
+  switch (sub) {
+    case 'list':
+      return { kind: 'list', json };
+    case 'detect':
+      return { kind: 'detect', json, root: str('root') ?? '/' };
+    case 'bench':
+      return { kind: 'bench', profile: str('profile'), json };
+    default: {
+      const collector = str('collector');
+      const label = str('label');
+      const platform = str('platform');
+      return {
+        kind: 'run',
+        collector: collector === undefined ? undefined : checkCollector(collector),
+        label: label === undefined ? undefined : checkLabel(label),
+        platform: platform === undefined ? undefined : checkPlatform(platform),
+        profile: str('profile'),
+        agentId: str('agent-id'),
+        json,
+      };
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Promise-shaped calls to the collector's AgentService, with deadlines and retries for
+// transient failures (the collector restarting, a dropped connection).
+import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import {
+  AgentServiceClient,
+  type EndRunRequest,
+  type EndRunResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type HeartbeatRequest,
+  type StartRunRequest,
+  type SubmitSamplesRequest,
+  type SubmitSamplesResponse,
+} from '@guestbench/proto';
+
+export class CollectorError extends Error {
+  override readonly name = 'CollectorError';
+  constructor(message: string, readonly code: GrpcStatus | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isCollectorError(err: unknown): err is CollectorError {
+  return err instanceof CollectorError;
+}
+
+const TRANSIENT = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED]);
+
+export interface CollectorClientOptions {
+  /** Per-call deadline. @default 10000 */
+  readonly deadlineMs?: number;
+  /** Attempts for a transient failure before giving up. @default 5 */
+  readonly attempts?: number;
+  /** First retry delay, doubled each time. @default 200 */
+  readonly retryDelayMs?: number;
+}
+
+type Unary<Req, Res> = (req: Req, metadata: Metadata, options: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+
+export class CollectorClient {
+  private readonly client: AgentServiceClient;
+  private readonly deadlineMs: number;
+  private readonly attempts: number;
+  private readonly retryDelayMs: number;
+
+  constructor(readonly address: string, options: CollectorClientOptions = {}) {
+    this.client = new AgentServiceClient(address, credentials.createInsecure());
+    this.deadlineMs = options.deadlineMs ?? 10_000;
+    this.attempts = options.attempts ?? 5;
+    this.retryDelayMs = options.retryDelayMs ?? 200;
+  }
+
+  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req): Promise<Res> {
+    let delay = this.retryDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          fn.call(this.client, req, new Metadata(), { deadline: new Date(Date.now() + this.deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
+        });
+      } catch (err: unknown) {
+        const e = err as ServiceError;
+        if (!TRANSIENT.has(e.code) || attempt >= this.attempts) {
+          throw new CollectorError(`${name} to ${this.address} failed: ${e.details || e.message}`, e.code, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  enroll(req: EnrollRequest): Promise<EnrollResponse> {
+    return this.call('Enroll', this.client.enroll as unknown as Unary<EnrollRequest, EnrollResponse>, req);
+  }
+
+  startRun(req: StartRunRequest): Promise<unknown> {
+    return this.call('StartRun', this.client.startRun as unknown as Unary<StartRunRequest, unknown>, req);
+  }
+
+  submitSamples(req: SubmitSamplesRequest): Promise<SubmitSamplesResponse> {
+    return this.call('SubmitSamples', this.client.submitSamples as unknown as Unary<SubmitSamplesRequest, SubmitSamplesResponse>, req);
+  }
+
+  endRun(req: EndRunRequest): Promise<EndRunResponse> {
+    return this.call('EndRun', this.client.endRun as unknown as Unary<EndRunRequest, EndRunResponse>, req);
+  }
+
+  heartbeat(req: HeartbeatRequest): Promise<unknown> {
+    return this.call('Heartbeat', this.client.heartbeat as unknown as Unary<HeartbeatRequest, unknown>, req);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,113 @@
+// A run reported to a collector: enroll, start, stream each benchmark's samples as soon as
+// it finishes, heartbeat meanwhile, end the run, and say whether every sample was acked.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { RunStatus } from '@guestbench/proto';
+import type { Logger } from 'pino';
+import { runSuite, type BenchmarkOutcome } from '../bench/runner';
+import type { Detection } from '../detect/detect-platform';
+import type { Inventory } from '../detect/inventory';
+import type { Profile } from '../profiles/profile';
+import { AGENT_VERSION } from '../version';
+import type { CollectorClient } from './collector-client';
+import { sampleToWire } from './to-wire';
+
+export interface ReportRunOptions {
+  readonly client: CollectorClient;
+  readonly agentId: string;
+  readonly profile: Profile;
+  readonly label: string;
+  /** Declared platform, or '' for auto. */
+  readonly declaredPlatform: string;
+  readonly detection: Detection;
+  readonly inventory: Inventory;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+  /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
+  readonly extraOutcomes?: readonly BenchmarkOutcome[];
+}
+
+export interface ReportRunResult {
+  readonly runId: string;
+  readonly samples: number;
+  readonly acked: number;
+  readonly failedBenchmarks: readonly string[];
+  readonly unacked: readonly string[];
+}
+
+export async function reportRun(options: ReportRunOptions): Promise<ReportRunResult> {
+  const { client, logger } = options;
+  const enrolled = await client.enroll({
+    agentId: options.agentId,
+    hostname: os.hostname(),
+    declaredPlatform: options.declaredPlatform,
+    detected: { platform: options.detection.platform, evidence: options.detection.evidence.map((e) => ({ ...e })) },
+    inventory: { ...options.inventory },
+    agentVersion: AGENT_VERSION,
+  });
+  logger.info({ event: 'enrolled', agentId: options.agentId, collector: client.address }, 'enrolled');
+  const runId = randomUUID();
+  const log = logger.child({ runId });
+  await client.startRun({ runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION, startedAtMs: Date.now() });
+  log.info({ event: 'run-started', profile: options.profile.name, label: options.label }, 'run started');
+
+  let current = '';
+  const beat = setInterval(() => {
+    client.heartbeat({ agentId: options.agentId, runId, currentBenchmark: current }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+  }, Math.max(500, enrolled.heartbeatIntervalMs || 5000));
+  beat.unref();
+
+  const sent = new Set<string>();
+  const acked = new Set<string>();
+  const failed: string[] = [];
+  async function deliver(outcome: BenchmarkOutcome): Promise<void> {
+    if (!outcome.ok) {
+      failed.push(outcome.benchmarkId);
+      log.error({ event: 'benchmark-failed', benchmark: outcome.benchmarkId, err: outcome.error }, 'benchmark failed');
+      return;
+    }
+    const samples = outcome.samples.map((s) => sampleToWire(runId, s));
+    samples.forEach((s) => sent.add(s.id));
+    try {
+      const res = await client.submitSamples({ runId, samples });
+      res.ackedSampleIds.forEach((id) => acked.add(id));
+      log.info({ event: 'samples-acked', benchmark: outcome.benchmarkId, acked: res.ackedSampleIds.length, sent: samples.length }, 'samples acknowledged');
+    } catch (err: unknown) {
+      log.error({ event: 'samples-not-acked', benchmark: outcome.benchmarkId, err }, 'samples not acknowledged');
+    }
+  }
+
+  let status = RunStatus.RUN_STATUS_COMPLETED;
+  let error = '';
+  try {
+    for (const extra of options.extraOutcomes ?? []) await deliver(extra);
+    await runSuite({
+      profile: options.profile,
+      signal: options.signal,
+      onEvent: async (event) => {
+        if (event.type === 'benchmark-start') {
+          current = event.benchmarkId;
+          log.info({ event: 'benchmark-start', benchmark: event.benchmarkId, index: event.index + 1, total: event.total }, 'benchmark started');
+        } else if (event.type === 'benchmark-end') {
+          await deliver(event.outcome);
+        }
+      },
+    });
+  } catch (err: unknown) {
+    status = options.signal?.aborted === true ? RunStatus.RUN_STATUS_CANCELLED : RunStatus.RUN_STATUS_FAILED;
+    error = err instanceof Error ? err.message : String(err);
+  } finally {
+    clearInterval(beat);
+  }
+  if (status === RunStatus.RUN_STATUS_COMPLETED && failed.length > 0) {
+    status = RunStatus.RUN_STATUS_FAILED;
+    error = `benchmarks failed: ${failed.join(', ')}`;
+  }
+  const end = await client.endRun({ runId, status, error, sampleCount: sent.size, endedAtMs: Date.now() });
+  const unacked = [...sent].filter((id) => !acked.has(id));
+  log.info(
+    { event: 'run-ended', status: RunStatus[status], samples: sent.size, acked: acked.size, stored: end.storedSampleCount, unacked: unacked.length },
+    'run ended',
+  );
+  return { runId, samples: sent.size, acked: acked.size, failedBenchmarks: failed, unacked };
+}

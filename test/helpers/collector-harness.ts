@@ -1,0 +1,61 @@
+// Starts a real collector (gRPC + HTTP on 127.0.0.1:0, a real SQLite file in a temp folder)
+// and captures its JSON log lines, for integration tests.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { startCollector, type RunningCollector } from '@guestbench/collector';
+
+export interface Harness {
+  readonly collector: RunningCollector;
+  readonly dir: string;
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'guestbench-it-'));
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger });
+  return {
+    collector,
+    dir,
+    logs,
+    async close() {
+      await collector.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const AGENT_CLI = path.resolve(__dirname, '..', '..', 'agent', 'dist', 'cli', 'main.js');
+export const COLLECTOR_CLI = path.resolve(__dirname, '..', '..', 'collector', 'dist', 'cli', 'main.js');
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a built CLI to its end and collects its output. */
+export function runCli(cli: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
