@@ -1,0 +1,33 @@
+import { isUsageError, parseArguments } from './parse-arguments';
+
+function usageError(argv: string[]): string {
+  try {
+    parseArguments(argv);
+  } catch (err: unknown) {
+    expect(isUsageError(err)).toBe(true);
+    return (err as Error).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+test('run with every option', () => {
+  expect(parseArguments(['run', '--collector', '10.0.2.2:50051', '--label', 'virtio', '--platform', 'kvm', '--profile', 'quick'])).toEqual({
+    kind: 'run', collector: '10.0.2.2:50051', label: 'virtio', platform: 'kvm', profile: 'quick', agentId: undefined, json: false,
+  });
+});
+
+test('help in every spelling', () => {
+  for (const argv of [[], ['--help'], ['-h'], ['help'], ['bench', '--help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
+});
+
+test.each([
+  [['frobnicate'], /unknown command "frobnicate"/],
+  [['run', '--collector', 'nohost'], /--collector: expected HOST:PORT/],
+  [['run', '--collector', 'h:99999'], /--collector: expected HOST:PORT/],
+  [['run', '--platform', 'bochs'], /--platform: auto or one of native, kvm/],
+  [['run', '--label', 'a/b'], /--label: 1 to 64 letters/],
+  [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],
+  [['bench', '--bogus'], /Unknown option '--bogus'/],
+])('refuses %j', (argv, message) => {
+  expect(usageError(argv)).toMatch(message);
+});
