@@ -6,7 +6,7 @@ import type { Profile } from '../profiles/profile';
 import { getBenchmark } from './registry';
 import { mean, relativeStandardDeviation, shouldStop, type StopReason } from './statistics';
 import { readCpuTimes, stealFraction } from './steal-time';
-import type { AnyBenchmark, Direction, TrialValues } from './types';
+import type { AnyBenchmark, BenchTargets, Direction, TrialValues } from './types';
 
 /** One metric of one benchmark, summarised over its trials. */
 export interface MeasuredSample {
@@ -43,6 +43,8 @@ export interface RunOptions {
   readonly onEvent?: (event: RunnerEvent) => void | Promise<void>;
   /** Root for /proc and /sys reads. @default '/' */
   readonly root?: string;
+  /** Network sink and disk folder for the net.* and disk.* benchmarks. */
+  readonly targets?: BenchTargets;
 }
 
 export class BenchmarkError extends Error {
@@ -72,7 +74,7 @@ export async function runBenchmark(def: AnyBenchmark, options: RunOptions): Prom
   const signal = options.signal ?? new AbortController().signal;
   const settings = def.parseSettings(profile.settings[def.id] ?? {});
   const started = performance.now();
-  const prepared = await def.prepare(settings, { profile, signal });
+  const prepared = await def.prepare(settings, { profile, signal, targets: options.targets });
   try {
     const primary = def.metrics.find((m) => m.primary) ?? def.metrics[0];
     if (primary === undefined) throw new BenchmarkError(def.id, 'defines no metric');

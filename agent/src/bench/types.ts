@@ -22,6 +22,16 @@ export interface BenchContext {
   readonly profile: Profile;
   /** Aborted when the run is interrupted; long trials should check it. */
   readonly signal: AbortSignal;
+  /** Where the disk and network benchmarks work; absent means their own defaults. */
+  readonly targets?: BenchTargets;
+}
+
+/** Places outside the agent's process that some benchmarks measure against. */
+export interface BenchTargets {
+  /** HOST:PORT of a sink/echo endpoint (the collector's, or `guestbench-agent serve-net`). */
+  readonly netSink?: string;
+  /** Folder for the disk benchmarks' test files. */
+  readonly diskDir?: string;
 }
 
 export interface PreparedBenchmark {
