@@ -1,5 +1,8 @@
 import type { Profile } from '../profiles/profile';
+import { readFileSync } from 'node:fs';
 import { copyBuffers, memBandwidth } from './mem/bandwidth';
+import { buildChase, chase, LINE_BYTES, memLatency, sattoloCycle } from './mem/latency';
+import { memPagefault, PAGE_BYTES, touchPages } from './mem/pagefault';
 import type { AnyBenchmark, TrialValues } from './types';
 
 function tinyProfile(): Profile {
@@ -56,5 +59,95 @@ describe('mem.bandwidth', () => {
     expect(() => memBandwidth.parseSettings({ bufferMiB: 0 })).toThrow('mem.bandwidth: setting "bufferMiB" must be a whole number from 1 to 16384, got 0');
     expect(() => memBandwidth.parseSettings({ bufferMiB: '64' })).toThrow(/bufferMiB/);
     expect(memBandwidth.parseSettings({})).toEqual({ bufferMiB: 256 });
+  });
+});
+
+describe('mem.latency', () => {
+  it('measures finite positive latencies in ns/load for both working sets', async () => {
+    const { values, parameters } = await oneTrial(memLatency, { workingSetMiB: 2, smallKiB: 4 });
+    expectRates(memLatency, values);
+    expect(memLatency.metrics.map((m) => [m.name, m.unit, m.direction])).toEqual([
+      ['chase', 'ns/load', 'lower'],
+      ['chaseInCache', 'ns/load', 'lower'],
+    ]);
+    expect(parameters).toEqual({ workingSetMiB: '2', smallKiB: '4', strideBytes: '64' });
+  });
+
+  it("Sattolo's algorithm gives one cycle through every element", () => {
+    for (const n of [2, 3, 10, 1000]) {
+      const next = sattoloCycle(n, 99);
+      const seen = new Set<number>();
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        seen.add(p);
+        p = next[p] as number;
+      }
+      expect(p).toBe(0);
+      expect(seen.size).toBe(n);
+    }
+  });
+
+  it('chases through every cache line of the working set once per cycle', () => {
+    const bytes = 64 * 1024;
+    const lines = bytes / LINE_BYTES;
+    const array = buildChase(bytes);
+    const seen = new Set<number>();
+    let p = 0;
+    for (let i = 0; i < lines; i++) {
+      seen.add(p);
+      p = chase(array, p, 1);
+    }
+    expect(seen.size).toBe(lines);
+    expect(chase(array, 0, lines)).toBe(0);
+  });
+
+  it('refuses a bad working set with a clear message', () => {
+    expect(() => memLatency.parseSettings({ workingSetMiB: 0 })).toThrow('mem.latency: setting "workingSetMiB" must be a whole number from 1 to 16384, got 0');
+    expect(() => memLatency.parseSettings({ smallKB: 16 })).toThrow(/unknown setting "smallKB"/);
+    expect(memLatency.parseSettings({})).toEqual({ workingSetMiB: 256, smallKiB: 16 });
+  });
+});
+
+/** Minor page faults of this process so far (field 10 of /proc/self/stat). */
+function minorFaults(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[7]);
+}
+
+function transparentHugePagesAlways(): boolean {
+  try {
+    return readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[always]');
+  } catch {
+    return false;
+  }
+}
+
+describe('mem.pagefault', () => {
+  it('measures a finite positive rate in faults/s', async () => {
+    const { values, parameters } = await oneTrial(memPagefault, { chunkMiB: 40 });
+    expectRates(memPagefault, values);
+    expect(memPagefault.metrics[0]?.unit).toBe('faults/s');
+    expect(parameters).toEqual({ chunkMiB: '40', pageBytes: '4096' });
+  });
+
+  // With THP set to "always" one fault maps 512 pages, so there is nothing to count here.
+  (transparentHugePagesAlways() ? it.skip : it)('touches fresh pages: each touch is one page fault', () => {
+    const pages = 4096;
+    const chunk = new Uint8Array(40 * 1024 * 1024); // above glibc's mmap threshold: a fresh mapping
+    const before = minorFaults();
+    expect(touchPages(chunk, 0, pages)).toBe(pages);
+    const faults = minorFaults() - before;
+    expect(faults).toBeGreaterThanOrEqual(pages * 0.95);
+    expect(faults).toBeLessThan(pages * 1.5);
+    // Touching them again costs no fault: the first touch was what faulted.
+    const again = minorFaults();
+    touchPages(chunk, 0, pages);
+    expect(minorFaults() - again).toBeLessThan(pages * 0.05);
+    expect(chunk[PAGE_BYTES]).toBe(1);
+  });
+
+  it('refuses a chunk small enough for malloc to recycle', () => {
+    expect(() => memPagefault.parseSettings({ chunkMiB: 8 })).toThrow('mem.pagefault: setting "chunkMiB" must be a whole number from 33 to 4096, got 8');
   });
 });

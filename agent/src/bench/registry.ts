@@ -1,15 +1,37 @@
 // Every benchmark the agent knows, in suite order. Adding one is one import and one line.
+import { cpuArrays } from './cpu/arrays';
+import { cpuCalls } from './cpu/calls';
+import { cpuFloat32 } from './cpu/float32';
 import { cpuFloat64 } from './cpu/float64';
 import { cpuInt32 } from './cpu/int32';
+import { cpuInt64 } from './cpu/int64';
+import { cpuMath } from './cpu/math';
+import { cpuMemory } from './cpu/memory';
 import { memBandwidth } from './mem/bandwidth';
+import { memLatency } from './mem/latency';
+import { memPagefault } from './mem/pagefault';
+import { sysClock } from './sys/clock';
+import { sysCtxswitch } from './sys/ctxswitch';
 import { sysSpawn } from './sys/spawn';
+import { sysSyscall } from './sys/syscall';
 import type { AnyBenchmark } from './types';
 
 const BENCHMARKS: readonly AnyBenchmark[] = [
   cpuInt32,
+  cpuInt64,
+  cpuFloat32,
   cpuFloat64,
+  cpuMath,
+  cpuMemory,
+  cpuArrays,
+  cpuCalls,
   memBandwidth,
+  memLatency,
+  memPagefault,
+  sysSyscall,
   sysSpawn,
+  sysCtxswitch,
+  sysClock,
 ];
 
 const byId = new Map(BENCHMARKS.map((b) => [b.id, b]));

@@ -1,5 +1,8 @@
 import type { Profile } from '../profiles/profile';
+import { clockReads, sysClock } from './sys/clock';
+import { PingPong, sysCtxswitch } from './sys/ctxswitch';
 import { spawnOnce, sysSpawn } from './sys/spawn';
+import { getuidCalls, sysSyscall } from './sys/syscall';
 import type { AnyBenchmark, TrialValues } from './types';
 
 function tinyProfile(): Profile {
@@ -52,5 +55,67 @@ describe('sys.spawn', () => {
 
   it('refuses a bad setting', () => {
     expect(() => sysSpawn.parseSettings({ minSpawns: 1.5 })).toThrow('sys.spawn: setting "minSpawns" must be a whole number from 1 to 100000, got 1.5');
+  });
+});
+
+describe('sys.syscall', () => {
+  it('measures finite positive times in ns, the system call net of the binding', async () => {
+    const { values, parameters } = await oneTrial(sysSyscall);
+    expectRates(sysSyscall, values);
+    expect(sysSyscall.metrics.map((m) => [m.name, m.unit, m.primary])).toEqual([
+      ['syscall', 'ns', true],
+      ['call', 'ns', false],
+      ['binding', 'ns', false],
+    ]);
+    expect(values['syscall']).toBeCloseTo((values['call'] as number) - (values['binding'] as number), 6);
+    expect(parameters).toEqual({ call: 'getuid' });
+  });
+
+  it('really calls getuid', () => {
+    expect(getuidCalls(3)).toBe(3 * (process.getuid as () => number)());
+  });
+});
+
+describe('sys.ctxswitch', () => {
+  it('measures a finite positive rate in round trips/s', async () => {
+    const { values, parameters } = await oneTrial(sysCtxswitch, { minRoundTrips: 10 });
+    expectRates(sysCtxswitch, values);
+    expect(sysCtxswitch.metrics[0]?.unit).toBe('round trips/s');
+    expect(parameters).toEqual({ peer: 'cat', tokenBytes: '1' });
+  });
+
+  it('passes the token back and forth the number of times asked', async () => {
+    const peer = new PingPong();
+    try {
+      const seconds = await peer.roundTrips(50);
+      expect(seconds).toBeGreaterThan(0);
+      expect(await peer.roundTrips(1)).toBeGreaterThan(0);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('fails clearly when the peer does not echo', async () => {
+    const peer = new PingPong('/bin/true');
+    try {
+      await expect(peer.roundTrips(5)).rejects.toThrow(/exited early|EPIPE/);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
+describe('sys.clock', () => {
+  it('measures a finite positive cost per read in ns', async () => {
+    const { values, parameters } = await oneTrial(sysClock);
+    expectRates(sysClock, values);
+    expect(sysClock.metrics[0]?.unit).toBe('ns');
+    expect(parameters).toEqual({ call: 'performance.now' });
+  });
+
+  it('reads a clock that moves forward', () => {
+    const a = clockReads(1);
+    const b = clockReads(1);
+    expect(b).toBeGreaterThanOrEqual(a);
   });
 });

@@ -22,15 +22,29 @@ function fullCollection(): () => void {
 }
 
 /**
- * Runs a full collection and waits (up to `timeoutMs`) until the ArrayBuffer memory has
- * fallen by `bytes`: V8 frees backing stores on a background sweeper thread, after `gc()`
- * has returned. Call it after dropping every reference to the buffers.
+ * Above this size glibc's malloc (whatever its dynamic threshold has grown to) and musl's
+ * serve an allocation with its own mmap and unmap it when it is freed; smaller blocks may
+ * stay in malloc's free lists, so the resident set need not shrink when they are freed.
  */
-export async function releaseArrayBuffers(bytes: number, timeoutMs = 2000): Promise<void> {
-  const before = process.memoryUsage().arrayBuffers;
-  fullCollection()();
+export const MMAP_THRESHOLD_MAX = 32 * 1024 * 1024;
+
+/**
+ * Collects garbage until the ArrayBuffer memory has fallen by `residentBytes`, then, for
+ * buffers big enough to be unmapped, waits (up to `timeoutMs`) until the resident set has
+ * shrunk by most of it: V8 frees backing stores on a background sweeper thread, after
+ * `gc()` has returned. Call it after dropping every reference to the buffers;
+ * `residentBytes` is how much of them was touched.
+ */
+export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 1000): Promise<void> {
+  const collect = fullCollection();
+  const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+  const rssBefore = process.memoryUsage.rss();
+  // Objects allocated while an incremental marking was under way survive the collection
+  // that finishes it (V8 allocates them black), so a second collection is sometimes needed.
+  for (let i = 0; i < 3 && process.memoryUsage().arrayBuffers > arrayBuffersBefore - residentBytes; i++) collect();
+  if (residentBytes < MMAP_THRESHOLD_MAX) return;
   const deadline = Date.now() + timeoutMs;
-  while (process.memoryUsage().arrayBuffers > before - bytes && Date.now() < deadline) {
-    await sleep(2);
+  while (process.memoryUsage.rss() > rssBefore - 0.9 * residentBytes && Date.now() < deadline) {
+    await sleep(1);
   }
 }

@@ -1,0 +1,108 @@
+// mem.pagefault: first touches of freshly mapped memory. Each touch of a new page traps
+// into the kernel, which finds and zeroes a page and maps it; in a guest, the host may
+// also have to back that guest-physical page (an EPT/NPT violation exit) the first time.
+// This is the cost behind process start-up, JIT heaps and balloon/overcommit setups.
+import { consume, now } from '../cpu/calibrate';
+import { parseNumberSettings } from '../settings';
+import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { releaseArrayBuffers } from './release-memory';
+
+export interface PagefaultSettings {
+  /**
+   * Size of each fresh mapping; above MMAP_THRESHOLD_MAX (32 MiB), so that malloc serves
+   * each chunk with its own mmap and unmaps it when freed: every chunk is new memory that
+   * no one has touched. @default 64
+   */
+  readonly chunkMiB: number;
+}
+
+/** The base page size of x86-64 and of most arm64 kernels. */
+export const PAGE_BYTES = 4096;
+
+/**
+ * Writes one byte in each of `pages` pages of `chunk` from byte `offset`. Only writes: a
+ * read first would fault the shared zero page in and the write would fault again to copy
+ * it, two faults per page. The stores go to memory the caller still holds, so they are
+ * observable and the JIT must perform them. Returns the number of pages touched.
+ */
+export function touchPages(chunk: Uint8Array, offset: number, pages: number): number {
+  const end = offset + pages * PAGE_BYTES;
+  for (let i = offset; i < end; i += PAGE_BYTES) chunk[i] = 1;
+  return pages;
+}
+
+const MiB = 1024 * 1024;
+
+/** Fresh chunks are handed out page range by page range; a used-up chunk is freed at once. */
+class FreshPages {
+  private chunk: Uint8Array | undefined;
+  private offset = 0;
+
+  constructor(private readonly chunkBytes: number) {}
+
+  /**
+   * Touches `pages` fresh pages and returns the seconds spent touching them. Allocation
+   * and freeing happen outside the timed part: this times page faults, not mmap/munmap
+   * or garbage collection.
+   */
+  async touch(pages: number): Promise<number> {
+    let left = pages;
+    let seconds = 0;
+    while (left > 0) {
+      if (this.chunk === undefined || this.offset >= this.chunk.length) await this.renew();
+      const chunk = this.chunk as Uint8Array;
+      const n = Math.min(left, (chunk.length - this.offset) / PAGE_BYTES);
+      const t0 = now();
+      consume(touchPages(chunk, this.offset, n));
+      seconds += now() - t0;
+      this.offset += n * PAGE_BYTES;
+      left -= n;
+    }
+    return seconds;
+  }
+
+  async release(): Promise<void> {
+    const touched = this.chunk === undefined ? 0 : this.offset;
+    this.chunk = undefined;
+    if (touched > 0) await releaseArrayBuffers(touched);
+  }
+
+  private async renew(): Promise<void> {
+    // Free the used chunk first, so at most one chunk is mapped at a time.
+    await this.release();
+    this.chunk = new Uint8Array(this.chunkBytes);
+    this.offset = 0;
+  }
+}
+
+export const memPagefault: BenchmarkDefinition<PagefaultSettings> = {
+  id: 'mem.pagefault',
+  description: 'first touch of freshly mapped memory, one write per 4 KiB page',
+  metrics: [{ name: 'faults', unit: 'faults/s', direction: 'higher', primary: true }],
+  parseSettings(raw) {
+    return parseNumberSettings('mem.pagefault', raw, {
+      chunkMiB: { default: 64, min: 33, max: 4096, integer: true },
+    });
+  },
+  async prepare(settings, context): Promise<PreparedBenchmark> {
+    const fresh = new FreshPages(settings.chunkMiB * MiB);
+    // Calibrate on the touch time alone; a trial's wall time adds allocation and freeing.
+    let probeSeconds = 0;
+    let probePages = 256;
+    while (probeSeconds < context.profile.trialSeconds / 8) {
+      probeSeconds = await fresh.touch(probePages);
+      if (probeSeconds < context.profile.trialSeconds / 8) probePages *= 2;
+    }
+    const pages = Math.max(1, Math.round((probePages * context.profile.trialSeconds) / probeSeconds));
+    return {
+      parameters: { chunkMiB: String(settings.chunkMiB), pageBytes: String(PAGE_BYTES) },
+      async trial() {
+        const seconds = await fresh.touch(pages);
+        return { faults: pages / seconds };
+      },
+      async dispose() {
+        await fresh.release();
+      },
+    };
+  },
+};

@@ -1,0 +1,114 @@
+// sys.ctxswitch: passes a one-byte token between this process and a child over two pipes
+// (the child is `cat`, which writes back each byte it reads). Every round trip blocks and
+// wakes each process once: two context switches, and when the two run on different
+// CPUs, two cross-CPU wake-ups (IPIs), which in a guest are exits to the hypervisor
+// unless the CPU virtualizes interrupts. Idle virtual CPUs also halt and must be woken.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { now } from '../cpu/calibrate';
+import { parseNumberSettings } from '../settings';
+import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+
+export interface CtxswitchSettings {
+  /** At least this many round trips per trial. @default 100 */
+  readonly minRoundTrips: number;
+}
+
+/** The echoing peer: in every Linux guest, and it writes each read() back at once. */
+export const PEER_COMMAND = 'cat';
+
+type Peer = ChildProcessByStdio<Writable, Readable, null>;
+
+const TOKEN = Buffer.from([0x2a]);
+
+/** A child `cat` and the ping-pong over its stdin and stdout. */
+export class PingPong {
+  private readonly child: Peer;
+  private readonly exited: Promise<void>;
+  private waiting: { left: number; resolve: () => void; reject: (err: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  /** @param command the echoing peer; any program that copies stdin to stdout unbuffered. */
+  constructor(command: string = PEER_COMMAND) {
+    this.child = spawn(command, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
+    this.child.once('error', (err) => this.fail(err));
+    this.child.stdin.on('error', (err) => this.fail(err));
+    this.child.once('exit', (code, signal) => this.fail(new Error(`sys.ctxswitch: ${command} exited early (${signal ?? String(code)})`)));
+    this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  /**
+   * Sends the token `count` times, each time after the previous one came back, and
+   * resolves with the seconds taken. The bytes must really come back before the next
+   * send, so there is nothing for an optimizer to remove.
+   */
+  roundTrips(count: number): Promise<number> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.waiting !== undefined) return Promise.reject(new Error('sys.ctxswitch: round trips already in progress'));
+    return new Promise<number>((resolve, reject) => {
+      const t0 = now();
+      this.waiting = { left: count, resolve: () => resolve(now() - t0), reject };
+      this.child.stdin.write(TOKEN);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.child.stdout.removeAllListeners('data');
+    this.child.removeAllListeners('exit');
+    this.child.stdin.end();
+    await this.exited;
+  }
+
+  private onData(chunk: Buffer): void {
+    const w = this.waiting;
+    if (w === undefined) return;
+    // One byte is in flight at a time, so each chunk is one returned token.
+    w.left -= chunk.length;
+    if (w.left > 0) {
+      this.child.stdin.write(TOKEN);
+    } else {
+      this.waiting = undefined;
+      w.resolve();
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(err);
+  }
+}
+
+export const sysCtxswitch: BenchmarkDefinition<CtxswitchSettings> = {
+  id: 'sys.ctxswitch',
+  description: 'one-byte ping-pong with a child process over two pipes',
+  metrics: [{ name: 'rate', unit: 'round trips/s', direction: 'higher', primary: true }],
+  parseSettings(raw) {
+    return parseNumberSettings('sys.ctxswitch', raw, {
+      minRoundTrips: { default: 100, min: 1, max: 10_000_000, integer: true },
+    });
+  },
+  async prepare(settings, context): Promise<PreparedBenchmark> {
+    const peer = new PingPong();
+    try {
+      await peer.roundTrips(settings.minRoundTrips); // the child is up and the path is warm
+      const probe = Math.max(settings.minRoundTrips, 100);
+      const perTrip = (await peer.roundTrips(probe)) / probe;
+      const count = Math.max(settings.minRoundTrips, Math.round(context.profile.trialSeconds / perTrip));
+      return {
+        parameters: { peer: PEER_COMMAND, tokenBytes: '1' },
+        async trial() {
+          return { rate: count / (await peer.roundTrips(count)) };
+        },
+        async dispose() {
+          await peer.close();
+        },
+      };
+    } catch (err: unknown) {
+      await peer.close();
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,63 @@
+// sys.syscall: the round trip of a cheap system call (getuid). A guest's system calls do
+// not normally exit to the hypervisor, but the guest kernel's entry path does vary:
+// speculation mitigations chosen for the virtual CPU, and on Xen PV every system call
+// goes through the hypervisor. This is where those costs show.
+import { types } from 'node:util';
+import { calibrate, consume, timeRun } from '../cpu/calibrate';
+import { parseNumberSettings } from '../settings';
+import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+
+/**
+ * `iterations` calls of process.getuid(), a C++ binding that makes the getuid system call
+ * each time (glibc and musl do not cache it). The results are summed and consumed, and a
+ * native call is opaque to the JIT, so every call happens.
+ */
+export function getuidCalls(iterations: number): number {
+  let sum = 0;
+  for (let i = 0; i < iterations; i++) sum += (process.getuid as () => number)();
+  return sum;
+}
+
+/**
+ * The same number of calls of a C++ binding of the same kind that makes no system call
+ * (util.types.isDate: one V8 type check). Its cost is the JavaScript-to-C++ transition,
+ * which getuidCalls also pays; the difference is the system call itself.
+ */
+export function bindingCalls(iterations: number, probe: object): number {
+  let sum = 0;
+  for (let i = 0; i < iterations; i++) sum += types.isDate(probe) ? 1 : 2;
+  return sum;
+}
+
+export type SyscallSettings = Record<string, never>;
+
+export const sysSyscall: BenchmarkDefinition<SyscallSettings> = {
+  id: 'sys.syscall',
+  description: 'getuid system call round trip, net of the JavaScript binding overhead',
+  metrics: [
+    { name: 'syscall', unit: 'ns', direction: 'lower', primary: true },
+    { name: 'call', unit: 'ns', direction: 'lower', primary: false },
+    { name: 'binding', unit: 'ns', direction: 'lower', primary: false },
+  ],
+  parseSettings(raw) {
+    parseNumberSettings('sys.syscall', raw, {});
+    return {};
+  },
+  async prepare(_settings, context): Promise<PreparedBenchmark> {
+    if (typeof process.getuid !== 'function') throw new Error('sys.syscall: process.getuid is not available on this platform');
+    const probe = {};
+    const runCalls = (n: number): void => consume(getuidCalls(n));
+    const runBinding = (n: number): void => consume(bindingCalls(n, probe));
+    const half = context.profile.trialSeconds / 2;
+    const calls = calibrate(runCalls, half, { start: 1024 });
+    const bindings = calibrate(runBinding, half, { start: 1024 });
+    return {
+      parameters: { call: 'getuid' },
+      async trial() {
+        const call = (timeRun(runCalls, calls) / calls) * 1e9;
+        const binding = (timeRun(runBinding, bindings) / bindings) * 1e9;
+        return { syscall: call - binding, call, binding };
+      },
+    };
+  },
+};
