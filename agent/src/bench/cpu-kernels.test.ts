@@ -1,6 +1,7 @@
 import type { Profile } from '../profiles/profile';
 import { isProfileError } from '../profiles/profile';
 import { arrayOp, cpuArrays } from './cpu/arrays';
+import { calibrateAsync } from './cpu/calibrate';
 import { CALL_TARGETS, callChain, cpuCalls } from './cpu/calls';
 import { cpuFloat32, float32Chain } from './cpu/float32';
 import { cpuFloat64, float64Chain } from './cpu/float64';
@@ -211,5 +212,18 @@ describe('wasm encoding', () => {
     expect(signedLeb(-123456n)).toEqual([0xc0, 0xbb, 0x78]);
     expect(signedLeb(63n)).toEqual([0x3f]);
     expect(signedLeb(64n)).toEqual([0xc0, 0x00]);
+  });
+});
+
+describe('calibration', () => {
+  it('sizes a trial to the target length, tolerating slow first calls', async () => {
+    let calls = 0;
+    // 10 µs per unit, but the first three calls run ten times slower, as before the JIT tiers up.
+    const run = async (count: number): Promise<number> => count * 1e-5 * (++calls <= 3 ? 10 : 1);
+    expect(await calibrateAsync(run, 0.5)).toBe(50_000);
+  });
+
+  it('respects the minimum count however slow the work', async () => {
+    expect(await calibrateAsync(async (n) => n * 10, 0.5, { min: 3 })).toBe(3);
   });
 });

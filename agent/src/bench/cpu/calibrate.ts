@@ -31,7 +31,9 @@ export function timeRun(run: (count: number) => void, count: number): number {
 }
 
 export interface CalibrateOptions {
-  /** First count tried. @default 1 */
+  /** Never fewer than this many units per trial, however slow the machine. @default 1 */
+  readonly min?: number;
+  /** First count tried. @default min */
   readonly start?: number;
   /** Never more than this many units per trial. @default 2 ** 40 */
   readonly max?: number;
@@ -45,17 +47,50 @@ export interface CalibrateOptions {
  * The count is a machine property: never record it as a benchmark parameter.
  */
 export function calibrate(run: (count: number) => void, targetSeconds: number, options: CalibrateOptions = {}): number {
-  const max = options.max ?? 2 ** 40;
-  let count = Math.max(1, Math.floor(options.start ?? 1));
-  const threshold = targetSeconds / 4;
+  const limits = calibrationLimits(targetSeconds, options);
+  let count = limits.start;
   let elapsed = timeRun(run, count);
-  while (elapsed < threshold && count < max) {
-    count = Math.min(max, count * 2);
+  while (elapsed < limits.threshold && count < limits.max) {
+    count = Math.min(limits.max, count * 2);
     elapsed = timeRun(run, count);
   }
-  const scale = (c: number, t: number): number => Math.min(max, Math.max(1, Math.round((c * targetSeconds) / Math.max(t, 1e-9))));
-  count = scale(count, elapsed);
+  count = limits.scale(count, elapsed);
   const quarter = Math.max(1, Math.round(count / 4));
-  if (quarter > 1) count = scale(quarter, timeRun(run, quarter));
+  if (quarter > 1) count = limits.scale(quarter, timeRun(run, quarter));
   return count;
+}
+
+/**
+ * `calibrate` for work that is asynchronous or times only part of itself: `run(count)`
+ * resolves with the seconds that count (e.g. page-touch time without the allocation).
+ */
+export async function calibrateAsync(run: (count: number) => Promise<number>, targetSeconds: number, options: CalibrateOptions = {}): Promise<number> {
+  const limits = calibrationLimits(targetSeconds, options);
+  let count = limits.start;
+  let elapsed = await run(count);
+  while (elapsed < limits.threshold && count < limits.max) {
+    count = Math.min(limits.max, count * 2);
+    elapsed = await run(count);
+  }
+  count = limits.scale(count, elapsed);
+  const quarter = Math.max(1, Math.round(count / 4));
+  if (quarter > 1) count = limits.scale(quarter, await run(quarter));
+  return count;
+}
+
+function calibrationLimits(targetSeconds: number, options: CalibrateOptions): {
+  max: number;
+  start: number;
+  threshold: number;
+  scale: (count: number, seconds: number) => number;
+} {
+  const max = options.max ?? 2 ** 40;
+  const min = Math.max(1, Math.floor(options.min ?? 1));
+  return {
+    max,
+    start: Math.max(min, Math.floor(options.start ?? min)),
+    threshold: targetSeconds / 4,
+    scale: (count: number, seconds: number): number =>
+      Math.min(max, Math.max(min, Math.round((count * targetSeconds) / Math.max(seconds, 1e-9)))),
+  };
 }

@@ -2,7 +2,7 @@
 // into the kernel, which finds and zeroes a page and maps it; in a guest, the host may
 // also have to back that guest-physical page (an EPT/NPT violation exit) the first time.
 // This is the cost behind process start-up, JIT heaps and balloon/overcommit setups.
-import { consume, now } from '../cpu/calibrate';
+import { calibrateAsync, consume, now } from '../cpu/calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';
@@ -49,16 +49,28 @@ class FreshPages {
     let left = pages;
     let seconds = 0;
     while (left > 0) {
-      if (this.chunk === undefined || this.offset >= this.chunk.length) await this.renew();
-      const chunk = this.chunk as Uint8Array;
-      const n = Math.min(left, (chunk.length - this.offset) / PAGE_BYTES);
+      if (this.usedUp()) await this.renew();
       const t0 = now();
-      consume(touchPages(chunk, this.offset, n));
+      const touched = this.touchInChunk(left);
       seconds += now() - t0;
-      this.offset += n * PAGE_BYTES;
-      left -= n;
+      left -= touched;
     }
     return seconds;
+  }
+
+  // The chunk is only ever read in these synchronous methods: an async function that read
+  // it would keep it in its saved registers across the `await`, and `renew` could then not
+  // free it.
+  private usedUp(): boolean {
+    return this.chunk === undefined || this.offset >= this.chunk.length;
+  }
+
+  private touchInChunk(pages: number): number {
+    const chunk = this.chunk as Uint8Array;
+    const n = Math.min(pages, (chunk.length - this.offset) / PAGE_BYTES);
+    consume(touchPages(chunk, this.offset, n));
+    this.offset += n * PAGE_BYTES;
+    return n;
   }
 
   async release(): Promise<void> {
@@ -86,14 +98,8 @@ export const memPagefault: BenchmarkDefinition<PagefaultSettings> = {
   },
   async prepare(settings, context): Promise<PreparedBenchmark> {
     const fresh = new FreshPages(settings.chunkMiB * MiB);
-    // Calibrate on the touch time alone; a trial's wall time adds allocation and freeing.
-    let probeSeconds = 0;
-    let probePages = 256;
-    while (probeSeconds < context.profile.trialSeconds / 8) {
-      probeSeconds = await fresh.touch(probePages);
-      if (probeSeconds < context.profile.trialSeconds / 8) probePages *= 2;
-    }
-    const pages = Math.max(1, Math.round((probePages * context.profile.trialSeconds) / probeSeconds));
+    // Calibrated on the touch time alone; a trial's wall time adds allocation and freeing.
+    const pages = await calibrateAsync((n) => fresh.touch(n), context.profile.trialSeconds, { start: 256 });
     return {
       parameters: { chunkMiB: String(settings.chunkMiB), pageBytes: String(PAGE_BYTES) },
       async trial() {

@@ -29,11 +29,11 @@ function fullCollection(): () => void {
 export const MMAP_THRESHOLD_MAX = 32 * 1024 * 1024;
 
 /**
- * Collects garbage until the ArrayBuffer memory has fallen by `residentBytes`, then, for
- * buffers big enough to be unmapped, waits (up to `timeoutMs`) until the resident set has
- * shrunk by most of it: V8 frees backing stores on a background sweeper thread, after
- * `gc()` has returned. Call it after dropping every reference to the buffers;
- * `residentBytes` is how much of them was touched.
+ * Collects garbage until the ArrayBuffer memory has fallen by `residentBytes`, then, when
+ * this collection freed buffers big enough to be unmapped, waits (up to `timeoutMs`) until
+ * the resident set has shrunk by most of what was touched: V8 frees backing stores on a
+ * background sweeper thread, after `gc()` has returned. Call it after dropping every
+ * reference to the buffers; `residentBytes` is how much of them was touched.
  */
 export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 1000): Promise<void> {
   const collect = fullCollection();
@@ -42,9 +42,11 @@ export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 100
   // Objects allocated while an incremental marking was under way survive the collection
   // that finishes it (V8 allocates them black), so a second collection is sometimes needed.
   for (let i = 0; i < 3 && process.memoryUsage().arrayBuffers > arrayBuffersBefore - residentBytes; i++) collect();
-  if (residentBytes < MMAP_THRESHOLD_MAX) return;
+  // What this collection freed; V8 may have collected the buffers on its own before.
+  const freed = Math.min(residentBytes, arrayBuffersBefore - process.memoryUsage().arrayBuffers);
+  if (freed < MMAP_THRESHOLD_MAX) return;
   const deadline = Date.now() + timeoutMs;
-  while (process.memoryUsage.rss() > rssBefore - 0.9 * residentBytes && Date.now() < deadline) {
+  while (process.memoryUsage.rss() > rssBefore - 0.9 * freed && Date.now() < deadline) {
     await sleep(1);
   }
 }

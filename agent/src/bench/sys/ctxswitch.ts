@@ -5,12 +5,12 @@
 // unless the CPU virtualizes interrupts. Idle virtual CPUs also halt and must be woken.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { now } from '../cpu/calibrate';
+import { calibrateAsync, now } from '../cpu/calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 
 export interface CtxswitchSettings {
-  /** At least this many round trips per trial. @default 100 */
+  /** At least this many round trips per trial, however slow the machine. @default 100 */
   readonly minRoundTrips: number;
 }
 
@@ -93,10 +93,7 @@ export const sysCtxswitch: BenchmarkDefinition<CtxswitchSettings> = {
   async prepare(settings, context): Promise<PreparedBenchmark> {
     const peer = new PingPong();
     try {
-      await peer.roundTrips(settings.minRoundTrips); // the child is up and the path is warm
-      const probe = Math.max(settings.minRoundTrips, 100);
-      const perTrip = (await peer.roundTrips(probe)) / probe;
-      const count = Math.max(settings.minRoundTrips, Math.round(context.profile.trialSeconds / perTrip));
+      const count = await calibrateAsync((n) => peer.roundTrips(n), context.profile.trialSeconds, { min: settings.minRoundTrips });
       return {
         parameters: { peer: PEER_COMMAND, tokenBytes: '1' },
         async trial() {

@@ -3,7 +3,7 @@
 // where nested paging and shadow page tables cost most; the 2009 study's CGI tests are
 // dominated by it.
 import { spawn } from 'node:child_process';
-import { now } from '../cpu/calibrate';
+import { calibrateAsync, now } from '../cpu/calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 
@@ -47,11 +47,7 @@ export const sysSpawn: BenchmarkDefinition<SpawnSettings> = {
     });
   },
   async prepare(settings, context): Promise<PreparedBenchmark> {
-    // Calibrate on a few spawns: the first ones also pay for loading /bin/true.
-    const probe = Math.max(settings.minSpawns, 3);
-    await spawnSeries(SPAWN_COMMAND, probe);
-    const perSpawn = (await spawnSeries(SPAWN_COMMAND, probe)) / probe;
-    const count = Math.max(settings.minSpawns, Math.round(context.profile.trialSeconds / perSpawn));
+    const count = await calibrateAsync((n) => spawnSeries(SPAWN_COMMAND, n), context.profile.trialSeconds, { min: settings.minSpawns });
     return {
       parameters: { command: SPAWN_COMMAND },
       async trial() {
