@@ -1,0 +1,239 @@
+// The disk benchmarks against the real file system, through a recording layer that shows
+// which open flags and syncs reached the kernel; and their refusals.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Profile } from '../../profiles/profile';
+import { runBenchmark } from '../runner';
+import type { BenchContext, BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { MiB } from './direct-file';
+import { nodeDiskIo, O_DIRECT, type DiskIo } from './disk-io';
+import type { DiskSettings } from './disk-setup';
+import { createFsync } from './fsync';
+import { percentiles } from './latency-recorder';
+import { createRandRead4k } from './rand-read-4k';
+import { createRandWrite4k } from './rand-write-4k';
+import { createSeqRead } from './seq-read';
+import { createSeqWrite } from './seq-write';
+import { defaultDiskDir, isDiskSetupError, liveTestFiles, removeStaleFiles } from './test-file';
+
+type Call =
+  | { op: 'open'; path: string; flags: number }
+  | { op: 'pread' | 'pwrite'; bytes: number; position: number }
+  | { op: 'fdatasync' | 'dropCaches' | 'close' | 'unlink' };
+
+/** The real calls, recorded; `override` replaces some of them. */
+function recordingIo(override: Partial<DiskIo> = {}): { io: DiskIo; calls: Call[] } {
+  const calls: Call[] = [];
+  const real: DiskIo = { ...nodeDiskIo, ...override };
+  const io: DiskIo = {
+    open(p, flags, mode) {
+      calls.push({ op: 'open', path: p, flags });
+      return real.open(p, flags, mode);
+    },
+    pread(fd, buffer, position) {
+      calls.push({ op: 'pread', bytes: buffer.length, position });
+      return real.pread(fd, buffer, position);
+    },
+    pwrite(fd, buffer, position) {
+      calls.push({ op: 'pwrite', bytes: buffer.length, position });
+      return real.pwrite(fd, buffer, position);
+    },
+    fdatasync(fd) {
+      calls.push({ op: 'fdatasync' });
+      real.fdatasync(fd);
+    },
+    close(fd) {
+      calls.push({ op: 'close' });
+      real.close(fd);
+    },
+    unlink(p) {
+      calls.push({ op: 'unlink' });
+      real.unlink(p);
+    },
+    statfs: (folder) => real.statfs(folder),
+    checkWritable: (folder) => real.checkWritable(folder),
+    dropCaches() {
+      calls.push({ op: 'dropCaches' });
+      real.dropCaches();
+    },
+  };
+  return { io, calls };
+}
+
+const PROFILE: Profile = {
+  name: 'test',
+  description: '',
+  warmupSeconds: 0.01,
+  trialSeconds: 0.05,
+  minTrials: 3,
+  maxTrials: 3,
+  rsdThreshold: 0.5,
+  budgetSeconds: 1,
+  benchmarks: [],
+  settings: {},
+};
+
+// A disk-backed folder, as the benchmarks refuse tmpfs (which /tmp often is).
+const base = path.dirname(defaultDiskDir());
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(base, 'guestbench-disk-test-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function context(diskDir = dir): BenchContext {
+  return { profile: PROFILE, signal: new AbortController().signal, targets: { diskDir } };
+}
+
+async function prepareAndRun(def: BenchmarkDefinition<DiskSettings>, trials: number, raw: Record<string, unknown> = { fileMiB: 4 }): Promise<{ prepared: PreparedBenchmark; values: Record<string, number>[] }> {
+  const prepared = await def.prepare(def.parseSettings(raw), context());
+  const values: Record<string, number>[] = [];
+  try {
+    for (let i = 0; i < trials; i++) values.push({ ...(await prepared.trial()) });
+  } finally {
+    await prepared.dispose?.();
+  }
+  return { prepared, values };
+}
+
+const einvalOnDirect: Partial<DiskIo> = {
+  open(p, flags, mode) {
+    if (O_DIRECT !== undefined && (flags & O_DIRECT) !== 0) throw Object.assign(new Error('EINVAL: invalid argument, open'), { code: 'EINVAL' });
+    return nodeDiskIo.open(p, flags, mode);
+  },
+};
+
+describe('durability reaches the file-system calls', () => {
+  test('seq_write opens with O_DIRECT when it says so, and every trial ends in fdatasync after its writes', async () => {
+    const { io, calls } = recordingIo();
+    const { prepared, values } = await prepareAndRun(createSeqWrite(io), 2);
+    const open = calls.find((c): c is Extract<Call, { op: 'open' }> => c.op === 'open');
+    expect(open).toBeDefined();
+    const direct = O_DIRECT !== undefined && (open!.flags & O_DIRECT) !== 0;
+    expect(prepared.parameters['io']).toBe(direct ? 'direct' : 'buffered');
+    expect(prepared.parameters['sync']).toBe('fdatasync-at-end');
+    // After the fill (which ends in fdatasync), each trial is 1 MiB writes closed by one fdatasync.
+    const afterFill = calls.slice(calls.findIndex((c) => c.op === 'fdatasync') + 1);
+    const syncs = afterFill.filter((c) => c.op === 'fdatasync').length;
+    expect(syncs).toBe(2);
+    const lastWrite = afterFill.map((c) => c.op).lastIndexOf('pwrite');
+    expect(afterFill.slice(lastWrite + 1).map((c) => c.op)).toEqual(['fdatasync', 'close', 'unlink']);
+    for (const c of afterFill) if (c.op === 'pwrite') expect(c.bytes).toBe(MiB);
+    expect(values.every((v) => (v['throughput'] ?? 0) > 0)).toBe(true);
+  });
+
+  test('fsync writes 4 KiB and calls fdatasync after every single write', async () => {
+    const { io, calls } = recordingIo();
+    const { prepared, values } = await prepareAndRun(createFsync(io), 1, { fileMiB: 1 });
+    expect(prepared.parameters).toMatchObject({ io: 'buffered', sync: 'fdatasync-each' });
+    const afterFill = calls.slice(calls.findIndex((c) => c.op === 'fdatasync') + 1).filter((c) => c.op === 'pwrite' || c.op === 'fdatasync');
+    expect(afterFill.length).toBeGreaterThan(2);
+    afterFill.forEach((c, i) => {
+      expect(c.op).toBe(i % 2 === 0 ? 'pwrite' : 'fdatasync');
+      if (c.op === 'pwrite') expect(c.bytes).toBe(4096);
+    });
+    expect(values[0]!['p50']).toBeGreaterThan(0);
+    expect(values[0]!['p99']).toBeGreaterThanOrEqual(values[0]!['p50']!);
+  });
+
+  test('rand_read_4k reads 4 KiB at 4 KiB-aligned places, and its data is checked against the file', async () => {
+    const { io, calls } = recordingIo();
+    const { prepared, values } = await prepareAndRun(createRandRead4k(io), 1);
+    expect(prepared.parameters).toMatchObject({ block: '4KiB', iodepth: '1' });
+    const reads = calls.filter((c): c is Extract<Call, { op: 'pread' }> => c.op === 'pread');
+    expect(reads.length).toBeGreaterThan(10);
+    for (const r of reads) {
+      expect(r.bytes).toBe(4096);
+      expect(r.position % 4096).toBe(0);
+    }
+    expect(values[0]!['iops']).toBeGreaterThan(0);
+  });
+
+  test('a read that returns foreign data fails the trial instead of counting', async () => {
+    const zeroing: Partial<DiskIo> = {
+      pread: (_fd, buffer) => {
+        buffer.fill(0);
+        return buffer.length;
+      },
+    };
+    const { io } = recordingIo(zeroing);
+    await expect(prepareAndRun(createSeqRead(io), 1)).rejects.toThrow(/not the test file's/);
+  });
+
+  test('where O_DIRECT is refused, writes go buffered and say so; reads drop the page cache before each trial', async () => {
+    const writes = recordingIo(einvalOnDirect);
+    const w = await prepareAndRun(createRandWrite4k(writes.io), 1);
+    expect(w.prepared.parameters['io']).toBe('buffered');
+    const reads = recordingIo({ ...einvalOnDirect, dropCaches: () => undefined });
+    const r = await prepareAndRun(createSeqRead(reads.io), 2);
+    expect(r.prepared.parameters['io']).toBe('buffered+dropcaches');
+    // Once to check it is allowed, then before each of the two trials.
+    expect(reads.calls.filter((c) => c.op === 'dropCaches')).toHaveLength(3);
+  });
+
+  test('without O_DIRECT and without the right to drop caches, reads refuse to start and leave no file', async () => {
+    const denied = recordingIo({ ...einvalOnDirect, dropCaches: () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); } });
+    const err = await createSeqRead(denied.io).prepare({ fileMiB: 4, seconds: undefined }, context()).catch((e: unknown) => e);
+    expect(isDiskSetupError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/cannot read past the page cache/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('refusals', () => {
+  const one = (io: DiskIo = nodeDiskIo) => createSeqWrite(io);
+
+  test('a folder that does not exist', async () => {
+    const missing = path.join(dir, 'nope');
+    const err = await one().prepare({ fileMiB: 1, seconds: undefined }, context(missing)).catch((e: unknown) => e);
+    expect(isDiskSetupError(err)).toBe(true);
+    expect((err as Error).message).toContain(`disk folder ${missing} does not exist`);
+  });
+
+  test('a folder this process cannot write', async () => {
+    const io = { ...nodeDiskIo, checkWritable: () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); } };
+    await expect(one(io).prepare({ fileMiB: 1, seconds: undefined }, context())).rejects.toThrow(/is not writable by this process/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a folder without room for the file and the margin', async () => {
+    const io = { ...nodeDiskIo, statfs: () => ({ availableBytes: 100 * MiB, type: 0xef53 }) };
+    await expect(one(io).prepare({ fileMiB: 64, seconds: undefined }, context())).rejects.toThrow(/has 100 MiB free; the test file needs 128 MiB/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a folder in memory (tmpfs)', async () => {
+    const io = { ...nodeDiskIo, statfs: () => ({ availableBytes: 1e12, type: 0x01021994 }) };
+    await expect(one(io).prepare({ fileMiB: 1, seconds: undefined }, context())).rejects.toThrow(/is on tmpfs, which is memory, not a disk/);
+  });
+
+  test('a refusal is a failed benchmark with no sample', async () => {
+    await expect(runBenchmark(createSeqRead(), { profile: PROFILE, targets: { diskDir: path.join(dir, 'nope') } })).rejects.toThrow(/does not exist/);
+    expect(liveTestFiles()).toEqual([]);
+  });
+});
+
+describe('test files', () => {
+  test('files left by a process that no longer exists are removed; those of live ones stay', () => {
+    const dead = path.join(dir, 'guestbench-seq_write-2147483646-abc.tmp');
+    const alive = path.join(dir, `guestbench-seq_write-${process.ppid}-abc.tmp`);
+    const foreign = path.join(dir, 'notes.tmp');
+    for (const f of [dead, alive, foreign]) fs.writeFileSync(f, 'x');
+    expect(removeStaleFiles(dir)).toEqual([path.basename(dead)]);
+    expect(fs.readdirSync(dir).sort()).toEqual([path.basename(alive), 'notes.tmp'].sort());
+  });
+
+  test('no test file is left after a benchmark ran', async () => {
+    await prepareAndRun(createRandWrite4k(), 1);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(liveTestFiles()).toEqual([]);
+  });
+});
+
+test('percentiles are nearest-rank', () => {
+  const values = Float64Array.from([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]);
+  expect(percentiles(values, [50, 90, 99, 100])).toEqual([5, 9, 10, 10]);
+  expect(percentiles(new Float64Array(0), [50])[0]).toBeNaN();
+});
