@@ -7,9 +7,17 @@ import { cpuInt32 } from './cpu/int32';
 import { cpuInt64 } from './cpu/int64';
 import { cpuMath } from './cpu/math';
 import { cpuMemory } from './cpu/memory';
+import { diskFsync } from './disk/fsync';
+import { diskRandRead4k } from './disk/rand-read-4k';
+import { diskRandWrite4k } from './disk/rand-write-4k';
+import { diskSeqRead } from './disk/seq-read';
+import { diskSeqWrite } from './disk/seq-write';
 import { memBandwidth } from './mem/bandwidth';
 import { memLatency } from './mem/latency';
 import { memPagefault } from './mem/pagefault';
+import { netTcpCrr } from './net/tcp-crr';
+import { netTcpRr } from './net/tcp-rr';
+import { netTcpStream } from './net/tcp-stream';
 import { sysClock } from './sys/clock';
 import { sysCtxswitch } from './sys/ctxswitch';
 import { sysSpawn } from './sys/spawn';
@@ -32,6 +40,14 @@ const BENCHMARKS: readonly AnyBenchmark[] = [
   sysSpawn,
   sysCtxswitch,
   sysClock,
+  diskSeqWrite,
+  diskSeqRead,
+  diskRandRead4k,
+  diskRandWrite4k,
+  diskFsync,
+  netTcpStream,
+  netTcpRr,
+  netTcpCrr,
 ];
 
 const byId = new Map(BENCHMARKS.map((b) => [b.id, b]));
