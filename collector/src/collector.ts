@@ -1,11 +1,23 @@
-// Starts the whole collector: the store, the gRPC server and the HTTP API, and stops them.
+// Starts the whole collector: the store, the gRPC services (agents, queries, jobs, health,
+// reflection), the HTTP API with /metrics, the sweeper that marks silent runs lost; and
+// stops them.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { AgentServiceService, QueryServiceService } from '@guestbench/proto';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService } from '@guestbench/proto';
+import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
+import path from 'node:path';
 import { createAgentService } from './grpc/agent-service';
+import { createJobService } from './grpc/job-service';
 import { createQueryService } from './grpc/query-service';
 import { createHttpApi, listenHttp } from './http/http-server';
+import { reportRoutes } from './http/report-routes';
+import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
+import { createMetrics } from './metrics/metrics';
+import { PresenceTracker } from './presence';
+import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 
@@ -14,11 +26,13 @@ export interface CollectorOptions {
   readonly grpcAddress: string;
   /** HOST:PORT for HTTP. @default "127.0.0.1:8080" */
   readonly httpAddress: string;
-  /** The SQLite file, or a ready store. */
-  readonly store: Store | { readonly sqliteFile: string };
+  /** A ready store; a SQLite file; or `database`: a SQLite file or a postgres:// URL (see openStore). */
+  readonly store: Store | { readonly sqliteFile: string } | { readonly database: string };
   readonly logger: Logger;
-  /** @default 5000 */
+  /** How often agents heartbeat during a run. @default 5000 */
   readonly heartbeatIntervalMs?: number;
+  /** A running run unheard of for this long is marked lost. @default 6 × heartbeatIntervalMs */
+  readonly lostAfterMs?: number;
 }
 
 export interface RunningCollector {
@@ -27,6 +41,8 @@ export interface RunningCollector {
   readonly httpPort: number;
   readonly httpUrl: string;
   readonly store: Store;
+  /** Marks silent runs lost now (the sweeper also does it periodically). */
+  sweepLostRuns(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -40,20 +56,55 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+const SERVICE_NAMES = ['guestbench.v1.AgentService', 'guestbench.v1.QueryService', 'guestbench.v1.JobService'];
+
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
   const log = options.logger;
-  const store = 'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile) : options.store;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
+  const lostAfterMs = options.lostAfterMs ?? 6 * heartbeatIntervalMs;
+  const store =
+    'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile)
+    : 'database' in options.store ? await openStore(options.store.database, { onIdleError: (err) => log.warn({ err }, 'database connection lost while idle') })
+    : options.store;
+  const presence = new PresenceTracker(Math.max(3 * heartbeatIntervalMs, 65_000));
+  const jobs = new JobBroker(store, presence);
+  const metrics = createMetrics({ store, connectedAgents: () => presence.count() });
+
   const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, heartbeatIntervalMs: options.heartbeatIntervalMs }));
-  grpcServer.addService(QueryServiceService, createQueryService({ store, logger: log }));
+  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, metrics, heartbeatIntervalMs }));
+  grpcServer.addService(QueryServiceService, createQueryService({ store, logger: log, metrics }));
+  grpcServer.addService(JobServiceService, createJobService({ store, jobs, logger: log, metrics }));
+  const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
+  health.addToServer(grpcServer);
+  const definitions = loadSync(['guestbench/v1/agent.proto', 'guestbench/v1/query.proto', 'guestbench/v1/job.proto'], {
+    includeDirs: [path.resolve(protoRoot)],
+    keepCase: true,
+  });
+  new ReflectionService(definitions).addToServer(grpcServer);
+
   const g = splitHostPort(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {
     grpcServer.bindAsync(`${formatHost(g.host)}:${g.port}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
   });
+
+  async function sweepLostRuns(): Promise<number> {
+    const now = Date.now();
+    const lost = await store.markLostRuns(now - lostAfterMs, now);
+    for (const run of lost) {
+      log.warn({ event: 'run-lost', agentId: run.agentId, runId: run.id, lastHeartbeatMs: run.lastHeartbeatMs, silentForMs: now - run.lastHeartbeatMs }, 'run lost: no heartbeat');
+      metrics.runsEnded.inc({ status: 'lost' });
+    }
+    return lost.length;
+  }
+  const sweeper = setInterval(() => {
+    sweepLostRuns().catch((err: unknown) => log.error({ err }, 'lost-run sweep failed'));
+  }, Math.max(1000, Math.min(heartbeatIntervalMs, 30_000)));
+  sweeper.unref();
+
   let httpServer: http.Server | undefined;
   try {
     const h = splitHostPort(options.httpAddress);
-    httpServer = createHttpApi({ store, logger: log });
+    httpServer = createHttpApi({ store, logger: log, metrics, jobs }, reportRoutes(store));
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
     const httpUrl = `http://${formatHost(h.host)}:${addr.port}`;
@@ -65,7 +116,10 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       httpPort: addr.port,
       httpUrl,
       store,
+      sweepLostRuns,
       async close() {
+        clearInterval(sweeper);
+        jobs.close();
         await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -73,6 +127,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       },
     };
   } catch (err: unknown) {
+    clearInterval(sweeper);
     grpcServer.forceShutdown();
     httpServer?.close();
     await store.close();

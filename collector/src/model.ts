@@ -59,6 +59,8 @@ export interface RunRecord {
   readonly inventory: InventoryRecord;
   readonly evidence: readonly EvidenceRecord[];
   readonly lastHeartbeatMs: number;
+  /** The job this run answers; '' for a run started by hand. */
+  readonly jobId: string;
 }
 
 export interface SampleRecord {
@@ -78,6 +80,41 @@ export interface SampleRecord {
   readonly clocksource: string;
   readonly durationSeconds: number;
   readonly finishedAtMs: number;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  /** '' for every platform. */
+  readonly platform: string;
+  readonly profile: string;
+  readonly label: string;
+  readonly createdAtMs: number;
+}
+
+export type AssignmentState = 'assigned' | 'taken' | RunStatus;
+
+export interface JobAssignmentRecord {
+  readonly agentId: string;
+  readonly state: AssignmentState;
+  readonly runId: string;
+  readonly samples: number;
+}
+
+export interface JobView {
+  readonly job: JobRecord;
+  /** pending until an agent starts, running while a run runs, done when every run has ended. */
+  readonly state: 'pending' | 'running' | 'done';
+  readonly assignments: readonly JobAssignmentRecord[];
+}
+
+export interface LogRecord {
+  readonly agentId: string;
+  readonly runId: string;
+  readonly timeMs: number;
+  readonly level: string;
+  readonly message: string;
+  /** Other fields of the line, as a JSON object text. */
+  readonly fieldsJson: string;
 }
 
 /** A group of runs is one platform and one label: "kvm", "kvm/virtio-scsi". */

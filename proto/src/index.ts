@@ -22,6 +22,12 @@ export {
   EnrollResponse,
   HeartbeatRequest,
   HeartbeatResponse,
+  Job,
+  LogLine,
+  SendLogsRequest,
+  SendLogsResponse,
+  WaitForJobRequest,
+  WaitForJobResponse,
   StartRunRequest,
   StartRunResponse,
   SubmitSamplesRequest,
@@ -42,6 +48,29 @@ export {
   QueryServiceService,
 } from './gen/guestbench/v1/query';
 export type { QueryServiceServer } from './gen/guestbench/v1/query';
+export {
+  CreateJobRequest,
+  CreateJobResponse,
+  GetJobRequest,
+  GetJobResponse,
+  JobAssignment,
+  JobInfo,
+  JobServiceClient,
+  JobServiceService,
+  ListJobsRequest,
+  ListJobsResponse,
+} from './gen/guestbench/v1/job';
+export type { JobServiceServer } from './gen/guestbench/v1/job';
 
 /** Directory holding the .proto sources, for server reflection and generic tooling. */
 export const protoRoot: string = require('node:path').resolve(__dirname, '..');
+export {
+  BENCHMARK_ID_PATTERN,
+  ID_PATTERN,
+  LABEL_PATTERN,
+  MAX_PARAMETERS,
+  MAX_SAMPLES_PER_MESSAGE,
+  MAX_TRIALS,
+  MAX_UNIT_LENGTH,
+  METRIC_PATTERN,
+} from './limits';

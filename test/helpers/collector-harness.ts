@@ -15,7 +15,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  readonly heartbeatIntervalMs?: number;
+  readonly lostAfterMs?: number;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'guestbench-it-'));
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -25,7 +30,7 @@ export async function startHarness(): Promise<Harness> {
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger });
+  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger, ...options });
   return {
     collector,
     dir,
@@ -58,4 +63,15 @@ export function runCli(cli: string, args: readonly string[], env: NodeJS.Process
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

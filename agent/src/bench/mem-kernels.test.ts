@@ -68,7 +68,7 @@ describe('mem.latency', () => {
     expectRates(memLatency, values);
     expect(memLatency.metrics.map((m) => [m.name, m.unit, m.direction])).toEqual([
       ['chase', 'ns/load', 'lower'],
-      ['chaseInCache', 'ns/load', 'lower'],
+      ['chase_in_cache', 'ns/load', 'lower'],
     ]);
     expect(parameters).toEqual({ workingSetMiB: '2', smallKiB: '4', strideBytes: '64' });
   });

@@ -11,6 +11,8 @@ import { createProgress } from '../output/progress';
 import { formatSamplesTable } from '../output/samples-table';
 import { localAgentId } from '../report/agent-identity';
 import { CollectorClient, isCollectorError } from '../report/collector-client';
+import { runDaemon } from '../report/daemon';
+import { LogForwarder } from '../report/log-forwarder';
 import { reportRun } from '../report/report-run';
 import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
@@ -38,37 +40,59 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   return failed.length === 0 ? 0 : 1;
 }
 
-async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<number> {
+/** Settings of run and daemon: flags, then environment. */
+function resolveRunSettings(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): { collector: string; label: string; declared: string; profileName: string } {
   const env = process.env;
   const collector = cmd.collector ?? (env['GUESTBENCH_COLLECTOR'] !== undefined ? checkCollector(env['GUESTBENCH_COLLECTOR']) : undefined);
-  if (collector === undefined) throw new UsageError('run: no collector given; pass --collector HOST:PORT or set GUESTBENCH_COLLECTOR');
-  const profile = loadProfile(cmd.profile ?? env['GUESTBENCH_PROFILE'] ?? DEFAULT_PROFILE, BENCHMARK_IDS);
-  const label = cmd.label ?? env['GUESTBENCH_LABEL'] ?? '';
-  const declared = cmd.platform ?? env['GUESTBENCH_PLATFORM'] ?? 'auto';
-  const logger = pino({ name: 'guestbench-agent', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+  if (collector === undefined) throw new UsageError(`${cmd.kind}: no collector given; pass --collector HOST:PORT or set GUESTBENCH_COLLECTOR`);
+  return {
+    collector,
+    label: cmd.label ?? env['GUESTBENCH_LABEL'] ?? '',
+    declared: cmd.platform ?? env['GUESTBENCH_PLATFORM'] ?? 'auto',
+    profileName: cmd.profile ?? env['GUESTBENCH_PROFILE'] ?? DEFAULT_PROFILE,
+  };
+}
+
+/** JSON log lines to stderr (the journal in a guest) and, forwarded, to the collector. */
+function agentLogger(forwarder: LogForwarder): pino.Logger {
+  return pino(
+    { name: 'guestbench-agent', base: { pid: process.pid } },
+    pino.multistream([{ stream: pino.destination({ dest: 2, sync: true }) }, { stream: forwarder }]),
+  );
+}
+
+async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<number> {
+  const settings = resolveRunSettings(cmd);
+  const profile = loadProfile(settings.profileName, BENCHMARK_IDS);
+  const agentId = cmd.agentId ?? localAgentId();
+  const forwarder = new LogForwarder(agentId);
+  const logger = agentLogger(forwarder);
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
-  const client = new CollectorClient(collector);
+  const client = new CollectorClient(settings.collector);
+  forwarder.attach(client);
+  const common = {
+    client,
+    agentId,
+    label: settings.label,
+    declaredPlatform: settings.declared === 'auto' ? '' : settings.declared,
+    detection,
+    inventory,
+    logger,
+    signal: interruptSignal(),
+  };
   try {
-    const result = await reportRun({
-      client,
-      agentId: cmd.agentId ?? localAgentId(),
-      profile,
-      label,
-      declaredPlatform: declared === 'auto' ? '' : declared,
-      detection,
-      inventory,
-      logger,
-      signal: interruptSignal(),
-    });
+    if (cmd.kind === 'daemon') return await runDaemon(common);
+    const result = await reportRun({ ...common, profile });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       process.stdout.write(
-        `run ${result.runId}: ${result.acked}/${result.samples} samples acknowledged by ${collector}` +
+        `run ${result.runId}: ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
           `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
       );
     }
     return result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
   } finally {
+    await forwarder.flush();
     client.close();
   }
 }
@@ -105,6 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'bench':
       return bench(cmd);
     case 'run':
+    case 'daemon':
       return run(cmd);
   }
 }

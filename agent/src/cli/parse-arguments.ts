@@ -9,6 +9,7 @@ Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME] [--json]
   guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID] [--json]
+  guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
   guestbench-agent list   [--json]
   guestbench-agent --help
 
@@ -17,6 +18,7 @@ Commands:
   bench    run the benchmark suite locally and print the samples; no collector needed
   run      run the suite and report every sample to a collector as each benchmark finishes;
            exits 0 only when every sample was acknowledged
+  daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
   list     the benchmarks and profiles this agent knows
 
 Options:
@@ -36,7 +38,7 @@ export type Command =
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
   | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean }
   | {
-      readonly kind: 'run';
+      readonly kind: 'run' | 'daemon';
       readonly collector: string | undefined;
       readonly label: string | undefined;
       readonly platform: string | undefined;
@@ -58,6 +60,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   detect: ['json', 'root'],
   bench: ['profile', 'json'],
   run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json'],
+  daemon: ['collector', 'label', 'platform', 'agent-id'],
 };
 
 export function checkLabel(label: string): string {
@@ -115,7 +118,7 @@ export function parseArguments(argv: readonly string[]): Command {
       const label = str('label');
       const platform = str('platform');
       return {
-        kind: 'run',
+        kind: sub === 'daemon' ? 'daemon' : 'run',
         collector: collector === undefined ? undefined : checkCollector(collector),
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),

@@ -8,6 +8,9 @@ import {
   type EnrollRequest,
   type EnrollResponse,
   type HeartbeatRequest,
+  type SendLogsRequest,
+  type WaitForJobRequest,
+  type WaitForJobResponse,
   type StartRunRequest,
   type SubmitSamplesRequest,
   type SubmitSamplesResponse,
@@ -50,12 +53,12 @@ export class CollectorClient {
     this.retryDelayMs = options.retryDelayMs ?? 200;
   }
 
-  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req): Promise<Res> {
+  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req, extraDeadlineMs = 0): Promise<Res> {
     let delay = this.retryDelayMs;
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<Res>((resolve, reject) => {
-          fn.call(this.client, req, new Metadata(), { deadline: new Date(Date.now() + this.deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
+          fn.call(this.client, req, new Metadata(), { deadline: new Date(Date.now() + this.deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
         });
       } catch (err: unknown) {
         const e = err as ServiceError;
@@ -86,6 +89,15 @@ export class CollectorClient {
 
   heartbeat(req: HeartbeatRequest): Promise<unknown> {
     return this.call('Heartbeat', this.client.heartbeat as unknown as Unary<HeartbeatRequest, unknown>, req);
+  }
+
+  sendLogs(req: SendLogsRequest): Promise<unknown> {
+    return this.call('SendLogs', this.client.sendLogs as unknown as Unary<SendLogsRequest, unknown>, req);
+  }
+
+  /** Long poll: the deadline is the wait plus the usual per-call deadline. */
+  waitForJob(req: WaitForJobRequest): Promise<WaitForJobResponse> {
+    return this.call('WaitForJob', this.client.waitForJob as unknown as Unary<WaitForJobRequest, WaitForJobResponse>, req, req.waitMs);
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import type { Inventory } from '../detect/inventory';
 import type { Profile } from '../profiles/profile';
 import { AGENT_VERSION } from '../version';
 import type { CollectorClient } from './collector-client';
+import { HeartbeatPump } from './heartbeat-pump';
 import { sampleToWire } from './to-wire';
 
 export interface ReportRunOptions {
@@ -23,6 +24,12 @@ export interface ReportRunOptions {
   readonly inventory: Inventory;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** The job this run answers; '' or absent for a run started by hand. */
+  readonly jobId?: string;
+  /** Whether this agent takes jobs (daemon mode), told to the collector with each heartbeat. */
+  readonly takesJobs?: boolean;
+  /** Already enrolled (daemon mode): skip Enroll. */
+  readonly enrolled?: { readonly heartbeatIntervalMs: number };
   /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
 }
@@ -35,9 +42,9 @@ export interface ReportRunResult {
   readonly unacked: readonly string[];
 }
 
-export async function reportRun(options: ReportRunOptions): Promise<ReportRunResult> {
-  const { client, logger } = options;
-  const enrolled = await client.enroll({
+/** Enrolls this agent: its identity, detected and declared platform, and inventory. */
+export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>): Promise<{ heartbeatIntervalMs: number }> {
+  const res = await options.client.enroll({
     agentId: options.agentId,
     hostname: os.hostname(),
     declaredPlatform: options.declaredPlatform,
@@ -45,17 +52,21 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     inventory: { ...options.inventory },
     agentVersion: AGENT_VERSION,
   });
-  logger.info({ event: 'enrolled', agentId: options.agentId, collector: client.address }, 'enrolled');
+  options.logger.info({ event: 'enrolled', agentId: options.agentId, collector: options.client.address }, 'enrolled');
+  return { heartbeatIntervalMs: res.heartbeatIntervalMs };
+}
+
+export async function reportRun(options: ReportRunOptions): Promise<ReportRunResult> {
+  const { client, logger } = options;
+  const enrolled = options.enrolled ?? (await enroll(options));
   const runId = randomUUID();
   const log = logger.child({ runId });
-  await client.startRun({ runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION, startedAtMs: Date.now() });
+  const jobId = options.jobId ?? '';
+  await client.startRun({ runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION, startedAtMs: Date.now(), jobId });
   log.info({ event: 'run-started', profile: options.profile.name, label: options.label }, 'run started');
 
-  let current = '';
-  const beat = setInterval(() => {
-    client.heartbeat({ agentId: options.agentId, runId, currentBenchmark: current }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
-  }, Math.max(500, enrolled.heartbeatIntervalMs || 5000));
-  beat.unref();
+  const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
+  const pump = new HeartbeatPump(client.address, Math.max(200, enrolled.heartbeatIntervalMs || 5000), beatRequest(''));
 
   const sent = new Set<string>();
   const acked = new Set<string>();
@@ -86,7 +97,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       signal: options.signal,
       onEvent: async (event) => {
         if (event.type === 'benchmark-start') {
-          current = event.benchmarkId;
+          pump.update(beatRequest(event.benchmarkId));
           log.info({ event: 'benchmark-start', benchmark: event.benchmarkId, index: event.index + 1, total: event.total }, 'benchmark started');
         } else if (event.type === 'benchmark-end') {
           await deliver(event.outcome);
@@ -97,7 +108,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     status = options.signal?.aborted === true ? RunStatus.RUN_STATUS_CANCELLED : RunStatus.RUN_STATUS_FAILED;
     error = err instanceof Error ? err.message : String(err);
   } finally {
-    clearInterval(beat);
+    await pump.stop();
   }
   if (status === RunStatus.RUN_STATUS_COMPLETED && failed.length > 0) {
     status = RunStatus.RUN_STATUS_FAILED;

@@ -1,45 +1,16 @@
 #!/usr/bin/env node
 // guestbench-collector: serve the gRPC and HTTP APIs, or print the comparison.
-import fs from 'node:fs';
-import { compare, type CompareResult } from '../compare/compare';
 import { startCollector } from '../collector';
 import { createLogger } from '../log';
-import { parseGroupList, parseGroupSpecStrict } from '../query/parse-query';
-import { formatComparison } from '../report/format-comparison';
-import { SqliteStore } from '../store/sqlite-store';
+import { describeDatabase } from '../store/database-spec';
 import { isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
-
-async function report(cmd: Extract<Command, { kind: 'report' }>): Promise<number> {
-  const baseline = parseGroupSpecStrict(cmd.baseline, '--baseline');
-  if (!baseline.ok) throw new Error(baseline.error);
-  const groups = parseGroupList(cmd.groups, '--groups');
-  if (!groups.ok) throw new Error(groups.error);
-  let result: CompareResult;
-  if ('url' in cmd.source) {
-    const u = new URL('/api/v1/compare', cmd.source.url);
-    u.searchParams.set('baseline', baseline.value);
-    if (groups.value.length > 0) u.searchParams.set('groups', groups.value.join(','));
-    const res = await fetch(u);
-    const body = (await res.json()) as CompareResult | { error: string };
-    if (!res.ok) throw new Error(`collector at ${cmd.source.url} answered ${res.status}: ${'error' in body ? body.error : ''}`);
-    result = body as CompareResult;
-  } else {
-    if (!fs.existsSync(cmd.source.db)) throw new Error(`no database at ${cmd.source.db} (start a collector with \`guestbench-collector serve\`, or pass --db FILE)`);
-    const store = new SqliteStore(cmd.source.db);
-    try {
-      result = await compare(store, { baseline: baseline.value, groups: groups.value });
-    } finally {
-      await store.close();
-    }
-  }
-  process.stdout.write(cmd.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatComparison(result)}\n`);
-  return 0;
-}
+import { jobCommand } from './job-command';
+import { reportCommand } from './report-command';
 
 async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<number> {
-  const logger = createLogger({ level: cmd.logLevel });
-  const collector = await startCollector({ grpcAddress: cmd.grpc, httpAddress: cmd.http, store: { sqliteFile: cmd.db }, logger });
-  logger.info({ event: 'collector-ready', db: cmd.db, grpc: collector.grpcAddress, http: collector.httpUrl }, 'collector ready');
+  const logger = createLogger({ level: cmd.logLevel, pretty: cmd.logPretty, file: cmd.logFile, rotation: { maxBytes: cmd.logMaxBytes } });
+  const collector = await startCollector({ grpcAddress: cmd.grpc, httpAddress: cmd.http, store: { database: cmd.db }, logger });
+  logger.info({ event: 'collector-ready', db: describeDatabase(cmd.db), grpc: collector.grpcAddress, http: collector.httpUrl }, 'collector ready');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ event: 'collector-stopping', signal }, 'collector stopping');
@@ -71,7 +42,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'serve':
       return serve(cmd);
     case 'report':
-      return report(cmd);
+      return reportCommand(cmd);
+    case 'job-create':
+    case 'job-list':
+    case 'job-show':
+      return jobCommand(cmd);
   }
 }
 

@@ -14,23 +14,61 @@ function usageError(argv: string[]): string {
 test('serve defaults to loopback and the data folder', () => {
   expect(parseArguments(['serve'], {}, '/srv')).toEqual({
     kind: 'serve', grpc: '127.0.0.1:50051', http: '127.0.0.1:8080', db: path.resolve('/srv/data/guestbench.db'), logLevel: 'info',
+    logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false,
+  });
+  expect(parseArguments(['serve', '--log-file', 'logs/c.log', '--log-max-mb', '2', '--log-pretty'], {}, '/srv')).toMatchObject({
+    logFile: '/srv/logs/c.log', logMaxBytes: 2 * 1024 * 1024, logPretty: true,
   });
   expect(parseArguments(['serve'], { GUESTBENCH_DATA: '/var/lib/gb' }, '/srv')).toMatchObject({ db: '/var/lib/gb/guestbench.db' });
 });
 
 test('report reads a file or a URL', () => {
   expect(parseArguments(['report', '--baseline', 'native', '--groups', 'kvm, xen/pv', '--json'], {}, '/srv')).toEqual({
-    kind: 'report', baseline: 'native', groups: ['kvm', 'xen/pv'], source: { db: path.resolve('/srv/data/guestbench.db') }, json: true,
+    kind: 'report', query: { baseline: 'native', groups: ['kvm', 'xen/pv'], filter: {} }, format: 'json', out: undefined,
+    source: { db: path.resolve('/srv/data/guestbench.db') },
   });
   expect(parseArguments(['report', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({ source: { url: 'http://127.0.0.1:8080' } });
 });
 
+test('report: a format, a file to write, and which runs', () => {
+  expect(parseArguments(['report'], {}, '/srv')).toMatchObject({ format: 'text', out: undefined, query: { baseline: 'native', groups: [], filter: {} } });
+  expect(parseArguments(['report', '--out', 'r/page.HTML'], {}, '/srv')).toMatchObject({ format: 'html', out: '/srv/r/page.HTML' });
+  expect(parseArguments(['report', '--out', 'r.csv', '--format', 'md'], {}, '/srv')).toMatchObject({ format: 'md' });
+  expect(
+    parseArguments(['report', '--platform', 'kvm', '--label', 'virtio', '--host', 'h1', '--since', '2024-05-01', '--until', '2024-05-01'], {}, '/srv'),
+  ).toMatchObject({ query: { filter: { platform: 'kvm', label: 'virtio', hostname: 'h1', since: Date.UTC(2024, 4, 1), until: Date.UTC(2024, 4, 2) - 1 } } });
+});
+
+test('--db takes a postgres:// URL as it is, and anything else as a file', () => {
+  const url = 'postgres://gb:secret@db.example:5432/guestbench';
+  expect(parseArguments(['serve', '--db', url], {}, '/srv')).toMatchObject({ db: url });
+  expect(parseArguments(['report', '--db', 'postgresql://db/gb'], {}, '/srv')).toMatchObject({ source: { db: 'postgresql://db/gb' } });
+  expect(parseArguments(['serve', '--db', 'rel/x.db'], {}, '/srv')).toMatchObject({ db: '/srv/rel/x.db' });
+});
+
+test('job commands talk to a collector', () => {
+  expect(parseArguments(['job', 'create', '--platform', 'kvm', '--profile', 'smoke'], {}, '/srv')).toEqual({
+    kind: 'job-create', collector: '127.0.0.1:50051', platform: 'kvm', profile: 'smoke', label: '', json: false,
+  });
+  expect(parseArguments(['job', 'show', 'abc', '--json'], {}, '/srv')).toEqual({ kind: 'job-show', collector: '127.0.0.1:50051', id: 'abc', json: true });
+  expect(parseArguments(['job', 'list'], {}, '/srv')).toMatchObject({ kind: 'job-list' });
+});
+
 test.each([
+  [['job'], /job: say create, list or show/],
+  [['job', 'show'], /job show: give one job id/],
+  [['job', 'list', 'extra'], /unexpected argument "extra"/],
+  [['serve', '--log-max-mb', '0'], /--log-max-mb: a whole number/],
   [['serve', '--grpc', 'localhost'], /--grpc: expected HOST:PORT/],
   [['serve', '--log-level', 'loud'], /--log-level: one of trace/],
   [['serve', '--json'], /serve: --json does not apply/],
   [['report', '--db', 'a.db', '--url', 'http://x:1'], /give --db or --url, not both/],
   [['report', '--url', 'ftp://x'], /--url: expected http/],
+  [['report', '--format', 'pdf'], /--format: one of text, html, md, csv, json/],
+  [['report', '--json', '--format', 'html'], /--json is --format json/],
+  [['report', '--since', 'yesterday'], /--since: expected an ISO date/],
+  [['report', '--since', '2024-05-02', '--until', '2024-05-01'], /--since: must not be after until/],
+  [['report', '--baseline', 'Not A Group'], /--baseline: expected "platform" or "platform\/label"/],
   [['launch'], /unknown command "launch"/],
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);

@@ -2,23 +2,46 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
+import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
+import { isPostgresUrl } from '../store/database-spec';
 
 export const USAGE = `guestbench-collector — stores benchmark results and compares guests against native
 
 Usage:
-  guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--db FILE] [--log-level LEVEL]
-  guestbench-collector report [--baseline GROUP] [--groups G1,G2] [--db FILE | --url URL] [--json]
+  guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--db FILE|URL]
+                              [--log-level LEVEL] [--log-file FILE] [--log-max-mb N] [--log-pretty]
+  guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
+                              [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
+                              [--db FILE|URL | --url URL] [--json]
+  guestbench-collector job create [--platform NAME|any] [--profile NAME] [--label NAME] [--collector HOST:PORT] [--json]
+  guestbench-collector job list   [--collector HOST:PORT] [--json]
+  guestbench-collector job show ID [--collector HOST:PORT] [--json]
   guestbench-collector --help
 
 Options:
   --grpc HOST:PORT    gRPC listen address for agents and queries (default 127.0.0.1:50051)
   --http HOST:PORT    HTTP API listen address (default 127.0.0.1:8080; port 0 picks a free one)
-  --db FILE           SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db)
-  --url URL           report: read from a running collector's HTTP API instead of the file
+  --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
+                      or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
+  --url URL           report: read from a running collector's HTTP API instead of the database
+  --format FORMAT     report: text (the terminal table, default), html (a self-contained page with charts),
+                      md, csv or json; --out FILE.html and friends choose it from the extension
+  --out FILE          report: write to FILE instead of stdout
+  --host NAME         report: only runs on this host (the baseline too)
+  --since TIME        report: only runs started at or after TIME (ISO date or date-time, UTC by default; or unix ms)
+  --until TIME        report: only runs started at or before TIME (a bare date means to the end of that day)
   --baseline GROUP    the baseline group, "platform" or "platform/label" (default native)
   --groups LIST       only these groups, comma-separated
-  --json              machine-readable output
+  --json              machine-readable output (report: the same as --format json)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
+  --log-file FILE     also write JSON log lines to FILE, rotated by size (FILE.1 … FILE.5)
+  --log-max-mb N      rotate the log file at N MiB (default 10)
+  --log-pretty        human-readable log lines on stdout instead of JSON
+  --collector H:P     job: the collector's gRPC address (default 127.0.0.1:50051)
+  --platform NAME     job: only agents of this platform (default any); report: only this platform's groups
+  --profile NAME      job: smoke, quick, standard or full (default quick)
+  --label NAME        job: the label of the runs; report: only groups with this label
 
 Environment:
   GUESTBENCH_DATA     data folder for the SQLite file (default ./data)
@@ -26,8 +49,27 @@ Environment:
 
 export type Command =
   | { readonly kind: 'help' }
-  | { readonly kind: 'serve'; readonly grpc: string; readonly http: string; readonly db: string; readonly logLevel: string }
-  | { readonly kind: 'report'; readonly baseline: string; readonly groups: readonly string[]; readonly source: { readonly db: string } | { readonly url: string }; readonly json: boolean };
+  | {
+      readonly kind: 'serve';
+      readonly grpc: string;
+      readonly http: string;
+      readonly db: string;
+      readonly logLevel: string;
+      readonly logFile: string | undefined;
+      readonly logMaxBytes: number;
+      readonly logPretty: boolean;
+    }
+  | { readonly kind: 'job-create'; readonly collector: string; readonly platform: string; readonly profile: string; readonly label: string; readonly json: boolean }
+  | { readonly kind: 'job-list'; readonly collector: string; readonly json: boolean }
+  | { readonly kind: 'job-show'; readonly collector: string; readonly id: string; readonly json: boolean }
+  | {
+      readonly kind: 'report';
+      readonly query: ReportQuery;
+      readonly format: ReportFormat;
+      /** A file to write; stdout when undefined. */
+      readonly out: string | undefined;
+      readonly source: { readonly db: string } | { readonly url: string };
+    };
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -51,51 +93,95 @@ export function defaultDbFile(env: NodeJS.ProcessEnv, cwd: string): string {
 }
 
 export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Command {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  const [first, ...afterFirst] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
+  // "job create" and friends are one command of two words.
+  const isJob = first === 'job';
+  const sub = isJob ? `job ${afterFirst[0] ?? ''}`.trim() : first;
+  const rest = isJob ? afterFirst.slice(1) : afterFirst;
+  if (sub === 'job') throw new UsageError('job: say create, list or show');
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
     const options = {
       grpc: { type: 'string' }, http: { type: 'string' }, db: { type: 'string' }, url: { type: 'string' },
       baseline: { type: 'string' }, groups: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      'log-level': { type: 'string' },
+      'log-level': { type: 'string' }, 'log-file': { type: 'string' }, 'log-max-mb': { type: 'string' }, 'log-pretty': { type: 'boolean' },
+      collector: { type: 'string' }, platform: { type: 'string' }, profile: { type: 'string' }, label: { type: 'string' },
+      format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
     } as const;
-    values = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }).values;
+    const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
+    values = parsed.values;
+    positionals = parsed.positionals;
   } catch (err: unknown) {
     throw new UsageError((err as Error).message);
   }
   if (values['help'] === true) return { kind: 'help' };
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const allowed: Record<string, readonly string[]> = {
-    serve: ['grpc', 'http', 'db', 'log-level'],
-    report: ['baseline', 'groups', 'db', 'url', 'json'],
+    serve: ['grpc', 'http', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty'],
+    report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
+    'job create': ['collector', 'platform', 'profile', 'label', 'json'],
+    'job list': ['collector', 'json'],
+    'job show': ['collector', 'json'],
   };
   const allow = allowed[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report)`);
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create, job list, job show)`);
+  const wantPositionals = sub === 'job show' ? 1 : 0;
+  if (positionals.length !== wantPositionals) {
+    throw new UsageError(wantPositionals === 1 ? 'job show: give one job id' : `${sub}: unexpected argument "${positionals[0] ?? ''}"`);
+  }
   for (const k of Object.keys(values)) {
     if (values[k] !== undefined && k !== 'help' && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
   }
-  const db = path.resolve(cwd, str('db') ?? defaultDbFile(env, cwd));
+  const dbFlag = str('db');
+  // A postgres:// URL is kept as given; anything else is a file, relative to the working folder.
+  const db = dbFlag !== undefined && isPostgresUrl(dbFlag) ? dbFlag : path.resolve(cwd, dbFlag ?? defaultDbFile(env, cwd));
+  const json = values['json'] === true;
+  if (sub.startsWith('job ')) {
+    const collector = hostPort(str('collector') ?? '127.0.0.1:50051', '--collector');
+    if (sub === 'job list') return { kind: 'job-list', collector, json };
+    if (sub === 'job show') return { kind: 'job-show', collector, id: positionals[0] as string, json };
+    return { kind: 'job-create', collector, platform: str('platform') ?? 'any', profile: str('profile') ?? 'quick', label: str('label') ?? '', json };
+  }
   if (sub === 'serve') {
     const logLevel = str('log-level') ?? 'info';
     if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    const maxMb = str('log-max-mb') ?? '10';
+    if (!/^[0-9]{1,5}$/.test(maxMb) || Number(maxMb) < 1) throw new UsageError(`--log-max-mb: a whole number of MiB ≥ 1, got "${maxMb}"`);
+    const logFile = str('log-file');
     return {
       kind: 'serve',
       grpc: hostPort(str('grpc') ?? '127.0.0.1:50051', '--grpc'),
       http: hostPort(str('http') ?? '127.0.0.1:8080', '--http'),
       db,
       logLevel,
+      logFile: logFile === undefined ? undefined : path.resolve(cwd, logFile),
+      logMaxBytes: Number(maxMb) * 1024 * 1024,
+      logPretty: values['log-pretty'] === true,
     };
   }
   const url = str('url');
   if (url !== undefined && str('db') !== undefined) throw new UsageError('report: give --db or --url, not both');
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--url: expected http://HOST:PORT, got "${url}"`);
-  const groups = (str('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+  const params = new URLSearchParams();
+  for (const key of ['baseline', 'groups', 'platform', 'label', 'host', 'since', 'until'] as const) {
+    const v = str(key);
+    if (v !== undefined) params.set(key, v);
+  }
+  const query = parseReportQuery(params);
+  if (!query.ok) throw new UsageError(`--${query.error}`);
+  const out = str('out');
+  const fromExtension: Record<string, ReportFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.csv': 'csv', '.json': 'json', '.txt': 'text' };
+  const formatFlag = str('format');
+  if (formatFlag !== undefined && json && formatFlag !== 'json') throw new UsageError(`report: --json is --format json; it cannot go with --format ${formatFlag}`);
+  if (formatFlag !== undefined && !isReportFormat(formatFlag)) throw new UsageError(`--format: one of ${REPORT_FORMATS.join(', ')}, got "${formatFlag}"`);
+  const format: ReportFormat = json ? 'json' : (formatFlag ?? (out === undefined ? undefined : fromExtension[path.extname(out).toLowerCase()]) ?? 'text');
   return {
     kind: 'report',
-    baseline: str('baseline') ?? 'native',
-    groups,
+    query: query.value,
+    format,
+    out: out === undefined ? undefined : path.resolve(cwd, out),
     source: url !== undefined ? { url } : { db },
-    json: values['json'] === true,
   };
 }

@@ -1,88 +1,72 @@
 // The gRPC service agents talk to. Every request is parsed before anything is stored;
 // a sample is acknowledged only after its transaction has committed.
-import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceError, Metadata } from '@grpc/grpc-js';
-import {
-  type AgentServiceServer,
-  type EndRunRequest,
-  type EndRunResponse,
-  type EnrollRequest,
-  type EnrollResponse,
-  type HeartbeatRequest,
-  type HeartbeatResponse,
-  type StartRunRequest,
-  type StartRunResponse,
-  type SubmitSamplesRequest,
-  type SubmitSamplesResponse,
+import { status as GrpcStatus, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import type {
+  AgentServiceServer,
+  EndRunRequest,
+  EndRunResponse,
+  EnrollRequest,
+  EnrollResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  SendLogsRequest,
+  SendLogsResponse,
+  StartRunRequest,
+  StartRunResponse,
+  SubmitSamplesRequest,
+  SubmitSamplesResponse,
+  WaitForJobRequest,
+  WaitForJobResponse,
 } from '@guestbench/proto';
+import type { JobBroker } from '../jobs/job-broker';
 import type { Logger } from '../log';
+import type { CollectorMetrics } from '../metrics/metrics';
+import type { PresenceTracker } from '../presence';
 import type { Store } from '../store/store';
-import { parseEndRun, parseEnroll, parseSamples, parseStartRun } from './parse-messages';
+import { parseEndRun, parseEnroll, parseLogs, parseSamples, parseStartRun } from './parse-messages';
 import { statusToWire } from './to-wire';
+import { grpcError, unary } from './unary';
 
 export const COLLECTOR_VERSION = '0.1.0';
+const MAX_WAIT_MS = 60_000;
 
 export interface AgentServiceOptions {
   readonly store: Store;
   readonly logger: Logger;
+  readonly presence: PresenceTracker;
+  readonly jobs: JobBroker;
+  readonly metrics?: CollectorMetrics;
   /** @default 5000 */
   readonly heartbeatIntervalMs?: number;
-  /** Called after each stored change, for metrics and live views. */
-  readonly onEvent?: (event: { type: 'enrolled' | 'run-started' | 'samples' | 'run-ended'; count?: number }) => void;
-}
-
-export function grpcError(code: GrpcStatus, message: string): ServiceError {
-  const err = new Error(message) as ServiceError;
-  err.code = code;
-  err.details = message;
-  err.metadata = new Metadata();
-  return err;
-}
-
-/** Wraps a handler so a thrown error becomes INTERNAL with a log line, never a crash. */
-function unary<Req, Res>(
-  log: Logger,
-  method: string,
-  handler: (req: Req) => Promise<Res | ServiceError>,
-): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
-  return (call, callback) => {
-    handler(call.request).then(
-      (result) => {
-        if (result instanceof Error) callback(result);
-        else callback(null, result);
-      },
-      (err: unknown) => {
-        log.error({ err, method }, 'request failed');
-        callback(grpcError(GrpcStatus.INTERNAL, `${method} failed inside the collector; see its log`));
-      },
-    );
-  };
 }
 
 export function createAgentService(options: AgentServiceOptions): AgentServiceServer {
-  const { store } = options;
+  const { store, presence, metrics } = options;
   const log = options.logger.child({ component: 'agent-service' });
-  const emit = options.onEvent ?? (() => undefined);
+  const ctx = { log, metrics };
 
   function reject(method: string, code: GrpcStatus, message: string, ids: { agentId?: string; runId?: string }): ServiceError {
     log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message, ...ids }, 'request rejected');
+    metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
     return grpcError(code, message);
   }
 
   return {
-    enroll: unary<EnrollRequest, EnrollResponse>(log, 'Enroll', async (req) => {
+    enroll: unary<EnrollRequest, EnrollResponse>(ctx, 'Enroll', async (req) => {
       const parsed = parseEnroll(req, Date.now());
       if (!parsed.ok) return reject('Enroll', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       const agent = parsed.value;
       await store.upsertAgent(agent);
+      presence.seen(agent.id, { platform: agent.platform });
       log.info(
         { event: 'agent-enrolled', agentId: agent.id, hostname: agent.hostname, platform: agent.platform, detectedPlatform: agent.detectedPlatform, agentVersion: agent.agentVersion },
         'agent enrolled',
       );
-      emit({ type: 'enrolled' });
+      metrics?.enrollments.inc();
       return { agentId: agent.id, collectorVersion: COLLECTOR_VERSION, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5000 };
     }),
 
-    startRun: unary<StartRunRequest, StartRunResponse>(log, 'StartRun', async (req) => {
+    startRun: unary<StartRunRequest, StartRunResponse>(ctx, 'StartRun', async (req) => {
       const parsed = parseStartRun(req, Date.now());
       if (!parsed.ok) return reject('StartRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(parsed.value.agentId);
@@ -94,15 +78,15 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         return reject('StartRun', GrpcStatus.PERMISSION_DENIED, `run ${existing.id} belongs to another agent`, { agentId: agent.id, runId: existing.id });
       }
       const run = await store.startRun(parsed.value);
-      const rlog = log.child({ agentId: run.agentId, runId: run.id });
+      presence.seen(agent.id, { runId: run.id });
       if (existing === undefined) {
-        rlog.info({ event: 'run-started', platform: run.platform, label: run.label, profile: run.profile }, 'run started');
-        emit({ type: 'run-started' });
+        log.info({ event: 'run-started', agentId: run.agentId, runId: run.id, platform: run.platform, label: run.label, profile: run.profile, jobId: run.jobId || undefined }, 'run started');
+        metrics?.runsStarted.inc();
       }
       return { runId: run.id };
     }),
 
-    submitSamples: unary<SubmitSamplesRequest, SubmitSamplesResponse>(log, 'SubmitSamples', async (req) => {
+    submitSamples: unary<SubmitSamplesRequest, SubmitSamplesResponse>(ctx, 'SubmitSamples', async (req) => {
       const parsed = parseSamples(req.runId, req.samples);
       if (!parsed.ok) return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, parsed.error, { runId: req.runId.slice(0, 128) });
       const run = await store.getRun(req.runId);
@@ -111,13 +95,16 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (elsewhere.length > 0) {
         return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
       }
+      const before = run.sampleCount;
       const acked = await store.insertSamples(run.id, parsed.value);
-      log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length }, 'samples stored');
-      emit({ type: 'samples', count: acked.length });
+      presence.seen(run.agentId);
+      const after = (await store.getRun(run.id))?.sampleCount ?? before;
+      metrics?.samplesIngested.inc(Math.max(0, after - before));
+      log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length, new: after - before }, 'samples stored');
       return { ackedSampleIds: acked };
     }),
 
-    endRun: unary<EndRunRequest, EndRunResponse>(log, 'EndRun', async (req) => {
+    endRun: unary<EndRunRequest, EndRunResponse>(ctx, 'EndRun', async (req) => {
       const parsed = parseEndRun(req, Date.now());
       if (!parsed.ok) return reject('EndRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { runId: req.runId.slice(0, 128) });
       const { runId, end, sampleCount } = parsed.value;
@@ -125,25 +112,62 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (before === undefined) return reject('EndRun', GrpcStatus.NOT_FOUND, `run ${runId} does not exist`, { runId });
       const run = await store.endRun(runId, end);
       if (run === undefined) return reject('EndRun', GrpcStatus.NOT_FOUND, `run ${runId} does not exist`, { runId });
+      presence.seen(run.agentId, { runId: '' });
       if (before.status === 'running') {
         const level = run.status === 'completed' ? 'info' : 'warn';
         log[level](
           { event: 'run-ended', agentId: run.agentId, runId: run.id, status: run.status, samples: run.sampleCount, samplesReported: sampleCount, error: run.error || undefined },
           'run ended',
         );
-        emit({ type: 'run-ended' });
+        metrics?.runsEnded.inc({ status: run.status });
       }
       return { status: statusToWire(run.status), storedSampleCount: run.sampleCount };
     }),
 
-    heartbeat: unary<HeartbeatRequest, HeartbeatResponse>(log, 'Heartbeat', async (req) => {
+    heartbeat: unary<HeartbeatRequest, HeartbeatResponse>(ctx, 'Heartbeat', async (req) => {
+      if (req.agentId === '' || req.agentId.length > 128) return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, 'agent_id: required, at most 128 characters', {});
+      const agent = await store.getAgent(req.agentId);
+      if (agent === undefined) return reject('Heartbeat', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId} has not enrolled; call Enroll first`, { agentId: req.agentId });
       if (req.runId !== '') {
         const run = await store.getRun(req.runId);
-        if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId.slice(0, 128) });
+        if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId });
         await store.recordHeartbeat(run.id, Date.now());
       }
+      presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
       return {};
+    }),
+
+    sendLogs: unary<SendLogsRequest, SendLogsResponse>(ctx, 'SendLogs', async (req) => {
+      const parsed = parseLogs(req.agentId, req.runId, req.lines);
+      if (!parsed.ok) return reject('SendLogs', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
+      if (req.runId !== '') {
+        const run = await store.getRun(req.runId);
+        if (run === undefined) return reject('SendLogs', GrpcStatus.NOT_FOUND, `run ${req.runId} does not exist`, { agentId: req.agentId });
+        if (run.agentId !== req.agentId) return reject('SendLogs', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: req.agentId, runId: run.id });
+      }
+      const stored = await store.insertLogs(parsed.value);
+      // Re-emit each line in the collector's own log, so one place shows every guest.
+      const agentLog = options.logger.child({ component: 'agent', agentId: req.agentId, ...(req.runId !== '' ? { runId: req.runId } : {}) });
+      for (const line of parsed.value) {
+        const level = line.level as 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+        agentLog[level]({ ...(JSON.parse(line.fieldsJson) as object), agentTime: line.timeMs }, line.message);
+      }
+      presence.seen(req.agentId);
+      return { stored };
+    }),
+
+    waitForJob: unary<WaitForJobRequest, WaitForJobResponse>(ctx, 'WaitForJob', async (req, call: ServerUnaryCall<WaitForJobRequest, WaitForJobResponse>) => {
+      if (req.waitMs > MAX_WAIT_MS) return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
+      const agent = await store.getAgent(req.agentId);
+      if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });
+      presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
+      const aborted = new AbortController();
+      call.on('cancelled', () => aborted.abort());
+      const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
+      presence.seen(agent.id, { takesJobs: true });
+      if (job === undefined) return {};
+      log.info({ event: 'job-taken', agentId: agent.id, jobId: job.id, profile: job.profile, label: job.label }, 'job handed to agent');
+      return { job: { id: job.id, profile: job.profile, label: job.label, platform: job.platform, createdAtMs: job.createdAtMs } };
     }),
   };
 }
-

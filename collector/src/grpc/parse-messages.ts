@@ -2,15 +2,24 @@
 // A message that fails gets an error naming the field and what would be right; nothing of
 // it is stored.
 import {
+  BENCHMARK_ID_PATTERN as BENCHMARK_PATTERN,
   Direction as WireDirection,
+  ID_PATTERN,
+  LABEL_PATTERN,
+  MAX_PARAMETERS,
+  MAX_SAMPLES_PER_MESSAGE,
+  MAX_TRIALS,
+  MAX_UNIT_LENGTH,
+  METRIC_PATTERN,
   RunStatus as WireRunStatus,
   type EndRunRequest,
   type EnrollRequest,
   type Inventory,
+  type LogLine,
   type Sample,
   type StartRunRequest,
 } from '@guestbench/proto';
-import { EMPTY_INVENTORY, type AgentRecord, type InventoryRecord, type RunStatus, type SampleRecord } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type InventoryRecord, type LogRecord, type RunStatus, type SampleRecord } from '../model';
 import type { NewRun, RunEnd } from '../store/store';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
@@ -20,13 +29,6 @@ class FieldError extends Error {}
 
 export const PLATFORMS = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'] as const;
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const LABEL_PATTERN = /^[A-Za-z0-9._-]{0,64}$/;
-const BENCHMARK_PATTERN = /^[a-z][a-z0-9_]*\.[a-z0-9_]+$/;
-const METRIC_PATTERN = /^[a-z][a-z0-9_.]{0,63}$/;
-const MAX_SAMPLES_PER_MESSAGE = 1000;
-const MAX_TRIALS = 10_000;
-const MAX_PARAMETERS = 64;
 
 function id(value: string, field: string): string {
   if (!ID_PATTERN.test(value)) {
@@ -120,6 +122,7 @@ export function parseStartRun(req: StartRunRequest, nowMs: number): Parsed<NewRu
     profile: bounded(req.profile, 'profile', 64),
     agentVersion: bounded(req.agentVersion, 'agent_version', 64),
     startedAtMs: req.startedAtMs > 0 ? finite(req.startedAtMs, 'started_at_ms') : nowMs,
+    jobId: req.jobId === '' ? '' : id(req.jobId, 'job_id'),
   }));
 }
 
@@ -151,7 +154,7 @@ function sample(s: Sample, runId: string, field: string): SampleRecord {
     runId,
     benchmarkId,
     metric: s.metric,
-    unit: bounded(s.unit, `${field}.unit`, 32),
+    unit: bounded(s.unit, `${field}.unit`, MAX_UNIT_LENGTH),
     direction: direction(s.direction, `${field}.direction`),
     value: finite(s.value, `${field}.value`),
     trials: [...trials],
@@ -197,5 +200,37 @@ export function parseEndRun(req: EndRunRequest, nowMs: number): Parsed<{ runId: 
       end: { status, error: bounded(req.error, 'error', 4096), endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs },
       sampleCount: req.sampleCount,
     };
+  });
+}
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const MAX_LOG_LINES = 1000;
+
+export function parseLogs(agentId: string, runId: string, lines: readonly LogLine[]): Parsed<LogRecord[]> {
+  return wrap(() => {
+    id(agentId, 'agent_id');
+    if (runId !== '') id(runId, 'run_id');
+    if (lines.length > MAX_LOG_LINES) throw new FieldError(`lines: at most ${MAX_LOG_LINES} per message, got ${lines.length}`);
+    return lines.map((l, i) => {
+      if (!LOG_LEVELS.has(l.level)) throw new FieldError(`lines[${i}].level: one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(l.level.slice(0, 20))}`);
+      let fields: unknown = {};
+      if (l.fieldsJson !== '') {
+        bounded(l.fieldsJson, `lines[${i}].fields_json`, 16_384);
+        try {
+          fields = JSON.parse(l.fieldsJson);
+        } catch {
+          throw new FieldError(`lines[${i}].fields_json: not valid JSON`);
+        }
+        if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new FieldError(`lines[${i}].fields_json: must be a JSON object`);
+      }
+      return {
+        agentId,
+        runId,
+        timeMs: finite(l.timeMs, `lines[${i}].time_ms`),
+        level: l.level,
+        message: bounded(l.message, `lines[${i}].message`, 4096),
+        fieldsJson: JSON.stringify(fields),
+      };
+    });
   });
 }

@@ -1,5 +1,5 @@
 // Read-only gRPC queries: list runs, get a run with its samples, compare against a baseline.
-import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type {
   CompareRequest,
   CompareResponse,
@@ -11,35 +11,26 @@ import type {
 } from '@guestbench/proto';
 import { compare } from '../compare/compare';
 import type { Logger } from '../log';
-import type { Store } from '../store/store';
-import { grpcError } from './agent-service';
-import { compareToWire, runToWire, sampleToWire } from './to-wire';
+import type { CollectorMetrics } from '../metrics/metrics';
 import { parseGroupList, parseGroupSpecStrict } from '../query/parse-query';
+import type { Store } from '../store/store';
+import { compareToWire, runToWire, sampleToWire } from './to-wire';
+import { grpcError, unary } from './unary';
 
-export function createQueryService(options: { store: Store; logger: Logger }): QueryServiceServer {
-  const { store } = options;
+export function createQueryService(options: { store: Store; logger: Logger; metrics?: CollectorMetrics }): QueryServiceServer {
+  const { store, metrics } = options;
   const log = options.logger.child({ component: 'query-service' });
+  const ctx = { log, metrics };
 
-  function handle<Req, Res>(method: string, fn: (req: Req) => Promise<Res | Error>) {
-    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      fn(call.request).then(
-        (res) => (res instanceof Error ? callback(res) : callback(null, res)),
-        (err: unknown) => {
-          log.error({ err, method }, 'query failed');
-          callback(grpcError(GrpcStatus.INTERNAL, `${method} failed inside the collector; see its log`));
-        },
-      );
-    };
-  }
-
-  function invalid(method: string, message: string): Error {
-    log.warn({ event: 'request-rejected', method, reason: message }, 'request rejected');
-    return grpcError(GrpcStatus.INVALID_ARGUMENT, message);
+  function refuse(method: string, code: GrpcStatus, message: string): ServiceError {
+    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message }, 'request rejected');
+    metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
+    return grpcError(code, message);
   }
 
   return {
-    listRuns: handle<ListRunsRequest, ListRunsResponse>('ListRuns', async (req) => {
-      if (req.limit > 10_000) return invalid('ListRuns', `limit: at most 10000, got ${req.limit}`);
+    listRuns: unary<ListRunsRequest, ListRunsResponse>(ctx, 'ListRuns', async (req) => {
+      if (req.limit > 10_000) return refuse('ListRuns', GrpcStatus.INVALID_ARGUMENT, `limit: at most 10000, got ${req.limit}`);
       const runs = await store.listRuns({
         platform: req.platform || undefined,
         label: req.label || undefined,
@@ -48,20 +39,17 @@ export function createQueryService(options: { store: Store; logger: Logger }): Q
       });
       return { runs: runs.map(runToWire) };
     }),
-    getRun: handle<GetRunRequest, GetRunResponse>('GetRun', async (req) => {
-      if (req.runId === '') return invalid('GetRun', 'run_id: required');
+    getRun: unary<GetRunRequest, GetRunResponse>(ctx, 'GetRun', async (req) => {
+      if (req.runId === '') return refuse('GetRun', GrpcStatus.INVALID_ARGUMENT, 'run_id: required');
       const run = await store.getRun(req.runId);
-      if (run === undefined) {
-        log.info({ event: 'request-rejected', method: 'GetRun', runId: req.runId.slice(0, 128), reason: 'not found' }, 'request rejected');
-        return grpcError(GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`);
-      }
+      if (run === undefined) return refuse('GetRun', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`);
       return { run: runToWire(run), samples: (await store.getSamples([run.id])).map(sampleToWire) };
     }),
-    compare: handle<CompareRequest, CompareResponse>('Compare', async (req) => {
+    compare: unary<CompareRequest, CompareResponse>(ctx, 'Compare', async (req) => {
       const baseline = parseGroupSpecStrict(req.baseline === '' ? 'native' : req.baseline, 'baseline');
-      if (!baseline.ok) return invalid('Compare', baseline.error);
+      if (!baseline.ok) return refuse('Compare', GrpcStatus.INVALID_ARGUMENT, baseline.error);
       const groups = parseGroupList(req.groups, 'groups');
-      if (!groups.ok) return invalid('Compare', groups.error);
+      if (!groups.ok) return refuse('Compare', GrpcStatus.INVALID_ARGUMENT, groups.error);
       return compareToWire(await compare(store, { baseline: baseline.value, groups: groups.value }));
     }),
   };

@@ -1,86 +1,255 @@
-// The HTTP JSON API: runs, one run with its samples, and the comparison against a baseline.
+// The HTTP API: runs, one run with its samples and logs, the comparison against a baseline,
+// jobs, Prometheus /metrics and health.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compare } from '../compare/compare';
+import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
+import { parseJobRequest } from '../jobs/parse-job-request';
 import type { Logger } from '../log';
-import { parseGroupList, parseGroupSpecStrict, parseRunFilter } from '../query/parse-query';
+import type { CollectorMetrics } from '../metrics/metrics';
+import { parseRunFilter } from '../query/parse-query';
+import { parseReportQuery } from '../query/parse-report-query';
 import type { Store } from '../store/store';
 
 export interface HttpApiOptions {
   readonly store: Store;
   readonly logger: Logger;
+  readonly metrics?: CollectorMetrics;
+  readonly jobs?: JobBroker;
 }
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  /** Sent as is with this content type instead of JSON. */
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
-const COMPARE_KEYS = new Set(['baseline', 'groups']);
-
-async function route(store: Store, url: URL): Promise<unknown> {
-  const path = url.pathname.replace(/\/+$/, '') || '/';
-  if (path === '/healthz') return { status: 'ok' };
-  if (path === '/api/v1/runs') {
-    const filter = parseRunFilter(url.searchParams);
-    if (!filter.ok) throw new HttpError(400, filter.error);
-    return { runs: await store.listRuns(filter.value) };
-  }
-  const runMatch = /^\/api\/v1\/runs\/([^/]+)$/.exec(path);
-  if (runMatch !== null) {
-    const id = decodeURIComponent(runMatch[1] as string);
-    if (id.length > 128) throw new HttpError(400, 'run id: at most 128 characters');
-    const run = await store.getRun(id);
-    if (run === undefined) throw new HttpError(404, `run ${id} does not exist`);
-    return { run, samples: await store.getSamples([run.id]) };
-  }
-  if (path === '/api/v1/compare') {
-    for (const key of new Set(url.searchParams.keys())) {
-      if (!COMPARE_KEYS.has(key)) throw new HttpError(400, `unknown query parameter "${key.slice(0, 40)}" (known: baseline, groups)`);
-    }
-    const baseline = parseGroupSpecStrict(url.searchParams.get('baseline') ?? 'native', 'baseline');
-    if (!baseline.ok) throw new HttpError(400, baseline.error);
-    const groupsParam = url.searchParams.getAll('groups').flatMap((g) => g.split(','));
-    const groups = parseGroupList(groupsParam, 'groups');
-    if (!groups.ok) throw new HttpError(400, groups.error);
-    return compare(store, { baseline: baseline.value, groups: groups.value });
-  }
-  throw new HttpError(404, `no such endpoint: ${path.slice(0, 200)} (try /api/v1/runs, /api/v1/runs/{id}, /api/v1/compare?baseline=native)`);
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** A fixed path or a pattern whose groups are path parameters. */
+  readonly path: string | RegExp;
+  /** Name for metrics (never the raw path, which would explode label cardinality). */
+  readonly name: string;
+  handle(req: { url: URL; params: string[]; body: () => Promise<unknown> }): Promise<Reply>;
 }
 
-export function createHttpApi(options: HttpApiOptions): http.Server {
+const MAX_BODY = 64 * 1024;
+
+function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'request body is not valid JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function onlyKeys(url: URL, keys: readonly string[]): void {
+  for (const key of new Set(url.searchParams.keys())) {
+    if (!keys.includes(key)) throw new HttpError(400, `unknown query parameter "${key.slice(0, 40)}" (known: ${keys.join(', ') || 'none'})`);
+  }
+}
+
+function positiveInt(url: URL, key: string, def: number, max: number): number {
+  const v = url.searchParams.get(key);
+  if (v === null) return def;
+  if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1 || Number(v) > max) throw new HttpError(400, `${key}: a whole number from 1 to ${max}, got ${JSON.stringify(v.slice(0, 40))}`);
+  return Number(v);
+}
+
+function runId(raw: string): string {
+  const id = decodeURIComponent(raw);
+  if (id.length > 128) throw new HttpError(400, 'run id: at most 128 characters');
+  return id;
+}
+
+export function apiRoutes(options: HttpApiOptions): Route[] {
+  const { store } = options;
+  const ok = (body: unknown): Reply => ({ status: 200, body });
+  const routes: Route[] = [
+    { method: 'GET', path: '/healthz', name: 'healthz', handle: async () => ok({ status: 'ok' }) },
+    {
+      method: 'GET', path: '/api/v1/runs', name: 'runs',
+      async handle({ url }) {
+        const filter = parseRunFilter(url.searchParams);
+        if (!filter.ok) throw new HttpError(400, filter.error);
+        return ok({ runs: await store.listRuns(filter.value) });
+      },
+    },
+    {
+      method: 'GET', path: /^\/api\/v1\/runs\/([^/]+)$/, name: 'run',
+      async handle({ url, params }) {
+        onlyKeys(url, []);
+        const id = runId(params[0] ?? '');
+        const run = await store.getRun(id);
+        if (run === undefined) throw new HttpError(404, `run ${id} does not exist`);
+        return ok({ run, samples: await store.getSamples([run.id]) });
+      },
+    },
+    {
+      method: 'GET', path: /^\/api\/v1\/runs\/([^/]+)\/logs$/, name: 'run-logs',
+      async handle({ url, params }) {
+        onlyKeys(url, ['limit']);
+        const limit = positiveInt(url, 'limit', 10_000, 100_000);
+        const id = runId(params[0] ?? '');
+        const run = await store.getRun(id);
+        if (run === undefined) throw new HttpError(404, `run ${id} does not exist`);
+        const lines = await store.getLogs(run.id, limit);
+        return ok({ runId: run.id, agentId: run.agentId, lines: lines.map((l) => ({ timeMs: l.timeMs, level: l.level, message: l.message, fields: JSON.parse(l.fieldsJson) as unknown })) });
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/compare', name: 'compare',
+      async handle({ url }) {
+        const query = parseReportQuery(url.searchParams);
+        if (!query.ok) throw new HttpError(400, query.error);
+        return ok(await compare(store, query.value));
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/jobs', name: 'jobs',
+      async handle({ url }) {
+        onlyKeys(url, ['limit']);
+        return ok({ jobs: await store.listJobs(positiveInt(url, 'limit', 100, 1000)) });
+      },
+    },
+    {
+      method: 'GET', path: /^\/api\/v1\/jobs\/([^/]+)$/, name: 'job',
+      async handle({ url, params }) {
+        onlyKeys(url, []);
+        const id = decodeURIComponent(params[0] ?? '');
+        const job = id.length <= 128 ? await store.getJob(id) : undefined;
+        if (job === undefined) throw new HttpError(404, `job ${id.slice(0, 128)} does not exist`);
+        return ok(job);
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/jobs', name: 'job-create',
+      async handle({ url, body }) {
+        onlyKeys(url, []);
+        if (options.jobs === undefined) throw new HttpError(503, 'jobs are not available on this collector');
+        const raw = await body();
+        if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HttpError(400, 'body: expected a JSON object {"platform", "profile", "label"}');
+        const known = ['platform', 'profile', 'label'];
+        const entries = Object.entries(raw as Record<string, unknown>);
+        for (const [k, v] of entries) {
+          if (!known.includes(k)) throw new HttpError(400, `body: unknown field "${k.slice(0, 40)}" (known: ${known.join(', ')})`);
+          if (typeof v !== 'string') throw new HttpError(400, `body.${k}: must be a string`);
+        }
+        const parsed = parseJobRequest(raw as Record<string, string>);
+        if (!parsed.ok) throw new HttpError(400, parsed.error);
+        try {
+          return { status: 201, body: await options.jobs.create(parsed.value) };
+        } catch (err: unknown) {
+          if (isNoAgentsError(err)) throw new HttpError(409, err.message);
+          throw err;
+        }
+      },
+    },
+  ];
+  if (options.metrics !== undefined) {
+    const registry = options.metrics.registry;
+    routes.push({
+      method: 'GET', path: '/metrics', name: 'metrics',
+      handle: async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }),
+    });
+  }
+  return routes;
+}
+
+function send(res: http.ServerResponse, reply: Reply, head: boolean): void {
+  const text = reply.contentType !== undefined ? String(reply.body) : JSON.stringify(reply.body, null, 2);
+  res.writeHead(reply.status, {
+    ...reply.headers,
+    'content-type': reply.contentType ?? 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(head ? undefined : text);
+}
+
+/** Creates the HTTP server. `extraRoutes` come first (e.g. the HTML report). */
+export function createHttpApi(options: HttpApiOptions, extraRoutes: readonly Route[] = []): http.Server {
   const log = options.logger.child({ component: 'http' });
+  const routes = [...extraRoutes, ...apiRoutes(options)];
   return http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    let routeName = 'unknown';
+    res.on('finish', () => {
+      options.metrics?.httpDuration.observe({ route: routeName, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    const fail = (status: number, message: string): void => {
+      if (status === 400 || status === 409 || status === 413) {
+        log.warn({ event: 'request-rejected', method: req.method, path: (req.url ?? '').slice(0, 200), status, reason: message }, 'request rejected');
+        options.metrics?.rejected.inc({ api: 'http', method: routeName, code: String(status) });
+      }
+      send(res, { status, body: { error: message } }, req.method === 'HEAD');
+    };
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://collector');
     } catch {
-      send(res, 400, { error: 'malformed request URL' });
+      fail(400, 'malformed request URL');
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, { error: `method ${req.method ?? ''} not allowed; the API is read-only (GET)` });
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    let params: string[] = [];
+    const matching = routes.filter((r) => {
+      if (typeof r.path === 'string') return r.path === path;
+      const m = r.path.exec(path);
+      if (m !== null) params = m.slice(1);
+      return m !== null;
+    });
+    const route = matching.find((r) => r.method === method);
+    if (route === undefined) {
+      if (matching.length > 0) {
+        res.setHeader('allow', [...new Set(matching.map((r) => r.method))].join(', '));
+        fail(405, `method ${req.method ?? ''} not allowed on ${path}`);
+      } else {
+        fail(404, `no such endpoint: ${path.slice(0, 200)} (try /api/v1/runs, /api/v1/runs/{id}, /api/v1/compare?baseline=native, /api/v1/jobs, /metrics)`);
+      }
       return;
     }
-    route(options.store, url).then(
-      (body) => send(res, 200, body),
+    routeName = route.name;
+    let handled: Promise<Reply>;
+    try {
+      handled = route.handle({ url, params, body: () => readJsonBody(req) });
+    } catch (err: unknown) {
+      handled = Promise.reject(err);
+    }
+    handled.then(
+      (reply) => send(res, reply, req.method === 'HEAD'),
       (err: unknown) => {
-        if (err instanceof HttpError) {
-          if (err.status === 400) log.warn({ event: 'request-rejected', path: url.pathname, reason: err.message }, 'request rejected');
-          send(res, err.status, { error: err.message });
-        } else if (err instanceof URIError) {
-          send(res, 400, { error: 'malformed percent-encoding in the path' });
-        } else {
+        if (err instanceof HttpError) fail(err.status, err.message);
+        else if (err instanceof URIError) fail(400, 'malformed percent-encoding in the path');
+        else {
           log.error({ err, path: url.pathname }, 'request failed');
-          send(res, 500, { error: 'internal error; see the collector log' });
+          send(res, { status: 500, body: { error: 'internal error; see the collector log' } }, false);
         }
       },
     );

@@ -63,4 +63,36 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX samples_run ON samples(run_id);
     `,
   },
+  {
+    version: 2,
+    description: 'jobs for daemon agents, and forwarded agent logs',
+    sql: `
+      ALTER TABLE runs ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+      CREATE INDEX runs_job ON runs(job_id) WHERE job_id <> '';
+      CREATE INDEX runs_status_heartbeat ON runs(status, last_heartbeat_ms);
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE job_assignments (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        agent_id TEXT NOT NULL,
+        taken_at_ms INTEGER,
+        PRIMARY KEY (job_id, agent_id)
+      );
+      CREATE TABLE run_logs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        fields_json TEXT NOT NULL
+      );
+      CREATE INDEX run_logs_run ON run_logs(run_id, seq);
+    `,
+  },
 ];

@@ -10,6 +10,10 @@ import {
   type Direction,
   type EvidenceRecord,
   type InventoryRecord,
+  type JobAssignmentRecord,
+  type JobRecord,
+  type JobView,
+  type LogRecord,
   type RunRecord,
   type RunStatus,
   type SampleRecord,
@@ -35,6 +39,7 @@ interface RunRow {
   inventory_json: string;
   evidence_json: string;
   sample_count: number;
+  job_id: string;
 }
 
 interface SampleRow {
@@ -99,6 +104,7 @@ function toRun(row: RunRow): RunRecord {
     inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
     evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
     lastHeartbeatMs: row.last_heartbeat_ms,
+    jobId: row.job_id,
   };
 }
 
@@ -181,13 +187,13 @@ export class SqliteStore implements Store {
       this.db
         .prepare(
           `INSERT INTO runs (id, agent_id, hostname, platform, declared_platform, detected_platform, label, profile, agent_version,
-             status, started_at_ms, last_heartbeat_ms, inventory_json, evidence_json)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+             status, started_at_ms, last_heartbeat_ms, inventory_json, evidence_json, job_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
            ON CONFLICT(id) DO NOTHING`,
         )
         .run(
           run.id, run.agentId, agent.hostname, agent.platform, agent.declared_platform, agent.detected_platform,
-          run.label, run.profile, run.agentVersion, run.startedAtMs, Date.now(), agent.inventory_json, agent.evidence_json,
+          run.label, run.profile, run.agentVersion, run.startedAtMs, Date.now(), agent.inventory_json, agent.evidence_json, run.jobId,
         );
     });
     insert();
@@ -247,6 +253,8 @@ export class SqliteStore implements Store {
       where.push(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`);
       args.push(...filter.statuses);
     }
+    if (filter.since !== undefined) { where.push('r.started_at_ms >= ?'); args.push(filter.since); }
+    if (filter.until !== undefined) { where.push('r.started_at_ms <= ?'); args.push(filter.until); }
     const sql = `${RUN_SELECT}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.started_at_ms DESC, r.id${
       filter.limit !== undefined ? ' LIMIT ?' : ''
     }`;
@@ -260,6 +268,96 @@ export class SqliteStore implements Store {
     const stmt = this.db.prepare('SELECT * FROM samples WHERE run_id = ? ORDER BY finished_at_ms, id');
     for (const id of runIds) out.push(...(stmt.all(id) as SampleRow[]).map(toSample));
     return out;
+  }
+
+  async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM runs GROUP BY status').all() as { status: RunStatus; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  async markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]> {
+    const ids = this.db.prepare("SELECT id FROM runs WHERE status = 'running' AND last_heartbeat_ms < ?").pluck().all(cutoffMs) as string[];
+    const mark = this.db.prepare(
+      "UPDATE runs SET status = 'lost', ended_at_ms = ?, error = 'no heartbeat since ' || last_heartbeat_ms WHERE id = ? AND status = 'running'",
+    );
+    this.db.transaction(() => ids.forEach((id) => mark.run(nowMs, id)))();
+    const out: RunRecord[] = [];
+    for (const id of ids) {
+      const run = await this.getRun(id);
+      if (run !== undefined) out.push(run);
+    }
+    return out;
+  }
+
+  async createJob(job: JobRecord, agentIds: readonly string[]): Promise<void> {
+    const insertJob = this.db.prepare('INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES (?, ?, ?, ?, ?)');
+    const assign = this.db.prepare('INSERT INTO job_assignments (job_id, agent_id) VALUES (?, ?)');
+    this.db.transaction(() => {
+      insertJob.run(job.id, job.platform, job.profile, job.label, job.createdAtMs);
+      for (const a of agentIds) assign.run(job.id, a);
+    })();
+  }
+
+  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
+    const take = this.db.transaction((): JobRecord | undefined => {
+      const row = this.db
+        .prepare(
+          `SELECT j.* FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+           WHERE a.agent_id = ? AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id LIMIT 1`,
+        )
+        .get(agentId) as { id: string; platform: string; profile: string; label: string; created_at_ms: number } | undefined;
+      if (row === undefined) return undefined;
+      this.db.prepare('UPDATE job_assignments SET taken_at_ms = ? WHERE job_id = ? AND agent_id = ?').run(nowMs, row.id, agentId);
+      return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };
+    });
+    return take();
+  }
+
+  private jobView(row: { id: string; platform: string; profile: string; label: string; created_at_ms: number }): JobView {
+    const assignments = this.db
+      .prepare(
+        `SELECT a.agent_id, a.taken_at_ms, r.id AS run_id, r.status,
+           (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS samples
+         FROM job_assignments a LEFT JOIN runs r ON r.job_id = a.job_id AND r.agent_id = a.agent_id
+         WHERE a.job_id = ? ORDER BY a.agent_id`,
+      )
+      .all(row.id) as { agent_id: string; taken_at_ms: number | null; run_id: string | null; status: RunStatus | null; samples: number | null }[];
+    const list: JobAssignmentRecord[] = assignments.map((a) => ({
+      agentId: a.agent_id,
+      state: a.status ?? (a.taken_at_ms === null ? 'assigned' : 'taken'),
+      runId: a.run_id ?? '',
+      samples: a.samples ?? 0,
+    }));
+    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'failed' || s === 'lost' || s === 'cancelled';
+    const state = list.length > 0 && list.every((a) => ended(a.state)) ? 'done' : list.some((a) => a.state !== 'assigned') ? 'running' : 'pending';
+    return {
+      job: { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms },
+      state,
+      assignments: list,
+    };
+  }
+
+  async getJob(id: string): Promise<JobView | undefined> {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Parameters<SqliteStore['jobView']>[0] | undefined;
+    return row === undefined ? undefined : this.jobView(row);
+  }
+
+  async listJobs(limit: number): Promise<JobView[]> {
+    const rows = this.db.prepare('SELECT * FROM jobs ORDER BY created_at_ms DESC, id LIMIT ?').all(limit) as Parameters<SqliteStore['jobView']>[0][];
+    return rows.map((r) => this.jobView(r));
+  }
+
+  async insertLogs(lines: readonly LogRecord[]): Promise<number> {
+    const stmt = this.db.prepare('INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json) VALUES (?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => lines.forEach((l) => stmt.run(l.agentId, l.runId, l.timeMs, l.level, l.message, l.fieldsJson)))();
+    return lines.length;
+  }
+
+  async getLogs(runId: string, limit: number): Promise<LogRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ?').all(runId, limit) as {
+      agent_id: string; run_id: string; time_ms: number; level: string; message: string; fields_json: string;
+    }[];
+    return rows.map((r) => ({ agentId: r.agent_id, runId: r.run_id, timeMs: r.time_ms, level: r.level, message: r.message, fieldsJson: r.fields_json }));
   }
 
   async close(): Promise<void> {

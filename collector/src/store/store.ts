@@ -1,6 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { AgentRecord, RunRecord, RunStatus, SampleRecord } from '../model';
+import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -9,6 +9,8 @@ export interface NewRun {
   readonly profile: string;
   readonly agentVersion: string;
   readonly startedAtMs: number;
+  /** '' for a run started by hand. */
+  readonly jobId: string;
 }
 
 export interface RunFilter {
@@ -16,6 +18,10 @@ export interface RunFilter {
   readonly label?: string;
   readonly hostname?: string;
   readonly statuses?: readonly RunStatus[];
+  /** Only runs started at or after this time (unix ms). */
+  readonly since?: number;
+  /** Only runs started at or before this time (unix ms). */
+  readonly until?: number;
   /** Newest first; at most this many. */
   readonly limit?: number;
 }
@@ -43,6 +49,18 @@ export interface Store {
   /** Ids of samples from other runs among `ids`, to refuse a sample id that belongs elsewhere. */
   sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]>;
   getSamples(runIds: readonly string[]): Promise<SampleRecord[]>;
+  /** How many runs there are in each status (for metrics). */
+  countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>>;
+  /** Marks running runs whose last heartbeat is older than `cutoffMs` as lost; returns them. */
+  markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]>;
+  createJob(job: JobRecord, agentIds: readonly string[]): Promise<void>;
+  /** The oldest job assigned to this agent and not yet handed to it, now marked taken. */
+  takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined>;
+  getJob(id: string): Promise<JobView | undefined>;
+  listJobs(limit: number): Promise<JobView[]>;
+  insertLogs(lines: readonly LogRecord[]): Promise<number>;
+  /** A run's forwarded log lines in order. */
+  getLogs(runId: string, limit: number): Promise<LogRecord[]>;
   close(): Promise<void>;
 }
 

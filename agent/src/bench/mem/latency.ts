@@ -71,7 +71,7 @@ export const memLatency: BenchmarkDefinition<LatencySettings> = {
   description: 'dependent random pointer chase over a large and a small working set',
   metrics: [
     { name: 'chase', unit: 'ns/load', direction: 'lower', primary: true },
-    { name: 'chaseInCache', unit: 'ns/load', direction: 'lower', primary: false },
+    { name: 'chase_in_cache', unit: 'ns/load', direction: 'lower', primary: false },
   ],
   parseSettings(raw) {
     return parseNumberSettings('mem.latency', raw, {
@@ -105,7 +105,7 @@ export const memLatency: BenchmarkDefinition<LatencySettings> = {
       async trial() {
         const largeSeconds = timeRun(runLarge, largeLoads);
         const smallSeconds = timeRun(runSmall, smallLoads);
-        return { chase: (largeSeconds / largeLoads) * 1e9, chaseInCache: (smallSeconds / smallLoads) * 1e9 };
+        return { chase: (largeSeconds / largeLoads) * 1e9, chase_in_cache: (smallSeconds / smallLoads) * 1e9 };
       },
       async dispose() {
         const bytes = large?.byteLength ?? 0;

@@ -50,6 +50,8 @@ export interface StartRunRequest {
   label: string;
   agentVersion: string;
   startedAtMs: number;
+  /** The job this run answers, empty for a run started by hand. */
+  jobId: string;
 }
 
 export interface StartRunResponse {
@@ -84,9 +86,51 @@ export interface HeartbeatRequest {
   runId: string;
   /** The benchmark running now, for progress displays. */
   currentBenchmark: string;
+  /** Whether the agent takes jobs (daemon mode). */
+  takesJobs: boolean;
 }
 
 export interface HeartbeatResponse {
+}
+
+export interface LogLine {
+  timeMs: number;
+  /** trace, debug, info, warn, error, fatal */
+  level: string;
+  message: string;
+  /** The line's other fields as a JSON object. */
+  fieldsJson: string;
+}
+
+export interface SendLogsRequest {
+  agentId: string;
+  /** Empty for lines outside a run. */
+  runId: string;
+  lines: LogLine[];
+}
+
+export interface SendLogsResponse {
+  stored: number;
+}
+
+export interface WaitForJobRequest {
+  agentId: string;
+  /** How long to wait for a job before answering without one; at most 60000. */
+  waitMs: number;
+}
+
+export interface Job {
+  id: string;
+  profile: string;
+  label: string;
+  /** The platform the operator asked for; empty for every platform. */
+  platform: string;
+  createdAtMs: number;
+}
+
+export interface WaitForJobResponse {
+  /** Unset when no job came within wait_ms. */
+  job?: Job | undefined;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -375,7 +419,7 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
 };
 
 function createBaseStartRunRequest(): StartRunRequest {
-  return { runId: "", agentId: "", profile: "", label: "", agentVersion: "", startedAtMs: 0 };
+  return { runId: "", agentId: "", profile: "", label: "", agentVersion: "", startedAtMs: 0, jobId: "" };
 }
 
 export const StartRunRequest: MessageFns<StartRunRequest> = {
@@ -397,6 +441,9 @@ export const StartRunRequest: MessageFns<StartRunRequest> = {
     }
     if (message.startedAtMs !== 0) {
       writer.uint32(48).int64(message.startedAtMs);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(58).string(message.jobId);
     }
     return writer;
   },
@@ -462,6 +509,14 @@ export const StartRunRequest: MessageFns<StartRunRequest> = {
             message.startedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -498,6 +553,11 @@ export const StartRunRequest: MessageFns<StartRunRequest> = {
         : isSet(object.started_at_ms)
         ? globalThis.Number(object.started_at_ms)
         : 0,
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
     };
   },
 
@@ -521,6 +581,9 @@ export const StartRunRequest: MessageFns<StartRunRequest> = {
     if (message.startedAtMs !== 0) {
       obj.startedAtMs = Math.round(message.startedAtMs);
     }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
     return obj;
   },
 
@@ -535,6 +598,7 @@ export const StartRunRequest: MessageFns<StartRunRequest> = {
     message.label = object.label ?? "";
     message.agentVersion = object.agentVersion ?? "";
     message.startedAtMs = object.startedAtMs ?? 0;
+    message.jobId = object.jobId ?? "";
     return message;
   },
 };
@@ -1009,7 +1073,7 @@ export const EndRunResponse: MessageFns<EndRunResponse> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { agentId: "", runId: "", currentBenchmark: "" };
+  return { agentId: "", runId: "", currentBenchmark: "", takesJobs: false };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -1022,6 +1086,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.currentBenchmark !== "") {
       writer.uint32(26).string(message.currentBenchmark);
+    }
+    if (message.takesJobs !== false) {
+      writer.uint32(32).bool(message.takesJobs);
     }
     return writer;
   },
@@ -1063,6 +1130,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.currentBenchmark = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.takesJobs = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1092,6 +1167,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.current_benchmark)
         ? globalThis.String(object.current_benchmark)
         : "",
+      takesJobs: isSet(object.takesJobs)
+        ? globalThis.Boolean(object.takesJobs)
+        : isSet(object.takes_jobs)
+        ? globalThis.Boolean(object.takes_jobs)
+        : false,
     };
   },
 
@@ -1106,6 +1186,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.currentBenchmark !== "") {
       obj.currentBenchmark = message.currentBenchmark;
     }
+    if (message.takesJobs !== false) {
+      obj.takesJobs = message.takesJobs;
+    }
     return obj;
   },
 
@@ -1117,6 +1200,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.agentId = object.agentId ?? "";
     message.runId = object.runId ?? "";
     message.currentBenchmark = object.currentBenchmark ?? "";
+    message.takesJobs = object.takesJobs ?? false;
     return message;
   },
 };
@@ -1173,6 +1257,604 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   },
 };
 
+function createBaseLogLine(): LogLine {
+  return { timeMs: 0, level: "", message: "", fieldsJson: "" };
+}
+
+export const LogLine: MessageFns<LogLine> = {
+  encode(message: LogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.timeMs !== 0) {
+      writer.uint32(8).int64(message.timeMs);
+    }
+    if (message.level !== "") {
+      writer.uint32(18).string(message.level);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    if (message.fieldsJson !== "") {
+      writer.uint32(34).string(message.fieldsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fieldsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogLine {
+    return {
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      fieldsJson: isSet(object.fieldsJson)
+        ? globalThis.String(object.fieldsJson)
+        : isSet(object.fields_json)
+        ? globalThis.String(object.fields_json)
+        : "",
+    };
+  },
+
+  toJSON(message: LogLine): unknown {
+    const obj: any = {};
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.fieldsJson !== "") {
+      obj.fieldsJson = message.fieldsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogLine>): LogLine {
+    return LogLine.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogLine>): LogLine {
+    const message = createBaseLogLine();
+    message.timeMs = object.timeMs ?? 0;
+    message.level = object.level ?? "";
+    message.message = object.message ?? "";
+    message.fieldsJson = object.fieldsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseSendLogsRequest(): SendLogsRequest {
+  return { agentId: "", runId: "", lines: [] };
+}
+
+export const SendLogsRequest: MessageFns<SendLogsRequest> = {
+  encode(message: SendLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.runId !== "") {
+      writer.uint32(18).string(message.runId);
+    }
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendLogsRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SendLogsRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendLogsRequest>): SendLogsRequest {
+    return SendLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendLogsRequest>): SendLogsRequest {
+    const message = createBaseSendLogsRequest();
+    message.agentId = object.agentId ?? "";
+    message.runId = object.runId ?? "";
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSendLogsResponse(): SendLogsResponse {
+  return { stored: 0 };
+}
+
+export const SendLogsResponse: MessageFns<SendLogsResponse> = {
+  encode(message: SendLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stored !== 0) {
+      writer.uint32(8).uint32(message.stored);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stored = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendLogsResponse {
+    return { stored: isSet(object.stored) ? globalThis.Number(object.stored) : 0 };
+  },
+
+  toJSON(message: SendLogsResponse): unknown {
+    const obj: any = {};
+    if (message.stored !== 0) {
+      obj.stored = Math.round(message.stored);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendLogsResponse>): SendLogsResponse {
+    return SendLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendLogsResponse>): SendLogsResponse {
+    const message = createBaseSendLogsResponse();
+    message.stored = object.stored ?? 0;
+    return message;
+  },
+};
+
+function createBaseWaitForJobRequest(): WaitForJobRequest {
+  return { agentId: "", waitMs: 0 };
+}
+
+export const WaitForJobRequest: MessageFns<WaitForJobRequest> = {
+  encode(message: WaitForJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.waitMs !== 0) {
+      writer.uint32(16).uint32(message.waitMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitForJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitForJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.waitMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitForJobRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      waitMs: isSet(object.waitMs)
+        ? globalThis.Number(object.waitMs)
+        : isSet(object.wait_ms)
+        ? globalThis.Number(object.wait_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WaitForJobRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.waitMs !== 0) {
+      obj.waitMs = Math.round(message.waitMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitForJobRequest>): WaitForJobRequest {
+    return WaitForJobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitForJobRequest>): WaitForJobRequest {
+    const message = createBaseWaitForJobRequest();
+    message.agentId = object.agentId ?? "";
+    message.waitMs = object.waitMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseJob(): Job {
+  return { id: "", profile: "", label: "", platform: "", createdAtMs: 0 };
+}
+
+export const Job: MessageFns<Job> = {
+  encode(message: Job, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.profile !== "") {
+      writer.uint32(18).string(message.profile);
+    }
+    if (message.label !== "") {
+      writer.uint32(26).string(message.label);
+    }
+    if (message.platform !== "") {
+      writer.uint32(34).string(message.platform);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(40).int64(message.createdAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Job {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.profile = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Job {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      profile: isSet(object.profile) ? globalThis.String(object.profile) : "",
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Job): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.profile !== "") {
+      obj.profile = message.profile;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Job>): Job {
+    return Job.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Job>): Job {
+    const message = createBaseJob();
+    message.id = object.id ?? "";
+    message.profile = object.profile ?? "";
+    message.label = object.label ?? "";
+    message.platform = object.platform ?? "";
+    message.createdAtMs = object.createdAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseWaitForJobResponse(): WaitForJobResponse {
+  return { job: undefined };
+}
+
+export const WaitForJobResponse: MessageFns<WaitForJobResponse> = {
+  encode(message: WaitForJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== undefined) {
+      Job.encode(message.job, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitForJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitForJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = Job.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitForJobResponse {
+    return { job: isSet(object.job) ? Job.fromJSON(object.job) : undefined };
+  },
+
+  toJSON(message: WaitForJobResponse): unknown {
+    const obj: any = {};
+    if (message.job !== undefined) {
+      obj.job = Job.toJSON(message.job);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitForJobResponse>): WaitForJobResponse {
+    return WaitForJobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitForJobResponse>): WaitForJobResponse {
+    const message = createBaseWaitForJobResponse();
+    message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
 /** The service an agent talks to: enroll, run, report samples, heartbeat. */
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
@@ -1217,6 +1899,7 @@ export const AgentServiceService = {
     responseSerialize: (value: EndRunResponse): Buffer => Buffer.from(EndRunResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EndRunResponse => EndRunResponse.decode(value),
   },
+  /** Also sent outside a run (run_id empty) by a daemon-mode agent, to say it is alive. */
   heartbeat: {
     path: "/guestbench.v1.AgentService/Heartbeat" as const,
     requestStream: false as const,
@@ -1225,6 +1908,26 @@ export const AgentServiceService = {
     requestDeserialize: (value: Buffer): HeartbeatRequest => HeartbeatRequest.decode(value),
     responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
+  },
+  /** The agent's own log lines, so the collector's log shows what happened in every guest. */
+  sendLogs: {
+    path: "/guestbench.v1.AgentService/SendLogs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendLogsRequest): Buffer => Buffer.from(SendLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendLogsRequest => SendLogsRequest.decode(value),
+    responseSerialize: (value: SendLogsResponse): Buffer => Buffer.from(SendLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendLogsResponse => SendLogsResponse.decode(value),
+  },
+  /** Daemon mode: waits up to wait_ms for a job for this agent; answers without a job on timeout. */
+  waitForJob: {
+    path: "/guestbench.v1.AgentService/WaitForJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WaitForJobRequest): Buffer => Buffer.from(WaitForJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WaitForJobRequest => WaitForJobRequest.decode(value),
+    responseSerialize: (value: WaitForJobResponse): Buffer => Buffer.from(WaitForJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WaitForJobResponse => WaitForJobResponse.decode(value),
   },
 } as const;
 
@@ -1237,7 +1940,12 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
    */
   submitSamples: handleUnaryCall<SubmitSamplesRequest, SubmitSamplesResponse>;
   endRun: handleUnaryCall<EndRunRequest, EndRunResponse>;
+  /** Also sent outside a run (run_id empty) by a daemon-mode agent, to say it is alive. */
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
+  /** The agent's own log lines, so the collector's log shows what happened in every guest. */
+  sendLogs: handleUnaryCall<SendLogsRequest, SendLogsResponse>;
+  /** Daemon mode: waits up to wait_ms for a job for this agent; answers without a job on timeout. */
+  waitForJob: handleUnaryCall<WaitForJobRequest, WaitForJobResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -1305,6 +2013,7 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EndRunResponse) => void,
   ): ClientUnaryCall;
+  /** Also sent outside a run (run_id empty) by a daemon-mode agent, to say it is alive. */
   heartbeat(
     request: HeartbeatRequest,
     callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
@@ -1319,6 +2028,38 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  /** The agent's own log lines, so the collector's log shows what happened in every guest. */
+  sendLogs(
+    request: SendLogsRequest,
+    callback: (error: ServiceError | null, response: SendLogsResponse) => void,
+  ): ClientUnaryCall;
+  sendLogs(
+    request: SendLogsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendLogsResponse) => void,
+  ): ClientUnaryCall;
+  sendLogs(
+    request: SendLogsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendLogsResponse) => void,
+  ): ClientUnaryCall;
+  /** Daemon mode: waits up to wait_ms for a job for this agent; answers without a job on timeout. */
+  waitForJob(
+    request: WaitForJobRequest,
+    callback: (error: ServiceError | null, response: WaitForJobResponse) => void,
+  ): ClientUnaryCall;
+  waitForJob(
+    request: WaitForJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WaitForJobResponse) => void,
+  ): ClientUnaryCall;
+  waitForJob(
+    request: WaitForJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WaitForJobResponse) => void,
   ): ClientUnaryCall;
 }
 

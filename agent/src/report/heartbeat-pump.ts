@@ -1,0 +1,82 @@
+// Heartbeats sent from a worker thread. Benchmark kernels run synchronously on the main
+// thread for seconds at a time (longer under emulation); a timer there would stall and the
+// collector would wrongly mark the run lost. The worker speaks just enough gRPC over
+// node:http2 to send one pre-encoded HeartbeatRequest per interval, so it needs no modules
+// and works the same from the single-file bundle.
+import { HeartbeatRequest } from '@guestbench/proto';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http2 = require('node:http2');
+let body = Buffer.from(workerData.body);
+let session;
+function frame(payload) {
+  const head = Buffer.alloc(5);
+  head.writeUInt8(0, 0);
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+function connect() {
+  if (session && !session.closed && !session.destroyed) return session;
+  session = http2.connect('http://' + workerData.address);
+  session.on('error', () => { session = undefined; });
+  session.unref();
+  return session;
+}
+function beat() {
+  try {
+    const req = connect().request({
+      ':method': 'POST', ':path': '/guestbench.v1.AgentService/Heartbeat',
+      'content-type': 'application/grpc', te: 'trailers',
+    });
+    req.setTimeout(workerData.intervalMs, () => req.close());
+    req.on('trailers', (t) => parentPort.postMessage({ status: Number(t['grpc-status'] ?? -1) }));
+    req.on('error', () => parentPort.postMessage({ status: -1 }));
+    req.on('data', () => {});
+    req.end(frame(body));
+  } catch {
+    parentPort.postMessage({ status: -1 });
+  }
+}
+parentPort.on('message', (m) => {
+  if (m.body) body = Buffer.from(m.body);
+  if (m.stop) { clearInterval(timer); if (session) session.close(); parentPort.close(); }
+});
+const timer = setInterval(beat, workerData.intervalMs);
+beat();
+`;
+
+export class HeartbeatPump {
+  private readonly worker: Worker;
+  /** gRPC status of the last heartbeat answer (0 = OK), -1 for a transport failure. */
+  lastStatus: number | undefined;
+
+  constructor(address: string, intervalMs: number, request: HeartbeatRequest) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { address, intervalMs, body: HeartbeatRequest.encode(request).finish() },
+    });
+    this.worker.on('message', (m: { status: number }) => {
+      this.lastStatus = m.status;
+    });
+    this.worker.on('error', () => undefined);
+    this.worker.unref();
+  }
+
+  /** Sends this request from the next beat on (e.g. a new current benchmark). */
+  update(request: HeartbeatRequest): void {
+    this.worker.postMessage({ body: HeartbeatRequest.encode(request).finish() });
+  }
+
+  async stop(): Promise<void> {
+    this.worker.postMessage({ stop: true });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 1000);
+      this.worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,61 @@
+// Operators' gRPC service: ask connected daemon agents for a run, list jobs, follow one.
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type {
+  CreateJobRequest,
+  CreateJobResponse,
+  GetJobRequest,
+  GetJobResponse,
+  JobInfo,
+  JobServiceServer,
+  ListJobsRequest,
+  ListJobsResponse,
+} from '@guestbench/proto';
+import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
+import { parseJobRequest } from '../jobs/parse-job-request';
+import type { Logger } from '../log';
+import type { CollectorMetrics } from '../metrics/metrics';
+import type { JobView } from '../model';
+import type { Store } from '../store/store';
+import { grpcError, unary } from './unary';
+
+export function jobToWire(v: JobView): JobInfo {
+  return {
+    job: { id: v.job.id, platform: v.job.platform, profile: v.job.profile, label: v.job.label, createdAtMs: v.job.createdAtMs },
+    state: v.state,
+    assignments: v.assignments.map((a) => ({ agentId: a.agentId, runId: a.runId, state: a.state, samples: a.samples })),
+  };
+}
+
+export function createJobService(options: { store: Store; jobs: JobBroker; logger: Logger; metrics?: CollectorMetrics }): JobServiceServer {
+  const log = options.logger.child({ component: 'job-service' });
+  const ctx = { log, metrics: options.metrics };
+  function refuse(method: string, code: GrpcStatus, message: string): ServiceError {
+    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message }, 'request rejected');
+    options.metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
+    return grpcError(code, message);
+  }
+  return {
+    createJob: unary<CreateJobRequest, CreateJobResponse>(ctx, 'CreateJob', async (req) => {
+      const parsed = parseJobRequest(req);
+      if (!parsed.ok) return refuse('CreateJob', GrpcStatus.INVALID_ARGUMENT, parsed.error);
+      try {
+        const view = await options.jobs.create(parsed.value);
+        log.info({ event: 'job-created', jobId: view.job.id, platform: view.job.platform || 'any', profile: view.job.profile, agents: view.assignments.map((a) => a.agentId) }, 'job created');
+        return { job: jobToWire(view) };
+      } catch (err: unknown) {
+        if (isNoAgentsError(err)) return refuse('CreateJob', GrpcStatus.FAILED_PRECONDITION, err.message);
+        throw err;
+      }
+    }),
+    listJobs: unary<ListJobsRequest, ListJobsResponse>(ctx, 'ListJobs', async (req) => {
+      if (req.limit > 1000) return refuse('ListJobs', GrpcStatus.INVALID_ARGUMENT, `limit: at most 1000, got ${req.limit}`);
+      return { jobs: (await options.store.listJobs(req.limit > 0 ? req.limit : 100)).map(jobToWire) };
+    }),
+    getJob: unary<GetJobRequest, GetJobResponse>(ctx, 'GetJob', async (req) => {
+      if (req.jobId === '' || req.jobId.length > 128) return refuse('GetJob', GrpcStatus.INVALID_ARGUMENT, 'job_id: required, at most 128 characters');
+      const view = await options.store.getJob(req.jobId);
+      if (view === undefined) return refuse('GetJob', GrpcStatus.NOT_FOUND, `job ${req.jobId} does not exist`);
+      return { job: jobToWire(view) };
+    }),
+  };
+}
