@@ -6,7 +6,10 @@ import { runSuite, type MeasuredSample } from '../bench/runner';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
-import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
+import { formatHostPort, parseHostPort } from '../net/address';
+import { serveNet } from '../net/serve-net';
+import { startSinkChild, type SinkChild } from '../net/sink-child';
+import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
 import { createProgress } from '../output/progress';
 import { formatSamplesTable } from '../output/samples-table';
 import { localAgentId } from '../report/agent-identity';
@@ -26,9 +29,27 @@ function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * For bench without --net-target: a serve-net child on 127.0.0.1, when the profile has network
+ * benchmarks. A child, so the sink does not share this process's one JavaScript thread.
+ */
+async function localSink(cmd: Extract<Command, { kind: 'bench' }>, profile: Profile): Promise<SinkChild | undefined> {
+  const entry = process.argv[1];
+  if (cmd.netTarget !== undefined || entry === undefined || !profile.benchmarks.some((id) => id.startsWith('net.'))) return undefined;
+  try {
+    return await startSinkChild(entry);
+  } catch (err: unknown) {
+    process.stderr.write(`guestbench-agent: ${(err as Error).message}; the network benchmarks use a sink inside this process instead\n`);
+    return undefined;
+  }
+}
+
 async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
   const profile = loadProfile(cmd.profile ?? DEFAULT_PROFILE, BENCHMARK_IDS);
-  const outcomes = await runSuite({ profile, signal: interruptSignal(), onEvent: createProgress() });
+  const signal = interruptSignal();
+  const sink = await localSink(cmd, profile);
+  const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
+  const outcomes = await runSuite({ profile, signal, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink } }).finally(() => sink?.close());
   const samples: MeasuredSample[] = outcomes.flatMap((o) => (o.ok ? o.samples : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ benchmarkId: o.benchmarkId, error: o.error.message }]));
   if (cmd.json) {
@@ -79,6 +100,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<n
     inventory,
     logger,
     signal: interruptSignal(),
+    targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget },
   };
   try {
     if (cmd.kind === 'daemon') return await runDaemon(common);
@@ -128,6 +150,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'bench':
       return bench(cmd);
+    case 'serve-net':
+      await serveNet({ listen: parseHostPort(cmd.listen, true) ?? { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
+      return 0;
     case 'run':
     case 'daemon':
       return run(cmd);

@@ -1,15 +1,19 @@
 // Turns the agent's command line into a typed command, or a usage error. Kept apart from
 // main() so that both can be tested.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PLATFORMS } from '../detect/detect-platform';
+import { parseHostPort } from '../net/address';
 
 export const USAGE = `guestbench-agent — measures what this machine (a guest, or the bare host) gets
 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
-  guestbench-agent bench  [--profile NAME] [--json]
-  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID] [--json]
+  guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--json]
+  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
+                          [--disk-dir DIR] [--net-target HOST:PORT] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
+  guestbench-agent serve-net [--listen HOST:PORT] [--json]
   guestbench-agent list   [--json]
   guestbench-agent --help
 
@@ -19,6 +23,7 @@ Commands:
   run      run the suite and report every sample to a collector as each benchmark finishes;
            exits 0 only when every sample was acknowledged
   daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
+  serve-net  serve the network benchmarks' sink/echo endpoint here, for agents elsewhere
   list     the benchmarks and profiles this agent knows
 
 Options:
@@ -29,6 +34,11 @@ Options:
   --platform NAME      declare the platform instead of detecting it: auto, ${PLATFORMS.join(', ')}
   --agent-id ID        default: hostname plus /etc/machine-id
   --root DIR           detect: read /sys, /proc and logs below DIR (for fixtures)
+  --disk-dir DIR       where the disk benchmarks put their test file; a disk-backed folder with room
+                       for it (default /var/tmp/guestbench; /tmp is often memory)
+  --net-target H:P     the sink the network benchmarks load (default: the one the collector announces;
+                       for bench, a serve-net child on 127.0.0.1)
+  --listen H:P         serve-net: where to listen (default 127.0.0.1:0, the port is printed)
   --json               machine-readable output on stdout
 `;
 
@@ -36,7 +46,8 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean }
+  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined }
+  | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
       readonly kind: 'run' | 'daemon';
       readonly collector: string | undefined;
@@ -45,6 +56,8 @@ export type Command =
       readonly profile: string | undefined;
       readonly agentId: string | undefined;
       readonly json: boolean;
+      readonly diskDir: string | undefined;
+      readonly netTarget: string | undefined;
     };
 
 export class UsageError extends Error {
@@ -57,9 +70,10 @@ export function isUsageError(err: unknown): err is UsageError {
 
 const ALLOWED: Record<string, readonly string[]> = {
   list: ['json'],
+  'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
-  bench: ['profile', 'json'],
-  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json'],
+  bench: ['profile', 'json', 'disk-dir', 'net-target'],
+  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target'],
   daemon: ['collector', 'label', 'platform', 'agent-id'],
 };
 
@@ -81,6 +95,18 @@ export function checkCollector(address: string): string {
   return address;
 }
 
+/** A sink address to dial: HOST:PORT with a port from 1. */
+export function checkNetTarget(address: string): string {
+  if (parseHostPort(address) === undefined) throw new UsageError(`--net-target: expected HOST:PORT such as 192.0.2.10:7208, got "${address}"`);
+  return address;
+}
+
+/** An address to listen on; port 0 picks a free one. */
+export function checkListen(address: string): string {
+  if (parseHostPort(address, true) === undefined) throw new UsageError(`--listen: expected HOST:PORT such as 0.0.0.0:7208 (port 0 picks one), got "${address}"`);
+  return address;
+}
+
 export function parseArguments(argv: readonly string[]): Command {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
@@ -93,6 +119,7 @@ export function parseArguments(argv: readonly string[]): Command {
       options: {
         profile: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' }, collector: { type: 'string' },
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -106,13 +133,17 @@ export function parseArguments(argv: readonly string[]): Command {
   }
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const json = values['json'] === true;
+  const diskDir = str('disk-dir') === undefined ? undefined : path.resolve(str('disk-dir') as string);
+  const netTarget = str('net-target') === undefined ? undefined : checkNetTarget(str('net-target') as string);
   switch (sub) {
     case 'list':
       return { kind: 'list', json };
     case 'detect':
       return { kind: 'detect', json, root: str('root') ?? '/' };
     case 'bench':
-      return { kind: 'bench', profile: str('profile'), json };
+      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget };
+    case 'serve-net':
+      return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
       const collector = str('collector');
       const label = str('label');
@@ -125,6 +156,8 @@ export function parseArguments(argv: readonly string[]): Command {
         profile: str('profile'),
         agentId: str('agent-id'),
         json,
+        diskDir,
+        netTarget,
       };
     }
   }
