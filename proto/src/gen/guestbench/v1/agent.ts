@@ -40,6 +40,11 @@ export interface EnrollResponse {
   collectorVersion: string;
   /** How often the agent should send a heartbeat during a run. */
   heartbeatIntervalMs: number;
+  /**
+   * HOST:PORT of the collector's sink/echo endpoint for the net.* benchmarks; unset when it
+   * serves none. An unspecified host (0.0.0.0, [::]) means the host the agent dialled for gRPC.
+   */
+  netSink?: string | undefined;
 }
 
 export interface StartRunRequest {
@@ -306,7 +311,7 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
 };
 
 function createBaseEnrollResponse(): EnrollResponse {
-  return { agentId: "", collectorVersion: "", heartbeatIntervalMs: 0 };
+  return { agentId: "", collectorVersion: "", heartbeatIntervalMs: 0, netSink: undefined };
 }
 
 export const EnrollResponse: MessageFns<EnrollResponse> = {
@@ -319,6 +324,9 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     }
     if (message.heartbeatIntervalMs !== 0) {
       writer.uint32(24).uint32(message.heartbeatIntervalMs);
+    }
+    if (message.netSink !== undefined) {
+      writer.uint32(34).string(message.netSink);
     }
     return writer;
   },
@@ -360,6 +368,14 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
             message.heartbeatIntervalMs = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.netSink = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -389,6 +405,11 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
         : isSet(object.heartbeat_interval_ms)
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
+      netSink: isSet(object.netSink)
+        ? globalThis.String(object.netSink)
+        : isSet(object.net_sink)
+        ? globalThis.String(object.net_sink)
+        : undefined,
     };
   },
 
@@ -403,6 +424,9 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     if (message.heartbeatIntervalMs !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
     }
+    if (message.netSink !== undefined) {
+      obj.netSink = message.netSink;
+    }
     return obj;
   },
 
@@ -414,6 +438,7 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     message.agentId = object.agentId ?? "";
     message.collectorVersion = object.collectorVersion ?? "";
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    message.netSink = object.netSink ?? undefined;
     return message;
   },
 };
