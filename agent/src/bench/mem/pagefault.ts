@@ -58,9 +58,9 @@ class FreshPages {
     return seconds;
   }
 
-  // The chunk is only ever read in these synchronous methods: an async function that read
-  // it would keep it in its saved registers across the `await`, and `renew` could then not
-  // free it.
+  // The chunk is only ever read in synchronous methods: an async function that read it
+  // could keep it in its saved registers across an `await`, and `renew` could then not
+  // free it (seen: one chunk always outlived its release).
   private usedUp(): boolean {
     return this.chunk === undefined || this.offset >= this.chunk.length;
   }
@@ -73,9 +73,15 @@ class FreshPages {
     return n;
   }
 
-  async release(): Promise<void> {
+  /** Drops the chunk and returns how many of its bytes were touched (are resident). */
+  private drop(): number {
     const touched = this.chunk === undefined ? 0 : this.offset;
     this.chunk = undefined;
+    return touched;
+  }
+
+  async release(): Promise<void> {
+    const touched = this.drop();
     if (touched > 0) await releaseArrayBuffers(touched);
   }
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Benchmark of guestbench itself: how repeatable the cpu, mem and sys results are. Runs
+// the part of a profile several times in a row, each in a fresh Node process, and gives
+// each metric's relative standard deviation across the runs' means.
+// Usage: node bench/repeatability.js [--profile quick] [--runs 5] [--json]
+'use strict';
+const os = require('node:os');
+const { parseArgs } = require('node:util');
+const { runPartInChild, uptimeLine } = require('./suite-runtime');
+
+/** Goals of issue 4: RSD across runs per metric. */
+function goalFor(benchmarkId) {
+  return benchmarkId.startsWith('cpu.') ? 0.03 : 0.05;
+}
+
+function mean(xs) {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function rsd(xs) {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+  return sd / Math.abs(m);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function formatValue(v) {
+  if (v >= 1e5) return v.toExponential(3);
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string', default: 'quick' },
+      runs: { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 2) throw new Error(`--runs: a whole number ≥ 2, got "${values.runs}"`);
+  const results = [];
+  for (let run = 1; run <= runs; run++) {
+    const uptime = uptimeLine();
+    if (!values.json) process.stderr.write(`${values.profile} run ${run}/${runs}… (${uptime})\n`);
+    results.push({ uptime, ...(await runPartInChild(values.profile)) });
+  }
+
+  // metric key → per-run values
+  const metrics = new Map();
+  for (const r of results) {
+    for (const o of r.outcomes) {
+      if (!o.ok) continue;
+      for (const s of o.samples) {
+        const key = `${s.benchmarkId} ${s.metric}`;
+        const m = metrics.get(key) ?? { benchmarkId: s.benchmarkId, metric: s.metric, unit: s.unit, primary: s.primary, values: [], withinRsd: [], steal: [] };
+        m.values.push(s.value);
+        m.withinRsd.push(s.rsd);
+        m.steal.push(s.stealFraction);
+        metrics.set(key, m);
+      }
+    }
+  }
+  const rows = [...metrics.values()].map((m) => ({
+    ...m,
+    mean: mean(m.values),
+    min: Math.min(...m.values),
+    max: Math.max(...m.values),
+    rsd: rsd(m.values),
+    goal: goalFor(m.benchmarkId),
+    complete: m.values.length === runs,
+  }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ profile: values.profile, runs: results, metrics: rows })}\n`);
+    return;
+  }
+  console.log(`\nRepeatability of the ${values.profile} profile's cpu, mem and sys part: ${runs} runs in a row, each a fresh process`);
+  console.log(`(node ${process.version}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})\n`);
+  console.log('| run | seconds | load before → after (1 min) | failed |');
+  console.log('|---|---|---|---|');
+  results.forEach((r, i) => {
+    const failed = r.outcomes.filter((o) => !o.ok).map((o) => `${o.benchmarkId}: ${o.error}`);
+    console.log(`| ${i + 1} | ${r.seconds.toFixed(1)} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
+  });
+  console.log('\n| metric | unit | mean | min | max | RSD across runs | goal | median RSD within a run | max steal |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  let met = 0;
+  for (const r of rows) {
+    const ok = r.complete && r.rsd <= r.goal;
+    if (ok) met++;
+    const name = `${r.benchmarkId} ${r.metric}${r.primary ? '' : ' (secondary)'}`;
+    console.log(
+      `| ${name} | ${r.unit} | ${formatValue(r.mean)} | ${formatValue(r.min)} | ${formatValue(r.max)} | ${(100 * r.rsd).toFixed(1)}% | ≤ ${100 * r.goal}% ${ok ? '✔' : '✘'} | ${(100 * median(r.withinRsd)).toFixed(1)}% | ${(100 * Math.max(...r.steal)).toFixed(1)}% |`,
+    );
+  }
+  console.log(`\n${met} of ${rows.length} metrics met their goal.`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
