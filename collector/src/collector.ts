@@ -16,6 +16,7 @@ import { reportRoutes } from './http/report-routes';
 import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
 import { createMetrics } from './metrics/metrics';
+import { startNetSink, type NetSink } from './net-sink/net-sink';
 import { PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
@@ -33,6 +34,12 @@ export interface CollectorOptions {
   readonly heartbeatIntervalMs?: number;
   /** A running run unheard of for this long is marked lost. @default 6 × heartbeatIntervalMs */
   readonly lostAfterMs?: number;
+  /**
+   * HOST:PORT of the sink/echo endpoint for the agents' net.* benchmarks, announced at
+   * enrollment; false for none. @default the gRPC host with port 0 (a free port): "127.0.0.1:0"
+   * with the default gRPC address, all interfaces when gRPC listens on all of them
+   */
+  readonly netSinkAddress?: string | false;
 }
 
 export interface RunningCollector {
@@ -41,6 +48,8 @@ export interface RunningCollector {
   readonly httpPort: number;
   readonly httpUrl: string;
   readonly store: Store;
+  /** HOST:PORT of the net sink as announced to agents, or undefined when there is none. */
+  readonly netSink: string | undefined;
   /** Marks silent runs lost now (the sweeper also does it periodically). */
   sweepLostRuns(): Promise<number>;
   close(): Promise<void>;
@@ -70,8 +79,22 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const jobs = new JobBroker(store, presence);
   const metrics = createMetrics({ store, connectedAgents: () => presence.count() });
 
+  let sink: NetSink | undefined;
+  const sinkAddress = options.netSinkAddress ?? `${formatHost(splitHostPort(options.grpcAddress).host)}:0`;
+  if (sinkAddress !== false) {
+    const s = splitHostPort(sinkAddress);
+    try {
+      sink = await startNetSink(s.host, s.port, log);
+    } catch (err: unknown) {
+      jobs.close();
+      await store.close();
+      throw err;
+    }
+  }
+  const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
+
   const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, metrics, heartbeatIntervalMs }));
+  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, metrics, heartbeatIntervalMs, netSink }));
   grpcServer.addService(QueryServiceService, createQueryService({ store, logger: log, metrics }));
   grpcServer.addService(JobServiceService, createJobService({ store, jobs, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
@@ -108,7 +131,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
     const httpUrl = `http://${formatHost(h.host)}:${addr.port}`;
-    log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl }, 'collector listening');
+    log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {
       grpcPort,
@@ -116,9 +139,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       httpPort: addr.port,
       httpUrl,
       store,
+      netSink,
       sweepLostRuns,
       async close() {
         clearInterval(sweeper);
+        await sink?.close();
         jobs.close();
         await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
         server.closeAllConnections();
@@ -128,6 +153,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     };
   } catch (err: unknown) {
     clearInterval(sweeper);
+    await sink?.close();
     grpcServer.forceShutdown();
     httpServer?.close();
     await store.close();

@@ -5,8 +5,10 @@ import os from 'node:os';
 import { RunStatus } from '@guestbench/proto';
 import type { Logger } from 'pino';
 import { runSuite, type BenchmarkOutcome } from '../bench/runner';
+import type { BenchTargets } from '../bench/types';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
+import { resolveAnnouncedSink } from '../net/announced-sink';
 import type { Profile } from '../profiles/profile';
 import { AGENT_VERSION } from '../version';
 import type { CollectorClient } from './collector-client';
@@ -29,7 +31,9 @@ export interface ReportRunOptions {
   /** Whether this agent takes jobs (daemon mode), told to the collector with each heartbeat. */
   readonly takesJobs?: boolean;
   /** Already enrolled (daemon mode): skip Enroll. */
-  readonly enrolled?: { readonly heartbeatIntervalMs: number };
+  readonly enrolled?: { readonly heartbeatIntervalMs: number; readonly netSink?: string };
+  /** Disk folder and network sink; the sink defaults to the one the collector announced at enrollment. */
+  readonly targets?: BenchTargets;
   /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
 }
@@ -43,7 +47,7 @@ export interface ReportRunResult {
 }
 
 /** Enrolls this agent: its identity, detected and declared platform, and inventory. */
-export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>): Promise<{ heartbeatIntervalMs: number }> {
+export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>): Promise<{ heartbeatIntervalMs: number; netSink?: string }> {
   const res = await options.client.enroll({
     agentId: options.agentId,
     hostname: os.hostname(),
@@ -52,8 +56,9 @@ export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId
     inventory: { ...options.inventory },
     agentVersion: AGENT_VERSION,
   });
-  options.logger.info({ event: 'enrolled', agentId: options.agentId, collector: options.client.address }, 'enrolled');
-  return { heartbeatIntervalMs: res.heartbeatIntervalMs };
+  const netSink = resolveAnnouncedSink(res.netSink, options.client.address);
+  options.logger.info({ event: 'enrolled', agentId: options.agentId, collector: options.client.address, netSink }, 'enrolled');
+  return { heartbeatIntervalMs: res.heartbeatIntervalMs, netSink };
 }
 
 export async function reportRun(options: ReportRunOptions): Promise<ReportRunResult> {
@@ -95,6 +100,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     await runSuite({
       profile: options.profile,
       signal: options.signal,
+      targets: { ...options.targets, netSink: options.targets?.netSink ?? enrolled.netSink },
       onEvent: async (event) => {
         if (event.type === 'benchmark-start') {
           pump.update(beatRequest(event.benchmarkId));

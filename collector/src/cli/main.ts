@@ -9,8 +9,8 @@ import { reportCommand } from './report-command';
 
 async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<number> {
   const logger = createLogger({ level: cmd.logLevel, pretty: cmd.logPretty, file: cmd.logFile, rotation: { maxBytes: cmd.logMaxBytes } });
-  const collector = await startCollector({ grpcAddress: cmd.grpc, httpAddress: cmd.http, store: { database: cmd.db }, logger });
-  logger.info({ event: 'collector-ready', db: describeDatabase(cmd.db), grpc: collector.grpcAddress, http: collector.httpUrl }, 'collector ready');
+  const collector = await startCollector({ grpcAddress: cmd.grpc, httpAddress: cmd.http, netSinkAddress: cmd.netSink, store: { database: cmd.db }, logger });
+  logger.info({ event: 'collector-ready', db: describeDatabase(cmd.db), grpc: collector.grpcAddress, http: collector.httpUrl, netSink: collector.netSink }, 'collector ready');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ event: 'collector-stopping', signal }, 'collector stopping');

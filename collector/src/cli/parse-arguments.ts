@@ -9,7 +9,7 @@ import { isPostgresUrl } from '../store/database-spec';
 export const USAGE = `guestbench-collector — stores benchmark results and compares guests against native
 
 Usage:
-  guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--db FILE|URL]
+  guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--net-sink HOST:PORT|off] [--db FILE|URL]
                               [--log-level LEVEL] [--log-file FILE] [--log-max-mb N] [--log-pretty]
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
@@ -22,6 +22,9 @@ Usage:
 Options:
   --grpc HOST:PORT    gRPC listen address for agents and queries (default 127.0.0.1:50051)
   --http HOST:PORT    HTTP API listen address (default 127.0.0.1:8080; port 0 picks a free one)
+  --net-sink H:P|off  the sink/echo endpoint the agents' network benchmarks load, announced at
+                      enrollment (default: the --grpc host, a free port; give a fixed port, e.g.
+                      0.0.0.0:7208, when a firewall sits between guests and collector)
   --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
                       or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
   --url URL           report: read from a running collector's HTTP API instead of the database
@@ -53,6 +56,8 @@ export type Command =
       readonly kind: 'serve';
       readonly grpc: string;
       readonly http: string;
+      /** HOST:PORT of the net sink, false for none, undefined for the collector's default. */
+      readonly netSink: string | false | undefined;
       readonly db: string;
       readonly logLevel: string;
       readonly logFile: string | undefined;
@@ -106,7 +111,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     const options = {
       grpc: { type: 'string' }, http: { type: 'string' }, db: { type: 'string' }, url: { type: 'string' },
       baseline: { type: 'string' }, groups: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      'log-level': { type: 'string' }, 'log-file': { type: 'string' }, 'log-max-mb': { type: 'string' }, 'log-pretty': { type: 'boolean' },
+      'net-sink': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' }, 'log-max-mb': { type: 'string' }, 'log-pretty': { type: 'boolean' },
       collector: { type: 'string' }, platform: { type: 'string' }, profile: { type: 'string' }, label: { type: 'string' },
       format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
     } as const;
@@ -119,7 +124,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (values['help'] === true) return { kind: 'help' };
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const allowed: Record<string, readonly string[]> = {
-    serve: ['grpc', 'http', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty'],
+    serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty'],
     report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
     'job create': ['collector', 'platform', 'profile', 'label', 'json'],
     'job list': ['collector', 'json'],
@@ -154,6 +159,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       kind: 'serve',
       grpc: hostPort(str('grpc') ?? '127.0.0.1:50051', '--grpc'),
       http: hostPort(str('http') ?? '127.0.0.1:8080', '--http'),
+      netSink: str('net-sink') === undefined ? undefined : str('net-sink') === 'off' ? false : hostPort(str('net-sink') as string, '--net-sink'),
       db,
       logLevel,
       logFile: logFile === undefined ? undefined : path.resolve(cwd, logFile),

@@ -38,6 +38,8 @@ export interface AgentServiceOptions {
   readonly metrics?: CollectorMetrics;
   /** @default 5000 */
   readonly heartbeatIntervalMs?: number;
+  /** HOST:PORT of the collector's net sink, announced at enrollment; undefined when none. */
+  readonly netSink?: string;
 }
 
 export function createAgentService(options: AgentServiceOptions): AgentServiceServer {
@@ -63,7 +65,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         'agent enrolled',
       );
       metrics?.enrollments.inc();
-      return { agentId: agent.id, collectorVersion: COLLECTOR_VERSION, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5000 };
+      return { agentId: agent.id, collectorVersion: COLLECTOR_VERSION, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5000, netSink: options.netSink };
     }),
 
     startRun: unary<StartRunRequest, StartRunResponse>(ctx, 'StartRun', async (req) => {
