@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Profile } from '../../profiles/profile';
-import { runBenchmark } from '../runner';
+import { runSuite } from '../runner';
 import type { BenchContext, BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { MiB } from './direct-file';
 import { nodeDiskIo, O_DIRECT, type DiskIo } from './disk-io';
@@ -209,8 +209,13 @@ describe('refusals', () => {
     await expect(one(io).prepare({ fileMiB: 1, seconds: undefined }, context())).rejects.toThrow(/is on tmpfs, which is memory, not a disk/);
   });
 
-  test('a refusal is a failed benchmark with no sample', async () => {
-    await expect(runBenchmark(createSeqRead(), { profile: PROFILE, targets: { diskDir: path.join(dir, 'nope') } })).rejects.toThrow(/does not exist/);
+  test('in a suite, a refusal is a failed benchmark with its message and no sample', async () => {
+    const missing = path.join(dir, 'nope');
+    const outcomes = await runSuite({ profile: { ...PROFILE, benchmarks: ['disk.seq_read', 'disk.fsync'] }, targets: { diskDir: missing } });
+    expect(outcomes.map((o) => (o.ok ? `${o.benchmarkId}: ${o.samples.length} samples` : `${o.benchmarkId}: ${o.error.message}`))).toEqual([
+      `disk.seq_read: disk folder ${missing} does not exist; create it or pass another --disk-dir`,
+      `disk.fsync: disk folder ${missing} does not exist; create it or pass another --disk-dir`,
+    ]);
     expect(liveTestFiles()).toEqual([]);
   });
 });
