@@ -23,6 +23,7 @@ import { sysCtxswitch } from './sys/ctxswitch';
 import { sysSpawn } from './sys/spawn';
 import { sysSyscall } from './sys/syscall';
 import type { AnyBenchmark } from './types';
+import { webCgiLarge, webCgiSmall, webStaticLarge, webStaticSmall } from './web/web-benchmark';
 
 const BENCHMARKS: readonly AnyBenchmark[] = [
   cpuInt32,
@@ -48,6 +49,10 @@ const BENCHMARKS: readonly AnyBenchmark[] = [
   netTcpStream,
   netTcpRr,
   netTcpCrr,
+  webStaticSmall,
+  webStaticLarge,
+  webCgiSmall,
+  webCgiLarge,
 ];
 
 const byId = new Map(BENCHMARKS.map((b) => [b.id, b]));

@@ -1,6 +1,7 @@
 // The contract between the benchmark runner and each benchmark. Adding a benchmark is one
 // file that exports a BenchmarkDefinition and one line in registry.ts.
 import type { Profile } from '../profiles/profile';
+import type { WebTargets } from '../web/pages';
 
 /** Whether a larger value of a metric is better (throughput) or worse (latency). */
 export type Direction = 'higher' | 'lower';
@@ -32,6 +33,10 @@ export interface BenchTargets {
   readonly netSink?: string;
   /** Folder for the disk benchmarks' test files. */
   readonly diskDir?: string;
+  /** Web pages on a server already in the guest (--web-target); absent means the agent's own server. */
+  readonly webTargets?: WebTargets;
+  /** What drives the web benchmarks' load. @default 'builtin' */
+  readonly loadGenerator?: 'builtin' | 'ab';
 }
 
 export interface PreparedBenchmark {

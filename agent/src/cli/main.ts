@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // guestbench-agent: detect the platform, run the suite locally, or run it for a collector.
+import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import { BENCHMARK_IDS, listBenchmarks } from '../bench/registry';
 import { runSuite, type MeasuredSample } from '../bench/runner';
@@ -17,6 +18,7 @@ import { CollectorClient, isCollectorError } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { reportRun } from '../report/report-run';
+import { serveWeb } from '../web/serve-web';
 import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
@@ -49,7 +51,7 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   const signal = interruptSignal();
   const sink = await localSink(cmd, profile);
   const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
-  const outcomes = await runSuite({ profile, signal, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink } }).finally(() => sink?.close());
+  const outcomes = await runSuite({ profile, signal, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator } }).finally(() => sink?.close());
   const samples: MeasuredSample[] = outcomes.flatMap((o) => (o.ok ? o.samples : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ benchmarkId: o.benchmarkId, error: o.error.message }]));
   if (cmd.json) {
@@ -100,7 +102,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<n
     inventory,
     logger,
     signal: interruptSignal(),
-    targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget },
+    targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
   };
   try {
     if (cmd.kind === 'daemon') return await runDaemon(common);
@@ -150,6 +152,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'bench':
       return bench(cmd);
+    case 'serve-web':
+    case 'serve-web-help':
+    case 'write-site':
+      return serveWeb(cmd);
     case 'serve-net':
       await serveNet({ listen: parseHostPort(cmd.listen, true) ?? { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
       return 0;
@@ -159,7 +165,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// The bundle is also the script of the load generator's worker threads (load/worker-entry.ts
+// runs there); only the main thread is the CLI.
+if (isMainThread) main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

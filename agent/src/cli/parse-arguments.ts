@@ -4,16 +4,22 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PLATFORMS } from '../detect/detect-platform';
 import { parseHostPort } from '../net/address';
+import { isWebTargetError, parseWebTargets, type WebTargets } from '../web/pages';
+import { parseServeWebArguments, type ServeWebCommand } from '../web/serve-web';
 
 export const USAGE = `guestbench-agent — measures what this machine (a guest, or the bare host) gets
 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
-  guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--json]
+  guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
-                          [--disk-dir DIR] [--net-target HOST:PORT] [--json]
+                          [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
+  guestbench-agent flush  [--collector HOST:PORT] [--json]
+  guestbench-agent config --show [--json]
+  (run, daemon and flush also take --token T, --ca FILE, --cert FILE --key FILE, --state-dir DIR)
   guestbench-agent serve-net [--listen HOST:PORT] [--json]
+  guestbench-agent serve-web [--listen HOST:PORT] [--large-kib N] [--site DIR | --write-site DIR] [--json]
   guestbench-agent list   [--json]
   guestbench-agent --help
 
@@ -23,11 +29,24 @@ Commands:
   run      run the suite and report every sample to a collector as each benchmark finishes;
            exits 0 only when every sample was acknowledged
   daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
+  flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
+  config   show the collector, token, label, platform and profile this agent would use, and where
+           each came from (flags, environment, /etc/guestbench/agent.json, SMBIOS, fw_cfg,
+           VMware guestinfo, Xen xenstore)
   serve-net  serve the network benchmarks' sink/echo endpoint here, for agents elsewhere
+  serve-web  serve the web benchmarks' pages here (static and CGI), or write them for Apache/nginx;
+             \`serve-web --help\` tells more
   list     the benchmarks and profiles this agent knows
 
 Options:
   --profile NAME       smoke (seconds), quick (about a minute), standard, full; default smoke
+  --token TOKEN        the enrollment token from \`guestbench-collector token create\` (else $GUESTBENCH_TOKEN, …)
+  --ca FILE            verify the collector's TLS certificate with this CA (PEM); TLS is off without it
+  --cert/--key FILE    this agent's certificate and key, for collectors that require mutual TLS
+  --state-dir DIR      where the spool lives (default $GUESTBENCH_STATE_DIR, /var/lib/guestbench as root,
+                       else ~/.local/state/guestbench)
+  --deliver-timeout S  run: keep trying to deliver for S seconds after the run (default 600); what is
+                       left stays in the spool for the next start
   --collector H:P      the collector's gRPC address (else $GUESTBENCH_COLLECTOR, the config file,
                        or the hypervisor's channel)
   --label NAME         names this run's group beside its platform, e.g. "virtio-scsi"; default none
@@ -39,6 +58,10 @@ Options:
   --net-target H:P     the sink the network benchmarks load (default: the one the collector announces;
                        for bench, a serve-net child on 127.0.0.1)
   --listen H:P         serve-net: where to listen (default 127.0.0.1:0, the port is printed)
+  --web-target URL     the web benchmarks load this server (e.g. the guest's nginx, see deploy/web/)
+                       instead of the agent's own; PAGE=URL names one page's URL (pages: static_small,
+                       static_large, cgi_small, cgi_large); may be repeated
+  --load-generator G   builtin (default) or ab: run the real ApacheBench for the web benchmarks
   --json               machine-readable output on stdout
 `;
 
@@ -46,11 +69,15 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined }
+  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
-      readonly kind: 'run' | 'daemon';
+      readonly kind: 'run' | 'daemon' | 'flush';
       readonly collector: string | undefined;
+      readonly token: string | undefined;
+      readonly tls: { readonly ca: string; readonly cert: string | undefined; readonly key: string | undefined } | undefined;
+      readonly stateDir: string | undefined;
+      readonly deliverTimeoutSeconds: number;
       readonly label: string | undefined;
       readonly platform: string | undefined;
       readonly profile: string | undefined;
@@ -58,7 +85,15 @@ export type Command =
       readonly json: boolean;
       readonly diskDir: string | undefined;
       readonly netTarget: string | undefined;
-    };
+    } & WebFlags
+  | ServeWebCommand
+  | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
+
+/** The web benchmarks' flags of bench and run. */
+export interface WebFlags {
+  readonly webTargets: WebTargets | undefined;
+  readonly loadGenerator: 'builtin' | 'ab' | undefined;
+}
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -72,9 +107,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   list: ['json'],
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
-  bench: ['profile', 'json', 'disk-dir', 'net-target'],
-  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target'],
-  daemon: ['collector', 'label', 'platform', 'agent-id'],
+  bench: ['profile', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
+  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout'],
+  daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
+  flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
+  config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
 };
 
 export function checkLabel(label: string): string {
@@ -110,16 +147,26 @@ export function checkListen(address: string): string {
 export function parseArguments(argv: readonly string[]): Command {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  if (sub === 'serve-web') {
+    try {
+      return parseServeWebArguments(rest);
+    } catch (err: unknown) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   const allow = ALLOWED[sub];
   if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${Object.keys(ALLOWED).join(', ')})`);
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     values = parseArgs({
       args: [...rest],
       options: {
         profile: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' }, collector: { type: 'string' },
+        token: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'state-dir': { type: 'string' },
+        'deliver-timeout': { type: 'string' }, show: { type: 'boolean' },
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
+        'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -135,22 +182,40 @@ export function parseArguments(argv: readonly string[]): Command {
   const json = values['json'] === true;
   const diskDir = str('disk-dir') === undefined ? undefined : path.resolve(str('disk-dir') as string);
   const netTarget = str('net-target') === undefined ? undefined : checkNetTarget(str('net-target') as string);
+  const web = webFlags(values['web-target'] as string[] | undefined, str('load-generator'));
   switch (sub) {
     case 'list':
       return { kind: 'list', json };
     case 'detect':
       return { kind: 'detect', json, root: str('root') ?? '/' };
     case 'bench':
-      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget };
+      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget, ...web };
     case 'serve-net':
       return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
+      if (sub === 'config') {
+        if (values['show'] !== true) throw new UsageError('config: say --show');
+        return { kind: 'config', json, collector: str('collector'), token: str('token'), label: str('label'), platform: str('platform'), profile: str('profile') };
+      }
       const collector = str('collector');
+      const ca = str('ca');
+      const cert = str('cert');
+      const key = str('key');
+      if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together (mutual TLS)');
+      if (cert !== undefined && ca === undefined) throw new UsageError('--cert/--key need --ca (TLS towards the collector)');
+      const timeout = str('deliver-timeout') ?? '600';
+      if (!/^[0-9]{1,6}$/.test(timeout)) throw new UsageError(`--deliver-timeout: whole seconds, got "${timeout}"`);
+      const token = str('token');
+      if (token !== undefined && !/^\S{1,256}$/.test(token)) throw new UsageError('--token: 1 to 256 characters without spaces');
       const label = str('label');
       const platform = str('platform');
       return {
-        kind: sub === 'daemon' ? 'daemon' : 'run',
+        kind: sub === 'daemon' ? 'daemon' : sub === 'flush' ? 'flush' : 'run',
         collector: collector === undefined ? undefined : checkCollector(collector),
+        token,
+        tls: ca === undefined ? undefined : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
+        stateDir: str('state-dir') === undefined ? undefined : path.resolve(str('state-dir') as string),
+        deliverTimeoutSeconds: Number(timeout),
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),
         profile: str('profile'),
@@ -158,7 +223,20 @@ export function parseArguments(argv: readonly string[]): Command {
         json,
         diskDir,
         netTarget,
+        ...web,
       };
     }
+  }
+}
+
+function webFlags(targets: readonly string[] | undefined, generator: string | undefined): WebFlags {
+  if (generator !== undefined && generator !== 'builtin' && generator !== 'ab') {
+    throw new UsageError(`--load-generator: builtin or ab, got "${generator}"`);
+  }
+  try {
+    return { webTargets: targets === undefined ? undefined : parseWebTargets(targets), loadGenerator: generator };
+  } catch (err: unknown) {
+    if (isWebTargetError(err)) throw new UsageError(err.message);
+    throw err;
   }
 }
