@@ -2,11 +2,12 @@
 // Benchmark of guestbench itself: how repeatable the cpu, mem and sys results are. Runs
 // the part of a profile several times in a row, each in a fresh Node process, and gives
 // each metric's relative standard deviation across the runs' means.
-// Usage: node bench/repeatability.js [--profile quick] [--runs 5] [--json]
+// Usage: node bench/repeatability.js [--profile quick] [--runs 5] [--wait-idle SECONDS] [--json]
+// --wait-idle: before each run, wait up to SECONDS for the machine to be idle.
 'use strict';
 const os = require('node:os');
 const { parseArgs } = require('node:util');
-const { runPartInChild, uptimeLine } = require('./suite-runtime');
+const { runPartInChild, uptimeLine, waitForIdle } = require('./suite-runtime');
 
 /** Goals of issue 4: RSD across runs per metric. */
 function goalFor(benchmarkId) {
@@ -42,16 +43,20 @@ async function main() {
     options: {
       profile: { type: 'string', default: 'quick' },
       runs: { type: 'string', default: '5' },
+      'wait-idle': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
+  const waitIdle = Number(values['wait-idle']);
+  if (!Number.isFinite(waitIdle) || waitIdle < 0) throw new Error(`--wait-idle: seconds ≥ 0, got "${values['wait-idle']}"`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 2) throw new Error(`--runs: a whole number ≥ 2, got "${values.runs}"`);
   const results = [];
   for (let run = 1; run <= runs; run++) {
+    const idleBefore = waitIdle > 0 ? await waitForIdle(waitIdle) : undefined;
     const uptime = uptimeLine();
     if (!values.json) process.stderr.write(`${values.profile} run ${run}/${runs}… (${uptime})\n`);
-    results.push({ uptime, ...(await runPartInChild(values.profile)) });
+    results.push({ uptime, idleBefore, ...(await runPartInChild(values.profile)) });
   }
 
   // metric key → per-run values
@@ -84,11 +89,11 @@ async function main() {
   }
   console.log(`\nRepeatability of the ${values.profile} profile's cpu, mem and sys part: ${runs} runs in a row, each a fresh process`);
   console.log(`(node ${process.version}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})\n`);
-  console.log('| run | seconds | load before → after (1 min) | failed |');
-  console.log('|---|---|---|---|');
+  console.log('| run | seconds | load before → after (1 min) | CPUs busy during run (≈1 = only the benchmark) | failed |');
+  console.log('|---|---|---|---|---|');
   results.forEach((r, i) => {
     const failed = r.outcomes.filter((o) => !o.ok).map((o) => `${o.benchmarkId}: ${o.error}`);
-    console.log(`| ${i + 1} | ${r.seconds.toFixed(1)} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
+    console.log(`| ${i + 1} | ${r.seconds.toFixed(1)} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${r.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
   });
   console.log('\n| metric | unit | mean | min | max | RSD across runs | goal | median RSD within a run | max steal |');
   console.log('|---|---|---|---|---|---|---|---|---|');

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Benchmark of guestbench itself: how long the cpu, mem and sys part of a profile takes.
 // Each run is a fresh Node process (as the agent is), running the built agent from
-// agent/dist. Usage: node bench/suite-runtime.js [--profiles smoke,quick] [--runs N] [--json]
+// agent/dist. Usage:
+//   node bench/suite-runtime.js [--profiles smoke,quick] [--runs N] [--wait-idle SECONDS] [--json]
+// --wait-idle: before each run, wait up to SECONDS for the machine to be idle.
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const os = require('node:os');
+const { setTimeout: sleep } = require('node:timers/promises');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
@@ -27,6 +31,35 @@ function uptimeLine() {
   }
 }
 
+/** Busy and total jiffies of all CPUs, from the first line of /proc/stat. */
+function cpuJiffies() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0); // without guest time, counted in user
+  return { busy: total - idle, total };
+}
+
+/** How many CPUs were busy on average between two cpuJiffies() readings. */
+function busyCpus(before, after) {
+  const total = after.total - before.total;
+  return total > 0 ? ((after.busy - before.busy) / total) * os.cpus().length : 0;
+}
+
+/**
+ * Waits until the machine has been nearly idle (under 0.15 CPUs busy over 2 s), for at
+ * most `maxSeconds`; returns the busy CPUs of the last 2 s. Others' work is the main
+ * source of noise on a shared machine, so measurements start when it pauses.
+ */
+async function waitForIdle(maxSeconds) {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const before = cpuJiffies();
+    await sleep(2000);
+    const busy = busyCpus(before, cpuJiffies());
+    if (busy < 0.15 || Date.now() >= deadline) return busy;
+  }
+}
+
 /** In the child: runs the part in this process and writes one JSON line to stdout. */
 async function runPartHere(profileName) {
   const agent = require(AGENT);
@@ -46,8 +79,18 @@ async function runPartHere(profileName) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** Runs the cpu/mem/sys part of `profileName` in a fresh Node process; resolves with its result. */
-function runPartInChild(profileName) {
+/**
+ * Runs the cpu/mem/sys part of `profileName` in a fresh Node process; resolves with its
+ * result and `busyCpus`, the CPUs busy on average during the run: about 1 when only the
+ * benchmark ran (sys.ctxswitch uses two), more when others were working.
+ */
+async function runPartInChild(profileName) {
+  const before = cpuJiffies();
+  const result = await runChild(profileName);
+  return { ...result, busyCpus: busyCpus(before, cpuJiffies()) };
+}
+
+function runChild(profileName) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, '--child', profileName], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -70,33 +113,37 @@ async function main() {
       child: { type: 'string' },
       profiles: { type: 'string', default: 'smoke,quick' },
       runs: { type: 'string', default: '1' },
+      'wait-idle': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
   if (values.child !== undefined) return runPartHere(values.child);
+  const waitIdle = Number(values['wait-idle']);
+  if (!Number.isFinite(waitIdle) || waitIdle < 0) throw new Error(`--wait-idle: seconds ≥ 0, got "${values['wait-idle']}"`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a whole number ≥ 1, got "${values.runs}"`);
   const rows = [];
   for (const profile of values.profiles.split(',')) {
     for (let run = 1; run <= runs; run++) {
+      const idleBefore = waitIdle > 0 ? await waitForIdle(waitIdle) : undefined;
       const uptime = uptimeLine();
       if (!values.json) process.stderr.write(`${profile} run ${run}… (${uptime})\n`);
       const result = await runPartInChild(profile);
-      rows.push({ profile, run, uptime, result });
+      rows.push({ profile, run, uptime, idleBefore, result });
     }
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ profile: r.profile, run: r.run, uptime: r.uptime, ...r.result })))}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ profile: r.profile, run: r.run, uptime: r.uptime, idleBefore: r.idleBefore, ...r.result })))}\n`);
     return;
   }
   console.log(`\nRun time of the cpu, mem and sys part (node ${process.version}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})\n`);
-  console.log('| profile | run | seconds | goal | load before → after (1 min) | failed |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| profile | run | seconds | goal | load before → after (1 min) | CPUs busy during run | failed |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const goal = RUNTIME_GOALS[r.profile];
     const verdict = goal === undefined ? '–' : `< ${goal} s ${r.result.seconds < goal ? '✔' : '✘'}`;
     const failed = failures(r.result);
-    console.log(`| ${r.profile} | ${r.run} | ${r.result.seconds.toFixed(1)} | ${verdict} | ${r.result.loadBefore.toFixed(2)} → ${r.result.loadAfter.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
+    console.log(`| ${r.profile} | ${r.run} | ${r.result.seconds.toFixed(1)} | ${verdict} | ${r.result.loadBefore.toFixed(2)} → ${r.result.loadAfter.toFixed(2)} | ${r.result.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
   }
   console.log('\nSeconds per benchmark (prepare, warm-up and trials; trial count in brackets)\n');
   const ids = [...new Set(rows.flatMap((r) => r.result.outcomes.map((o) => o.benchmarkId)))];
@@ -114,7 +161,7 @@ async function main() {
   }
 }
 
-module.exports = { runPartInChild, uptimeLine, PART };
+module.exports = { runPartInChild, uptimeLine, waitForIdle, PART };
 
 if (require.main === module) {
   main().catch((err) => {
