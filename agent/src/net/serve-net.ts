@@ -36,5 +36,5 @@ export async function serveNet(options: ServeNetOptions): Promise<void> {
   });
   await Promise.race([parentGone, stopped]);
   await server.close();
-  if (process.send !== undefined) process.disconnect();
+  if (process.connected) process.disconnect();
 }
