@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Bundles the built agent CLI (agent/dist/cli/main.js, from `npm run build`) into one file that
+// runs with a plain `node` >= 20 and no node_modules beside it: what guests get.
+//
+// Usage: node scripts/bundle-agent.js [--entry FILE] [--outfile FILE] [--minify] [--verify] [--json]
+'use strict';
+
+const { createHash } = require('node:crypto');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '..');
+
+function parseArguments(argv) {
+  const options = {
+    entry: path.join(repo, 'agent/dist/cli/main.js'),
+    outfile: path.join(repo, 'agent/dist/bundle/guestbench-agent.js'),
+    minify: false,
+    verify: false,
+    json: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return path.resolve(v);
+    };
+    switch (arg) {
+      case '--entry': options.entry = value(); break;
+      case '--outfile': options.outfile = value(); break;
+      case '--minify': options.minify = true; break;
+      case '--verify': options.verify = true; break;
+      case '--json': options.json = true; break;
+      case '-h':
+      case '--help': options.help = true; break;
+      default: throw new Error(`unknown argument ${arg} (see --help)`);
+    }
+  }
+  return options;
+}
+
+const HELP = `Usage: node scripts/bundle-agent.js [options]
+  --entry FILE    built CLI to bundle (default agent/dist/cli/main.js; run \`npm run build\` first)
+  --outfile FILE  where the bundle goes (default agent/dist/bundle/guestbench-agent.js)
+  --minify        smaller, unreadable output
+  --verify        run \`node BUNDLE --help\` from an empty folder (no node_modules) afterwards
+  --json          print {path, bytes, sha256, verified} instead of a line of text
+`;
+
+async function bundle(options) {
+  if (!fs.existsSync(options.entry)) {
+    throw new Error(`${path.relative(process.cwd(), options.entry)} does not exist; run \`npm run build\` first`);
+  }
+  const esbuild = require('esbuild');
+  const startsWithShebang = fs.readFileSync(options.entry, 'utf8').startsWith('#!');
+  const result = await esbuild.build({
+    entryPoints: [options.entry],
+    outfile: options.outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // esbuild keeps the entry's own #! line; add one only when the entry has none.
+    banner: startsWithShebang ? undefined : { js: '#!/usr/bin/env node' },
+    minify: options.minify,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  fs.chmodSync(options.outfile, 0o755);
+  const bytes = fs.statSync(options.outfile).size;
+  const sha256 = createHash('sha256').update(fs.readFileSync(options.outfile)).digest('hex');
+  const inputs = Object.keys(result.metafile.inputs).length;
+  return { path: options.outfile, bytes, sha256, inputs };
+}
+
+/** Runs the bundle's --help from a fresh folder outside the repo, so no node_modules can help it. */
+function verify(bundlePath) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bundle-'));
+  try {
+    const copy = path.join(dir, path.basename(bundlePath));
+    fs.copyFileSync(bundlePath, copy);
+    const out = execFileSync(process.execPath, [copy, '--help'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 30_000 });
+    return out.split('\n')[0];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(argv) {
+  const options = parseArguments(argv);
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const info = await bundle(options);
+  if (options.verify) info.verified = verify(info.path);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(info)}\n`);
+  } else {
+    const kib = (info.bytes / 1024).toFixed(0);
+    process.stdout.write(`bundle-agent: ${path.relative(process.cwd(), info.path)} ${kib} KiB from ${info.inputs} files, sha256 ${info.sha256.slice(0, 12)}${info.verified !== undefined ? `; --help ok: ${info.verified}` : ''}\n`);
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`bundle-agent: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { bundle, verify, parseArguments };
