@@ -20,12 +20,13 @@ function sample(runId: string, benchmarkId: string, trials: number[], over: Part
   };
 }
 
-async function storeWith(runs: { id: string; platform: string; label?: string; version?: string; samples: (runId: string) => SampleRecord[] }[]): Promise<SqliteStore> {
+async function storeWith(runs: { id: string; platform: string; label?: string; version?: string; host?: string; samples: (runId: string) => SampleRecord[] }[]): Promise<SqliteStore> {
   const store = new SqliteStore(':memory:');
   let t = 1000;
   for (const r of runs) {
-    await store.upsertAgent(agent(`agent-${r.platform}`, r.platform));
-    await store.startRun({ id: r.id, agentId: `agent-${r.platform}`, label: r.label ?? '', profile: 'smoke', agentVersion: r.version ?? '0.1.0', startedAtMs: t++ });
+    const agentId = `agent-${r.platform}${r.host === undefined ? '' : `-${r.host}`}`;
+    await store.upsertAgent({ ...agent(agentId, r.platform), ...(r.host === undefined ? {} : { hostname: r.host }) });
+    await store.startRun({ id: r.id, agentId, label: r.label ?? '', profile: 'smoke', agentVersion: r.version ?? '0.1.0', startedAtMs: t++, jobId: '' });
     await store.insertSamples(r.id, r.samples(r.id));
     await store.endRun(r.id, { status: 'completed', error: '', endedAtMs: t++ });
   }
@@ -96,6 +97,28 @@ describe('compare', () => {
     expect(row.relative).toBeCloseTo(Math.sqrt(90 * 99) / Math.sqrt(100 * 110), 12);
     // run-level spread makes a real interval, not the zero width of identical trials
     expect(row.ciHigh! - row.ciLow!).toBeGreaterThan(0.05);
+    await store.close();
+  });
+
+  test('a filter narrows every group by host and time, and chooses the compared groups by platform and label', async () => {
+    // Runs start at t = 1000, 1002, 1004, … in this order.
+    const store = await storeWith([
+      { id: 'n-a', platform: 'native', host: 'a', samples: (id) => [sample(id, 'cpu.int32', [100, 100, 100])] },
+      { id: 'n-b', platform: 'native', host: 'b', samples: (id) => [sample(id, 'cpu.int32', [50, 50, 50])] },
+      { id: 'k-a', platform: 'kvm', host: 'a', samples: (id) => [sample(id, 'cpu.int32', [80, 80, 80])] },
+      { id: 'k-b', platform: 'kvm', host: 'b', samples: (id) => [sample(id, 'cpu.int32', [45, 45, 45])] },
+      { id: 'x-a', platform: 'xen', host: 'a', label: 'pv', samples: (id) => [sample(id, 'cpu.int32', [90, 90, 90])] },
+      { id: 'n-a2', platform: 'native', host: 'a', samples: (id) => [sample(id, 'cpu.int32', [200, 200, 200])] },
+    ]);
+    const onA = await compare(store, { filter: { hostname: 'a', until: 1008 } });
+    expect(onA.baselineRunIds).toEqual(['n-a']);
+    expect(onA.groups.map((g) => g.key)).toEqual(['native', 'kvm', 'xen/pv']);
+    expect(onA.groups[1]!.benchmarks[0]!.relative).toBeCloseTo(0.8, 12);
+    const kvmOnly = await compare(store, { filter: { platform: 'kvm', hostname: 'b' } });
+    expect(kvmOnly.groups.map((g) => [g.key, g.runIds])).toEqual([['native', ['n-b']], ['kvm', ['k-b']]]);
+    expect(kvmOnly.groups[1]!.benchmarks[0]!.relative).toBeCloseTo(0.9, 12);
+    const labelled = await compare(store, { filter: { label: 'pv', since: 1001 } });
+    expect(labelled.groups.map((g) => [g.key, g.runIds])).toEqual([['native', ['n-a2', 'n-b']], ['xen/pv', ['x-a']]]);
     await store.close();
   });
 

@@ -14,6 +14,36 @@ export interface CompareOptions {
   readonly noisyRsd?: number;
   /** A share of stolen CPU time above this on either side is flagged steal. @default 0.01 */
   readonly stealThreshold?: number;
+  /** Which runs count. @default every finished run */
+  readonly filter?: CompareFilter;
+}
+
+/**
+ * Host and time narrow every group, the baseline included (compare like with like); platform
+ * and label choose the groups compared, while the baseline stays to compare against.
+ */
+export interface CompareFilter {
+  readonly platform?: string;
+  readonly label?: string;
+  readonly hostname?: string;
+  /** Runs started at or after this time (unix ms). */
+  readonly since?: number;
+  /** Runs started at or before this time (unix ms). */
+  readonly until?: number;
+}
+
+/** Whether the group of `run` is shown: the baseline always, others as `groups` and `filter` choose. */
+export function groupSelected(run: Pick<RunRecord, 'platform' | 'label'>, baselineKey: string, options: Pick<CompareOptions, 'groups' | 'filter'>): boolean {
+  const key = groupKey(run.platform, run.label);
+  if (key === baselineKey) return true;
+  const f = options.filter ?? {};
+  if (f.platform !== undefined && run.platform !== f.platform) return false;
+  if (f.label !== undefined && run.label !== f.label) return false;
+  if (options.groups === undefined || options.groups.length === 0) return true;
+  return options.groups.some((g) => {
+    const p = parseGroupSpec(g);
+    return groupKey(p.platform, p.label) === key;
+  });
 }
 
 export type Flag = 'noisy' | 'steal' | 'no-baseline';
@@ -124,7 +154,7 @@ function distinct<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
 
-function compareCell(group: Cell, baseline: Cell | undefined, options: Required<Omit<CompareOptions, 'baseline' | 'groups'>>): BenchmarkRow {
+function compareCell(group: Cell, baseline: Cell | undefined, options: Required<Omit<CompareOptions, 'baseline' | 'groups' | 'filter'>>): BenchmarkRow {
   const groupRuns = distinct(group.samples.map((s) => s.runId)).length;
   const groupRsd = Math.max(...group.samples.map((s) => s.rsd));
   const groupSteal = Math.max(...group.samples.map((s) => s.stealFraction));
@@ -209,7 +239,8 @@ export async function compare(store: Store, options: CompareOptions = {}): Promi
   const resolved = { noisyRsd: options.noisyRsd ?? 0.05, stealThreshold: options.stealThreshold ?? 0.01 };
   const baselineGroup = parseGroupSpec(baselineSpec);
   const baselineKey = groupKey(baselineGroup.platform, baselineGroup.label);
-  const runs = await store.listRuns({ statuses: FINISHED });
+  const f = options.filter ?? {};
+  const runs = await store.listRuns({ statuses: FINISHED, hostname: f.hostname, since: f.since, until: f.until });
   const runsById = new Map(runs.map((r) => [r.id, r]));
   const byGroup = new Map<string, RunRecord[]>();
   for (const r of runs) {
@@ -218,15 +249,12 @@ export async function compare(store: Store, options: CompareOptions = {}): Promi
   }
   const baselineRuns = byGroup.get(baselineKey) ?? [];
   const baselineCells = collectCells(await store.getSamples(baselineRuns.map((r) => r.id)), runsById);
-  const wanted = options.groups !== undefined && options.groups.length > 0
-    ? new Set(options.groups.map((g) => { const p = parseGroupSpec(g); return groupKey(p.platform, p.label); }))
-    : undefined;
   const results: GroupResult[] = [];
   const keys = [...byGroup.keys()].sort((a, b) => (a === baselineKey ? -1 : b === baselineKey ? 1 : a < b ? -1 : 1));
   for (const key of keys) {
-    if (wanted !== undefined && !wanted.has(key) && key !== baselineKey) continue;
     const groupRuns = byGroup.get(key) ?? [];
     const newest = groupRuns[0] as RunRecord; // listRuns is newest first
+    if (!groupSelected(newest, baselineKey, options)) continue;
     const cells = collectCells(await store.getSamples(groupRuns.map((r) => r.id)), runsById);
     const rows = [...cells.entries()].map(([k, cell]) => compareCell(cell, baselineCells.get(k), resolved));
     rows.sort((a, b) => (a.benchmarkId === b.benchmarkId ? (a.metric < b.metric ? -1 : 1) : a.benchmarkId < b.benchmarkId ? -1 : 1));

@@ -1,0 +1,112 @@
+// Schema of the PostgreSQL store, as numbered migrations applied in order, once. It mirrors
+// the SQLite schema table for table, so that both stores answer the same Store contract.
+import type { Migration } from './sqlite-migrations';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'agents, runs and samples',
+    sql: `
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        declared_platform TEXT NOT NULL,
+        detected_platform TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        evidence_json TEXT NOT NULL,
+        inventory_json TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        enrolled_at_ms BIGINT NOT NULL
+      );
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL REFERENCES agents(id),
+        hostname TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        declared_platform TEXT NOT NULL,
+        detected_platform TEXT NOT NULL,
+        label TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at_ms BIGINT NOT NULL,
+        ended_at_ms BIGINT,
+        error TEXT NOT NULL DEFAULT '',
+        last_heartbeat_ms BIGINT NOT NULL,
+        inventory_json TEXT NOT NULL,
+        evidence_json TEXT NOT NULL
+      );
+      CREATE INDEX runs_group ON runs(platform, label);
+      CREATE INDEX runs_started ON runs(started_at_ms);
+      CREATE TABLE samples (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        benchmark_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('higher', 'lower')),
+        value DOUBLE PRECISION NOT NULL,
+        trials DOUBLE PRECISION[] NOT NULL,
+        trial_count INTEGER NOT NULL,
+        rsd DOUBLE PRECISION NOT NULL,
+        steal_fraction DOUBLE PRECISION NOT NULL,
+        parameters_json TEXT NOT NULL,
+        is_primary BOOLEAN NOT NULL,
+        clocksource TEXT NOT NULL,
+        duration_seconds DOUBLE PRECISION NOT NULL,
+        finished_at_ms BIGINT NOT NULL
+      );
+      CREATE INDEX samples_run ON samples(run_id);
+    `,
+  },
+  {
+    version: 2,
+    description: 'jobs for daemon agents, and forwarded agent logs',
+    sql: `
+      ALTER TABLE runs ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+      CREATE INDEX runs_job ON runs(job_id) WHERE job_id <> '';
+      CREATE INDEX runs_status_heartbeat ON runs(status, last_heartbeat_ms);
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+      );
+      CREATE TABLE job_assignments (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        agent_id TEXT NOT NULL,
+        taken_at_ms BIGINT,
+        PRIMARY KEY (job_id, agent_id)
+      );
+      CREATE TABLE run_logs (
+        seq BIGSERIAL PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        fields_json TEXT NOT NULL
+      );
+      CREATE INDEX run_logs_run ON run_logs(run_id, seq);
+    `,
+  },
+  {
+    version: 3,
+    description: 'enrollment and operator tokens, stored hashed',
+    sql: `
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('agent', 'operator')),
+        platform TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        expires_at_ms BIGINT,
+        revoked_at_ms BIGINT,
+        agent_id TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX tokens_name ON tokens(name);
+    `,
+  },
+];

@@ -1,0 +1,529 @@
+// The fleet store: PostgreSQL through `pg` (pure JavaScript), so that several collectors can
+// share one database. Same contract as the SQLite store; every write is one statement or
+// one transaction, so concurrent collectors never see half of a batch.
+import pg from 'pg';
+import {
+  canonicalParameters,
+  EMPTY_INVENTORY,
+  type AgentRecord,
+  type Direction,
+  type EvidenceRecord,
+  type InventoryRecord,
+  type JobAssignmentRecord,
+  type JobRecord,
+  type JobView,
+  type LogRecord,
+  type RunRecord,
+  type RunStatus,
+  type SampleRecord,
+} from '../model';
+import type { TokenRecord } from '../auth/tokens';
+import { redactPostgresUrl } from './database-spec';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations';
+import type { Migration } from './sqlite-migrations';
+import { StoreError, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+
+export interface PostgresStoreOptions {
+  /** Connections kept by this collector. @default 10 */
+  readonly maxConnections?: number;
+  /** Told about a connection that failed while idle (the pool replaces it). @default ignored */
+  readonly onIdleError?: (err: Error) => void;
+}
+
+interface RunRow {
+  id: string;
+  agent_id: string;
+  hostname: string;
+  platform: string;
+  declared_platform: string;
+  detected_platform: string;
+  label: string;
+  profile: string;
+  agent_version: string;
+  status: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  error: string;
+  last_heartbeat_ms: number;
+  inventory_json: string;
+  evidence_json: string;
+  sample_count: number;
+  job_id: string;
+}
+
+interface SampleRow {
+  id: string;
+  run_id: string;
+  benchmark_id: string;
+  metric: string;
+  unit: string;
+  direction: string;
+  value: number;
+  trials: number[];
+  trial_count: number;
+  rsd: number;
+  steal_fraction: number;
+  parameters_json: string;
+  is_primary: boolean;
+  clocksource: string;
+  duration_seconds: number;
+  finished_at_ms: number;
+}
+
+interface AgentRow {
+  id: string;
+  hostname: string;
+  declared_platform: string;
+  detected_platform: string;
+  platform: string;
+  evidence_json: string;
+  inventory_json: string;
+  agent_version: string;
+  enrolled_at_ms: number;
+}
+
+interface JobRow {
+  id: string;
+  platform: string;
+  profile: string;
+  label: string;
+  created_at_ms: number;
+}
+
+const INT8_OID = 20;
+/**
+ * BIGINT (milliseconds, COUNT(*)) as a JavaScript number: every value stored here is far
+ * below 2^53. Set per pool, so other users of `pg` in the process keep the default.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Held while migrating, so that collectors starting together migrate once, one at a time. */
+const MIGRATION_LOCK = 'guestbench.schema_migrations';
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    hostname: row.hostname,
+    platform: row.platform,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    label: row.label,
+    profile: row.profile,
+    agentVersion: row.agent_version,
+    status: row.status as RunStatus,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms ?? undefined,
+    error: row.error,
+    sampleCount: row.sample_count,
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    lastHeartbeatMs: row.last_heartbeat_ms,
+    jobId: row.job_id,
+  };
+}
+
+function toSample(row: SampleRow): SampleRecord {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    benchmarkId: row.benchmark_id,
+    metric: row.metric,
+    unit: row.unit,
+    direction: row.direction as Direction,
+    value: row.value,
+    trials: row.trials,
+    trialCount: row.trial_count,
+    rsd: row.rsd,
+    stealFraction: row.steal_fraction,
+    parameters: JSON.parse(row.parameters_json) as Record<string, string>,
+    primary: row.is_primary,
+    clocksource: row.clocksource,
+    durationSeconds: row.duration_seconds,
+    finishedAtMs: row.finished_at_ms,
+  };
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    platform: row.platform,
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    agentVersion: row.agent_version,
+    enrolledAtMs: row.enrolled_at_ms,
+  };
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  kind: string;
+  platform: string;
+  secret_hash: string;
+  created_at_ms: number;
+  expires_at_ms: number | null;
+  revoked_at_ms: number | null;
+  agent_id: string;
+}
+
+function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
+  };
+}
+
+function toJob(row: JobRow): JobRecord {
+  return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };
+}
+
+/** "($1, $2, $3), ($4, $5, $6)" for `rows` rows of `width` parameters. */
+function placeholders(rows: number, width: number): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+  return out.join(', ');
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// Ids are compared byte-wise (COLLATE "C"), as SQLite does, whatever the database's locale.
+const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
+const SAMPLE_COLUMNS = 16;
+const LOG_COLUMNS = 6;
+/** Rows per INSERT: well under PostgreSQL's 65535 parameters per statement. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * PostgreSQL text cannot hold NUL, which SQLite stores and a guest may send; it becomes
+ * U+FFFD here (in lookups too, so an id still finds itself) instead of failing the write.
+ */
+function withoutNul(args: readonly unknown[]): unknown[] {
+  const clean = (v: unknown): unknown => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v);
+  return args.map((a) => (Array.isArray(a) ? a.map(clean) : clean(a)));
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+function query<T extends pg.QueryResultRow>(on: Queryable, sql: string, args: readonly unknown[] = []): Promise<pg.QueryResult<T>> {
+  return on.query<T>(sql, withoutNul(args));
+}
+
+async function applyMigrations(client: pg.PoolClient, migrations: readonly Migration[]): Promise<void> {
+  await query(client, 'SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+  try {
+    await query(client,
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)',
+    );
+    const applied = new Set((await query<{ version: number }>(client, 'SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > known) {
+      throw new StoreError(`the database's schema is at version ${newest}, newer than this collector knows (${known}): upgrade this collector`);
+    }
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      await query(client, 'BEGIN');
+      try {
+        await query(client, m.sql);
+        await query(client, 'INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES ($1, $2, $3)', [m.version, m.description, Date.now()]);
+        await query(client, 'COMMIT');
+      } catch (err: unknown) {
+        await query(client, 'ROLLBACK');
+        throw new StoreError(`PostgreSQL migration ${m.version} (${m.description}) failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  } finally {
+    await query(client, 'SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]);
+  }
+}
+
+export class PostgresStore implements Store {
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** The URL without its password. */
+    readonly url: string,
+  ) {}
+
+  /** Connects, and brings the schema up to date (once, whichever collector gets there first). */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const redacted = redactPostgresUrl(url);
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: TYPES, connectionTimeoutMillis: 15_000 });
+    // Without a listener, a connection that dies while idle (a server restart) kills the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
+    try {
+      const client = await pool.connect();
+      try {
+        await applyMigrations(client, POSTGRES_MIGRATIONS);
+      } finally {
+        client.release();
+      }
+    } catch (err: unknown) {
+      await pool.end().catch(() => undefined);
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`cannot open PostgreSQL database ${redacted}: ${(err as Error).message}`, { cause: err });
+    }
+    return new PostgresStore(pool, redacted);
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await query(client, 'BEGIN');
+      const result = await fn(client);
+      await query(client, 'COMMIT');
+      return result;
+    } catch (err: unknown) {
+      await query(client, 'ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async upsertAgent(a: AgentRecord): Promise<void> {
+    await query(this.pool,
+      `INSERT INTO agents (id, hostname, declared_platform, detected_platform, platform, evidence_json, inventory_json, agent_version, enrolled_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, declared_platform = excluded.declared_platform,
+         detected_platform = excluded.detected_platform, platform = excluded.platform, evidence_json = excluded.evidence_json,
+         inventory_json = excluded.inventory_json, agent_version = excluded.agent_version, enrolled_at_ms = excluded.enrolled_at_ms`,
+      [a.id, a.hostname, a.declaredPlatform, a.detectedPlatform, a.platform, JSON.stringify(a.evidence), JSON.stringify(a.inventory), a.agentVersion, a.enrolledAtMs],
+    );
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const { rows } = await query<AgentRow>(this.pool, 'SELECT * FROM agents WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : toAgent(rows[0]);
+  }
+
+  async startRun(run: NewRun): Promise<RunRecord> {
+    // One statement: the run takes its agent's platform and inventory as they are now.
+    await query(this.pool,
+      `INSERT INTO runs (id, agent_id, hostname, platform, declared_platform, detected_platform, label, profile, agent_version,
+         status, started_at_ms, last_heartbeat_ms, inventory_json, evidence_json, job_id)
+       SELECT $1, a.id, a.hostname, a.platform, a.declared_platform, a.detected_platform, $2, $3, $4,
+         'running', $5, $6, a.inventory_json, a.evidence_json, $7
+       FROM agents a WHERE a.id = $8
+       ON CONFLICT (id) DO NOTHING`,
+      [run.id, run.label, run.profile, run.agentVersion, run.startedAtMs, Date.now(), run.jobId, run.agentId],
+    );
+    const stored = await this.getRun(run.id);
+    if (stored !== undefined) return stored;
+    if ((await this.getAgent(run.agentId)) === undefined) throw new StoreError(`agent ${run.agentId} has not enrolled`);
+    throw new StoreError(`run ${run.id} vanished after insert`);
+  }
+
+  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<string[]> {
+    if (samples.length === 0) return [];
+    await this.transaction(async (client) => {
+      for (const batch of chunks(samples, ROWS_PER_INSERT)) {
+        const args = batch.flatMap((s) => [
+          s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, s.trials, s.trialCount, s.rsd,
+          s.stealFraction, canonicalParameters(s.parameters), s.primary, s.clocksource, s.durationSeconds, s.finishedAtMs,
+        ]);
+        await query(client,
+          `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials, trial_count, rsd,
+             steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
+           VALUES ${placeholders(batch.length, SAMPLE_COLUMNS)}
+           ON CONFLICT (id) DO NOTHING`,
+          args,
+        );
+      }
+    });
+    return samples.map((s) => s.id);
+  }
+
+  async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await query<{ id: string }>(this.pool, 'SELECT id FROM samples WHERE id = ANY($1::text[]) AND run_id <> $2', [ids, runId]);
+    const elsewhere = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => elsewhere.has(id));
+  }
+
+  async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
+    await query(this.pool, "UPDATE runs SET status = $1, error = $2, ended_at_ms = $3 WHERE id = $4 AND status = 'running'", [
+      end.status, end.error, end.endedAtMs, runId,
+    ]);
+    return this.getRun(runId);
+  }
+
+  async recordHeartbeat(runId: string, atMs: number): Promise<void> {
+    await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const { rows } = await query<RunRow>(this.pool, `${RUN_SELECT} WHERE r.id = $1`, [id]);
+    return rows[0] === undefined ? undefined : toRun(rows[0]);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown): string => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (filter.platform !== undefined) where.push(`r.platform = ${arg(filter.platform)}`);
+    if (filter.label !== undefined) where.push(`r.label = ${arg(filter.label)}`);
+    if (filter.hostname !== undefined) where.push(`r.hostname = ${arg(filter.hostname)}`);
+    if (filter.statuses !== undefined && filter.statuses.length > 0) where.push(`r.status = ANY(${arg(filter.statuses)}::text[])`);
+    if (filter.since !== undefined) where.push(`r.started_at_ms >= ${arg(filter.since)}`);
+    if (filter.until !== undefined) where.push(`r.started_at_ms <= ${arg(filter.until)}`);
+    const sql = `${RUN_SELECT}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.started_at_ms DESC, r.id COLLATE "C"${
+      filter.limit !== undefined ? ` LIMIT ${arg(filter.limit)}` : ''
+    }`;
+    return (await query<RunRow>(this.pool, sql, args)).rows.map(toRun);
+  }
+
+  async getSamples(runIds: readonly string[]): Promise<SampleRecord[]> {
+    if (runIds.length === 0) return [];
+    // In the order of the runs asked for, then as each run finished them (as SQLite answers).
+    const { rows } = await query<SampleRow>(this.pool,
+      'SELECT * FROM samples WHERE run_id = ANY($1::text[]) ORDER BY array_position($1::text[], run_id), finished_at_ms, id COLLATE "C"',
+      [runIds],
+    );
+    return rows.map(toSample);
+  }
+
+  async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {
+    const { rows } = await query<{ status: RunStatus; n: number }>(this.pool, 'SELECT status, COUNT(*) AS n FROM runs GROUP BY status');
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  async markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]> {
+    // One UPDATE: when several collectors sweep at once, each run is marked (and returned) once.
+    const { rows } = await query<{ id: string }>(this.pool,
+      `UPDATE runs SET status = 'lost', ended_at_ms = $1, error = 'no heartbeat since ' || last_heartbeat_ms
+       WHERE status = 'running' AND last_heartbeat_ms < $2 RETURNING id`,
+      [nowMs, cutoffMs],
+    );
+    if (rows.length === 0) return [];
+    const runs = await query<RunRow>(this.pool, `${RUN_SELECT} WHERE r.id = ANY($1::text[]) ORDER BY r.id COLLATE "C"`, [rows.map((r) => r.id)]);
+    return runs.rows.map(toRun);
+  }
+
+  async createJob(job: JobRecord, agentIds: readonly string[]): Promise<void> {
+    await this.transaction(async (client) => {
+      await query(client, 'INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES ($1, $2, $3, $4, $5)', [
+        job.id, job.platform, job.profile, job.label, job.createdAtMs,
+      ]);
+      for (const batch of chunks(agentIds, ROWS_PER_INSERT)) {
+        await query(client, `INSERT INTO job_assignments (job_id, agent_id) VALUES ${placeholders(batch.length, 2)}`, batch.flatMap((a) => [job.id, a]));
+      }
+    });
+  }
+
+  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
+    // The row lock makes "take" atomic across collectors: an assignment is handed out once.
+    return this.transaction(async (client) => {
+      const { rows } = await query<JobRow>(client,
+        `SELECT j.* FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+         WHERE a.agent_id = $1 AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id COLLATE "C" LIMIT 1
+         FOR UPDATE OF a SKIP LOCKED`,
+        [agentId],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      await query(client, 'UPDATE job_assignments SET taken_at_ms = $1 WHERE job_id = $2 AND agent_id = $3', [nowMs, row.id, agentId]);
+      return toJob(row);
+    });
+  }
+
+  private async jobView(row: JobRow): Promise<JobView> {
+    const { rows } = await query<{ agent_id: string; taken_at_ms: number | null; run_id: string | null; status: RunStatus | null; samples: number | null }>(this.pool,
+      `SELECT a.agent_id, a.taken_at_ms, r.id AS run_id, r.status,
+         (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS samples
+       FROM job_assignments a LEFT JOIN runs r ON r.job_id = a.job_id AND r.agent_id = a.agent_id
+       WHERE a.job_id = $1 ORDER BY a.agent_id COLLATE "C"`,
+      [row.id],
+    );
+    const list: JobAssignmentRecord[] = rows.map((a) => ({
+      agentId: a.agent_id,
+      state: a.status ?? (a.taken_at_ms === null ? 'assigned' : 'taken'),
+      runId: a.run_id ?? '',
+      samples: a.run_id === null ? 0 : (a.samples ?? 0),
+    }));
+    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'failed' || s === 'lost' || s === 'cancelled';
+    const state = list.length > 0 && list.every((a) => ended(a.state)) ? 'done' : list.some((a) => a.state !== 'assigned') ? 'running' : 'pending';
+    return { job: toJob(row), state, assignments: list };
+  }
+
+  async getJob(id: string): Promise<JobView | undefined> {
+    const { rows } = await query<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : this.jobView(rows[0]);
+  }
+
+  async listJobs(limit: number): Promise<JobView[]> {
+    const { rows } = await query<JobRow>(this.pool, 'SELECT * FROM jobs ORDER BY created_at_ms DESC, id COLLATE "C" LIMIT $1', [limit]);
+    return Promise.all(rows.map((r) => this.jobView(r)));
+  }
+
+  async insertLogs(lines: readonly LogRecord[]): Promise<number> {
+    if (lines.length === 0) return 0;
+    await this.transaction(async (client) => {
+      for (const batch of chunks(lines, ROWS_PER_INSERT)) {
+        await query(client,
+          `INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json) VALUES ${placeholders(batch.length, LOG_COLUMNS)}`,
+          batch.flatMap((l) => [l.agentId, l.runId, l.timeMs, l.level, l.message, l.fieldsJson]),
+        );
+      }
+    });
+    return lines.length;
+  }
+
+  async getLogs(runId: string, limit: number): Promise<LogRecord[]> {
+    const { rows } = await query<{ agent_id: string; run_id: string; time_ms: number; level: string; message: string; fields_json: string }>(this.pool,
+      'SELECT * FROM run_logs WHERE run_id = $1 ORDER BY seq LIMIT $2',
+      [runId, limit],
+    );
+    return rows.map((r) => ({ agentId: r.agent_id, runId: r.run_id, timeMs: r.time_ms, level: r.level, message: r.message, fieldsJson: r.fields_json }));
+  }
+
+  async createToken(t: TokenRecord): Promise<void> {
+    await query(
+      this.pool,
+      'INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [t.id, t.name, t.kind, t.platform, t.secretHash, t.createdAtMs, t.expiresAtMs ?? null, t.revokedAtMs ?? null, t.agentId],
+    );
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const { rows } = await query<TokenRow>(this.pool, 'SELECT * FROM tokens WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : toToken(rows[0]);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await query<TokenRow>(this.pool, 'SELECT * FROM tokens ORDER BY created_at_ms, id COLLATE "C"')).rows.map(toToken);
+  }
+
+  async revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]> {
+    const { rows } = await query<TokenRow>(
+      this.pool,
+      'UPDATE tokens SET revoked_at_ms = $1 WHERE (id = $2 OR name = $2) AND revoked_at_ms IS NULL RETURNING *',
+      [nowMs, idOrName],
+    );
+    return rows.map(toToken).sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async bindToken(tokenId: string, agentId: string): Promise<string> {
+    // The row lock of the UPDATE makes the first enrollment win, across collectors too.
+    await query(this.pool, "UPDATE tokens SET agent_id = $1 WHERE id = $2 AND agent_id = ''", [agentId, tokenId]);
+    const { rows } = await query<{ agent_id: string }>(this.pool, 'SELECT agent_id FROM tokens WHERE id = $1', [tokenId]);
+    return rows[0]?.agent_id ?? '';
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
