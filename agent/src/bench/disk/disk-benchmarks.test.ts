@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Profile } from '../../profiles/profile';
 import { runSuite } from '../runner';
 import type { BenchContext, BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { MiB } from './direct-file';
+import { MiB, openTestFile } from './direct-file';
 import { nodeDiskIo, O_DIRECT, type DiskIo } from './disk-io';
 import type { DiskSettings } from './disk-setup';
 import { createFsync } from './fsync';
@@ -180,6 +180,21 @@ describe('durability reaches the file-system calls', () => {
     expect((err as Error).message).toMatch(/cannot read past the page cache/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
+});
+
+test('the O_DIRECT buffer starts a WebAssembly memory, page-aligned, and the kernel takes it as it is', () => {
+  const file = path.join(dir, 'aligned.tmp');
+  const opened = openTestFile(nodeDiskIo, file, MiB, true);
+  try {
+    if (!opened.direct) return; // this file system refuses O_DIRECT: nothing to check here
+    expect(opened.buffer.byteOffset).toBe(0);
+    expect(opened.buffer.length).toBe(MiB);
+    expect(nodeDiskIo.pwrite(opened.fd, opened.buffer, 0)).toBe(MiB);
+    expect(nodeDiskIo.pread(opened.fd, opened.buffer, 0)).toBe(MiB);
+  } finally {
+    nodeDiskIo.close(opened.fd);
+    fs.rmSync(file);
+  }
 });
 
 describe('refusals', () => {
