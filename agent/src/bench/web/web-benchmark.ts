@@ -10,9 +10,20 @@ import { runLoad } from '../../load/run-load';
 import { pageUrl, targetUrl, type PageName } from '../../web/pages';
 import { startServerProcess, type ServerProcess } from '../../web/server-process';
 import { DEFAULT_LARGE_BYTES, DEFAULT_SMALL_BYTES } from '../../web/site';
-import { BenchmarkError } from '../runner';
 import { parseNumberSettings, type NumberSetting } from '../settings';
 import type { BenchmarkDefinition, MetricSpec, PreparedBenchmark, TrialValues } from '../types';
+
+/** A web benchmark that cannot run or whose trial failed; the message starts with its id. */
+export class WebBenchmarkError extends Error {
+  override readonly name = 'WebBenchmarkError';
+  constructor(readonly benchmarkId: string, message: string, options?: { cause?: unknown }) {
+    super(`${benchmarkId}: ${message}`, options);
+  }
+}
+
+export function isWebBenchmarkError(err: unknown): err is WebBenchmarkError {
+  return err instanceof WebBenchmarkError;
+}
 
 export interface WebSettings {
   /** Connections (ab -c). @default 16 */
@@ -88,13 +99,13 @@ async function probe(id: string, url: URL, expectLength: number | undefined, sig
     status = res.statusCode;
     const body = Buffer.from(await res.body.arrayBuffer());
     length = body.length;
-    if (status !== 200) throw new BenchmarkError(id, `GET ${url.href} answered ${status}: ${body.toString('utf8', 0, 200).trim()}`);
+    if (status !== 200) throw new WebBenchmarkError(id, `GET ${url.href} answered ${status}: ${body.toString('utf8', 0, 200).trim()}`);
   } catch (err: unknown) {
-    if (err instanceof BenchmarkError) throw err;
-    throw new BenchmarkError(id, `GET ${url.href} failed: ${(err as Error).message}`, { cause: err });
+    if (err instanceof WebBenchmarkError) throw err;
+    throw new WebBenchmarkError(id, `GET ${url.href} failed: ${(err as Error).message}`, { cause: err });
   }
   if (expectLength !== undefined && length !== expectLength) {
-    throw new BenchmarkError(id, `GET ${url.href} gave ${length} bytes, expected ${expectLength}`);
+    throw new WebBenchmarkError(id, `GET ${url.href} gave ${length} bytes, expected ${expectLength}`);
   }
 }
 
@@ -154,7 +165,7 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
             timeoutSeconds: settings.timeoutSeconds,
           });
         } catch (err: unknown) {
-          throw new BenchmarkError(spec.id, (err as Error).message, { cause: err });
+          throw new WebBenchmarkError(spec.id, (err as Error).message, { cause: err });
         }
         const expected =
           server === undefined ? undefined : spec.page === 'static_small' ? DEFAULT_SMALL_BYTES : spec.page === 'static_large' ? settings.largeKiB * 1024 : undefined;
@@ -177,11 +188,11 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
             try {
               report = generator === 'ab' ? await runAb(options, { signal: context.signal }) : await runLoad(options, { signal: context.signal });
             } catch (err: unknown) {
-              throw new BenchmarkError(spec.id, (err as Error).message, { cause: err });
+              throw new WebBenchmarkError(spec.id, (err as Error).message, { cause: err });
             }
             const failed = failureSummary(report);
-            if (failed !== undefined) throw new BenchmarkError(spec.id, `${url.href}: ${failed}`);
-            if (report.completeRequests === 0) throw new BenchmarkError(spec.id, `${url.href}: no request was answered within ${seconds} s`);
+            if (failed !== undefined) throw new WebBenchmarkError(spec.id, `${url.href}: ${failed}`);
+            if (report.completeRequests === 0) throw new WebBenchmarkError(spec.id, `${url.href}: no request was answered within ${seconds} s`);
             return trialValues(report, spec.large);
           },
           async dispose() {
