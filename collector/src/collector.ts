@@ -8,6 +8,7 @@ import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService 
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
 import path from 'node:path';
+import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
 import { createJobService } from './grpc/job-service';
 import { createQueryService } from './grpc/query-service';
@@ -40,6 +41,10 @@ export interface CollectorOptions {
    * with the default gRPC address, all interfaces when gRPC listens on all of them
    */
   readonly netSinkAddress?: string | false;
+  /** 'tokens': agents and operators must present a token; 'none': anyone may write (demo only). */
+  readonly auth: 'tokens' | 'none';
+  /** TLS for gRPC and HTTP; PEM contents. With clientCa, clients must present a certificate (mutual TLS). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
 }
 
 export interface RunningCollector {
@@ -65,6 +70,11 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
+}
+
 const SERVICE_NAMES = ['guestbench.v1.AgentService', 'guestbench.v1.QueryService', 'guestbench.v1.JobService'];
 
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
@@ -78,6 +88,10 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const presence = new PresenceTracker(Math.max(3 * heartbeatIntervalMs, 65_000));
   const jobs = new JobBroker(store, presence);
   const metrics = createMetrics({ store, connectedAgents: () => presence.count() });
+  const auth = new Authenticator(store, options.auth === 'tokens');
+  if (!auth.enabled) {
+    log.warn({ event: 'auth-disabled' }, 'AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches this collector can write results');
+  }
 
   let sink: NetSink | undefined;
   const sinkAddress = options.netSinkAddress ?? `${formatHost(splitHostPort(options.grpcAddress).host)}:0`;
@@ -94,9 +108,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
 
   const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, metrics, heartbeatIntervalMs, netSink }));
+  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
   grpcServer.addService(QueryServiceService, createQueryService({ store, logger: log, metrics }));
-  grpcServer.addService(JobServiceService, createJobService({ store, jobs, logger: log, metrics }));
+  grpcServer.addService(JobServiceService, createJobService({ store, jobs, auth, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
   health.addToServer(grpcServer);
   const definitions = loadSync(['guestbench/v1/agent.proto', 'guestbench/v1/query.proto', 'guestbench/v1/job.proto'], {
@@ -107,11 +121,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
 
   const g = splitHostPort(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    grpcServer.bindAsync(`${formatHost(g.host)}:${g.port}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    grpcServer.bindAsync(`${formatHost(g.host)}:${g.port}`, grpcCredentials(options.tls), (err, port) => (err ? reject(err) : resolve(port)));
   });
 
+  // A run is lost when its agent went silent, not when this collector was down: heartbeats
+  // missed while it was not running do not count, so a restart never marks live runs lost.
+  const startedAt = Date.now();
   async function sweepLostRuns(): Promise<number> {
     const now = Date.now();
+    if (now - startedAt < lostAfterMs) return 0;
     const lost = await store.markLostRuns(now - lostAfterMs, now);
     for (const run of lost) {
       log.warn({ event: 'run-lost', agentId: run.agentId, runId: run.id, lastHeartbeatMs: run.lastHeartbeatMs, silentForMs: now - run.lastHeartbeatMs }, 'run lost: no heartbeat');
@@ -130,7 +148,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     httpServer = createHttpApi({ store, logger: log, metrics, jobs }, reportRoutes(store));
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
-    const httpUrl = `http://${formatHost(h.host)}:${addr.port}`;
+    const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;
     log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {

@@ -60,7 +60,8 @@ async function main(): Promise<number> {
   for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
   const logStream = fs.createWriteStream(path.join(dataDir, 'demo-collector.log'));
   const logger = createLogger({ destination: logStream });
-  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: db }, logger });
+  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: db }, logger, auth: 'none' });
+  process.stderr.write('note: the demo collector runs with authentication OFF (as --insecure-no-auth): it listens on 127.0.0.1 only\n');
   process.stderr.write(`collector: gRPC ${collector.grpcAddress}, HTTP ${collector.httpUrl}, database ${path.relative(process.cwd(), db)}\n`);
   process.stderr.write(`collector log: ${path.relative(process.cwd(), path.join(dataDir, 'demo-collector.log'))}\n`);
   let failures = 0;

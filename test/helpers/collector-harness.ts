@@ -18,6 +18,9 @@ export interface Harness {
 export interface HarnessOptions {
   readonly heartbeatIntervalMs?: number;
   readonly lostAfterMs?: number;
+  /** @default 'none' */
+  readonly auth?: 'tokens' | 'none';
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -30,7 +33,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger, ...options });
+  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger, auth: 'none', ...options });
   return {
     collector,
     dir,

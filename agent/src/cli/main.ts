@@ -18,6 +18,11 @@ import { CollectorClient, isCollectorError } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { reportRun } from '../report/report-run';
+import { deliverLeftovers } from '../report/deliver';
+import { defaultStateDir, Spool } from '../report/spool';
+import { configToJson, formatResolvedConfig, isConfigError, resolveAgentConfig } from '../config';
+import type { ClientTls } from '../report/collector-client';
+import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
@@ -63,16 +68,41 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   return failed.length === 0 ? 0 : 1;
 }
 
-/** Settings of run and daemon: flags, then environment. */
-function resolveRunSettings(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): { collector: string; label: string; declared: string; profileName: string } {
-  const env = process.env;
-  const collector = cmd.collector ?? (env['GUESTBENCH_COLLECTOR'] !== undefined ? checkCollector(env['GUESTBENCH_COLLECTOR']) : undefined);
-  if (collector === undefined) throw new UsageError(`${cmd.kind}: no collector given; pass --collector HOST:PORT or set GUESTBENCH_COLLECTOR`);
+/** Settings of run, daemon and flush: flags, environment, config file, hypervisor channels (DESIGN §5). */
+async function resolveRunSettings(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<{ collector: string; token: string | undefined; label: string; declared: string; profileName: string }> {
+  const config = await resolveAgentConfig({
+    flags: { collector: cmd.collector, token: cmd.token, label: cmd.label, platform: cmd.platform, profile: cmd.profile },
+    env: process.env,
+  });
+  const collector = config.collector?.value.address;
+  if (collector === undefined) {
+    throw new UsageError(
+      `${cmd.kind}: no collector found; pass --collector HOST:PORT, set GUESTBENCH_COLLECTOR, write /etc/guestbench/agent.json, ` +
+        'or pass it from the hypervisor (SMBIOS guestbench.collector=…); `guestbench-agent config --show` tells what was seen',
+    );
+  }
   return {
     collector,
-    label: cmd.label ?? env['GUESTBENCH_LABEL'] ?? '',
-    declared: cmd.platform ?? env['GUESTBENCH_PLATFORM'] ?? 'auto',
-    profileName: cmd.profile ?? env['GUESTBENCH_PROFILE'] ?? DEFAULT_PROFILE,
+    token: config.token?.value,
+    label: config.label?.value ?? '',
+    declared: config.platform?.value ?? 'auto',
+    profileName: config.profile?.value ?? DEFAULT_PROFILE,
+  };
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err: unknown) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function clientTls(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): ClientTls | undefined {
+  if (cmd.tls === undefined) return undefined;
+  return {
+    ca: readPem(cmd.tls.ca, '--ca'),
+    ...(cmd.tls.cert !== undefined && cmd.tls.key !== undefined ? { cert: readPem(cmd.tls.cert, '--cert'), key: readPem(cmd.tls.key, '--key') } : {}),
   };
 }
 
@@ -84,15 +114,28 @@ function agentLogger(forwarder: LogForwarder): pino.Logger {
   );
 }
 
-async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<number> {
-  const settings = resolveRunSettings(cmd);
+async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<number> {
+  const settings = await resolveRunSettings(cmd);
   const profile = loadProfile(settings.profileName, BENCHMARK_IDS);
   const agentId = cmd.agentId ?? localAgentId();
   const forwarder = new LogForwarder(agentId);
   const logger = agentLogger(forwarder);
-  const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
-  const client = new CollectorClient(settings.collector);
+  const client = new CollectorClient(settings.collector, { token: settings.token, tls: clientTls(cmd) });
   forwarder.attach(client);
+  const spool = new Spool(cmd.stateDir ?? defaultStateDir());
+  if (cmd.kind === 'flush') {
+    try {
+      const delivered = await deliverLeftovers(client, spool, logger);
+      const left = spool.runs().length;
+      if (cmd.json) process.stdout.write(`${JSON.stringify({ delivered, runsLeft: left, spool: spool.dir })}\n`);
+      else process.stdout.write(`delivered ${delivered} spooled samples to ${settings.collector}; ${left} run(s) left in ${spool.dir}\n`);
+      return left === 0 ? 0 : 1;
+    } finally {
+      await forwarder.flush();
+      client.close();
+    }
+  }
+  const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
   const common = {
     client,
     agentId,
@@ -101,12 +144,15 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<n
     detection,
     inventory,
     logger,
+    spool,
     signal: interruptSignal(),
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
   };
   try {
     if (cmd.kind === 'daemon') return await runDaemon(common);
-    const result = await reportRun({ ...common, profile });
+    // What an earlier, interrupted agent left in the spool goes first.
+    await deliverLeftovers(client, spool, logger).catch((err: unknown) => logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet'));
+    const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000 });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       process.stdout.write(
@@ -114,7 +160,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' }>): Promise<n
           `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
       );
     }
-    return result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
+    return result.delivered && result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
   } finally {
     await forwarder.flush();
     client.close();
@@ -161,7 +207,16 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'run':
     case 'daemon':
+    case 'flush':
       return run(cmd);
+    case 'config': {
+      const config = await resolveAgentConfig({
+        flags: { collector: cmd.collector, token: cmd.token, label: cmd.label, platform: cmd.platform, profile: cmd.profile },
+        env: process.env,
+      });
+      process.stdout.write(cmd.json ? `${JSON.stringify(configToJson(config), null, 2)}\n` : `${formatResolvedConfig(config)}\n`);
+      return 0;
+    }
   }
 }
 
@@ -172,7 +227,7 @@ if (isMainThread) main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (isUsageError(err) || isProfileError(err) || isCollectorError(err)) {
+    if (isUsageError(err) || isProfileError(err) || isCollectorError(err) || isConfigError(err)) {
       process.stderr.write(`guestbench-agent: ${err.message}\n`);
       process.exitCode = isUsageError(err) ? 2 : 1;
       return;

@@ -11,8 +11,9 @@ function usageError(argv: string[]): string {
 }
 
 test('run with every option', () => {
-  expect(parseArguments(['run', '--collector', '10.0.2.2:50051', '--label', 'virtio', '--platform', 'kvm', '--profile', 'quick'])).toEqual({
+  expect(parseArguments(['run', '--collector', '10.0.2.2:50051', '--label', 'virtio', '--platform', 'kvm', '--profile', 'quick', '--token', 'gbt_t', '--ca', '/ca.pem'])).toMatchObject({
     kind: 'run', collector: '10.0.2.2:50051', label: 'virtio', platform: 'kvm', profile: 'quick', agentId: undefined, json: false,
+    token: 'gbt_t', tls: { ca: '/ca.pem', cert: undefined, key: undefined }, deliverTimeoutSeconds: 600,
   });
 });
 
@@ -22,6 +23,10 @@ test('help in every spelling', () => {
 
 test.each([
   [['frobnicate'], /unknown command "frobnicate"/],
+  [['run', '--cert', 'c.pem'], /--cert and --key go together/],
+  [['run', '--cert', 'c.pem', '--key', 'k.pem'], /--cert\/--key need --ca/],
+  [['run', '--deliver-timeout', 'soon'], /--deliver-timeout: whole seconds/],
+  [['config'], /config: say --show/],
   [['run', '--collector', 'nohost'], /--collector: expected HOST:PORT/],
   [['run', '--collector', 'h:99999'], /--collector: expected HOST:PORT/],
   [['run', '--platform', 'bochs'], /--platform: auto or one of native, kvm/],

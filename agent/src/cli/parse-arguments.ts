@@ -15,6 +15,9 @@ Usage:
   guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
+  guestbench-agent flush  [--collector HOST:PORT] [--json]
+  guestbench-agent config --show [--json]
+  (run, daemon and flush also take --token T, --ca FILE, --cert FILE --key FILE, --state-dir DIR)
   guestbench-agent serve-net [--listen HOST:PORT] [--json]
   guestbench-agent serve-web [--listen HOST:PORT] [--large-kib N] [--site DIR | --write-site DIR] [--json]
   guestbench-agent list   [--json]
@@ -26,6 +29,10 @@ Commands:
   run      run the suite and report every sample to a collector as each benchmark finishes;
            exits 0 only when every sample was acknowledged
   daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
+  flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
+  config   show the collector, token, label, platform and profile this agent would use, and where
+           each came from (flags, environment, /etc/guestbench/agent.json, SMBIOS, fw_cfg,
+           VMware guestinfo, Xen xenstore)
   serve-net  serve the network benchmarks' sink/echo endpoint here, for agents elsewhere
   serve-web  serve the web benchmarks' pages here (static and CGI), or write them for Apache/nginx;
              \`serve-web --help\` tells more
@@ -33,6 +40,13 @@ Commands:
 
 Options:
   --profile NAME       smoke (seconds), quick (about a minute), standard, full; default smoke
+  --token TOKEN        the enrollment token from \`guestbench-collector token create\` (else $GUESTBENCH_TOKEN, …)
+  --ca FILE            verify the collector's TLS certificate with this CA (PEM); TLS is off without it
+  --cert/--key FILE    this agent's certificate and key, for collectors that require mutual TLS
+  --state-dir DIR      where the spool lives (default $GUESTBENCH_STATE_DIR, /var/lib/guestbench as root,
+                       else ~/.local/state/guestbench)
+  --deliver-timeout S  run: keep trying to deliver for S seconds after the run (default 600); what is
+                       left stays in the spool for the next start
   --collector H:P      the collector's gRPC address (else $GUESTBENCH_COLLECTOR, the config file,
                        or the hypervisor's channel)
   --label NAME         names this run's group beside its platform, e.g. "virtio-scsi"; default none
@@ -58,8 +72,12 @@ export type Command =
   | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
-      readonly kind: 'run' | 'daemon';
+      readonly kind: 'run' | 'daemon' | 'flush';
       readonly collector: string | undefined;
+      readonly token: string | undefined;
+      readonly tls: { readonly ca: string; readonly cert: string | undefined; readonly key: string | undefined } | undefined;
+      readonly stateDir: string | undefined;
+      readonly deliverTimeoutSeconds: number;
       readonly label: string | undefined;
       readonly platform: string | undefined;
       readonly profile: string | undefined;
@@ -68,7 +86,8 @@ export type Command =
       readonly diskDir: string | undefined;
       readonly netTarget: string | undefined;
     } & WebFlags
-  | ServeWebCommand;
+  | ServeWebCommand
+  | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
 
 /** The web benchmarks' flags of bench and run. */
 export interface WebFlags {
@@ -89,8 +108,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
   bench: ['profile', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  daemon: ['collector', 'label', 'platform', 'agent-id'],
+  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout'],
+  daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
+  flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
+  config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
 };
 
 export function checkLabel(label: string): string {
@@ -141,6 +162,8 @@ export function parseArguments(argv: readonly string[]): Command {
       args: [...rest],
       options: {
         profile: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' }, collector: { type: 'string' },
+        token: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'state-dir': { type: 'string' },
+        'deliver-timeout': { type: 'string' }, show: { type: 'boolean' },
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
         'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
@@ -170,12 +193,29 @@ export function parseArguments(argv: readonly string[]): Command {
     case 'serve-net':
       return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
+      if (sub === 'config') {
+        if (values['show'] !== true) throw new UsageError('config: say --show');
+        return { kind: 'config', json, collector: str('collector'), token: str('token'), label: str('label'), platform: str('platform'), profile: str('profile') };
+      }
       const collector = str('collector');
+      const ca = str('ca');
+      const cert = str('cert');
+      const key = str('key');
+      if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together (mutual TLS)');
+      if (cert !== undefined && ca === undefined) throw new UsageError('--cert/--key need --ca (TLS towards the collector)');
+      const timeout = str('deliver-timeout') ?? '600';
+      if (!/^[0-9]{1,6}$/.test(timeout)) throw new UsageError(`--deliver-timeout: whole seconds, got "${timeout}"`);
+      const token = str('token');
+      if (token !== undefined && !/^\S{1,256}$/.test(token)) throw new UsageError('--token: 1 to 256 characters without spaces');
       const label = str('label');
       const platform = str('platform');
       return {
-        kind: sub === 'daemon' ? 'daemon' : 'run',
+        kind: sub === 'daemon' ? 'daemon' : sub === 'flush' ? 'flush' : 'run',
         collector: collector === undefined ? undefined : checkCollector(collector),
+        token,
+        tls: ca === undefined ? undefined : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
+        stateDir: str('state-dir') === undefined ? undefined : path.resolve(str('state-dir') as string),
+        deliverTimeoutSeconds: Number(timeout),
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),
         profile: str('profile'),

@@ -29,7 +29,18 @@ export function isCollectorError(err: unknown): err is CollectorError {
 
 const TRANSIENT = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED]);
 
+/** TLS towards the collector: its CA (PEM), and for mutual TLS this agent's certificate and key. */
+export interface ClientTls {
+  readonly ca: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
 export interface CollectorClientOptions {
+  /** Enrollment token, sent as "authorization: Bearer …" on every call. */
+  readonly token?: string;
+  /** TLS; plaintext when absent. */
+  readonly tls?: ClientTls;
   /** Per-call deadline. @default 10000 */
   readonly deadlineMs?: number;
   /** Attempts for a transient failure before giving up. @default 5 */
@@ -46,8 +57,14 @@ export class CollectorClient {
   private readonly attempts: number;
   private readonly retryDelayMs: number;
 
+  readonly token: string | undefined;
+  readonly tls: ClientTls | undefined;
+
   constructor(readonly address: string, options: CollectorClientOptions = {}) {
-    this.client = new AgentServiceClient(address, credentials.createInsecure());
+    const creds = options.tls === undefined ? credentials.createInsecure() : credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null);
+    this.client = new AgentServiceClient(address, creds);
+    this.token = options.token;
+    this.tls = options.tls;
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.attempts = options.attempts ?? 5;
     this.retryDelayMs = options.retryDelayMs ?? 200;
@@ -58,7 +75,9 @@ export class CollectorClient {
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<Res>((resolve, reject) => {
-          fn.call(this.client, req, new Metadata(), { deadline: new Date(Date.now() + this.deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
+          const metadata = new Metadata();
+          if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+          fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + this.deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
         });
       } catch (err: unknown) {
         const e = err as ServiceError;

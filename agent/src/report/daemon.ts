@@ -6,7 +6,9 @@ import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
 import { isProfileError, loadProfile } from '../profiles/profile';
 import type { CollectorClient } from './collector-client';
+import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
+import type { Spool } from './spool';
 
 export interface DaemonOptions {
   readonly client: CollectorClient;
@@ -18,6 +20,7 @@ export interface DaemonOptions {
   readonly inventory: Inventory;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  readonly spool: Spool;
   /** How long one WaitForJob call waits. @default 25000 */
   readonly waitMs?: number;
   /** Stop after this many jobs (tests). @default unlimited */
@@ -38,7 +41,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let enrolled: { heartbeatIntervalMs: number } | undefined;
   while (!signal.aborted && (options.maxJobs === undefined || jobs < options.maxJobs)) {
     try {
-      enrolled ??= await enroll(options);
+      if (enrolled === undefined) {
+        enrolled = await enroll(options);
+        await deliverLeftovers(client, options.spool, logger);
+      }
       await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true });
       const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 });
       backoff = 1000;

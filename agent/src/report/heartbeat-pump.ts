@@ -5,6 +5,7 @@
 // and works the same from the single-file bundle.
 import { HeartbeatRequest } from '@guestbench/proto';
 import { Worker } from 'node:worker_threads';
+import type { ClientTls } from './collector-client';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -19,7 +20,10 @@ function frame(payload) {
 }
 function connect() {
   if (session && !session.closed && !session.destroyed) return session;
-  session = http2.connect('http://' + workerData.address);
+  const tls = workerData.tls;
+  session = tls
+    ? http2.connect('https://' + workerData.address, { ca: tls.ca, cert: tls.cert, key: tls.key })
+    : http2.connect('http://' + workerData.address);
   session.on('error', () => { session = undefined; });
   session.unref();
   return session;
@@ -29,6 +33,7 @@ function beat() {
     const req = connect().request({
       ':method': 'POST', ':path': '/guestbench.v1.AgentService/Heartbeat',
       'content-type': 'application/grpc', te: 'trailers',
+      ...(workerData.token ? { authorization: 'Bearer ' + workerData.token } : {}),
     });
     req.setTimeout(workerData.intervalMs, () => req.close());
     req.on('trailers', (t) => parentPort.postMessage({ status: Number(t['grpc-status'] ?? -1) }));
@@ -52,10 +57,10 @@ export class HeartbeatPump {
   /** gRPC status of the last heartbeat answer (0 = OK), -1 for a transport failure. */
   lastStatus: number | undefined;
 
-  constructor(address: string, intervalMs: number, request: HeartbeatRequest) {
+  constructor(address: string, intervalMs: number, request: HeartbeatRequest, auth: { token?: string; tls?: ClientTls } = {}) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { address, intervalMs, body: HeartbeatRequest.encode(request).finish() },
+      workerData: { address, intervalMs, body: HeartbeatRequest.encode(request).finish(), token: auth.token, tls: auth.tls },
     });
     this.worker.on('message', (m: { status: number }) => {
       this.lastStatus = m.status;

@@ -12,7 +12,9 @@ import { resolveAnnouncedSink } from '../net/announced-sink';
 import type { Profile } from '../profiles/profile';
 import { AGENT_VERSION } from '../version';
 import type { CollectorClient } from './collector-client';
+import { deliverRun } from './deliver';
 import { HeartbeatPump } from './heartbeat-pump';
+import type { Spool } from './spool';
 import { sampleToWire } from './to-wire';
 
 export interface ReportRunOptions {
@@ -34,6 +36,10 @@ export interface ReportRunOptions {
   readonly enrolled?: { readonly heartbeatIntervalMs: number; readonly netSink?: string };
   /** Disk folder and network sink; the sink defaults to the one the collector announced at enrollment. */
   readonly targets?: BenchTargets;
+  /** Where samples wait until acknowledged. */
+  readonly spool: Spool;
+  /** How long to keep trying to deliver after the run. @default 600000 */
+  readonly deliverTimeoutMs?: number;
   /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
 }
@@ -44,6 +50,8 @@ export interface ReportRunResult {
   readonly acked: number;
   readonly failedBenchmarks: readonly string[];
   readonly unacked: readonly string[];
+  /** Whether the collector has the whole run, its end included. */
+  readonly delivered: boolean;
 }
 
 /** Enrolls this agent: its identity, detected and declared platform, and inventory. */
@@ -61,20 +69,56 @@ export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId
   return { heartbeatIntervalMs: res.heartbeatIntervalMs, netSink };
 }
 
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
+
+/**
+ * Runs the suite and reports it. Every sample goes to the spool (fsync'd) before it is
+ * sent and leaves it only when acknowledged; when the collector is unreachable the run goes
+ * on, and what is spooled is delivered when it is back (until `deliverTimeoutMs` after the
+ * run; what is left then stays in the spool for the next agent start).
+ */
 export async function reportRun(options: ReportRunOptions): Promise<ReportRunResult> {
   const { client, logger } = options;
-  const enrolled = options.enrolled ?? (await enroll(options));
   const runId = randomUUID();
   const log = logger.child({ runId });
-  const jobId = options.jobId ?? '';
-  await client.startRun({ runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION, startedAtMs: Date.now(), jobId });
-  log.info({ event: 'run-started', profile: options.profile.name, label: options.label }, 'run started');
-
-  const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
-  const pump = new HeartbeatPump(client.address, Math.max(200, enrolled.heartbeatIntervalMs || 5000), beatRequest(''));
-
+  let enrolled = options.enrolled;
+  const start = {
+    runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION,
+    startedAtMs: Date.now(), jobId: options.jobId ?? '',
+  };
+  const spooled = options.spool.begin(options.agentId, start);
   const sent = new Set<string>();
   const acked = new Set<string>();
+  let started = false;
+  let lastProblem = '';
+
+  /** One delivery attempt of everything spooled for this run; failures are logged, not thrown. */
+  async function tryDeliver(): Promise<boolean> {
+    try {
+      enrolled ??= await enroll(options);
+      const result = await deliverRun(client, spooled, started);
+      started = true;
+      result.acked.forEach((id) => acked.add(id));
+      lastProblem = '';
+      return result.done;
+    } catch (err: unknown) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== lastProblem) log.warn({ event: 'collector-unreachable', err, spooled: spooled.pending().length }, 'collector unreachable; samples stay spooled');
+      lastProblem = message;
+      return false;
+    }
+  }
+
+  await tryDeliver();
+  log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: started }, 'run started');
+  const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
+  const pump = new HeartbeatPump(client.address, Math.max(200, enrolled?.heartbeatIntervalMs || 5000), beatRequest(''), { token: client.token, tls: client.tls });
+
   const failed: string[] = [];
   async function deliver(outcome: BenchmarkOutcome): Promise<void> {
     if (!outcome.ok) {
@@ -83,14 +127,11 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       return;
     }
     const samples = outcome.samples.map((s) => sampleToWire(runId, s));
+    spooled.add(samples);
     samples.forEach((s) => sent.add(s.id));
-    try {
-      const res = await client.submitSamples({ runId, samples });
-      res.ackedSampleIds.forEach((id) => acked.add(id));
-      log.info({ event: 'samples-acked', benchmark: outcome.benchmarkId, acked: res.ackedSampleIds.length, sent: samples.length }, 'samples acknowledged');
-    } catch (err: unknown) {
-      log.error({ event: 'samples-not-acked', benchmark: outcome.benchmarkId, err }, 'samples not acknowledged');
-    }
+    const before = acked.size;
+    await tryDeliver();
+    log.info({ event: 'samples-acked', benchmark: outcome.benchmarkId, acked: acked.size - before, sent: samples.length, spooled: spooled.pending().length }, 'samples acknowledged');
   }
 
   let status = RunStatus.RUN_STATUS_COMPLETED;
@@ -100,7 +141,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     await runSuite({
       profile: options.profile,
       signal: options.signal,
-      targets: { ...options.targets, netSink: options.targets?.netSink ?? enrolled.netSink },
+      targets: { ...options.targets, netSink: options.targets?.netSink ?? enrolled?.netSink },
       onEvent: async (event) => {
         if (event.type === 'benchmark-start') {
           pump.update(beatRequest(event.benchmarkId));
@@ -120,11 +161,22 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     status = RunStatus.RUN_STATUS_FAILED;
     error = `benchmarks failed: ${failed.join(', ')}`;
   }
-  const end = await client.endRun({ runId, status, error, sampleCount: sent.size, endedAtMs: Date.now() });
+  spooled.markEnded({ runId, status, error, sampleCount: sent.size, endedAtMs: Date.now() });
+
+  // Drain: deliver what is left and end the run, with backoff, within the deadline.
+  const deadline = Date.now() + (options.deliverTimeoutMs ?? 600_000);
+  let delay = 500;
+  let done = await tryDeliver();
+  while (!done && Date.now() < deadline) {
+    log.info({ event: 'delivery-retry', inMs: delay, spooled: spooled.pending().length }, 'retrying delivery');
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    delay = Math.min(delay * 2, 10_000);
+    done = await tryDeliver();
+  }
   const unacked = [...sent].filter((id) => !acked.has(id));
   log.info(
-    { event: 'run-ended', status: RunStatus[status], samples: sent.size, acked: acked.size, stored: end.storedSampleCount, unacked: unacked.length },
-    'run ended',
+    { event: 'run-ended', status: RunStatus[status], samples: sent.size, acked: acked.size, unacked: unacked.length, delivered: done, spool: done ? undefined : spooled.dir },
+    done ? 'run ended' : 'run ended; not everything reached the collector: it stays in the spool',
   );
-  return { runId, samples: sent.size, acked: acked.size, failedBenchmarks: failed, unacked };
+  return { runId, samples: sent.size, acked: acked.size, failedBenchmarks: failed, unacked, delivered: done };
 }

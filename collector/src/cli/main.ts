@@ -6,10 +6,37 @@ import { describeDatabase } from '../store/database-spec';
 import { isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
 import { jobCommand } from './job-command';
 import { reportCommand } from './report-command';
+import { tokenCommand } from './token-command';
+import fs from 'node:fs';
+
+function readTlsFiles(files: { cert: string; key: string; clientCa: string | undefined }): { cert: Buffer; key: Buffer; clientCa?: Buffer } {
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err: unknown) {
+      throw new Error(`${flag}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return {
+    cert: read(files.cert, '--tls-cert'),
+    key: read(files.key, '--tls-key'),
+    ...(files.clientCa !== undefined ? { clientCa: read(files.clientCa, '--tls-client-ca') } : {}),
+  };
+}
 
 async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<number> {
   const logger = createLogger({ level: cmd.logLevel, pretty: cmd.logPretty, file: cmd.logFile, rotation: { maxBytes: cmd.logMaxBytes } });
-  const collector = await startCollector({ grpcAddress: cmd.grpc, httpAddress: cmd.http, netSinkAddress: cmd.netSink, store: { database: cmd.db }, logger });
+  if (cmd.insecureNoAuth) {
+    process.stderr.write(
+      '\n*** guestbench-collector: AUTHENTICATION IS OFF (--insecure-no-auth). Anyone who can reach this collector\n' +
+        '*** can write results and create jobs. Use it for demos on a trusted machine only. ***\n\n',
+    );
+  }
+  const tls = cmd.tls === undefined ? undefined : readTlsFiles(cmd.tls);
+  const collector = await startCollector({
+    grpcAddress: cmd.grpc, httpAddress: cmd.http, netSinkAddress: cmd.netSink, store: { database: cmd.db }, logger,
+    auth: cmd.insecureNoAuth ? 'none' : 'tokens', tls,
+  });
   logger.info({ event: 'collector-ready', db: describeDatabase(cmd.db), grpc: collector.grpcAddress, http: collector.httpUrl, netSink: collector.netSink }, 'collector ready');
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -47,6 +74,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'job-list':
     case 'job-show':
       return jobCommand(cmd);
+    case 'token-create':
+    case 'token-list':
+    case 'token-revoke':
+      return tokenCommand(cmd);
   }
 }
 

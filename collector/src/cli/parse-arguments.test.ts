@@ -14,7 +14,10 @@ function usageError(argv: string[]): string {
 test('serve defaults to loopback and the data folder', () => {
   expect(parseArguments(['serve'], {}, '/srv')).toEqual({
     kind: 'serve', grpc: '127.0.0.1:50051', http: '127.0.0.1:8080', db: path.resolve('/srv/data/guestbench.db'), logLevel: 'info',
-    logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false,
+    logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false, insecureNoAuth: false, netSink: undefined, tls: undefined,
+  });
+  expect(parseArguments(['serve', '--insecure-no-auth', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {}, '/srv')).toMatchObject({
+    insecureNoAuth: true, tls: { cert: '/srv/c.pem', key: '/srv/k.pem', clientCa: undefined },
   });
   expect(parseArguments(['serve', '--log-file', 'logs/c.log', '--log-max-mb', '2', '--log-pretty'], {}, '/srv')).toMatchObject({
     logFile: '/srv/logs/c.log', logMaxBytes: 2 * 1024 * 1024, logPretty: true,
@@ -47,15 +50,19 @@ test('--db takes a postgres:// URL as it is, and anything else as a file', () =>
 });
 
 test('job commands talk to a collector', () => {
-  expect(parseArguments(['job', 'create', '--platform', 'kvm', '--profile', 'smoke'], {}, '/srv')).toEqual({
-    kind: 'job-create', collector: '127.0.0.1:50051', platform: 'kvm', profile: 'smoke', label: '', json: false,
+  expect(parseArguments(['job', 'create', '--platform', 'kvm', '--profile', 'smoke'], { GUESTBENCH_OPERATOR_TOKEN: 'gbt_x' }, '/srv')).toEqual({
+    kind: 'job-create', collector: '127.0.0.1:50051', token: 'gbt_x', ca: undefined, platform: 'kvm', profile: 'smoke', label: '', json: false,
   });
-  expect(parseArguments(['job', 'show', 'abc', '--json'], {}, '/srv')).toEqual({ kind: 'job-show', collector: '127.0.0.1:50051', id: 'abc', json: true });
+  expect(parseArguments(['job', 'show', 'abc', '--json'], {}, '/srv')).toEqual({ kind: 'job-show', collector: '127.0.0.1:50051', token: undefined, ca: undefined, id: 'abc', json: true });
   expect(parseArguments(['job', 'list'], {}, '/srv')).toMatchObject({ kind: 'job-list' });
 });
 
 test.each([
   [['job'], /job: say create, list or show/],
+  [['token', 'create'], /--name NAME is required/],
+  [['token', 'create', '--name', 'a', '--platform', 'bochs'], /--platform: one of native/],
+  [['token', 'revoke'], /token revoke: give one token id or name/],
+  [['serve', '--tls-cert', 'c.pem'], /TLS needs both --tls-cert FILE and --tls-key FILE/],
   [['job', 'show'], /job show: give one job id/],
   [['job', 'list', 'extra'], /unexpected argument "extra"/],
   [['serve', '--log-max-mb', '0'], /--log-max-mb: a whole number/],

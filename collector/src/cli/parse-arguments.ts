@@ -11,12 +11,16 @@ export const USAGE = `guestbench-collector — stores benchmark results and comp
 Usage:
   guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--net-sink HOST:PORT|off] [--db FILE|URL]
                               [--log-level LEVEL] [--log-file FILE] [--log-max-mb N] [--log-pretty]
+                              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--insecure-no-auth]
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
   guestbench-collector job create [--platform NAME|any] [--profile NAME] [--label NAME] [--collector HOST:PORT] [--json]
   guestbench-collector job list   [--collector HOST:PORT] [--json]
   guestbench-collector job show ID [--collector HOST:PORT] [--json]
+  guestbench-collector token create --name NAME [--platform NAME] [--expires 90d] [--operator] [--db FILE] [--json]
+  guestbench-collector token list [--db FILE] [--json]
+  guestbench-collector token revoke ID|NAME [--db FILE]
   guestbench-collector --help
 
 Options:
@@ -41,6 +45,15 @@ Options:
   --log-file FILE     also write JSON log lines to FILE, rotated by size (FILE.1 … FILE.5)
   --log-max-mb N      rotate the log file at N MiB (default 10)
   --log-pretty        human-readable log lines on stdout instead of JSON
+  --insecure-no-auth  accept agents and writes without tokens (demos only; logged loudly)
+  --tls-cert FILE     serve gRPC and HTTP over TLS with this certificate (PEM) …
+  --tls-key FILE      … and this key
+  --tls-client-ca FILE  mutual TLS: clients must present a certificate signed by this CA
+  --name NAME         token: a name for people (e.g. the guest it goes to)
+  --expires WHEN      token: 90d, 12h, 30m or an ISO date (default: never)
+  --operator          token: an operator token (jobs, writes over HTTP) instead of an agent token
+  --token TOKEN       job: the operator token (default $GUESTBENCH_OPERATOR_TOKEN)
+  --ca FILE           job: verify the collector's TLS certificate with this CA
   --collector H:P     job: the collector's gRPC address (default 127.0.0.1:50051)
   --platform NAME     job: only agents of this platform (default any); report: only this platform's groups
   --profile NAME      job: smoke, quick, standard or full (default quick)
@@ -63,10 +76,15 @@ export type Command =
       readonly logFile: string | undefined;
       readonly logMaxBytes: number;
       readonly logPretty: boolean;
+      readonly insecureNoAuth: boolean;
+      readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
     }
-  | { readonly kind: 'job-create'; readonly collector: string; readonly platform: string; readonly profile: string; readonly label: string; readonly json: boolean }
-  | { readonly kind: 'job-list'; readonly collector: string; readonly json: boolean }
-  | { readonly kind: 'job-show'; readonly collector: string; readonly id: string; readonly json: boolean }
+  | { readonly kind: 'token-create'; readonly db: string; readonly name: string; readonly platform: string; readonly expires: string | undefined; readonly operator: boolean; readonly json: boolean }
+  | { readonly kind: 'token-list'; readonly db: string; readonly json: boolean }
+  | { readonly kind: 'token-revoke'; readonly db: string; readonly idOrName: string }
+  | { readonly kind: 'job-create'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly platform: string; readonly profile: string; readonly label: string; readonly json: boolean }
+  | { readonly kind: 'job-list'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly json: boolean }
+  | { readonly kind: 'job-show'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly id: string; readonly json: boolean }
   | {
       readonly kind: 'report';
       readonly query: ReportQuery;
@@ -92,6 +110,17 @@ function hostPort(value: string, flag: string): string {
   return value;
 }
 
+const PLATFORM_NAMES = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'];
+
+function tlsFiles(cert: string | undefined, key: string | undefined, clientCa: string | undefined, cwd: string): Extract<Command, { kind: 'serve' }>['tls'] {
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new UsageError('TLS needs both --tls-cert FILE and --tls-key FILE');
+  return { cert: path.resolve(cwd, cert), key: path.resolve(cwd, key), clientCa: clientCa === undefined ? undefined : path.resolve(cwd, clientCa) };
+}
+
 export function defaultDbFile(env: NodeJS.ProcessEnv, cwd: string): string {
   const data = env['GUESTBENCH_DATA'] !== undefined && env['GUESTBENCH_DATA'] !== '' ? env['GUESTBENCH_DATA'] : path.join(cwd, 'data');
   return path.resolve(cwd, data, 'guestbench.db');
@@ -101,10 +130,11 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const [first, ...afterFirst] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
   // "job create" and friends are one command of two words.
-  const isJob = first === 'job';
-  const sub = isJob ? `job ${afterFirst[0] ?? ''}`.trim() : first;
-  const rest = isJob ? afterFirst.slice(1) : afterFirst;
+  const isPair = first === 'job' || first === 'token';
+  const sub = isPair ? `${first} ${afterFirst[0] ?? ''}`.trim() : first;
+  const rest = isPair ? afterFirst.slice(1) : afterFirst;
   if (sub === 'job') throw new UsageError('job: say create, list or show');
+  if (sub === 'token') throw new UsageError('token: say create, list or revoke');
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -114,6 +144,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       'net-sink': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' }, 'log-max-mb': { type: 'string' }, 'log-pretty': { type: 'boolean' },
       collector: { type: 'string' }, platform: { type: 'string' }, profile: { type: 'string' }, label: { type: 'string' },
       format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
+      name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -124,17 +156,22 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (values['help'] === true) return { kind: 'help' };
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const allowed: Record<string, readonly string[]> = {
-    serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty'],
+    serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca'],
     report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
-    'job create': ['collector', 'platform', 'profile', 'label', 'json'],
-    'job list': ['collector', 'json'],
-    'job show': ['collector', 'json'],
+    'job create': ['collector', 'platform', 'profile', 'label', 'json', 'token', 'ca'],
+    'job list': ['collector', 'json', 'token', 'ca'],
+    'job show': ['collector', 'json', 'token', 'ca'],
+    'token create': ['db', 'name', 'platform', 'expires', 'operator', 'json'],
+    'token list': ['db', 'json'],
+    'token revoke': ['db'],
   };
   const allow = allowed[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create, job list, job show)`);
-  const wantPositionals = sub === 'job show' ? 1 : 0;
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create|list|show, token create|list|revoke)`);
+  const wantPositionals = sub === 'job show' || sub === 'token revoke' ? 1 : 0;
   if (positionals.length !== wantPositionals) {
-    throw new UsageError(wantPositionals === 1 ? 'job show: give one job id' : `${sub}: unexpected argument "${positionals[0] ?? ''}"`);
+    throw new UsageError(
+      sub === 'job show' ? 'job show: give one job id' : sub === 'token revoke' ? 'token revoke: give one token id or name' : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
+    );
   }
   for (const k of Object.keys(values)) {
     if (values[k] !== undefined && k !== 'help' && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
@@ -143,11 +180,23 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   // A postgres:// URL is kept as given; anything else is a file, relative to the working folder.
   const db = dbFlag !== undefined && isPostgresUrl(dbFlag) ? dbFlag : path.resolve(cwd, dbFlag ?? defaultDbFile(env, cwd));
   const json = values['json'] === true;
+  if (sub.startsWith('token ')) {
+    if (sub === 'token list') return { kind: 'token-list', db, json };
+    if (sub === 'token revoke') return { kind: 'token-revoke', db, idOrName: positionals[0] as string };
+    const name = str('name');
+    if (name === undefined || !/^[A-Za-z0-9._ -]{1,64}$/.test(name)) throw new UsageError('token create: --name NAME is required: 1 to 64 letters, digits, spaces and . _ -');
+    const platform = str('platform') ?? '';
+    if (platform !== '' && !PLATFORM_NAMES.includes(platform)) throw new UsageError(`--platform: one of ${PLATFORM_NAMES.join(', ')}, got "${platform}"`);
+    if (platform !== '' && values['operator'] === true) throw new UsageError('token create: --platform applies to agent tokens, not --operator ones');
+    return { kind: 'token-create', db, name, platform, expires: str('expires'), operator: values['operator'] === true, json };
+  }
   if (sub.startsWith('job ')) {
     const collector = hostPort(str('collector') ?? '127.0.0.1:50051', '--collector');
-    if (sub === 'job list') return { kind: 'job-list', collector, json };
-    if (sub === 'job show') return { kind: 'job-show', collector, id: positionals[0] as string, json };
-    return { kind: 'job-create', collector, platform: str('platform') ?? 'any', profile: str('profile') ?? 'quick', label: str('label') ?? '', json };
+    const token = str('token') ?? (env['GUESTBENCH_OPERATOR_TOKEN'] || undefined);
+    const ca = str('ca') === undefined ? undefined : path.resolve(cwd, str('ca') as string);
+    if (sub === 'job list') return { kind: 'job-list', collector, token, ca, json };
+    if (sub === 'job show') return { kind: 'job-show', collector, token, ca, id: positionals[0] as string, json };
+    return { kind: 'job-create', collector, token, ca, platform: str('platform') ?? 'any', profile: str('profile') ?? 'quick', label: str('label') ?? '', json };
   }
   if (sub === 'serve') {
     const logLevel = str('log-level') ?? 'info';
@@ -165,6 +214,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       logFile: logFile === undefined ? undefined : path.resolve(cwd, logFile),
       logMaxBytes: Number(maxMb) * 1024 * 1024,
       logPretty: values['log-pretty'] === true,
+      insecureNoAuth: values['insecure-no-auth'] === true,
+      tls: tlsFiles(str('tls-cert'), str('tls-key'), str('tls-client-ca'), cwd),
     };
   }
   const url = str('url');

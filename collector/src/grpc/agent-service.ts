@@ -18,14 +18,17 @@ import type {
   WaitForJobRequest,
   WaitForJobResponse,
 } from '@guestbench/proto';
+import type { Authenticator } from '../auth/authenticator';
+import type { TokenRecord } from '../auth/tokens';
 import type { JobBroker } from '../jobs/job-broker';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
 import type { PresenceTracker } from '../presence';
+import type { RunRecord } from '../model';
 import type { Store } from '../store/store';
 import { parseEndRun, parseEnroll, parseLogs, parseSamples, parseStartRun } from './parse-messages';
 import { statusToWire } from './to-wire';
-import { grpcError, unary } from './unary';
+import { grpcError, isServiceError, unary } from './unary';
 
 export const COLLECTOR_VERSION = '0.1.0';
 const MAX_WAIT_MS = 60_000;
@@ -35,6 +38,7 @@ export interface AgentServiceOptions {
   readonly logger: Logger;
   readonly presence: PresenceTracker;
   readonly jobs: JobBroker;
+  readonly auth: Authenticator;
   readonly metrics?: CollectorMetrics;
   /** @default 5000 */
   readonly heartbeatIntervalMs?: number;
@@ -53,11 +57,55 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
     return grpcError(code, message);
   }
 
+  /**
+   * The caller's token, or the refusal to send. An agent token is bound to one agent id at
+   * its first enrollment; every later call must come from that agent.
+   */
+  async function caller(method: string, call: ServerUnaryCall<unknown, unknown>, agentId: string): Promise<TokenRecord | undefined | ServiceError> {
+    const result = await options.auth.checkMetadata(call.metadata, 'agent');
+    if (!result.ok) {
+      log.warn({ event: 'auth-failed', method, agentId: agentId.slice(0, 128), peer: call.getPeer(), reason: result.reason }, 'unauthenticated request');
+      metrics?.rejected.inc({ api: 'grpc', method, code: 'UNAUTHENTICATED' });
+      return grpcError(GrpcStatus.UNAUTHENTICATED, result.reason);
+    }
+    const token = result.token;
+    if (token !== undefined && method !== 'Enroll' && token.agentId !== agentId) {
+      return reject(method, GrpcStatus.PERMISSION_DENIED, `token ${token.id} belongs to agent ${token.agentId || '(none yet: enroll first)'}, not ${agentId.slice(0, 128)}`, { agentId: agentId.slice(0, 128) });
+    }
+    return token;
+  }
+
+  /** Authenticates and checks that the run exists and belongs to the caller. */
+  async function ownRun(method: string, call: ServerUnaryCall<unknown, unknown>, runId: string): Promise<{ run: RunRecord } | ServiceError> {
+    const auth = await options.auth.checkMetadata(call.metadata, 'agent');
+    if (!auth.ok) {
+      log.warn({ event: 'auth-failed', method, runId: runId.slice(0, 128), peer: call.getPeer(), reason: auth.reason }, 'unauthenticated request');
+      metrics?.rejected.inc({ api: 'grpc', method, code: 'UNAUTHENTICATED' });
+      return grpcError(GrpcStatus.UNAUTHENTICATED, auth.reason);
+    }
+    const run = await store.getRun(runId);
+    if (run === undefined) return reject(method, GrpcStatus.NOT_FOUND, `run ${runId.slice(0, 128)} does not exist; call StartRun first`, { runId: runId.slice(0, 128) });
+    if (auth.token !== undefined && auth.token.agentId !== run.agentId) {
+      return reject(method, GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: auth.token.agentId, runId: run.id });
+    }
+    return { run };
+  }
+
   return {
-    enroll: unary<EnrollRequest, EnrollResponse>(ctx, 'Enroll', async (req) => {
+    enroll: unary<EnrollRequest, EnrollResponse>(ctx, 'Enroll', async (req, call) => {
+      const token = await caller('Enroll', call, req.agentId);
+      if (isServiceError(token)) return token;
       const parsed = parseEnroll(req, Date.now());
       if (!parsed.ok) return reject('Enroll', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
-      const agent = parsed.value;
+      let agent = parsed.value;
+      if (token !== undefined) {
+        const bound = await store.bindToken(token.id, agent.id);
+        if (bound !== agent.id) {
+          return reject('Enroll', GrpcStatus.PERMISSION_DENIED, `token ${token.id} (${token.name}) is bound to agent ${bound}; create another token for agent ${agent.id}`, { agentId: agent.id });
+        }
+        // A platform the operator declared on the token wins over the agent's own claim.
+        if (token.platform !== '') agent = { ...agent, declaredPlatform: token.platform, platform: token.platform };
+      }
       await store.upsertAgent(agent);
       presence.seen(agent.id, { platform: agent.platform });
       log.info(
@@ -68,7 +116,9 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       return { agentId: agent.id, collectorVersion: COLLECTOR_VERSION, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5000, netSink: options.netSink };
     }),
 
-    startRun: unary<StartRunRequest, StartRunResponse>(ctx, 'StartRun', async (req) => {
+    startRun: unary<StartRunRequest, StartRunResponse>(ctx, 'StartRun', async (req, call) => {
+      const token = await caller('StartRun', call, req.agentId);
+      if (isServiceError(token)) return token;
       const parsed = parseStartRun(req, Date.now());
       if (!parsed.ok) return reject('StartRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(parsed.value.agentId);
@@ -88,11 +138,12 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       return { runId: run.id };
     }),
 
-    submitSamples: unary<SubmitSamplesRequest, SubmitSamplesResponse>(ctx, 'SubmitSamples', async (req) => {
+    submitSamples: unary<SubmitSamplesRequest, SubmitSamplesResponse>(ctx, 'SubmitSamples', async (req, call) => {
+      const owned = await ownRun('SubmitSamples', call, req.runId);
+      if (isServiceError(owned)) return owned;
+      const { run } = owned;
       const parsed = parseSamples(req.runId, req.samples);
-      if (!parsed.ok) return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, parsed.error, { runId: req.runId.slice(0, 128) });
-      const run = await store.getRun(req.runId);
-      if (run === undefined) return reject('SubmitSamples', GrpcStatus.NOT_FOUND, `run ${req.runId} does not exist; call StartRun first`, { runId: req.runId });
+      if (!parsed.ok) return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: run.agentId, runId: run.id });
       const elsewhere = await store.sampleIdsOwnedElsewhere(run.id, parsed.value.map((s) => s.id));
       if (elsewhere.length > 0) {
         return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
@@ -106,16 +157,17 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       return { ackedSampleIds: acked };
     }),
 
-    endRun: unary<EndRunRequest, EndRunResponse>(ctx, 'EndRun', async (req) => {
+    endRun: unary<EndRunRequest, EndRunResponse>(ctx, 'EndRun', async (req, call) => {
+      const owned = await ownRun('EndRun', call, req.runId);
+      if (isServiceError(owned)) return owned;
+      const before = owned.run;
       const parsed = parseEndRun(req, Date.now());
-      if (!parsed.ok) return reject('EndRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { runId: req.runId.slice(0, 128) });
+      if (!parsed.ok) return reject('EndRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: before.agentId, runId: before.id });
       const { runId, end, sampleCount } = parsed.value;
-      const before = await store.getRun(runId);
-      if (before === undefined) return reject('EndRun', GrpcStatus.NOT_FOUND, `run ${runId} does not exist`, { runId });
       const run = await store.endRun(runId, end);
       if (run === undefined) return reject('EndRun', GrpcStatus.NOT_FOUND, `run ${runId} does not exist`, { runId });
       presence.seen(run.agentId, { runId: '' });
-      if (before.status === 'running') {
+      if (before.status === 'running' || (before.status === 'lost' && run.status !== 'lost')) {
         const level = run.status === 'completed' ? 'info' : 'warn';
         log[level](
           { event: 'run-ended', agentId: run.agentId, runId: run.id, status: run.status, samples: run.sampleCount, samplesReported: sampleCount, error: run.error || undefined },
@@ -126,20 +178,25 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       return { status: statusToWire(run.status), storedSampleCount: run.sampleCount };
     }),
 
-    heartbeat: unary<HeartbeatRequest, HeartbeatResponse>(ctx, 'Heartbeat', async (req) => {
+    heartbeat: unary<HeartbeatRequest, HeartbeatResponse>(ctx, 'Heartbeat', async (req, call) => {
+      const token = await caller('Heartbeat', call, req.agentId);
+      if (isServiceError(token)) return token;
       if (req.agentId === '' || req.agentId.length > 128) return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, 'agent_id: required, at most 128 characters', {});
       const agent = await store.getAgent(req.agentId);
       if (agent === undefined) return reject('Heartbeat', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId} has not enrolled; call Enroll first`, { agentId: req.agentId });
       if (req.runId !== '') {
         const run = await store.getRun(req.runId);
         if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId });
+        if (run.agentId !== agent.id) return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
         await store.recordHeartbeat(run.id, Date.now());
       }
       presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
       return {};
     }),
 
-    sendLogs: unary<SendLogsRequest, SendLogsResponse>(ctx, 'SendLogs', async (req) => {
+    sendLogs: unary<SendLogsRequest, SendLogsResponse>(ctx, 'SendLogs', async (req, call) => {
+      const token = await caller('SendLogs', call, req.agentId);
+      if (isServiceError(token)) return token;
       const parsed = parseLogs(req.agentId, req.runId, req.lines);
       if (!parsed.ok) return reject('SendLogs', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       if (req.runId !== '') {
@@ -159,6 +216,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
     }),
 
     waitForJob: unary<WaitForJobRequest, WaitForJobResponse>(ctx, 'WaitForJob', async (req, call: ServerUnaryCall<WaitForJobRequest, WaitForJobResponse>) => {
+      const token = await caller('WaitForJob', call, req.agentId);
+      if (isServiceError(token)) return token;
       if (req.waitMs > MAX_WAIT_MS) return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(req.agentId);
       if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });

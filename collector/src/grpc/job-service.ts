@@ -10,6 +10,7 @@ import type {
   ListJobsRequest,
   ListJobsResponse,
 } from '@guestbench/proto';
+import type { Authenticator } from '../auth/authenticator';
 import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
 import { parseJobRequest } from '../jobs/parse-job-request';
 import type { Logger } from '../log';
@@ -26,7 +27,7 @@ export function jobToWire(v: JobView): JobInfo {
   };
 }
 
-export function createJobService(options: { store: Store; jobs: JobBroker; logger: Logger; metrics?: CollectorMetrics }): JobServiceServer {
+export function createJobService(options: { store: Store; jobs: JobBroker; auth: Authenticator; logger: Logger; metrics?: CollectorMetrics }): JobServiceServer {
   const log = options.logger.child({ component: 'job-service' });
   const ctx = { log, metrics: options.metrics };
   function refuse(method: string, code: GrpcStatus, message: string): ServiceError {
@@ -35,7 +36,9 @@ export function createJobService(options: { store: Store; jobs: JobBroker; logge
     return grpcError(code, message);
   }
   return {
-    createJob: unary<CreateJobRequest, CreateJobResponse>(ctx, 'CreateJob', async (req) => {
+    createJob: unary<CreateJobRequest, CreateJobResponse>(ctx, 'CreateJob', async (req, call) => {
+      const auth = await options.auth.checkMetadata(call.metadata, 'operator');
+      if (!auth.ok) return refuse('CreateJob', GrpcStatus.UNAUTHENTICATED, auth.reason);
       const parsed = parseJobRequest(req);
       if (!parsed.ok) return refuse('CreateJob', GrpcStatus.INVALID_ARGUMENT, parsed.error);
       try {

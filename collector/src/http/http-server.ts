@@ -1,8 +1,10 @@
 // The HTTP API: runs, one run with its samples and logs, the comparison against a baseline,
 // jobs, Prometheus /metrics and health.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { compare } from '../compare/compare';
+import type { Authenticator } from '../auth/authenticator';
 import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
 import { parseJobRequest } from '../jobs/parse-job-request';
 import type { Logger } from '../log';
@@ -16,6 +18,8 @@ export interface HttpApiOptions {
   readonly logger: Logger;
   readonly metrics?: CollectorMetrics;
   readonly jobs?: JobBroker;
+  /** Writes (POST) need an operator token when auth is on. */
+  readonly auth?: Authenticator;
 }
 
 export class HttpError extends Error {
@@ -38,7 +42,7 @@ export interface Route {
   readonly path: string | RegExp;
   /** Name for metrics (never the raw path, which would explode label cardinality). */
   readonly name: string;
-  handle(req: { url: URL; params: string[]; body: () => Promise<unknown> }): Promise<Reply>;
+  handle(req: { url: URL; params: string[]; body: () => Promise<unknown>; authorization: string | undefined }): Promise<Reply>;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -150,7 +154,11 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
     },
     {
       method: 'POST', path: '/api/v1/jobs', name: 'job-create',
-      async handle({ url, body }) {
+      async handle({ url, body, authorization }) {
+        if (options.auth !== undefined) {
+          const auth = await options.auth.check(authorization, 'operator');
+          if (!auth.ok) throw new HttpError(401, `the HTTP API is read-only without an operator token: ${auth.reason}`);
+        }
         onlyKeys(url, []);
         if (options.jobs === undefined) throw new HttpError(503, 'jobs are not available on this collector');
         const raw = await body();
@@ -193,17 +201,21 @@ function send(res: http.ServerResponse, reply: Reply, head: boolean): void {
 }
 
 /** Creates the HTTP server. `extraRoutes` come first (e.g. the HTML report). */
-export function createHttpApi(options: HttpApiOptions, extraRoutes: readonly Route[] = []): http.Server {
+export function createHttpApi(
+  options: HttpApiOptions,
+  extraRoutes: readonly Route[] = [],
+  tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer },
+): http.Server {
   const log = options.logger.child({ component: 'http' });
   const routes = [...extraRoutes, ...apiRoutes(options)];
-  return http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const started = process.hrtime.bigint();
     let routeName = 'unknown';
     res.on('finish', () => {
       options.metrics?.httpDuration.observe({ route: routeName, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
     });
     const fail = (status: number, message: string): void => {
-      if (status === 400 || status === 409 || status === 413) {
+      if (status === 400 || status === 401 || status === 409 || status === 413) {
         log.warn({ event: 'request-rejected', method: req.method, path: (req.url ?? '').slice(0, 200), status, reason: message }, 'request rejected');
         options.metrics?.rejected.inc({ api: 'http', method: routeName, code: String(status) });
       }
@@ -238,7 +250,7 @@ export function createHttpApi(options: HttpApiOptions, extraRoutes: readonly Rou
     routeName = route.name;
     let handled: Promise<Reply>;
     try {
-      handled = route.handle({ url, params, body: () => readJsonBody(req) });
+      handled = route.handle({ url, params, body: () => readJsonBody(req), authorization: req.headers.authorization });
     } catch (err: unknown) {
       handled = Promise.reject(err);
     }
@@ -253,7 +265,9 @@ export function createHttpApi(options: HttpApiOptions, extraRoutes: readonly Rou
         }
       },
     );
-  });
+  };
+  if (tls === undefined) return http.createServer(handler);
+  return https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined }, handler);
 }
 
 export async function listenHttp(server: http.Server, host: string, port: number): Promise<AddressInfo> {

@@ -95,4 +95,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_logs_run ON run_logs(run_id, seq);
     `,
   },
+  {
+    version: 3,
+    description: 'enrollment and operator tokens, stored hashed',
+    sql: `
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('agent', 'operator')),
+        platform TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        revoked_at_ms INTEGER,
+        agent_id TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX tokens_name ON tokens(name);
+    `,
+  },
 ];

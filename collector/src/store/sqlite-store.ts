@@ -18,6 +18,7 @@ import {
   type RunStatus,
   type SampleRecord,
 } from '../model';
+import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import { StoreError, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 
@@ -143,6 +144,25 @@ function toAgent(row: AgentRow): AgentRecord {
   };
 }
 
+interface TokenRow {
+  id: string;
+  name: string;
+  kind: string;
+  platform: string;
+  secret_hash: string;
+  created_at_ms: number;
+  expires_at_ms: number | null;
+  revoked_at_ms: number | null;
+  agent_id: string;
+}
+
+function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
+  };
+}
+
 const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
 
 export class SqliteStore implements Store {
@@ -229,7 +249,9 @@ export class SqliteStore implements Store {
 
   async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
     this.db
-      .prepare("UPDATE runs SET status = ?, error = ?, ended_at_ms = ? WHERE id = ? AND status = 'running'")
+      // A run marked lost (its heartbeats stopped) that its agent still ends was only cut
+      // off; its own end is the truth, and the gap stays in the log.
+      .prepare("UPDATE runs SET status = ?, error = ?, ended_at_ms = ? WHERE id = ? AND status IN ('running', 'lost')")
       .run(end.status, end.error, end.endedAtMs, runId);
     return this.getRun(runId);
   }
@@ -358,6 +380,35 @@ export class SqliteStore implements Store {
       agent_id: string; run_id: string; time_ms: number; level: string; message: string; fields_json: string;
     }[];
     return rows.map((r) => ({ agentId: r.agent_id, runId: r.run_id, timeMs: r.time_ms, level: r.level, message: r.message, fieldsJson: r.fields_json }));
+  }
+
+  async createToken(t: TokenRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(t.id, t.name, t.kind, t.platform, t.secretHash, t.createdAtMs, t.expiresAtMs ?? null, t.revokedAtMs ?? null, t.agentId);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    return row === undefined ? undefined : toToken(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.db.prepare('SELECT * FROM tokens ORDER BY created_at_ms, id').all() as TokenRow[]).map(toToken);
+  }
+
+  async revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM tokens WHERE (id = ? OR name = ?) AND revoked_at_ms IS NULL').all(idOrName, idOrName) as TokenRow[];
+    const stmt = this.db.prepare('UPDATE tokens SET revoked_at_ms = ? WHERE id = ?');
+    this.db.transaction(() => rows.forEach((r) => stmt.run(nowMs, r.id)))();
+    return rows.map((r) => toToken({ ...r, revoked_at_ms: nowMs }));
+  }
+
+  async bindToken(tokenId: string, agentId: string): Promise<string> {
+    return this.db.transaction(() => {
+      this.db.prepare("UPDATE tokens SET agent_id = ? WHERE id = ? AND agent_id = ''").run(agentId, tokenId);
+      return this.db.prepare('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string;
+    })();
   }
 
   async close(): Promise<void> {

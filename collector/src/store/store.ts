@@ -1,5 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
+import type { TokenRecord } from '../auth/tokens';
 import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
 
 export interface NewRun {
@@ -61,6 +62,16 @@ export interface Store {
   insertLogs(lines: readonly LogRecord[]): Promise<number>;
   /** A run's forwarded log lines in order. */
   getLogs(runId: string, limit: number): Promise<LogRecord[]>;
+  createToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revokes the tokens with this id or name; returns them. */
+  revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]>;
+  /**
+   * Binds an agent token to the agent that first enrolls with it, atomically; returns the
+   * agent id it is bound to (this one, or the one bound before).
+   */
+  bindToken(tokenId: string, agentId: string): Promise<string>;
   close(): Promise<void>;
 }
 
