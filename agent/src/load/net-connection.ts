@@ -16,6 +16,8 @@ interface Pending {
 }
 
 const READ_BUFFER = 64 * 1024;
+/** How long a connection the server said it would close may take to close before we do. */
+const CLOSE_GRACE_MS = 2000;
 
 class NetConnection implements Connection {
   private socket: Socket | undefined;
@@ -30,6 +32,8 @@ class NetConnection implements Connection {
   private readonly buffer = Buffer.allocUnsafe(READ_BUFFER);
   /** When the bytes being parsed arrived: the first byte of any response that starts in them. */
   private readTime = 0;
+  /** Sockets done with, waiting for the server to close them. */
+  private closing = new Set<Socket>();
 
   constructor(
     private readonly target: RequestTarget,
@@ -63,6 +67,8 @@ class NetConnection implements Connection {
 
   destroy(): void {
     this.drop();
+    for (const s of this.closing) s.destroy();
+    this.closing.clear();
   }
 
   private newParser(): ResponseParser {
@@ -75,14 +81,16 @@ class NetConnection implements Connection {
     this.parser = this.newParser();
     this.connectStart = performance.now();
     const { hostname, port, protocol } = this.target.url;
-    const socket = connect({
+    // eslint-disable-next-line prefer-const
+    let socket: Socket;
+    socket = connect({
       host: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
       port: Number(port || (protocol === 'https:' ? 443 : 80)),
       noDelay: true,
       onread: {
         buffer: this.buffer,
         callback: (n: number, buf: Uint8Array): boolean => {
-          this.onData(buf as Buffer, n);
+          if (this.socket === socket) this.onData(buf as Buffer, n);
           return true;
         },
       },
@@ -131,12 +139,7 @@ class NetConnection implements Connection {
     // A pipelined response that began in the same read as the previous one started then.
     const firstByte = p.firstByte || this.readTime;
     const reuse = this.target.keepAlive && response.keepAlive;
-    if (!reuse) {
-      // The response is complete; waiting for the server's FIN would only add latency.
-      const rest = this.queue;
-      this.drop();
-      this.queue = rest;
-    }
+    if (!reuse) this.retire();
     this.hooks.onResponse({ start: p.start, connectMs: p.connectMs, written: p.written, firstByte, end }, response);
     if (!reuse && this.queue.length > 0) this.open();
     this.hooks.onIdle();
@@ -166,6 +169,25 @@ class NetConnection implements Connection {
       this.hooks.onFailure('receive', err ?? new Error('connection closed before the response was complete'), count);
     }
     this.hooks.onIdle();
+  }
+
+  /**
+   * Leaves the current socket to close in the background. The server closes it (it said
+   * so): closing it first would leave this side in TIME_WAIT, and connect() slows down as
+   * those pile up, which ab and wrk, who let the server close, do not suffer. The next
+   * request does not wait: it gets a new connection.
+   */
+  private retire(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.connected = false;
+    if (socket === undefined) return;
+    this.closing.add(socket);
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.closing.delete(socket);
+    });
   }
 
   private drop(): void {
