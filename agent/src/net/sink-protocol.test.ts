@@ -65,6 +65,11 @@ describe('the server', () => {
     const { received } = await exchange([Buffer.from('GET / HTTP/1.0\r\n\r\n')], false);
     expect(received).toHaveLength(0);
   });
+
+  test('reads every connection into one reused buffer (the cheap path; see sink-server.ts)', async () => {
+    await exchange([Buffer.from('Sx')], true);
+    expect(server.reusedBuffer).toBe(true);
+  });
 });
 
 describe('the client', () => {
