@@ -59,6 +59,11 @@ export interface LoadReport {
   readonly connectionTimes: Readonly<Record<'connect' | 'processing' | 'waiting' | 'total', TimeStats>> | undefined;
   /** ab: Percentage of the requests served within a certain time (ms); keys are percents. */
   readonly percentiles: Readonly<Partial<Record<PercentileKey, number>>>;
+  /**
+   * Percentiles of ab's "Processing" time (total minus connect): from the request's send to
+   * its last byte, which is what wrk calls latency. Builtin only.
+   */
+  readonly processingPercentiles?: Readonly<Partial<Record<PercentileKey, number>>>;
   /** Constant-rate runs: percentiles measured from the actual send, uncorrected for coordinated omission. */
   readonly uncorrectedPercentiles?: Readonly<Partial<Record<PercentileKey, number>>>;
   /** Answers by status code. */
@@ -113,6 +118,7 @@ export function reportFromTally(url: URL, concurrency: number, elapsedSeconds: n
             total: stats(total),
           },
     percentiles: done === 0 ? {} : percentiles(total),
+    ...(done === 0 ? {} : { processingPercentiles: percentiles(Histogram.from(t.processing)) }),
     ...(t.uncorrected === undefined || done === 0 ? {} : { uncorrectedPercentiles: percentiles(Histogram.from(t.uncorrected)) }),
     statuses: { ...t.statuses },
     errors: { ...t.errors },
@@ -159,6 +165,7 @@ export function toAbJson(r: LoadReport): Record<string, unknown> {
     out['Connection Times (ms)'] = { Connect: timeRow(c.connect), Processing: timeRow(c.processing), Waiting: timeRow(c.waiting), Total: timeRow(c.total) };
   }
   out['Percentage of the requests served within a certain time (ms)'] = pct(r.percentiles);
+  if (r.processingPercentiles !== undefined) out['Processing percentiles (ms)'] = pct(r.processingPercentiles);
   if (r.uncorrectedPercentiles !== undefined) out['Uncorrected percentiles (ms)'] = pct(r.uncorrectedPercentiles);
   if (r.statuses !== undefined) out['Responses by status'] = r.statuses;
   if (r.errors !== undefined && Object.keys(r.errors).length > 0) out['Errors'] = r.errors;

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { DEFAULT_LARGE_BYTES, writeSite } from './site';
 import { startWebServer } from './server';
 
@@ -32,7 +33,7 @@ export type ServeWebCommand =
   | { readonly kind: 'write-site'; readonly dir: string; readonly largeBytes: number };
 
 export class ServeWebUsageError extends Error {
-  override readonly name = 'UsageError';
+  override readonly name = 'ServeWebUsageError';
 }
 
 export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand {
@@ -81,16 +82,16 @@ export async function serveWeb(cmd: ServeWebCommand, out: NodeJS.WritableStream 
   const temp = cmd.site === undefined ? mkdtempSync(path.join(tmpdir(), 'guestbench-site-')) : undefined;
   try {
     const siteDir = cmd.site ?? writeSite(temp as string, { largeBytes: cmd.largeBytes }).root;
+    const log = pino({ name: 'guestbench-agent', base: { pid: process.pid, component: 'serve-web' } }, err);
     let failures = 0;
     const server = await startWebServer({
       siteDir,
       host: cmd.host,
       port: cmd.port,
-      // One line for the first failures, then one per thousand: a failing program under load
-      // must not flood the log.
+      // The first failures, then one in a thousand: a failing program under load must not flood the log.
       onCgiError: (script, error) => {
         failures++;
-        if (failures <= 10 || failures % 1000 === 0) err.write(`${JSON.stringify({ event: 'cgi-failed', script, error, failures })}\n`);
+        if (failures <= 10 || failures % 1000 === 0) log.warn({ event: 'cgi-failed', script, error, failures }, 'CGI program failed');
       },
     });
     out.write(cmd.json ? `${JSON.stringify({ url: server.url, site: siteDir })}\n` : `serving ${server.url} from ${siteDir} (pages: /static/small /static/large /cgi-bin/env /cgi-bin/maze?size=N&seed=S)\n`);

@@ -65,17 +65,18 @@ const P50: MetricSpec = { name: 'p50', unit: 'ms', direction: 'lower', primary: 
 const P99: MetricSpec = { name: 'p99', unit: 'ms', direction: 'lower', primary: false };
 const MBPS: MetricSpec = { name: 'throughput', unit: 'MB/s', direction: 'higher', primary: false };
 
-/** Why a trial's requests failed, in one line. */
+/** Why a trial's requests failed, in one line; undefined when none did. */
 export function failureSummary(r: LoadReport): string | undefined {
-  const attempted = r.completeRequests + r.failures.connect + r.failures.receive + r.failures.exceptions;
   if (r.failedRequests === 0 && r.non2xxResponses === 0) return undefined;
+  const attempted = r.completeRequests + r.failures.connect + r.failures.receive + r.failures.exceptions;
   const f = r.failures;
   const statuses = Object.entries(r.statuses ?? {}).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${n}× ${s}`);
   const first = Object.keys(r.errors ?? {})[0];
+  // A request can be both (a 500 of another length), so the two counts are not added.
   return (
-    `${r.failedRequests + r.non2xxResponses} of ${attempted} requests failed ` +
-    `(connect ${f.connect}, receive ${f.receive}, length ${f.length}, exceptions ${f.exceptions}, non-2xx ${r.non2xxResponses}` +
-    `${statuses.length > 0 ? `: ${statuses.join(', ')}` : ''})${first === undefined ? '' : `; first error: ${first}`}`
+    `of ${attempted} requests, ${r.failedRequests} failed (connect ${f.connect}, receive ${f.receive}, length ${f.length}, exceptions ${f.exceptions})` +
+    ` and ${r.non2xxResponses} were answered non-2xx${statuses.length > 0 ? ` (${statuses.join(', ')})` : ''}` +
+    `${first === undefined ? '' : `; first error: ${first}`}`
   );
 }
 
