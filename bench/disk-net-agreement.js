@@ -1,0 +1,314 @@
+#!/usr/bin/env node
+// Benchmark of guestbench itself: do its disk and network numbers agree with fio and iperf3
+// on this machine? Each measurement runs guestbench's benchmark and the reference tool's
+// matching job side by side, alternating which goes first, for several rounds; the verdict
+// is on the median of the per-round ratios, so drift and neighbours' load hit both alike.
+// Uses the built agent (agent/dist) through its public entry and its CLI.
+//
+// Usage: node bench/disk-net-agreement.js [--dir DIR] [--file-mib N] [--seconds S] [--omit S]
+//          [--streams N] [--rounds N] [--only disk|net] [--json]
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const REPO = path.join(__dirname, '..');
+const AGENT = path.join(REPO, 'agent', 'dist', 'index.js');
+const AGENT_CLI = path.join(REPO, 'agent', 'dist', 'cli', 'main.js');
+
+const HELP = `Usage: node bench/disk-net-agreement.js [options]
+  --dir DIR        folder for the test files of both tools (default /var/tmp/guestbench)
+  --file-mib N     test file size, the same for both (default 1024)
+  --seconds S      length of each measurement (default 3)
+  --omit S         network: seconds left out at the start, iperf3 -O (default 1)
+  --streams N      network: parallel streams, iperf3 -P (default 1)
+  --rounds N       measurements per tool, alternating which goes first (default 3)
+  --only WHAT      disk or net (default both)
+  --json           the table as JSON
+Run bench/scripts/ensure-reference-tools.sh first (npm run bench:disk-net does).`;
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string' }, 'file-mib': { type: 'string' }, seconds: { type: 'string' }, omit: { type: 'string' },
+      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
+  const number = (key, fallback, min) => {
+    const v = values[key] === undefined ? fallback : Number(values[key]);
+    if (!Number.isFinite(v) || v < min) throw new Error(`--${key}: a number ≥ ${min}, got "${values[key]}"`);
+    return v;
+  };
+  const only = values.only ?? 'both';
+  if (!['disk', 'net', 'both'].includes(only)) throw new Error(`--only: disk or net, got "${only}"`);
+  return {
+    dir: path.resolve(values.dir ?? path.join(fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'guestbench')),
+    fileMiB: Math.round(number('file-mib', 1024, 16)),
+    seconds: number('seconds', 3, 0.5),
+    omit: number('omit', 1, 0),
+    streams: Math.round(number('streams', 1, 1)),
+    rounds: Math.round(number('rounds', 3, 1)),
+    only,
+    json: values.json === true,
+  };
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Runs fio with `args` plus JSON output and returns its first job. */
+function fio(args) {
+  const out = execFileSync('fio', [...args, '--output-format=json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // fio may print notes before the JSON.
+  return JSON.parse(out.slice(out.indexOf('{'))).jobs[0];
+}
+
+/** The fio jobs matching guestbench's disk benchmarks (same folder, size and duration). */
+function fioJobs(o, file) {
+  const common = [`--filename=${file}`, `--size=${o.fileMiB}M`, '--ioengine=psync', '--iodepth=1', '--time_based', `--runtime=${Math.round(o.seconds * 1000)}ms`, '--name=ref'];
+  return {
+    'disk.seq_write': [...common, '--rw=write', '--bs=1M', '--direct=1', '--end_fsync=1'],
+    'disk.seq_read': [...common, '--rw=read', '--bs=1M', '--direct=1'],
+    'disk.rand_read_4k': [...common, '--rw=randread', '--bs=4k', '--direct=1'],
+    'disk.rand_write_4k': [...common, '--rw=randwrite', '--bs=4k', '--direct=1', '--end_fsync=1'],
+    'disk.fsync': [...common.map((a) => (a.startsWith('--size=') ? '--size=16M' : a)), '--rw=write', '--bs=4k', '--direct=0', '--fdatasync=1'],
+  };
+}
+
+const pct = (job, side, p) => job[side].clat_ns.percentile[p.toFixed(6)] / 1000;
+
+/**
+ * What is compared: guestbench metric, the same quantity from fio's job, the tolerance the
+ * issue sets (undefined: shown for information).
+ */
+const DISK_ROWS = [
+  { id: 'disk.seq_write', metric: 'throughput', unit: 'MB/s', ref: (j) => j.write.bw_bytes / 1e6, tolerance: 0.2 },
+  { id: 'disk.seq_read', metric: 'throughput', unit: 'MB/s', ref: (j) => j.read.bw_bytes / 1e6, tolerance: 0.2 },
+  { id: 'disk.rand_read_4k', metric: 'iops', unit: 'IOPS', ref: (j) => j.read.iops, tolerance: 0.25 },
+  { id: 'disk.rand_read_4k', metric: 'p50', unit: 'µs', ref: (j) => pct(j, 'read', 50) },
+  { id: 'disk.rand_read_4k', metric: 'p99', unit: 'µs', ref: (j) => pct(j, 'read', 99) },
+  { id: 'disk.rand_write_4k', metric: 'iops', unit: 'IOPS', ref: (j) => j.write.iops },
+  // One write + fdatasync per operation in both: the time per write is the time per commit.
+  { id: 'disk.fsync', metric: 'latency', unit: 'µs', ref: (j) => 1e6 / j.write.iops },
+];
+
+/** Starts `guestbench-agent serve-net` on loopback; resolves with its port and a stop function. */
+function startServeNet() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [AGENT_CLI, 'serve-net', '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!out.includes('\n')) return;
+      const { listening } = JSON.parse(out.split('\n')[0]);
+      resolve({ address: listening, stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGINT'))) });
+    });
+    child.once('exit', (code) => reject(new Error(`serve-net exited with ${code}`)));
+  });
+}
+
+/** Starts `iperf3 -s` on a free loopback port. */
+async function startIperf3Server() {
+  const port = await new Promise((resolve) => {
+    const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // iperf3 has no readiness signal: wait until it accepts a connection.
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = require('node:net').connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGTERM'))) };
+}
+
+function profileFor(seconds) {
+  return { name: 'agreement', description: '', warmupSeconds: 0, trialSeconds: seconds, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks: [], settings: {} };
+}
+
+async function prepare(agent, id, raw, o, targets) {
+  const def = agent.getBenchmark(id);
+  return def.prepare(def.parseSettings(raw), { profile: profileFor(o.seconds), signal: new AbortController().signal, targets });
+}
+
+/**
+ * Measures each row `o.rounds` times with each tool, alternating which goes first. `gb(id)`
+ * and `ref(id)` give one measurement: an object of metric values.
+ */
+async function alternate(o, ids, gb, ref) {
+  const values = {};
+  for (const id of ids) values[id] = { gb: [], ref: [] };
+  for (let round = 0; round < o.rounds; round++) {
+    for (const id of ids) {
+      const order = round % 2 === 0 ? ['gb', 'ref'] : ['ref', 'gb'];
+      for (const who of order) {
+        values[id][who].push(who === 'gb' ? await gb(id) : await ref(id));
+      }
+      log(`  round ${round + 1}/${o.rounds} ${id} done`);
+    }
+  }
+  return values;
+}
+
+function summarise(rows, values) {
+  return rows.map((r) => {
+    const gbv = values[r.id].gb.map((m) => m[r.metric]);
+    const refv = values[r.id].ref.map(r.ref);
+    const ratios = gbv.map((v, i) => v / refv[i]);
+    const ratio = median(ratios);
+    return {
+      measurement: `${r.id} ${r.metric}`,
+      unit: r.unit,
+      guestbench: median(gbv),
+      reference: median(refv),
+      ratio,
+      ratioMin: Math.min(...ratios),
+      ratioMax: Math.max(...ratios),
+      tolerance: r.tolerance,
+      verdict: r.tolerance === undefined ? 'info' : Math.abs(ratio - 1) <= r.tolerance ? 'agrees' : 'DISAGREES',
+      rounds: { guestbench: gbv, reference: refv },
+    };
+  });
+}
+
+async function diskPart(agent, o) {
+  fs.mkdirSync(o.dir, { recursive: true });
+  const refFile = path.join(o.dir, `fio-reference-${process.pid}.tmp`);
+  const jobs = fioJobs(o, refFile);
+  const ids = [...new Set(DISK_ROWS.map((r) => r.id))];
+  const prepared = {};
+  try {
+    log(`disk: preparing guestbench's files and fio's (${o.fileMiB} MiB each) in ${o.dir}`);
+    for (const id of ids) {
+      prepared[id] = await prepare(agent, id, id === 'disk.fsync' ? { fileMiB: 16 } : { fileMiB: o.fileMiB }, o, { diskDir: o.dir });
+    }
+    // fio lays its file out on first use; do it now so no measured run pays for it.
+    fio([...jobs['disk.seq_read'], '--create_only=1']);
+    const values = await alternate(o, ids, async (id) => ({ ...(await prepared[id].trial()) }), (id) => fio(jobs[id]));
+    return { rows: summarise(DISK_ROWS, values), io: prepared['disk.seq_read'].parameters.io, commands: Object.fromEntries(ids.map((id) => [id, `fio ${jobs[id].join(' ')}`])) };
+  } finally {
+    for (const p of Object.values(prepared)) await p.dispose?.();
+    fs.rmSync(refFile, { force: true });
+  }
+}
+
+async function netPart(agent, o) {
+  const sink = await startServeNet();
+  const iperf = await startIperf3Server();
+  const iperfArgs = ['-c', '127.0.0.1', '-p', String(iperf.port), '-t', String(o.seconds), '-O', String(o.omit), '-P', String(o.streams), '-J'];
+  try {
+    log(`net: guestbench → serve-net child at ${sink.address}; iperf3 → iperf3 -s on port ${iperf.port}`);
+    const stream = await prepare(agent, 'net.tcp_stream', { seconds: o.seconds, omitSeconds: o.omit, streams: o.streams }, o, { netSink: sink.address });
+    try {
+      const values = await alternate(
+        o,
+        ['net.tcp_stream'],
+        async () => ({ ...(await stream.trial()) }),
+        () => JSON.parse(execFileSync('iperf3', iperfArgs, { encoding: 'utf8' })),
+      );
+      const rows = [{ id: 'net.tcp_stream', metric: 'throughput', unit: 'Mbit/s', ref: (j) => j.end.sum_received.bits_per_second / 1e6, tolerance: 0.2 }];
+      return { rows: summarise(rows, values), commands: { 'net.tcp_stream': `iperf3 ${iperfArgs.join(' ')}` } };
+    } finally {
+      await stream.dispose?.();
+    }
+  } finally {
+    await sink.stop();
+    await iperf.stop();
+  }
+}
+
+function format(n) {
+  if (n >= 1000) return n.toFixed(0);
+  if (n >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+function table(rows) {
+  const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', 'range', 'tolerance', 'verdict'];
+  const lines = rows.map((r) => [
+    r.measurement, r.unit, format(r.guestbench), format(r.reference), r.ratio.toFixed(2), `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
+    r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`, r.verdict,
+  ]);
+  const all = [head, ...lines];
+  const widths = head.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
+  const row = (l) => `| ${l.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+function fsType(dir) {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  if (!fs.existsSync(AGENT)) throw new Error('agent/dist is missing: run `npm run build` (or `tsc -b agent`) first');
+  for (const tool of o.only === 'net' ? ['iperf3'] : o.only === 'disk' ? ['fio'] : ['fio', 'iperf3']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${tool} is missing: run bench/scripts/ensure-reference-tools.sh`);
+    }
+  }
+  const agent = require(AGENT);
+  const started = Date.now();
+  const parts = [];
+  if (o.only !== 'net') parts.push(await diskPart(agent, o));
+  if (o.only !== 'disk') parts.push(await netPart(agent, o));
+  const rows = parts.flatMap((p) => p.rows);
+  const commands = Object.assign({}, ...parts.map((p) => p.commands));
+  const machine = {
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    diskDir: o.dir,
+    fileSystem: fsType(fs.existsSync(o.dir) ? o.dir : path.dirname(o.dir)),
+    guestbenchDiskIo: parts[0]?.io,
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    fio: o.only === 'net' ? undefined : execFileSync('fio', ['--version'], { encoding: 'utf8' }).trim(),
+    iperf3: o.only === 'disk' ? undefined : execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0].trim(),
+  };
+  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ options, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${table(rows)}\n\n`);
+    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the two run back to back; range: lowest and highest round\n`);
+    process.stdout.write(`${JSON.stringify(options)}\n${JSON.stringify(machine)}\n`);
+    for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);
+  }
+  return rows.some((r) => r.verdict === 'DISAGREES') ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`disk-net-agreement: ${err.message}\n`);
+    process.exitCode = 2;
+  },
+);
