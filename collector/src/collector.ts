@@ -145,7 +145,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   let httpServer: http.Server | undefined;
   try {
     const h = splitHostPort(options.httpAddress);
-    httpServer = createHttpApi({ store, logger: log, metrics, jobs }, reportRoutes(store));
+    httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth }, reportRoutes(store), options.tls);
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
     const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;

@@ -20,3 +20,5 @@ export type { PostgresStoreOptions } from './store/postgres-store';
 export { SqliteStore } from './store/sqlite-store';
 export type { Store } from './store/store';
 export type { RunRecord, SampleRecord, RunStatus } from './model';
+export { generateToken } from './auth/tokens';
+export type { TokenRecord } from './auth/tokens';

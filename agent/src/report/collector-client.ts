@@ -36,6 +36,12 @@ export interface ClientTls {
   readonly key?: Buffer;
 }
 
+/** Per call: fewer attempts or a shorter deadline, e.g. while a run is going. */
+export interface CallOptions {
+  readonly attempts?: number;
+  readonly deadlineMs?: number;
+}
+
 export interface CollectorClientOptions {
   /** Enrollment token, sent as "authorization: Bearer …" on every call. */
   readonly token?: string;
@@ -70,18 +76,20 @@ export class CollectorClient {
     this.retryDelayMs = options.retryDelayMs ?? 200;
   }
 
-  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req, extraDeadlineMs = 0): Promise<Res> {
+  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req, extraDeadlineMs = 0, opts: CallOptions = {}): Promise<Res> {
     let delay = this.retryDelayMs;
+    const attempts = opts.attempts ?? this.attempts;
+    const deadlineMs = opts.deadlineMs ?? this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<Res>((resolve, reject) => {
           const metadata = new Metadata();
           if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
-          fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + this.deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
+          fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
         });
       } catch (err: unknown) {
         const e = err as ServiceError;
-        if (!TRANSIENT.has(e.code) || attempt >= this.attempts) {
+        if (!TRANSIENT.has(e.code) || attempt >= attempts) {
           throw new CollectorError(`${name} to ${this.address} failed: ${e.details || e.message}`, e.code, { cause: err });
         }
         await new Promise((r) => setTimeout(r, delay));
@@ -90,20 +98,20 @@ export class CollectorClient {
     }
   }
 
-  enroll(req: EnrollRequest): Promise<EnrollResponse> {
-    return this.call('Enroll', this.client.enroll as unknown as Unary<EnrollRequest, EnrollResponse>, req);
+  enroll(req: EnrollRequest, opts?: CallOptions): Promise<EnrollResponse> {
+    return this.call('Enroll', this.client.enroll as unknown as Unary<EnrollRequest, EnrollResponse>, req, 0, opts);
   }
 
-  startRun(req: StartRunRequest): Promise<unknown> {
-    return this.call('StartRun', this.client.startRun as unknown as Unary<StartRunRequest, unknown>, req);
+  startRun(req: StartRunRequest, opts?: CallOptions): Promise<unknown> {
+    return this.call('StartRun', this.client.startRun as unknown as Unary<StartRunRequest, unknown>, req, 0, opts);
   }
 
-  submitSamples(req: SubmitSamplesRequest): Promise<SubmitSamplesResponse> {
-    return this.call('SubmitSamples', this.client.submitSamples as unknown as Unary<SubmitSamplesRequest, SubmitSamplesResponse>, req);
+  submitSamples(req: SubmitSamplesRequest, opts?: CallOptions): Promise<SubmitSamplesResponse> {
+    return this.call('SubmitSamples', this.client.submitSamples as unknown as Unary<SubmitSamplesRequest, SubmitSamplesResponse>, req, 0, opts);
   }
 
-  endRun(req: EndRunRequest): Promise<EndRunResponse> {
-    return this.call('EndRun', this.client.endRun as unknown as Unary<EndRunRequest, EndRunResponse>, req);
+  endRun(req: EndRunRequest, opts?: CallOptions): Promise<EndRunResponse> {
+    return this.call('EndRun', this.client.endRun as unknown as Unary<EndRunRequest, EndRunResponse>, req, 0, opts);
   }
 
   heartbeat(req: HeartbeatRequest): Promise<unknown> {

@@ -2,7 +2,7 @@
 // step can fail and be retried later; the spool keeps whatever is not acknowledged.
 import { RunStatus } from '@guestbench/proto';
 import type { Logger } from 'pino';
-import type { CollectorClient } from './collector-client';
+import type { CallOptions, CollectorClient } from './collector-client';
 import type { Spool, SpooledRun } from './spool';
 
 export interface DeliveryResult {
@@ -18,20 +18,20 @@ export interface DeliveryResult {
  * Delivers what is spooled for one run. `started` skips StartRun when this process already
  * started it. Throws when the collector cannot be reached (the spool is unchanged then).
  */
-export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false): Promise<DeliveryResult> {
+export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false, opts?: CallOptions): Promise<DeliveryResult> {
   const state = run.state();
-  if (!started) await client.startRun(state.start);
+  if (!started) await client.startRun(state.start, opts);
   const acked: string[] = [];
   const pending = run.pending();
   for (let i = 0; i < pending.length; i += 100) {
     const batch = pending.slice(i, i + 100);
-    const res = await client.submitSamples({ runId: run.runId, samples: batch });
+    const res = await client.submitSamples({ runId: run.runId, samples: batch }, opts);
     run.acknowledge(res.ackedSampleIds);
     acked.push(...res.ackedSampleIds);
   }
   const left = run.pending().length;
   if (state.end !== undefined && left === 0) {
-    await client.endRun(state.end);
+    await client.endRun(state.end, opts);
     run.remove();
     return { runId: run.runId, acked, pending: 0, done: true };
   }

@@ -22,7 +22,11 @@ function connect() {
   if (session && !session.closed && !session.destroyed) return session;
   const tls = workerData.tls;
   session = tls
-    ? http2.connect('https://' + workerData.address, { ca: tls.ca, cert: tls.cert, key: tls.key })
+    ? http2.connect('https://' + workerData.address, {
+        ca: tls.ca, cert: tls.cert, key: tls.key,
+        // SNI carries host names only; an IP address is checked against the certificate without it.
+        servername: require('node:net').isIP(workerData.address.replace(/^\[?([^\]]*)\]?:\d+$/, '$1')) ? '' : undefined,
+      })
     : http2.connect('http://' + workerData.address);
   session.on('error', () => { session = undefined; });
   session.unref();

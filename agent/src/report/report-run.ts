@@ -11,7 +11,8 @@ import type { Inventory } from '../detect/inventory';
 import { resolveAnnouncedSink } from '../net/announced-sink';
 import type { Profile } from '../profiles/profile';
 import { AGENT_VERSION } from '../version';
-import type { CollectorClient } from './collector-client';
+import { isCollectorError, type CallOptions, type CollectorClient } from './collector-client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { deliverRun } from './deliver';
 import { HeartbeatPump } from './heartbeat-pump';
 import type { Spool } from './spool';
@@ -55,7 +56,10 @@ export interface ReportRunResult {
 }
 
 /** Enrolls this agent: its identity, detected and declared platform, and inventory. */
-export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>): Promise<{ heartbeatIntervalMs: number; netSink?: string }> {
+export async function enroll(
+  options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>,
+  callOptions?: CallOptions,
+): Promise<{ heartbeatIntervalMs: number; netSink?: string }> {
   const res = await options.client.enroll({
     agentId: options.agentId,
     hostname: os.hostname(),
@@ -63,11 +67,14 @@ export async function enroll(options: Pick<ReportRunOptions, 'client' | 'agentId
     detected: { platform: options.detection.platform, evidence: options.detection.evidence.map((e) => ({ ...e })) },
     inventory: { ...options.inventory },
     agentVersion: AGENT_VERSION,
-  });
+  }, callOptions);
   const netSink = resolveAnnouncedSink(res.netSink, options.client.address);
   options.logger.info({ event: 'enrolled', agentId: options.agentId, collector: options.client.address, netSink }, 'enrolled');
   return { heartbeatIntervalMs: res.heartbeatIntervalMs, netSink };
 }
+
+/** The collector said no to who we are: a token problem, not a network one. */
+const FATAL = new Set<number>([GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.FAILED_PRECONDITION]);
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -97,16 +104,31 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   let started = false;
   let lastProblem = '';
 
+  // While benchmarks run, a delivery is one quick attempt, and after a failure none are
+  // made for a while: an unreachable collector must not stall the run (nor load the
+  // machine between benchmarks). After the run, the drain below retries patiently.
+  let quietUntil = 0;
+  let quietMs = 2000;
+  const QUICK = { attempts: 1, deadlineMs: 3000 };
+
   /** One delivery attempt of everything spooled for this run; failures are logged, not thrown. */
-  async function tryDeliver(): Promise<boolean> {
+  async function tryDeliver(duringRun = false): Promise<boolean> {
+    if (duringRun && Date.now() < quietUntil) return false;
     try {
-      enrolled ??= await enroll(options);
-      const result = await deliverRun(client, spooled, started);
+      enrolled ??= await enroll(options, duringRun ? QUICK : undefined);
+      const result = await deliverRun(client, spooled, started, duringRun ? QUICK : undefined);
+      quietMs = 2000;
       started = true;
       result.acked.forEach((id) => acked.add(id));
       lastProblem = '';
       return result.done;
     } catch (err: unknown) {
+      // Refusals that no retry can cure end the run at once, with the collector's words.
+      if (isCollectorError(err) && err.code !== undefined && FATAL.has(err.code)) throw err;
+      if (duringRun) {
+        quietUntil = Date.now() + quietMs;
+        quietMs = Math.min(quietMs * 2, 60_000);
+      }
       const message = err instanceof Error ? err.message : String(err);
       if (message !== lastProblem) log.warn({ event: 'collector-unreachable', err, spooled: spooled.pending().length }, 'collector unreachable; samples stay spooled');
       lastProblem = message;
@@ -114,7 +136,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     }
   }
 
-  await tryDeliver();
+  await tryDeliver(true);
   log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: started }, 'run started');
   const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
   const pump = new HeartbeatPump(client.address, Math.max(200, enrolled?.heartbeatIntervalMs || 5000), beatRequest(''), { token: client.token, tls: client.tls });
@@ -130,7 +152,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     spooled.add(samples);
     samples.forEach((s) => sent.add(s.id));
     const before = acked.size;
-    await tryDeliver();
+    await tryDeliver(true);
     log.info({ event: 'samples-acked', benchmark: outcome.benchmarkId, acked: acked.size - before, sent: samples.length, spooled: spooled.pending().length }, 'samples acknowledged');
   }
 
