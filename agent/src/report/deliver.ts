@@ -20,7 +20,12 @@ export interface DeliveryResult {
  */
 export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false, opts?: CallOptions): Promise<DeliveryResult> {
   const state = run.state();
-  if (!started) await client.startRun(state.start, opts);
+  if (!started) {
+    // Enroll is an idempotent upsert; it makes sure the collector knows the agent even when
+    // this run was measured while it was unreachable.
+    await client.enroll(state.enroll, opts);
+    await client.startRun(state.start, opts);
+  }
   const acked: string[] = [];
   const pending = run.pending();
   for (let i = 0; i < pending.length; i += 100) {

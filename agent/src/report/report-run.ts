@@ -2,7 +2,7 @@
 // it finishes, heartbeat meanwhile, end the run, and say whether every sample was acked.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { RunStatus } from '@guestbench/proto';
+import { RunStatus, type EnrollRequest } from '@guestbench/proto';
 import type { Logger } from 'pino';
 import { runSuite, type BenchmarkOutcome } from '../bench/runner';
 import type { BenchTargets } from '../bench/types';
@@ -55,19 +55,23 @@ export interface ReportRunResult {
   readonly delivered: boolean;
 }
 
-/** Enrolls this agent: its identity, detected and declared platform, and inventory. */
-export async function enroll(
-  options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>,
-  callOptions?: CallOptions,
-): Promise<{ heartbeatIntervalMs: number; netSink?: string }> {
-  const res = await options.client.enroll({
+export function enrollRequest(options: Pick<ReportRunOptions, 'agentId' | 'declaredPlatform' | 'detection' | 'inventory'>): EnrollRequest {
+  return {
     agentId: options.agentId,
     hostname: os.hostname(),
     declaredPlatform: options.declaredPlatform,
     detected: { platform: options.detection.platform, evidence: options.detection.evidence.map((e) => ({ ...e })) },
     inventory: { ...options.inventory },
     agentVersion: AGENT_VERSION,
-  }, callOptions);
+  };
+}
+
+/** Enrolls this agent: its identity, detected and declared platform, and inventory. */
+export async function enroll(
+  options: Pick<ReportRunOptions, 'client' | 'agentId' | 'declaredPlatform' | 'detection' | 'inventory' | 'logger'>,
+  callOptions?: CallOptions,
+): Promise<{ heartbeatIntervalMs: number; netSink?: string }> {
+  const res = await options.client.enroll(enrollRequest(options), callOptions);
   const netSink = resolveAnnouncedSink(res.netSink, options.client.address);
   options.logger.info({ event: 'enrolled', agentId: options.agentId, collector: options.client.address, netSink }, 'enrolled');
   return { heartbeatIntervalMs: res.heartbeatIntervalMs, netSink };
@@ -98,7 +102,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION,
     startedAtMs: Date.now(), jobId: options.jobId ?? '',
   };
-  const spooled = options.spool.begin(options.agentId, start);
+  const spooled = options.spool.begin(enrollRequest(options), start);
   const sent = new Set<string>();
   const acked = new Set<string>();
   let started = false;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EndRunRequest, Sample, StartRunRequest } from '@guestbench/proto';
+import { EndRunRequest, EnrollRequest, Sample, StartRunRequest } from '@guestbench/proto';
 
 /** Where the agent keeps its state: $GUESTBENCH_STATE_DIR, /var/lib/guestbench for root, else ~/.local/state/guestbench. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -47,6 +47,8 @@ export interface SpooledRunState {
   readonly agentId: string;
   /** The agent process running it; its folder is not touched by others while it lives. */
   readonly pid: number;
+  /** How the agent enrolled for this run, so a later delivery can enroll the same way. */
+  readonly enroll: EnrollRequest;
   readonly start: StartRunRequest;
   /** Set once the run has ended on the agent's side. */
   readonly end: EndRunRequest | undefined;
@@ -65,10 +67,11 @@ export class SpooledRun {
   }
 
   state(): SpooledRunState {
-    const raw = JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as { agentId: string; pid?: number; start: unknown; end?: unknown };
+    const raw = JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as { agentId: string; pid?: number; enroll: unknown; start: unknown; end?: unknown };
     return {
       agentId: raw.agentId,
       pid: raw.pid ?? 0,
+      enroll: EnrollRequest.fromJSON(raw.enroll),
       start: StartRunRequest.fromJSON(raw.start),
       end: raw.end === undefined ? undefined : EndRunRequest.fromJSON(raw.end),
     };
@@ -77,7 +80,10 @@ export class SpooledRun {
   /** Records that the run ended (durably), so a later delivery can end it at the collector. */
   markEnded(end: EndRunRequest): void {
     const s = this.state();
-    writeDurably(path.join(this.dir, 'run.json'), JSON.stringify({ agentId: s.agentId, pid: s.pid, start: StartRunRequest.toJSON(s.start), end: EndRunRequest.toJSON(end) }));
+    writeDurably(
+      path.join(this.dir, 'run.json'),
+      JSON.stringify({ agentId: s.agentId, pid: s.pid, enroll: EnrollRequest.toJSON(s.enroll), start: StartRunRequest.toJSON(s.start), end: EndRunRequest.toJSON(end) }),
+    );
   }
 
   /** Adds samples durably; a sample already spooled is left as it is. */
@@ -131,11 +137,12 @@ export class Spool {
   }
 
   /** Opens a run's folder, writing its start durably before anything is sent. */
-  begin(agentId: string, start: StartRunRequest): SpooledRun {
+  begin(enroll: EnrollRequest, start: StartRunRequest): SpooledRun {
+    const agentId = enroll.agentId;
     const dir = path.join(this.dir, start.runId);
     fs.mkdirSync(path.join(dir, 'samples'), { recursive: true, mode: 0o700 });
     fsyncDir(this.dir);
-    writeDurably(path.join(dir, 'run.json'), JSON.stringify({ agentId, pid: process.pid, start: StartRunRequest.toJSON(start) }));
+    writeDurably(path.join(dir, 'run.json'), JSON.stringify({ agentId, pid: process.pid, enroll: EnrollRequest.toJSON(enroll), start: StartRunRequest.toJSON(start) }));
     return new SpooledRun(dir);
   }
 

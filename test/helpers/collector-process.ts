@@ -1,0 +1,77 @@
+// A collector as a real child process (so it can be killed with SIGKILL), on a port chosen
+// free by the kernel and kept across restarts, with its JSON log events collected.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { COLLECTOR_CLI } from './collector-harness';
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface CollectorProcess {
+  readonly child: ChildProcess;
+  readonly events: Record<string, unknown>[];
+  /** Resolves when a log event matches. */
+  waitForEvent(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export async function startCollectorProcess(db: string, grpcPort: number, extraArgs: readonly string[] = []): Promise<CollectorProcess> {
+  const child = spawn(
+    process.execPath,
+    [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', '127.0.0.1:0', '--db', db, '--insecure-no-auth', '--log-level', 'debug', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const events: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    }
+    for (const w of [...waiters]) w();
+  });
+  child.stderr!.resume();
+  const proc: CollectorProcess = {
+    child,
+    events,
+    waitForEvent(match, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = events.find(match);
+          if (found !== undefined) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching collector log event within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    kill(signal) {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
+  await proc.waitForEvent((e) => e['event'] === 'collector-ready', 20_000);
+  return proc;
+}
