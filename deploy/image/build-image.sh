@@ -21,8 +21,10 @@ Usage: build-image.sh [options]
   --mirror URL         Debian mirror (default: http://deb.debian.org/debian)
   --disk-size MIB      whole disk size in MiB (default: 2048)
   --collector HOST:PORT, --token T, --label L, --profile P
-                       written into the libvirt XML, OVF properties and xl helper comments
-                       (the disk itself carries no collector: the hypervisor passes it)
+                       written into the libvirt XML (collector default 192.168.122.1:50051,
+                       the host on libvirt's default network), the OVF's vApp property
+                       defaults and the xl configs' comments; the disk itself carries no
+                       collector: the hypervisor passes it
   --memory MIB         guest memory in the descriptors (default: 1024)
   --vcpus N            guest CPUs in the descriptors (default: 2)
   --force              rebuild the disk even when the cache says it is up to date
@@ -39,7 +41,7 @@ node_binary=""
 suite=bookworm
 mirror=http://deb.debian.org/debian
 disk_mib=2048
-collector=10.0.2.2:50051
+collector=""
 token=""
 label=""
 profile=""
@@ -130,7 +132,9 @@ bundle_sha="$(sha "$bundle")"
 node_sha="$(sha "$node_binary")"
 disk_key="$( {
   echo "base=$base_key bundle=$bundle_sha node=$node_sha disk=$disk_mib name=$name"
-  cat "$0" "$deploy/install-agent.sh" "$deploy/systemd/guestbench-agent.service"
+  # This script up to the descriptors: changing a template or its rendering keeps the disk.
+  sed '/^# --- per-hypervisor files/,$d' "$0"
+  cat "$deploy/install-agent.sh" "$deploy/systemd/guestbench-agent.service"
 } | sha256sum | cut -c1-16)"
 manifest="$out/$name.manifest.json"
 disk_outputs=("$name.raw" "$name.qcow2" "$name.vmdk" "$name.vmlinuz" "$name.initrd")
@@ -224,10 +228,10 @@ disk_seconds="$(elapsed "$t_disk")"
 
 # --- per-hypervisor files (cheap: always rendered) ----------------------------------------------
 xml_escape() { local s="${1//&/&amp;}"; s="${s//</&lt;}"; s="${s//>/&gt;}"; s="${s//\"/&quot;}"; printf '%s' "${s//\'/&apos;}"; }
-render() {  # render TEMPLATE OUTPUT: replaces @KEY@ with $T_KEY; drops lines whose value is empty
+render() {  # render TEMPLATE OUTPUT COLLECTOR: replaces @KEY@ with $T_KEY; drops lines whose value is empty
   T_NAME="$name" T_QCOW2="$out/$name.qcow2" T_RAW="$out/$name.raw" T_OVERLAY="$out/$name-libvirt.qcow2" \
   T_XEN_DISK="$out/$name-xen.raw" T_KERNEL="$out/$name.vmlinuz" T_INITRD="$out/$name.initrd" \
-  T_COLLECTOR="$(xml_escape "$collector")" T_TOKEN="$(xml_escape "$token")" T_LABEL="$(xml_escape "$label")" \
+  T_COLLECTOR="$(xml_escape "$3")" T_TOKEN="$(xml_escape "$token")" T_LABEL="$(xml_escape "$label")" \
   T_PROFILE="$(xml_escape "$profile")" T_MEMORY_MIB="$memory_mib" T_VCPUS="$vcpus" \
   T_VMDK_FILE="$name.vmdk" T_VMDK_SIZE="$(stat -c %s "$out/$name.vmdk")" T_CAPACITY="$((disk_mib * 1048576))" \
     perl -ne '
@@ -236,10 +240,10 @@ render() {  # render TEMPLATE OUTPUT: replaces @KEY@ with $T_KEY; drops lines wh
       print unless $drop;' "$1" >"$2.tmp"
   mv -f "$2.tmp" "$2"
 }
-render "$deploy/libvirt/guestbench-domain.xml.in" "$out/$name-libvirt.xml"
-render "$deploy/xen/guestbench-hvm.cfg.in" "$out/$name-xen-hvm.cfg"
-render "$deploy/xen/guestbench-pvh.cfg.in" "$out/$name-xen-pvh.cfg"
-render "$deploy/vmware/guestbench.ovf.in" "$out/$name.ovf"
+render "$deploy/libvirt/guestbench-domain.xml.in" "$out/$name-libvirt.xml" "${collector:-192.168.122.1:50051}"
+render "$deploy/xen/guestbench-hvm.cfg.in" "$out/$name-xen-hvm.cfg" "${collector:-HOST:PORT}"
+render "$deploy/xen/guestbench-pvh.cfg.in" "$out/$name-xen-pvh.cfg" "${collector:-HOST:PORT}"
+render "$deploy/vmware/guestbench.ovf.in" "$out/$name.ovf" "$collector"
 (cd "$out" && for f in "$name.ovf" "$name.vmdk"; do echo "SHA256($f)= $(sha "$f")"; done) >"$out/$name.mf"
 
 size_of() { stat -c %s "$out/$1"; }

@@ -29,7 +29,7 @@ packages="$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$here/packages.txt"
 
 mounted=()
 cleanup() {
-  local m
+  local i
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -51,7 +51,7 @@ step "units: networkd on, timers and scrubbers off"
 systemctl --root="$target" enable systemd-networkd.service systemd-networkd-wait-online.service >/dev/null 2>&1
 # Periodic jobs that would run in the middle of a benchmark, or slow a short-lived guest.
 systemctl --root="$target" mask \
-  apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
+  apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
   >/dev/null 2>&1
 
 step "initrd (MODULES=list, zstd)"

@@ -12,7 +12,7 @@ const path = require('node:path');
 const repo = path.resolve(__dirname, '../..');
 
 /** Exit codes of the CLI, and `exitCode` of runGuest's result. */
-const EXIT = Object.freeze({ SUCCESS: 0, RUN_FAILED: 1, USAGE: 2, TIMEOUT: 3, QEMU_FAILED: 4 });
+const EXIT = Object.freeze({ SUCCESS: 0, RUN_FAILED: 1, USAGE: 2, TIMEOUT: 3, QEMU_FAILED: 4, INTERRUPTED: 130 });
 
 /** The unit's last line (deploy/systemd/guestbench-agent.service, ExecStopPost). */
 const RUN_ENDED = /guestbench-agent: run ended result=(\S+) exit=(\S*) status=(\S*)/;
@@ -43,7 +43,8 @@ const USAGE = `Usage: node deploy/qemu/run-guest.js [options]
   --json               print the result as JSON on stdout
   -h, --help           this text
 Exit codes: 0 run ended with result=success (or --until reached), 1 run ended with a failure,
-2 bad arguments, 3 time limit reached, 4 QEMU failed or the guest stopped before its run ended.`;
+2 bad arguments, 3 time limit reached, 4 QEMU failed or the guest stopped before its run ended,
+130 interrupted (SIGINT/SIGTERM; QEMU is stopped too).`;
 
 class UsageError extends Error {
   constructor(message) {
@@ -184,10 +185,10 @@ function qemuCommand(o) {
 
 /**
  * Boots the guest and resolves once it is over, never rejecting for guest trouble:
- * `{ exitCode, reason, accel, serialLog, result?, timings, command }`. Times are seconds since
- * QEMU was started.
+ * `{ exitCode, reason, accel, serialLog, run?, timings, command }`. Times are seconds since
+ * QEMU was started. `signal` (an AbortSignal) stops QEMU early: a test's cleanup uses it.
  */
-async function runGuest(options, { onLine } = {}) {
+async function runGuest(options, { onLine, signal } = {}) {
   const cmd = qemuCommand(options);
   const serialLog = options.serialLog ?? path.join(repo, '.cache/runs', `${cmd.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.serial.log`);
   fs.mkdirSync(path.dirname(serialLog), { recursive: true });
@@ -252,6 +253,10 @@ async function runGuest(options, { onLine } = {}) {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
 
+  const onAbort = () => stop(EXIT.INTERRUPTED, 'interrupted', 0);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
   const timeout = setTimeout(() => {
     stop(EXIT.TIMEOUT, `time limit of ${options.timeoutSeconds} s reached${timings.login === undefined ? ' before the login prompt' : ''}`, 0);
   }, options.timeoutSeconds * 1000);
@@ -262,6 +267,7 @@ async function runGuest(options, { onLine } = {}) {
   });
   clearTimeout(timeout);
   clearTimeout(stopTimer);
+  signal?.removeEventListener('abort', onAbort);
   if (pending !== '') onText(pending);
   await new Promise((resolve) => log.end(resolve));
   mark('qemuExited');
@@ -304,9 +310,13 @@ async function main(argv) {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.SUCCESS;
   }
+  // Stopping the runner stops the guest: QEMU would otherwise outlive it.
+  const interrupt = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => interrupt.abort());
   let result;
   try {
     result = await runGuest(options, {
+      signal: interrupt.signal,
       onLine: (line) => {
         if (!options.echo && /guestbench-agent: run ended|Reached target.*Multi-User|Kernel panic|login: ?$/.test(line)) {
           process.stderr.write(`run-guest: [serial] ${line.trim()}\n`);
