@@ -12,6 +12,7 @@ import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
 import { createJobService } from './grpc/job-service';
 import { createQueryService } from './grpc/query-service';
+import { tolerantService } from './grpc/unary';
 import { createHttpApi, listenHttp } from './http/http-server';
 import { reportRoutes } from './http/report-routes';
 import { JobBroker } from './jobs/job-broker';
@@ -108,9 +109,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
 
   const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  grpcServer.addService(AgentServiceService, createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
-  grpcServer.addService(QueryServiceService, createQueryService({ store, logger: log, metrics }));
-  grpcServer.addService(JobServiceService, createJobService({ store, jobs, auth, logger: log, metrics }));
+  grpcServer.addService(tolerantService(AgentServiceService), createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
+  grpcServer.addService(tolerantService(QueryServiceService), createQueryService({ store, logger: log, metrics }));
+  grpcServer.addService(tolerantService(JobServiceService), createJobService({ store, jobs, auth, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
   health.addToServer(grpcServer);
   const definitions = loadSync(['guestbench/v1/agent.proto', 'guestbench/v1/query.proto', 'guestbench/v1/job.proto'], {

@@ -1,6 +1,14 @@
 // One wrapper for every unary gRPC handler: parsed errors become statuses, unexpected
 // errors become INTERNAL with a log line (never a crash), and each call is timed.
-import { Metadata, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status as GrpcStatus,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
 
@@ -23,6 +31,39 @@ export interface HandlerContext {
 
 export type UnaryHandler<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
+/** Marks a request whose bytes were not a valid protobuf message of the method's type. */
+const MALFORMED = Symbol('malformed request');
+
+interface Malformed {
+  readonly [MALFORMED]: string;
+}
+
+function isMalformed(value: unknown): value is Malformed {
+  return typeof value === 'object' && value !== null && MALFORMED in value;
+}
+
+/**
+ * The same service definition, but a request that cannot be decoded becomes a marker that
+ * unary() answers with INVALID_ARGUMENT (grpc-js itself would answer INTERNAL, as if the
+ * collector were broken rather than the message).
+ */
+export function tolerantService<T extends ServiceDefinition>(definition: T): T {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition as Record<string, MethodDefinition<unknown, unknown>>)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err: unknown) {
+          return { [MALFORMED]: `${method.path}: the request is not a valid protobuf message (${err instanceof Error ? err.message : String(err)})` };
+        }
+      },
+    };
+  }
+  return out as unknown as T;
+}
+
 /** `fn` returns the response, or a ServiceError to send as the call's status. */
 export function unary<Req, Res>(ctx: HandlerContext, method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res | ServiceError>): UnaryHandler<Req, Res> {
   return (call, callback) => {
@@ -30,6 +71,13 @@ export function unary<Req, Res>(ctx: HandlerContext, method: string, fn: (req: R
     const finish = (code: GrpcStatus): void => {
       end?.({ code: GrpcStatus[code] });
     };
+    if (isMalformed(call.request)) {
+      ctx.log.warn({ event: 'request-rejected', method, code: 'INVALID_ARGUMENT', reason: call.request[MALFORMED] }, 'request rejected');
+      ctx.metrics?.rejected.inc({ api: 'grpc', method, code: 'INVALID_ARGUMENT' });
+      finish(GrpcStatus.INVALID_ARGUMENT);
+      callback(grpcError(GrpcStatus.INVALID_ARGUMENT, call.request[MALFORMED]));
+      return;
+    }
     fn(call.request, call).then(
       (result) => {
         if (isServiceError(result)) {

@@ -54,13 +54,15 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes`));
-        req.destroy();
+        // Stop keeping it, but drain it, so the client still gets the 413 on an open socket.
+        chunks.length = 0;
+        if (size - c.length <= MAX_BODY) reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
+      if (size > MAX_BODY) return;
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve({});
       try {
