@@ -80,15 +80,14 @@ class NetConnection implements Connection {
     this.served = 0;
     this.parser = this.newParser();
     this.connectStart = performance.now();
-    const { hostname, port, protocol } = this.target.url;
-    // eslint-disable-next-line prefer-const
-    let socket: Socket;
-    socket = connect({
+    const { hostname, port } = this.target.url;
+    const socket: Socket = connect({
       host: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-      port: Number(port || (protocol === 'https:' ? 443 : 80)),
+      port: Number(port || 80),
       noDelay: true,
       onread: {
         buffer: this.buffer,
+        // Bytes of a retired socket (still closing) are not for the current parser.
         callback: (n: number, buf: Uint8Array): boolean => {
           if (this.socket === socket) this.onData(buf as Buffer, n);
           return true;
