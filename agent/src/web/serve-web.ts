@@ -23,7 +23,7 @@ Options:
   --write-site DIR    write the site (static/ and cgi-bin/) to DIR for Apache or nginx, and exit
   --json              print {"url": …} on one line once listening (for programs)
 
-Runs until SIGINT or SIGTERM. The CGI programs are /bin/sh scripts (env, and awk for the maze);
+Runs until SIGINT or SIGTERM (or, when started with an IPC channel, until its parent goes away). The CGI programs are /bin/sh scripts (env, and awk for the maze);
 the site folder must not be on a noexec mount: set TMPDIR or --site elsewhere if /tmp is.
 `;
 
@@ -98,8 +98,11 @@ export async function serveWeb(cmd: ServeWebCommand, out: NodeJS.WritableStream 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      // Started by a benchmark with an IPC channel: a killed agent leaves no server behind.
+      if (process.send !== undefined) process.once('disconnect', resolve);
     });
     await server.close();
+    if (process.connected) process.disconnect();
     return 0;
   } finally {
     if (temp !== undefined) rmSync(temp, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,24 @@ describe('from the single-file bundle', () => {
     } finally {
       delete process.env['GUESTBENCH_AGENT_ENTRY'];
     }
+  });
+
+  it('leaves no server behind when the agent that started it is killed', async () => {
+    // A stand-in for an agent: starts the server as a benchmark does, says where, and waits.
+    const entry = path.join(work, 'starter.ts');
+    writeFileSync(entry, `import { startServerProcess } from ${JSON.stringify(path.join(__dirname, '../../web/server-process'))};
+startServerProcess({ largeBytes: 4096 }).then((s) => console.log(JSON.stringify({ pid: s.pid, url: s.url })));
+`);
+    const starter = path.join(work, 'starter.js');
+    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: starter, logLevel: 'error' });
+    const agent = spawn(process.execPath, [starter], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GUESTBENCH_AGENT_ENTRY: bundle } });
+    const line = await new Promise<string>((resolve) => agent.stdout?.once('data', (d: Buffer) => resolve(String(d))));
+    const { pid, url } = JSON.parse(line) as { pid: number; url: string };
+    expect((await fetch(`${url}/static/small`)).status).toBe(200);
+    agent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 
   it('runs the load generator in worker threads of the bundle, with exact totals', async () => {
