@@ -164,6 +164,8 @@ function qemuCommand(o) {
   const accel = o.accel === 'auto' ? (noKvm === undefined ? 'kvm' : 'tcg') : o.accel;
   const args = [
     '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+    // A guest that reboots (panic, watchdog) ends the run instead of starting over.
+    '-no-reboot',
     '-machine', 'q35', '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-m', String(o.memoryMib), '-smp', String(o.cpus),
     // The run never writes to the cached image: changes go to a throw-away overlay.
@@ -208,15 +210,16 @@ async function runGuest(options, { onLine, signal } = {}) {
   let stopTimer;
   let killSent = false;
 
+  const terminate = () => {
+    killSent = true;
+    qemu.kill('SIGTERM');
+    stopTimer = setTimeout(() => qemu.kill('SIGKILL'), 5000);
+  };
   const stop = (exitCode, reason, graceSeconds) => {
     if (outcome !== undefined) return;
     outcome = { exitCode, reason };
     // Give the guest a moment to power itself off; then end QEMU (the disk is a snapshot).
-    stopTimer = setTimeout(() => {
-      killSent = true;
-      qemu.kill('SIGTERM');
-      stopTimer = setTimeout(() => qemu.kill('SIGKILL'), 5000);
-    }, graceSeconds * 1000);
+    stopTimer = setTimeout(terminate, graceSeconds * 1000);
   };
 
   const onText = (text) => {
@@ -253,7 +256,12 @@ async function runGuest(options, { onLine, signal } = {}) {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
 
-  const onAbort = () => stop(EXIT.INTERRUPTED, 'interrupted', 0);
+  // Interrupting wins over everything, also over a guest given time to power off.
+  const onAbort = () => {
+    outcome = { exitCode: EXIT.INTERRUPTED, reason: 'interrupted' };
+    clearTimeout(stopTimer);
+    terminate();
+  };
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -263,7 +271,7 @@ async function runGuest(options, { onLine, signal } = {}) {
 
   const exit = await new Promise((resolve) => {
     qemu.on('error', (err) => resolve({ code: null, signal: null, error: err }));
-    qemu.on('exit', (code, signal) => resolve({ code, signal }));
+    qemu.on('exit', (code, sig) => resolve({ code, signal: sig }));
   });
   clearTimeout(timeout);
   clearTimeout(stopTimer);
