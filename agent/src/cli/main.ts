@@ -24,6 +24,7 @@ import { configToJson, formatResolvedConfig, isConfigError, resolveAgentConfig }
 import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
+import { load } from '../load/load-command';
 import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
@@ -202,6 +203,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'serve-web-help':
     case 'write-site':
       return serveWeb(cmd);
+    case 'load':
+    case 'load-help':
+      return load(cmd, process.stdout, process.stderr, interruptSignal());
     case 'serve-net':
       await serveNet({ listen: parseHostPort(cmd.listen, true) ?? { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
       return 0;

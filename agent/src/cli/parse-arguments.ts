@@ -6,6 +6,7 @@ import { PLATFORMS } from '../detect/detect-platform';
 import { parseHostPort } from '../net/address';
 import { isWebTargetError, parseWebTargets, type WebTargets } from '../web/pages';
 import { parseServeWebArguments, type ServeWebCommand } from '../web/serve-web';
+import { parseLoadArguments, type LoadCommand } from '../load/load-command';
 
 export const USAGE = `guestbench-agent — measures what this machine (a guest, or the bare host) gets
 
@@ -20,6 +21,7 @@ Usage:
   (run, daemon and flush also take --token T, --ca FILE, --cert FILE --key FILE, --state-dir DIR)
   guestbench-agent serve-net [--listen HOST:PORT] [--json]
   guestbench-agent serve-web [--listen HOST:PORT] [--large-kib N] [--site DIR | --write-site DIR] [--json]
+  guestbench-agent load   URL [-c N] [-n N] [-t SECONDS] [-k] [--rate R] [--threads T] [--generator builtin|ab] [--json]
   guestbench-agent list   [--json]
   guestbench-agent --help
 
@@ -36,6 +38,8 @@ Commands:
   serve-net  serve the network benchmarks' sink/echo endpoint here, for agents elsewhere
   serve-web  serve the web benchmarks' pages here (static and CGI), or write them for Apache/nginx;
              \`serve-web --help\` tells more
+  load     ab-style load on one URL with the built-in generator (or ab), and ab's report;
+           \`load --help\` tells more
   list     the benchmarks and profiles this agent knows
 
 Options:
@@ -87,6 +91,7 @@ export type Command =
       readonly netTarget: string | undefined;
     } & WebFlags
   | ServeWebCommand
+  | LoadCommand
   | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
 
 /** The web benchmarks' flags of bench and run. */
@@ -147,6 +152,13 @@ export function checkListen(address: string): string {
 export function parseArguments(argv: readonly string[]): Command {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  if (sub === 'load') {
+    try {
+      return parseLoadArguments(rest);
+    } catch (err: unknown) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   if (sub === 'serve-web') {
     try {
       return parseServeWebArguments(rest);

@@ -70,7 +70,8 @@ export function parseAbOutput(text: string): LoadReport {
   const waiting = timeRow(text, 'Waiting');
   const total = timeRow(text, 'Total');
   const percentiles: Partial<Record<PercentileKey, number>> = {};
-  for (const m of text.matchAll(/^\s*(\d{1,3})%\s+(\d+)(?: \(longest request\))?\s*$/gm)) {
+  // ab prints whole milliseconds; `guestbench-agent load` prints fractions and 99.9%, read alike.
+  for (const m of text.matchAll(/^\s*(\d{1,3}(?:\.\d)?)%\s+(\d+(?:\.\d+)?)(?: \(longest request\))?\s*$/gm)) {
     const key = m[1] as string;
     if ((PERCENTILES as readonly string[]).includes(key)) percentiles[key as PercentileKey] = Number(m[2]);
   }
