@@ -10,7 +10,7 @@
 //   'C' one     The server reads one byte, writes it back and closes, first: so TIME_WAIT
 //               lands on the server and a client can open connections at full rate.
 // Any other mode byte: the server closes the connection at once.
-// Both sides set TCP_NODELAY.
+// The server sets TCP_NODELAY; clients set it for request/response, not for bulk transfer.
 
 export const MODE_SINK = 0x53; // 'S'
 export const MODE_ECHO = 0x45; // 'E'

@@ -28,10 +28,14 @@ function describe(err: unknown): string {
   return e.code ?? e.message;
 }
 
-/** Opens a TCP connection to the sink, with TCP_NODELAY; a refusal or a timeout is a NetSinkError. */
-export function connectSocket(address: HostPort, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+/**
+ * Opens a TCP connection to the sink; a refusal or a timeout is a NetSinkError. `noDelay`
+ * (TCP_NODELAY) suits request/response; bulk transfer keeps Nagle's algorithm, as iperf3
+ * and netperf's TCP_STREAM do by default.
+ */
+export function connectSocket(address: HostPort, timeoutMs = CONNECT_TIMEOUT_MS, noDelay = true): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address.host, port: address.port, noDelay: true, allowHalfOpen: true });
+    const socket = net.connect({ host: address.host, port: address.port, noDelay, allowHalfOpen: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new NetSinkError(`no answer from the network sink at ${formatHostPort(address)} within ${timeoutMs} ms`));
@@ -143,7 +147,7 @@ interface StreamState {
  * still in socket buffers when sending stops are counted only once they arrived.
  */
 export async function streamToSink(address: HostPort, options: StreamOptions): Promise<StreamResult> {
-  const sockets = await Promise.all(Array.from({ length: options.streams }, () => connectSocket(address)));
+  const sockets = await Promise.all(Array.from({ length: options.streams }, () => connectSocket(address, CONNECT_TIMEOUT_MS, false)));
   try {
     let stopped = false;
     const states: StreamState[] = sockets.map((socket) => {

@@ -7,7 +7,8 @@
 //               bytes after the mode byte as an 8-byte big-endian unsigned integer, closes;
 //   'E' echo  – the server sends back every byte as it arrives, until the client closes;
 //   'C' one   – the server reads one byte, sends it back and closes first.
-// Any other mode byte closes the connection. Both sides set TCP_NODELAY.
+// Any other mode byte closes the connection. The server sets TCP_NODELAY; clients set it for
+// request/response, not for bulk transfer.
 // The two servers are kept small and identical in behaviour; test/integration/net-sink.test.ts
 // runs the same byte-level checks against both.
 import net from 'node:net';
