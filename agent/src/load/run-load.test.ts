@@ -140,6 +140,30 @@ describe('the built-in load generator', () => {
     expect(r.completeRequests).toBeGreaterThan(0);
   });
 
+  it('measures a known latency distribution: percentiles land in the right groups', async () => {
+    // 1000 requests: every 10th answered after 30 ms, every 100th after 80 ms, the rest at once.
+    let n = 0;
+    const server = createServer((_q, res) => {
+      n++;
+      const delay = n % 100 === 0 ? 80 : n % 10 === 0 ? 30 : 0;
+      if (delay === 0) res.end('x');
+      else setTimeout(() => res.end('x'), delay);
+    });
+    try {
+      const r = await load({ url: await listen(server), concurrency: 8, requests: 1000, keepAlive: true });
+      expect(r.completeRequests).toBe(1000);
+      const p = r.percentiles as Record<string, number>;
+      // Ranks 1–890 are immediate, 891–990 took 30 ms, 991–1000 took 80 ms.
+      expect(p['80']).toBeLessThan(25);
+      expect(p['95']).toBeGreaterThanOrEqual(29);
+      expect(p['98']).toBeLessThan(79);
+      expect(p['99.9']).toBeGreaterThanOrEqual(79);
+      expect(p['100']).toBeGreaterThanOrEqual(79);
+    } finally {
+      server.close();
+    }
+  });
+
   it('in constant-rate mode holds the rate and charges a stall to every request it delayed', async () => {
     // Answers at once, except one answer held back 400 ms.
     let n = 0;
