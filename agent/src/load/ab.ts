@@ -144,6 +144,7 @@ export interface RunAbExtras {
 
 /** Runs ab with `options` and returns its report; an AbError when ab is missing or fails. */
 export function runAb(options: LoadOptions, extras: RunAbExtras = {}): Promise<LoadReport> {
+  abArguments(options, undefined); // refuses what ab cannot do before anything is created
   const dir = mkdtempSync(path.join(tmpdir(), 'guestbench-ab-'));
   const csv = path.join(dir, 'percentiles.csv');
   const args = abArguments(options, csv);

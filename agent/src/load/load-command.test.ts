@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { parseAbOutput } from './ab';
 import { formatAbReport, load, parseLoadArguments } from './load-command';
@@ -55,6 +57,14 @@ describe('guestbench-agent load', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('says what ab cannot do, and leaves nothing behind', async () => {
+    const before = readdirSync(tmpdir()).filter((d) => d.startsWith('guestbench-ab-')).length;
+    const err = sink();
+    expect(await load(parseLoadArguments(['http://127.0.0.1:1/', '-n', '4', '-k', '--pipelining', '2', '--generator', 'ab']), sink().stream, err.stream)).toBe(1);
+    expect(err.text()).toBe('guestbench-agent load: ab cannot pipeline requests; use the builtin load generator for pipelining\n');
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('guestbench-ab-')).length).toBe(before);
   });
 
   it('exits 1 when requests failed, and shows why', async () => {
