@@ -13,7 +13,7 @@ let h: Harness;
 let agent: AgentServiceClient;
 
 beforeAll(async () => {
-  h = await startHarness({ heartbeatIntervalMs: 200, lostAfterMs: 600 });
+  h = await startHarness({ heartbeatIntervalMs: 200, lostAfterMs: 3000 });
   agent = new AgentServiceClient(h.collector.grpcAddress, credentials.createInsecure());
 });
 
@@ -157,8 +157,13 @@ test('a job goes to a connected daemon agent, which runs it and reports; job sho
     const text = await runCli(COLLECTOR_CLI, ['job', 'list', '--collector', h.collector.grpcAddress]);
     expect(text.stdout).toContain(created.job.id);
     // the daemon's own log lines reached the collector with the run
-    const logs = (await (await fetch(`${h.collector.httpUrl}/api/v1/runs/${run!.id}/logs`)).json()) as { lines: { message: string }[] };
-    expect(logs.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['run started', 'run ended']));
+    // (forwarded in batches, so the last one may still be on its way)
+    const messages = await waitFor('the run-ended line to be forwarded', async () => {
+      const logs = (await (await fetch(`${h.collector.httpUrl}/api/v1/runs/${run!.id}/logs`)).json()) as { lines: { message: string }[] };
+      const m = logs.lines.map((l) => l.message);
+      return m.includes('run ended') ? m : undefined;
+    }, 10_000, 200);
+    expect(messages).toEqual(expect.arrayContaining(['run started', 'benchmark started', 'run ended']));
   } finally {
     const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
     daemon.kill('SIGTERM');

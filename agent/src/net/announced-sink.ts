@@ -1,6 +1,10 @@
 // The sink address an agent dials, from what the collector announced at enrollment.
 import { formatHostPort, isUnspecifiedHost, parseHostPort } from './address';
 
+function isLoopbackHost(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host === 'localhost';
+}
+
 /**
  * The collector announces the address its sink listens on. An unspecified host there
  * (0.0.0.0, ::) means "wherever you reached me": the agent dials the host it used for gRPC,
@@ -10,7 +14,12 @@ import { formatHostPort, isUnspecifiedHost, parseHostPort } from './address';
 export function resolveAnnouncedSink(announced: string | undefined, collectorAddress: string): string | undefined {
   if (announced === undefined || announced === '') return undefined;
   const sink = parseHostPort(announced);
-  if (sink === undefined || !isUnspecifiedHost(sink.host)) return sink === undefined ? announced : formatHostPort(sink);
+  if (sink === undefined) return announced;
   const collector = parseHostPort(collectorAddress);
-  return collector === undefined ? announced : formatHostPort({ host: collector.host, port: sink.port });
+  if (collector === undefined) return formatHostPort(sink);
+  // A loopback sink announced to an agent that reached the collector at another address
+  // (a guest behind QEMU's user network dials 10.0.2.2 for the host's 127.0.0.1) is on the
+  // collector's side of that path: dial the same host, the sink's port.
+  const reroute = isUnspecifiedHost(sink.host) || (isLoopbackHost(sink.host) && !isLoopbackHost(collector.host));
+  return formatHostPort(reroute ? { host: collector.host, port: sink.port } : sink);
 }

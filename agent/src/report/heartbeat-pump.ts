@@ -4,6 +4,7 @@
 // node:http2 to send one pre-encoded HeartbeatRequest per interval, so it needs no modules
 // and works the same from the single-file bundle.
 import { HeartbeatRequest } from '@guestbench/proto';
+import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { ClientTls } from './collector-client';
 
@@ -24,8 +25,7 @@ function connect() {
   session = tls
     ? http2.connect('https://' + workerData.address, {
         ca: tls.ca, cert: tls.cert, key: tls.key,
-        // SNI carries host names only; an IP address is checked against the certificate without it.
-        servername: require('node:net').isIP(workerData.address.replace(/^\[?([^\]]*)\]?:\d+$/, '$1')) ? '' : undefined,
+        servername: workerData.servername,
       })
     : http2.connect('http://' + workerData.address);
   session.on('error', () => { session = undefined; });
@@ -56,20 +56,30 @@ const timer = setInterval(beat, workerData.intervalMs);
 beat();
 `;
 
+/** SNI carries host names only: for an IP address it is left out ('') and the certificate's IP SAN is checked. */
+function sniName(address: string): string | undefined {
+  const host = address.replace(/^\[?([^\]]*?)\]?:\d+$/, '$1');
+  return isIP(host) !== 0 ? '' : undefined;
+}
+
 export class HeartbeatPump {
   private readonly worker: Worker;
   /** gRPC status of the last heartbeat answer (0 = OK), -1 for a transport failure. */
   lastStatus: number | undefined;
+  /** Why the worker died, if it did. */
+  lastError: Error | undefined;
 
   constructor(address: string, intervalMs: number, request: HeartbeatRequest, auth: { token?: string; tls?: ClientTls } = {}) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { address, intervalMs, body: HeartbeatRequest.encode(request).finish(), token: auth.token, tls: auth.tls },
+      workerData: { address, intervalMs, body: HeartbeatRequest.encode(request).finish(), token: auth.token, tls: auth.tls, servername: sniName(address) },
     });
     this.worker.on('message', (m: { status: number }) => {
       this.lastStatus = m.status;
     });
-    this.worker.on('error', () => undefined);
+    this.worker.on('error', (err) => {
+      this.lastError = err;
+    });
     this.worker.unref();
   }
 

@@ -148,12 +148,10 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (elsewhere.length > 0) {
         return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
       }
-      const before = run.sampleCount;
-      const acked = await store.insertSamples(run.id, parsed.value);
+      const { acked, inserted } = await store.insertSamples(run.id, parsed.value);
       presence.seen(run.agentId);
-      const after = (await store.getRun(run.id))?.sampleCount ?? before;
-      metrics?.samplesIngested.inc(Math.max(0, after - before));
-      log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length, new: after - before }, 'samples stored');
+      metrics?.samplesIngested.inc(inserted);
+      log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length, new: inserted }, 'samples stored');
       return { ackedSampleIds: acked };
     }),
 

@@ -21,7 +21,7 @@ import type { TokenRecord } from '../auth/tokens';
 import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
-import { StoreError, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { StoreError, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -324,24 +324,26 @@ export class PostgresStore implements Store {
     throw new StoreError(`run ${run.id} vanished after insert`);
   }
 
-  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<string[]> {
-    if (samples.length === 0) return [];
+  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult> {
+    if (samples.length === 0) return { acked: [], inserted: 0 };
+    let inserted = 0;
     await this.transaction(async (client) => {
       for (const batch of chunks(samples, ROWS_PER_INSERT)) {
         const args = batch.flatMap((s) => [
           s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, s.trials, s.trialCount, s.rsd,
           s.stealFraction, canonicalParameters(s.parameters), s.primary, s.clocksource, s.durationSeconds, s.finishedAtMs,
         ]);
-        await query(client,
+        const result = await query(client,
           `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials, trial_count, rsd,
              steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
            VALUES ${placeholders(batch.length, SAMPLE_COLUMNS)}
            ON CONFLICT (id) DO NOTHING`,
           args,
         );
+        inserted += result.rowCount ?? 0;
       }
     });
-    return samples.map((s) => s.id);
+    return { acked: samples.map((s) => s.id), inserted };
   }
 
   async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {
@@ -352,7 +354,7 @@ export class PostgresStore implements Store {
   }
 
   async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
-    await query(this.pool, "UPDATE runs SET status = $1, error = $2, ended_at_ms = $3 WHERE id = $4 AND status = 'running'", [
+    await query(this.pool, "UPDATE runs SET status = $1, error = $2, ended_at_ms = $3 WHERE id = $4 AND status IN ('running', 'lost')", [
       end.status, end.error, end.endedAtMs, runId,
     ]);
     return this.getRun(runId);

@@ -20,7 +20,7 @@ import {
 } from '../model';
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
-import { StoreError, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { StoreError, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 
 interface RunRow {
   id: string;
@@ -167,6 +167,17 @@ const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id =
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: preparing is most of a small query's cost. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   /** Opens (creating when missing) the file and brings its schema up to date. */
   constructor(readonly file: string) {
@@ -196,13 +207,13 @@ export class SqliteStore implements Store {
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(id) as AgentRow | undefined;
+    const row = this.stmt('SELECT * FROM agents WHERE id = ?').get(id) as AgentRow | undefined;
     return row === undefined ? undefined : toAgent(row);
   }
 
   async startRun(run: NewRun): Promise<RunRecord> {
     const insert = this.db.transaction(() => {
-      const agent = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(run.agentId) as AgentRow | undefined;
+      const agent = this.stmt('SELECT * FROM agents WHERE id = ?').get(run.agentId) as AgentRow | undefined;
       if (agent === undefined) throw new StoreError(`agent ${run.agentId} has not enrolled`);
       this.db
         .prepare(
@@ -222,29 +233,32 @@ export class SqliteStore implements Store {
     return stored;
   }
 
-  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<string[]> {
-    const stmt = this.db.prepare(
+  async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult> {
+    const stmt = this.stmt(
       `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials_json, trial_count, rsd,
          steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO NOTHING`,
     );
+    let inserted = 0;
     const insertAll = this.db.transaction(() => {
       for (const s of samples) {
-        stmt.run(
+        inserted += stmt.run(
           s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
           s.stealFraction, canonicalParameters(s.parameters), s.primary ? 1 : 0, s.clocksource, s.durationSeconds, s.finishedAtMs,
-        );
+        ).changes;
       }
     });
     insertAll();
-    return samples.map((s) => s.id);
+    return { acked: samples.map((s) => s.id), inserted };
   }
 
   async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const stmt = this.db.prepare('SELECT id FROM samples WHERE id = ? AND run_id <> ?').pluck();
-    return ids.filter((id) => stmt.get(id, runId) !== undefined);
+    const elsewhere = new Set(
+      this.stmt('SELECT id FROM samples WHERE run_id <> ? AND id IN (SELECT value FROM json_each(?))').pluck().all(runId, JSON.stringify(ids)) as string[],
+    );
+    return ids.filter((id) => elsewhere.has(id));
   }
 
   async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
@@ -257,11 +271,11 @@ export class SqliteStore implements Store {
   }
 
   async recordHeartbeat(runId: string, atMs: number): Promise<void> {
-    this.db.prepare('UPDATE runs SET last_heartbeat_ms = ? WHERE id = ?').run(atMs, runId);
+    this.stmt('UPDATE runs SET last_heartbeat_ms = ? WHERE id = ?').run(atMs, runId);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = this.db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
+    const row = this.stmt(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
     return row === undefined ? undefined : toRun(row);
   }
 
@@ -281,25 +295,25 @@ export class SqliteStore implements Store {
       filter.limit !== undefined ? ' LIMIT ?' : ''
     }`;
     if (filter.limit !== undefined) args.push(filter.limit);
-    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
+    return (this.stmt(sql).all(...args) as RunRow[]).map(toRun);
   }
 
   async getSamples(runIds: readonly string[]): Promise<SampleRecord[]> {
     if (runIds.length === 0) return [];
     const out: SampleRecord[] = [];
-    const stmt = this.db.prepare('SELECT * FROM samples WHERE run_id = ? ORDER BY finished_at_ms, id');
+    const stmt = this.stmt('SELECT * FROM samples WHERE run_id = ? ORDER BY finished_at_ms, id');
     for (const id of runIds) out.push(...(stmt.all(id) as SampleRow[]).map(toSample));
     return out;
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM runs GROUP BY status').all() as { status: RunStatus; n: number }[];
+    const rows = this.stmt('SELECT status, COUNT(*) AS n FROM runs GROUP BY status').all() as { status: RunStatus; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   async markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]> {
-    const ids = this.db.prepare("SELECT id FROM runs WHERE status = 'running' AND last_heartbeat_ms < ?").pluck().all(cutoffMs) as string[];
-    const mark = this.db.prepare(
+    const ids = this.stmt("SELECT id FROM runs WHERE status = 'running' AND last_heartbeat_ms < ?").pluck().all(cutoffMs) as string[];
+    const mark = this.stmt(
       "UPDATE runs SET status = 'lost', ended_at_ms = ?, error = 'no heartbeat since ' || last_heartbeat_ms WHERE id = ? AND status = 'running'",
     );
     this.db.transaction(() => ids.forEach((id) => mark.run(nowMs, id)))();
@@ -312,8 +326,8 @@ export class SqliteStore implements Store {
   }
 
   async createJob(job: JobRecord, agentIds: readonly string[]): Promise<void> {
-    const insertJob = this.db.prepare('INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES (?, ?, ?, ?, ?)');
-    const assign = this.db.prepare('INSERT INTO job_assignments (job_id, agent_id) VALUES (?, ?)');
+    const insertJob = this.stmt('INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES (?, ?, ?, ?, ?)');
+    const assign = this.stmt('INSERT INTO job_assignments (job_id, agent_id) VALUES (?, ?)');
     this.db.transaction(() => {
       insertJob.run(job.id, job.platform, job.profile, job.label, job.createdAtMs);
       for (const a of agentIds) assign.run(job.id, a);
@@ -329,7 +343,7 @@ export class SqliteStore implements Store {
         )
         .get(agentId) as { id: string; platform: string; profile: string; label: string; created_at_ms: number } | undefined;
       if (row === undefined) return undefined;
-      this.db.prepare('UPDATE job_assignments SET taken_at_ms = ? WHERE job_id = ? AND agent_id = ?').run(nowMs, row.id, agentId);
+      this.stmt('UPDATE job_assignments SET taken_at_ms = ? WHERE job_id = ? AND agent_id = ?').run(nowMs, row.id, agentId);
       return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };
     });
     return take();
@@ -360,23 +374,23 @@ export class SqliteStore implements Store {
   }
 
   async getJob(id: string): Promise<JobView | undefined> {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Parameters<SqliteStore['jobView']>[0] | undefined;
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as Parameters<SqliteStore['jobView']>[0] | undefined;
     return row === undefined ? undefined : this.jobView(row);
   }
 
   async listJobs(limit: number): Promise<JobView[]> {
-    const rows = this.db.prepare('SELECT * FROM jobs ORDER BY created_at_ms DESC, id LIMIT ?').all(limit) as Parameters<SqliteStore['jobView']>[0][];
+    const rows = this.stmt('SELECT * FROM jobs ORDER BY created_at_ms DESC, id LIMIT ?').all(limit) as Parameters<SqliteStore['jobView']>[0][];
     return rows.map((r) => this.jobView(r));
   }
 
   async insertLogs(lines: readonly LogRecord[]): Promise<number> {
-    const stmt = this.db.prepare('INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json) VALUES (?, ?, ?, ?, ?, ?)');
+    const stmt = this.stmt('INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => lines.forEach((l) => stmt.run(l.agentId, l.runId, l.timeMs, l.level, l.message, l.fieldsJson)))();
     return lines.length;
   }
 
   async getLogs(runId: string, limit: number): Promise<LogRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ?').all(runId, limit) as {
+    const rows = this.stmt('SELECT * FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ?').all(runId, limit) as {
       agent_id: string; run_id: string; time_ms: number; level: string; message: string; fields_json: string;
     }[];
     return rows.map((r) => ({ agentId: r.agent_id, runId: r.run_id, timeMs: r.time_ms, level: r.level, message: r.message, fieldsJson: r.fields_json }));
@@ -389,25 +403,25 @@ export class SqliteStore implements Store {
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    const row = this.stmt('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
     return row === undefined ? undefined : toToken(row);
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM tokens ORDER BY created_at_ms, id').all() as TokenRow[]).map(toToken);
+    return (this.stmt('SELECT * FROM tokens ORDER BY created_at_ms, id').all() as TokenRow[]).map(toToken);
   }
 
   async revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM tokens WHERE (id = ? OR name = ?) AND revoked_at_ms IS NULL').all(idOrName, idOrName) as TokenRow[];
-    const stmt = this.db.prepare('UPDATE tokens SET revoked_at_ms = ? WHERE id = ?');
+    const rows = this.stmt('SELECT * FROM tokens WHERE (id = ? OR name = ?) AND revoked_at_ms IS NULL').all(idOrName, idOrName) as TokenRow[];
+    const stmt = this.stmt('UPDATE tokens SET revoked_at_ms = ? WHERE id = ?');
     this.db.transaction(() => rows.forEach((r) => stmt.run(nowMs, r.id)))();
     return rows.map((r) => toToken({ ...r, revoked_at_ms: nowMs }));
   }
 
   async bindToken(tokenId: string, agentId: string): Promise<string> {
     return this.db.transaction(() => {
-      this.db.prepare("UPDATE tokens SET agent_id = ? WHERE id = ? AND agent_id = ''").run(agentId, tokenId);
-      return this.db.prepare('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string;
+      this.stmt("UPDATE tokens SET agent_id = ? WHERE id = ? AND agent_id = ''").run(agentId, tokenId);
+      return this.stmt('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string;
     })();
   }
 

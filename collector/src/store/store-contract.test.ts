@@ -133,16 +133,16 @@ function contract(name: string, makeBackend: () => Backend): void {
         sample('r1', 'cpu.int32'),
         sample('r1', 'sys.clock', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {} }),
       ];
-      expect(await store.insertSamples('r1', batch)).toEqual(['r1:cpu.int32', 'r1:sys.clock']);
+      expect(await store.insertSamples('r1', batch)).toEqual({ acked: ['r1:cpu.int32', 'r1:sys.clock'], inserted: 2 });
       // The resend holds one new sample beside the two stored ones.
       const resend = [...batch, sample('r1', 'mem.bandwidth', { finishedAtMs: 3_000 })];
-      expect(await store.insertSamples('r1', resend)).toEqual(['r1:cpu.int32', 'r1:sys.clock', 'r1:mem.bandwidth']);
+      expect(await store.insertSamples('r1', resend)).toEqual({ acked: ['r1:cpu.int32', 'r1:sys.clock', 'r1:mem.bandwidth'], inserted: 1 });
       const stored = await store.getSamples(['r1']);
       expect(stored).toHaveLength(3);
       expect(stored.find((s) => s.id === 'r1:cpu.int32')).toEqual(batch[0]);
       expect(stored.find((s) => s.id === 'r1:sys.clock')).toEqual(batch[1]);
       expect((await store.getRun('r1'))?.sampleCount).toBe(3);
-      expect(await store.insertSamples('r1', [])).toEqual([]);
+      expect(await store.insertSamples('r1', [])).toEqual({ acked: [], inserted: 0 });
     });
 
     test('a resend never overwrites: the first value stored for an id stays', async () => {

@@ -33,6 +33,13 @@ export interface RunEnd {
   readonly endedAtMs: number;
 }
 
+export interface InsertResult {
+  /** Every id of the call, now stored (new or from an earlier delivery). */
+  readonly acked: string[];
+  /** How many of them were new. */
+  readonly inserted: number;
+}
+
 export interface Store {
   upsertAgent(agent: AgentRecord): Promise<void>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
@@ -42,7 +49,7 @@ export interface Store {
    * Commits the samples in one transaction and returns every id that is now stored,
    * including ids that were stored before (a resend is acknowledged, not duplicated).
    */
-  insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<string[]>;
+  insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult>;
   endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined>;
   recordHeartbeat(runId: string, atMs: number): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;

@@ -81,6 +81,9 @@ test('without a sink, one runs inside the process, and the samples say so', asyn
 test('an announced sink on every interface is dialled at the host the agent reached the collector on', () => {
   expect(resolveAnnouncedSink('0.0.0.0:7208', 'collector.lan:50051')).toBe('collector.lan:7208');
   expect(resolveAnnouncedSink('[::]:7208', '192.0.2.1:50051')).toBe('192.0.2.1:7208');
+  // a guest behind QEMU's user network reached the collector at 10.0.2.2; its loopback sink is there too
+  expect(resolveAnnouncedSink('127.0.0.1:7208', '10.0.2.2:50051')).toBe('10.0.2.2:7208');
+  expect(resolveAnnouncedSink('127.0.0.1:7208', '127.0.0.1:50051')).toBe('127.0.0.1:7208');
   expect(resolveAnnouncedSink('[::]:7208', '[2001:db8::1]:50051')).toBe('[2001:db8::1]:7208');
   expect(resolveAnnouncedSink('10.0.0.5:7208', 'collector.lan:50051')).toBe('10.0.0.5:7208');
   expect(resolveAnnouncedSink(undefined, 'collector.lan:50051')).toBeUndefined();

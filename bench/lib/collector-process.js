@@ -1,0 +1,69 @@
+// Starts the built collector CLI as a child process on free ports with a fresh SQLite file,
+// for benchmarks that load it from this process.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const COLLECTOR_CLI = path.resolve(__dirname, '..', '..', 'collector', 'dist', 'cli', 'main.js');
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** @returns {Promise<{grpc: string, http: string, db: string, dir: string, stop: () => Promise<void>}>} */
+async function startCollector(options = {}) {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bench-'));
+  const db = options.db ?? path.join(dir, 'bench.db');
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const child = spawn(process.execPath, [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // ready when the HTTP health check answers
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      if (res.ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`collector did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    grpc: `127.0.0.1:${grpcPort}`,
+    http: `http://127.0.0.1:${httpPort}`,
+    db,
+    dir,
+    pid: child.pid,
+    async stop() {
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+module.exports = { startCollector, freePort, percentile, table, COLLECTOR_CLI };
