@@ -18,12 +18,12 @@ export interface DeliveryResult {
  * Delivers what is spooled for one run. `started` skips StartRun when this process already
  * started it. Throws when the collector cannot be reached (the spool is unchanged then).
  */
-export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false, opts?: CallOptions): Promise<DeliveryResult> {
+export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false, opts?: CallOptions, enrolled = false): Promise<DeliveryResult> {
   const state = run.state();
   if (!started) {
     // Enroll is an idempotent upsert; it makes sure the collector knows the agent even when
     // this run was measured while it was unreachable.
-    await client.enroll(state.enroll, opts);
+    if (!enrolled) await client.enroll(state.enroll, opts);
     await client.startRun(state.start, opts);
   }
   const acked: string[] = [];

@@ -120,7 +120,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     if (duringRun && Date.now() < quietUntil) return false;
     try {
       enrolled ??= await enroll(options, duringRun ? QUICK : undefined);
-      const result = await deliverRun(client, spooled, started, duringRun ? QUICK : undefined);
+      const result = await deliverRun(client, spooled, started, duringRun ? QUICK : undefined, true);
       quietMs = 2000;
       started = true;
       result.acked.forEach((id) => acked.add(id));
