@@ -18,6 +18,7 @@ import { CollectorClient, isCollectorError } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { reportRun } from '../report/report-run';
+import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
 import { defaultStateDir, Spool } from '../report/spool';
 import { configToJson, formatResolvedConfig, isConfigError, resolveAgentConfig } from '../config';
@@ -28,6 +29,9 @@ import { load } from '../load/load-command';
 import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
+
+/** Seconds since kernel start when this agent process came up: boot.to_agent for runs soon after boot. */
+const READY_UPTIME = readUptimeSeconds();
 
 function interruptSignal(): AbortSignal {
   const controller = new AbortController();
@@ -150,10 +154,11 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
   };
   try {
-    if (cmd.kind === 'daemon') return await runDaemon(common);
+    if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
     // What an earlier, interrupted agent left in the spool goes first.
     await deliverLeftovers(client, spool, logger).catch((err: unknown) => logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet'));
-    const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000 });
+    const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
+    const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot] });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       process.stdout.write(

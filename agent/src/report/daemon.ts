@@ -1,6 +1,7 @@
 // Daemon mode (what the systemd unit runs): stay enrolled, heartbeat while idle, take jobs
 // from the collector, run them and report; survive the collector going away.
 import type { Logger } from 'pino';
+import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { BENCHMARK_IDS } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   readonly spool: Spool;
   /** How long one WaitForJob call waits. @default 25000 */
   readonly waitMs?: number;
+  /** /proc/uptime when the agent came up, for boot.to_agent on a job soon after boot. */
+  readonly readyUptime?: number;
   /** Stop after this many jobs (tests). @default unlimited */
   readonly maxJobs?: number;
 }
@@ -67,6 +70,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         jobId: job.id,
         takesJobs: true,
         enrolled,
+        extraOutcomes: [bootToAgentOutcome(options.readyUptime, readUptimeSeconds(), options.inventory.clocksource)].filter((o) => o !== undefined),
       });
       logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, acked: result.acked, samples: result.samples }, 'job done');
     } catch (err: unknown) {
