@@ -23,10 +23,10 @@ const AGENT_CLI = path.join(REPO, 'agent', 'dist', 'cli', 'main.js');
 const HELP = `Usage: node bench/disk-net-agreement.js [options]
   --dir DIR        folder for the test files of both tools (default /var/tmp/guestbench)
   --file-mib N     test file size, the same for both (default 1024)
-  --seconds S      length of each measurement (default 3)
+  --seconds S      length of each measurement (default 2)
   --omit S         network: seconds left out at the start, iperf3 -O (default 1)
   --streams N      network: parallel streams, iperf3 -P (default 1)
-  --rounds N       measurements per tool, alternating which goes first (default 3)
+  --rounds N       measurements per tool, alternating which goes first (default 7)
   --only WHAT      disk or net (default both)
   --no-priority    do not raise the priority (by default nice -20 when allowed, for both tools)
   --json           the table as JSON
@@ -54,10 +54,10 @@ function parseOptions(argv) {
   return {
     dir: path.resolve(values.dir ?? path.join(fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'guestbench')),
     fileMiB: Math.round(number('file-mib', 1024, 16)),
-    seconds: number('seconds', 3, 0.5),
+    seconds: number('seconds', 2, 0.5),
     omit: number('omit', 1, 0),
     streams: Math.round(number('streams', 1, 1)),
-    rounds: Math.round(number('rounds', 3, 1)),
+    rounds: Math.round(number('rounds', 7, 1)),
     only,
     priority: values['no-priority'] !== true,
     json: values.json === true,
