@@ -1,17 +1,22 @@
 // npm run demo: a collector on embedded SQLite, the agent run natively as the baseline,
-// once more under another label, and the comparison printed. The second native run should
-// come out near 1.0: the first check that the statistics are honest.
+// once more under another label, then in a QEMU guest with the agent baked in, and the
+// comparison printed. The second native run should come out near 1.0: the first check that
+// the statistics are honest; the guest shows what emulation costs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { compare, createLogger, formatComparison, startCollector } from '@guestbench/collector';
 
-const USAGE = `npm run demo [-- --profile smoke|quick] [--keep-serving] [--json]
+const USAGE = `npm run demo [-- --profile smoke|quick] [--no-guest] [--keep-serving] [--json]
 
 Starts a collector (data/demo.db, recreated), runs the agent twice natively (the baseline
-"native" and a repeat "native/repeat"), prints the comparison, and says where the API is.
+"native" and a repeat "native/repeat"), then boots a QEMU guest image with the agent baked in
+(built and cached under .cache/images on first use; KVM when usable, emulation otherwise),
+prints the comparison, and says where the API is.
   --profile NAME    agent profile (default smoke: seconds per benchmark)
+  --no-guest        skip the QEMU guest
   --keep-serving    keep the collector running after the comparison (default: on a terminal)
   --json            print the comparison as JSON
 `;
@@ -19,34 +24,79 @@ Starts a collector (data/demo.db, recreated), runs the agent twice natively (the
 const repoRoot = path.resolve(__dirname, '..', '..');
 const agentCli = path.join(path.dirname(require.resolve('@guestbench/agent/package.json')), 'dist', 'cli', 'main.js');
 
+/** Shows an agent's JSON log lines as short progress lines; keeps them all in a file. */
+function followAgentLog(stream: NodeJS.ReadableStream, logName: string): void {
+  const logFile = fs.createWriteStream(path.join(repoRoot, 'data', logName));
+  stream.pipe(logFile);
+  readline.createInterface({ input: stream }).on('line', (line) => {
+    try {
+      const ev = JSON.parse(line) as { event?: string; benchmark?: string; acked?: number; msg?: string };
+      if (ev.event === 'samples-acked') process.stderr.write(`  ${ev.benchmark}: ${ev.acked} samples acknowledged\n`);
+      else if (ev.event === 'benchmark-failed' || ev.event === 'collector-unreachable') process.stderr.write(`  ${ev.event}: ${ev.benchmark ?? ''} ${ev.msg ?? ''}\n`);
+    } catch {
+      if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
+    }
+  });
+}
+
 function runAgent(collector: string, profile: string, label: string | undefined): Promise<number> {
-  const args = [agentCli, 'run', '--collector', collector, '--profile', profile, '--platform', 'native'];
+  const args = [agentCli, 'run', '--collector', collector, '--profile', profile, '--platform', 'native', '--state-dir', path.join(repoRoot, 'data', 'demo-agent-state')];
   if (label !== undefined) args.push('--label', label);
   process.stderr.write(`\n$ guestbench-agent ${args.slice(1).join(' ')}\n`);
   return new Promise((resolve, reject) => {
-    // The agent's JSON log lines go to a file; its summary line comes through.
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
-    const logFile = fs.createWriteStream(path.join(repoRoot, 'data', `demo-agent-${label ?? 'baseline'}.log`));
-    child.stderr.pipe(logFile);
-    child.stderr.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        try {
-          const ev = JSON.parse(line) as { event?: string; benchmark?: string; acked?: number; status?: string };
-          if (ev.event === 'samples-acked') process.stderr.write(`  ${ev.benchmark}: ${ev.acked} samples acknowledged\n`);
-          else if (ev.event === 'benchmark-failed' || ev.event === 'samples-not-acked') process.stderr.write(`  ${line}\n`);
-        } catch {
-          if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
-        }
-      }
-    });
+    followAgentLog(child.stderr, `demo-agent-${label ?? 'baseline'}.log`);
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
 }
 
+function runStep(what: string, file: string, args: readonly string[], options: { quiet?: boolean } = {}): Promise<number> {
+  process.stderr.write(`\n$ ${path.relative(process.cwd(), file)} ${args.join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(file, [...args], { cwd: repoRoot, stdio: ['ignore', options.quiet === true ? 'ignore' : 'inherit', 'inherit'] });
+    child.on('error', (err) => {
+      process.stderr.write(`${what}: ${err.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * The QEMU guest: installs what it needs (as root), builds or reuses the image, boots it with
+ * the collector's address in SMBIOS and waits for its run. Returns false, having said why,
+ * when the guest cannot join; the demo goes on without it.
+ */
+async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const ensure = await runStep('packages', path.join(repoRoot, 'deploy/scripts/ensure-packages.sh'), isRoot ? [] : ['--check']);
+  if (ensure !== 0) {
+    process.stderr.write('\nThe QEMU guest is skipped: install the packages named above (as root: deploy/scripts/ensure-packages.sh), then run the demo again.\n');
+    return false;
+  }
+  if (!isRoot) {
+    process.stderr.write('\nThe QEMU guest is skipped: building the guest image needs root (debootstrap). Run `sudo deploy/image/build-image.sh` once, then the demo again.\n');
+    if (!fs.existsSync(path.join(repoRoot, '.cache/images/guestbench-debian12.manifest.json'))) return false;
+  } else {
+    process.stderr.write('\nBuilding the guest image (cached: the first build takes a few minutes, later ones seconds)…\n');
+    if ((await runStep('image', path.join(repoRoot, 'deploy/image/build-image.sh'), [], { quiet: true })) !== 0) {
+      process.stderr.write('\nThe QEMU guest is skipped: the image build failed (see above).\n');
+      return false;
+    }
+  }
+  process.stderr.write('\nBooting the guest; its agent reads the collector from SMBIOS and runs the same profile (minutes under emulation)…\n');
+  const code = await runStep('guest', process.execPath, [
+    path.join(repoRoot, 'deploy/qemu/run-guest.js'), '--collector-port', String(grpcPort), '--profile', profile, '--label', 'demo',
+    '--serial-log', path.join(repoRoot, 'data', 'demo-guest.serial.log'), '--timeout', '1800',
+  ]);
+  if (code !== 0) process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log.\n`);
+  return code === 0;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { profile: { type: 'string' }, 'keep-serving': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { profile: { type: 'string' }, 'keep-serving': { type: 'boolean' }, json: { type: 'boolean' }, 'no-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help === true) {
     process.stdout.write(USAGE);
@@ -68,6 +118,7 @@ async function main(): Promise<number> {
   try {
     if ((await runAgent(collector.grpcAddress, profile, undefined)) !== 0) failures++;
     if ((await runAgent(collector.grpcAddress, profile, 'repeat')) !== 0) failures++;
+    if (values['no-guest'] !== true) await runGuest(collector.grpcPort, profile);
     const result = await compare(collector.store, { baseline: 'native' });
     process.stdout.write('\n');
     process.stdout.write(values.json === true ? `${JSON.stringify(result, null, 2)}\n` : `${formatComparison(result)}\n`);
