@@ -60,11 +60,14 @@ async function waitForIdle(maxSeconds) {
   }
 }
 
-/** In the child: runs the part in this process and writes one JSON line to stdout. */
-async function runPartHere(profileName) {
+/**
+ * In the child: runs the part (or only the benchmark `only`) in this process and writes
+ * one JSON line to stdout.
+ */
+async function runPartHere(profileName, only) {
   const agent = require(AGENT);
   const full = agent.loadProfile(profileName, agent.BENCHMARK_IDS);
-  const profile = { ...full, benchmarks: full.benchmarks.filter((id) => PART.test(id)) };
+  const profile = { ...full, benchmarks: full.benchmarks.filter((id) => (only === undefined ? PART.test(id) : id === only)) };
   const loadBefore = loadAverage();
   const t0 = process.hrtime.bigint();
   const outcomes = await agent.runSuite({ profile });
@@ -84,15 +87,16 @@ async function runPartHere(profileName) {
  * result and `busyCpus`, the CPUs busy on average during the run: about 1 when only the
  * benchmark ran (sys.ctxswitch uses two), more when others were working.
  */
-async function runPartInChild(profileName) {
+async function runPartInChild(profileName, only) {
   const before = cpuJiffies();
-  const result = await runChild(profileName);
+  const result = await runChild(profileName, only);
   return { ...result, busyCpus: busyCpus(before, cpuJiffies()) };
 }
 
-function runChild(profileName) {
+function runChild(profileName, only) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, '--child', profileName], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [__filename, '--child', profileName, ...(only === undefined ? [] : ['--only', only])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.once('error', reject);
@@ -103,6 +107,12 @@ function runChild(profileName) {
   });
 }
 
+/** The ids of the cpu/mem/sys part of a profile, in suite order. */
+function partBenchmarks(profileName) {
+  const agent = require(AGENT);
+  return agent.loadProfile(profileName, agent.BENCHMARK_IDS).benchmarks.filter((id) => PART.test(id));
+}
+
 function failures(result) {
   return result.outcomes.filter((o) => !o.ok).map((o) => `${o.benchmarkId}: ${o.error}`);
 }
@@ -111,13 +121,14 @@ async function main() {
   const { values } = parseArgs({
     options: {
       child: { type: 'string' },
+      only: { type: 'string' },
       profiles: { type: 'string', default: 'smoke,quick' },
       runs: { type: 'string', default: '1' },
       'wait-idle': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
-  if (values.child !== undefined) return runPartHere(values.child);
+  if (values.child !== undefined) return runPartHere(values.child, values.only);
   const waitIdle = Number(values['wait-idle']);
   if (!Number.isFinite(waitIdle) || waitIdle < 0) throw new Error(`--wait-idle: seconds ≥ 0, got "${values['wait-idle']}"`);
   const runs = Number(values.runs);
@@ -161,7 +172,7 @@ async function main() {
   }
 }
 
-module.exports = { runPartInChild, uptimeLine, waitForIdle, PART };
+module.exports = { runPartInChild, uptimeLine, waitForIdle, partBenchmarks, PART };
 
 if (require.main === module) {
   main().catch((err) => {

@@ -198,11 +198,19 @@ describe('cpu.calls', () => {
     expect(cpuCalls.metrics[0]?.unit).toBe('Mcalls/s');
   });
 
-  it('calls all eight targets in turn', () => {
+  it('calls each of the eight targets in turn, as many times as asked in all', () => {
     expect(new Set(CALL_TARGETS).size).toBe(8);
+    const counts = new Array<number>(8).fill(0);
+    const counting = CALL_TARGETS.map((f, t) => (x: number) => {
+      counts[t] = (counts[t] as number) + 1;
+      return f(x);
+    });
     let x = 11;
-    for (let i = 0; i < 100; i++) x = (CALL_TARGETS[i & 7] as (v: number) => number)(x);
-    expect(callChain(CALL_TARGETS, 100, 11)).toBe(x);
+    for (const [t, n] of [[0, 13], [1, 12], [2, 12], [3, 12], [4, 12], [5, 12], [6, 12], [7, 12]] as const) {
+      for (let i = 0; i < n; i++) x = (CALL_TARGETS[t] as (v: number) => number)(x);
+    }
+    expect(callChain(counting, 97, 11)).toBe(x);
+    expect(counts).toEqual([13, 12, 12, 12, 12, 12, 12, 12]);
   });
 });
 
