@@ -3,12 +3,11 @@
 // deduplicates, and stamps every 4 KiB block so reads can prove where their data came from.
 //
 // Node cannot ask for an aligned Buffer: Buffer.allocUnsafeSlow's memory comes from malloc,
-// typically 16 bytes past a page boundary. O_DIRECT wants the logical block size (512) at
-// least, and a 1 MiB buffer that is not page-aligned spans 257 pages: more than a virtio disk
-// takes in one request (254 segments), so every read is split in two and throughput drops
-// by a third or more. A WebAssembly.Memory, though, is page-aligned by construction (V8
-// maps it with mmap) and never moves while it is not grown. We take the I/O buffer from one
-// and still ask the kernel (EINVAL means misaligned) before trusting it.
+// typically 16 bytes past a page boundary, while O_DIRECT wants at least the logical block
+// size (512). A WebAssembly.Memory is page-aligned by construction (V8 maps it with mmap)
+// and never moves while it is not grown, so the I/O buffer comes from one: page-aligned, as
+// fio's buffers are. The kernel is still asked (EINVAL means misaligned) before the buffer
+// is trusted, and other offsets are tried if it refuses.
 import { randomFillSync, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
