@@ -122,7 +122,8 @@ const DISK_ROWS = [
 /** Starts `guestbench-agent serve-net` on loopback; resolves with its port and a stop function. */
 function startServeNet() {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AGENT_CLI, 'serve-net', '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The IPC channel makes serve-net exit with this script, however it ends.
+    const child = spawn(process.execPath, [AGENT_CLI, 'serve-net', '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
