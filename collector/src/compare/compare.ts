@@ -1,9 +1,9 @@
 // Compares groups of runs (platform + label) against a baseline group, benchmark by
 // benchmark, as DESIGN §4 describes: relative = guest/native for higher-is-better and
 // native/guest for lower-is-better, so 1.0 is native and below 1.0 is overhead.
-import type { Store } from '../store/store';
-import { canonicalParameters, groupKey, type Direction, type EvidenceRecord, type InventoryRecord, type RunRecord, type SampleRecord } from '../model';
-import { geometricMean, welchLogRatio } from './statistics';
+import type { CellAggregate, Store } from '../store/store';
+import { EMPTY_INVENTORY, groupKey, type Direction, type EvidenceRecord, type InventoryRecord, type RunRecord } from '../model';
+import { geometricMean, momentsFromSums, welchFromMoments, type LogMoments } from './statistics';
 
 export interface CompareOptions {
   /** "native" or "platform/label". @default "native" */
@@ -100,111 +100,63 @@ export interface CompareResult {
   readonly groups: readonly GroupResult[];
 }
 
-/** Runs whose samples count: every run that has ended (a running run is not finished yet). */
-const FINISHED = ['completed', 'failed', 'lost', 'cancelled'] as const;
-
-function agentMajor(version: string): string {
-  return version.split('.')[0] ?? version;
-}
-
-interface Cell {
-  benchmarkId: string;
-  metric: string;
-  unit: string;
-  direction: Direction;
-  primary: boolean;
-  parameters: string;
-  agentMajor: string;
-  samples: SampleRecord[];
-}
-
-function cellKey(s: SampleRecord, major: string): string {
-  return JSON.stringify([s.benchmarkId, s.metric, s.unit, s.direction, canonicalParameters(s.parameters), major]);
-}
-
-function collectCells(samples: readonly SampleRecord[], runsById: ReadonlyMap<string, RunRecord>): Map<string, Cell> {
-  const cells = new Map<string, Cell>();
-  for (const s of samples) {
-    const major = agentMajor(runsById.get(s.runId)?.agentVersion ?? '');
-    const key = cellKey(s, major);
-    let cell = cells.get(key);
-    if (cell === undefined) {
-      cell = {
-        benchmarkId: s.benchmarkId, metric: s.metric, unit: s.unit, direction: s.direction, primary: s.primary,
-        parameters: canonicalParameters(s.parameters), agentMajor: major, samples: [],
-      };
-      cells.set(key, cell);
-    }
-    cell.samples.push(s);
-  }
-  return cells;
+function cellKey(c: Pick<CellAggregate, 'benchmarkId' | 'metric' | 'unit' | 'direction' | 'parameters' | 'agentMajor'>): string {
+  return JSON.stringify([c.benchmarkId, c.metric, c.unit, c.direction, c.parameters, c.agentMajor]);
 }
 
 /**
- * The observations of one side. With two or more runs on both sides, each run's value is
- * one observation, so the interval covers run-to-run variation; with a single run on a
- * side, its trials are the observations (the interval then covers trial-to-trial noise
+ * One side's observations, as log moments. With two or more runs on both sides, each run's
+ * value is one observation, so the interval covers run-to-run variation; with a single run
+ * on a side, its trials are the observations (the interval then covers trial-to-trial noise
  * only, which is all there is to go on).
  */
-function observations(cell: Cell, perRun: boolean): number[] {
-  return perRun ? cell.samples.map((s) => s.value) : cell.samples.flatMap((s) => s.trials);
+function side(cell: CellAggregate, perRun: boolean): { moments: LogMoments; positive: boolean; arithmeticMean: number; trials: number } {
+  return perRun
+    ? { moments: momentsFromSums(cell.valueN, cell.valueLogSum, cell.valueLogSumSq), positive: cell.valueMin > 0, arithmeticMean: cell.valueSum / cell.valueN, trials: cell.trialN }
+    : { moments: momentsFromSums(cell.trialN, cell.trialLogSum, cell.trialLogSumSq), positive: cell.trialMin > 0, arithmeticMean: cell.trialSum / cell.trialN, trials: cell.trialN };
 }
 
-function distinct<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
+/** The geometric mean when every observation is positive, else the arithmetic one. */
+function typical(s: ReturnType<typeof side>): number {
+  return s.positive ? Math.exp(s.moments.mean) : s.arithmeticMean;
 }
 
-function compareCell(group: Cell, baseline: Cell | undefined, options: Required<Omit<CompareOptions, 'baseline' | 'groups' | 'filter'>>): BenchmarkRow {
-  const groupRuns = distinct(group.samples.map((s) => s.runId)).length;
-  const groupRsd = Math.max(...group.samples.map((s) => s.rsd));
-  const groupSteal = Math.max(...group.samples.map((s) => s.stealFraction));
-  const groupTrials = group.samples.reduce((n, s) => n + s.trials.length, 0);
+function compareCell(group: CellAggregate, baseline: CellAggregate | undefined, options: Required<Omit<CompareOptions, 'baseline' | 'groups' | 'filter'>>): BenchmarkRow {
   const flags: Flag[] = [];
   const base = {
     benchmarkId: group.benchmarkId, metric: group.metric, unit: group.unit, direction: group.direction, primary: group.primary,
-    parameters: group.parameters, agentMajor: group.agentMajor, groupRuns, groupRsd, groupSteal, groupTrials,
+    parameters: group.parameters, agentMajor: group.agentMajor, groupRuns: group.runs, groupRsd: group.maxRsd, groupSteal: group.maxSteal,
+    groupTrials: group.trialN,
   };
   if (baseline === undefined) {
-    if (groupRsd > options.noisyRsd) flags.push('noisy');
-    if (groupSteal > options.stealThreshold) flags.push('steal');
+    if (group.maxRsd > options.noisyRsd) flags.push('noisy');
+    if (group.maxSteal > options.stealThreshold) flags.push('steal');
     flags.push('no-baseline');
-    const own = observations(group, false);
-    const ownValue = geometricMean(own) ?? mean(own);
     return {
-      ...base, groupValue: ownValue, baselineValue: undefined, relative: undefined, ciLow: undefined, ciHigh: undefined,
+      ...base, groupValue: typical(side(group, false)), baselineValue: undefined, relative: undefined, ciLow: undefined, ciHigh: undefined,
       baselineTrials: 0, baselineRuns: 0, baselineRsd: 0, flags,
     };
   }
-  const baselineRuns = distinct(baseline.samples.map((s) => s.runId)).length;
-  const baselineRsd = Math.max(...baseline.samples.map((s) => s.rsd));
-  const baselineSteal = Math.max(...baseline.samples.map((s) => s.stealFraction));
-  if (groupRsd > options.noisyRsd || baselineRsd > options.noisyRsd) flags.push('noisy');
-  if (groupSteal > options.stealThreshold || baselineSteal > options.stealThreshold) flags.push('steal');
-  const perRun = groupRuns >= 2 && baselineRuns >= 2;
-  const g = observations(group, perRun);
-  const b = observations(baseline, perRun);
-  // A zero (e.g. no failed requests) cannot be ratioed; such a metric is shown, not ratioed.
-  const ratioable = g.every((v) => v > 0) && b.every((v) => v > 0);
-  const groupValue = geometricMean(g) ?? mean(g);
-  const baselineValue = geometricMean(b) ?? mean(b);
+  if (group.maxRsd > options.noisyRsd || baseline.maxRsd > options.noisyRsd) flags.push('noisy');
+  if (group.maxSteal > options.stealThreshold || baseline.maxSteal > options.stealThreshold) flags.push('steal');
+  const perRun = group.runs >= 2 && baseline.runs >= 2;
+  const g = side(group, perRun);
+  const b = side(baseline, perRun);
   let relative: number | undefined;
   let ciLow: number | undefined;
   let ciHigh: number | undefined;
-  if (ratioable) {
+  // A zero (e.g. no failed requests) cannot be ratioed; such a metric is shown, not ratioed.
+  if (g.positive && b.positive) {
     // guest/native for higher-is-better; native/guest for lower-is-better.
-    const est = group.direction === 'higher' ? welchLogRatio(g, b) : welchLogRatio(b, g);
+    const est = group.direction === 'higher' ? welchFromMoments(g.moments, b.moments) : welchFromMoments(b.moments, g.moments);
     relative = est.ratio;
     ciLow = est.low;
     ciHigh = est.high;
   }
   return {
-    ...base, groupValue, baselineValue, relative, ciLow, ciHigh,
-    baselineTrials: baseline.samples.reduce((n, s) => n + s.trials.length, 0), baselineRuns, baselineRsd, flags,
+    ...base, groupValue: typical(g), baselineValue: typical(b), relative, ciLow, ciHigh,
+    baselineTrials: baseline.trialN, baselineRuns: baseline.runs, baselineRsd: baseline.maxRsd, flags,
   };
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 function categoryOf(benchmarkId: string): string {
@@ -240,38 +192,43 @@ export async function compare(store: Store, options: CompareOptions = {}): Promi
   const baselineGroup = parseGroupSpec(baselineSpec);
   const baselineKey = groupKey(baselineGroup.platform, baselineGroup.label);
   const f = options.filter ?? {};
-  const runs = await store.listRuns({ statuses: FINISHED, hostname: f.hostname, since: f.since, until: f.until });
-  const runsById = new Map(runs.map((r) => [r.id, r]));
-  const byGroup = new Map<string, RunRecord[]>();
-  for (const r of runs) {
-    const key = groupKey(r.platform, r.label);
-    byGroup.set(key, [...(byGroup.get(key) ?? []), r]);
+  const narrow = { hostname: f.hostname, since: f.since, until: f.until };
+  const [groups, cells] = await Promise.all([store.groupRuns(narrow), store.aggregateCells(narrow)]);
+  const cellsByGroup = new Map<string, Map<string, CellAggregate>>();
+  for (const c of cells) {
+    const key = groupKey(c.platform, c.label);
+    const m = cellsByGroup.get(key) ?? new Map<string, CellAggregate>();
+    m.set(cellKey(c), c);
+    cellsByGroup.set(key, m);
   }
-  const baselineRuns = byGroup.get(baselineKey) ?? [];
-  const baselineCells = collectCells(await store.getSamples(baselineRuns.map((r) => r.id)), runsById);
+  const baselineRuns = groups.find((g) => groupKey(g.platform, g.label) === baselineKey);
+  const baselineCells = cellsByGroup.get(baselineKey) ?? new Map<string, CellAggregate>();
   const results: GroupResult[] = [];
-  const keys = [...byGroup.keys()].sort((a, b) => (a === baselineKey ? -1 : b === baselineKey ? 1 : a < b ? -1 : 1));
-  for (const key of keys) {
-    const groupRuns = byGroup.get(key) ?? [];
-    const newest = groupRuns[0] as RunRecord; // listRuns is newest first
-    if (!groupSelected(newest, baselineKey, options)) continue;
-    const cells = collectCells(await store.getSamples(groupRuns.map((r) => r.id)), runsById);
-    const rows = [...cells.entries()].map(([k, cell]) => compareCell(cell, baselineCells.get(k), resolved));
+  const sorted = [...groups].sort((a, b) => {
+    const ka = groupKey(a.platform, a.label);
+    const kb = groupKey(b.platform, b.label);
+    return ka === baselineKey ? -1 : kb === baselineKey ? 1 : ka < kb ? -1 : 1;
+  });
+  for (const g of sorted) {
+    const key = groupKey(g.platform, g.label);
+    if (!groupSelected(g, baselineKey, options)) continue;
+    const rows = [...(cellsByGroup.get(key)?.values() ?? [])].map((cell) => compareCell(cell, baselineCells.get(cellKey(cell)), resolved));
     rows.sort((a, b) => (a.benchmarkId === b.benchmarkId ? (a.metric < b.metric ? -1 : 1) : a.benchmarkId < b.benchmarkId ? -1 : 1));
     const { categories, overall } = summarize(rows);
+    const newest = await store.getRun(g.runIds[0] as string); // groupRuns lists newest first
     results.push({
       key,
-      platform: newest.platform,
-      label: newest.label,
+      platform: g.platform,
+      label: g.label,
       isBaseline: key === baselineKey,
-      runIds: groupRuns.map((r) => r.id),
-      hostnames: distinct(groupRuns.map((r) => r.hostname)),
-      inventory: newest.inventory,
-      evidence: newest.evidence,
+      runIds: [...g.runIds],
+      hostnames: [...g.hostnames],
+      inventory: newest?.inventory ?? EMPTY_INVENTORY,
+      evidence: newest?.evidence ?? [],
       benchmarks: rows,
       categories,
       overallGeomean: overall,
     });
   }
-  return { baseline: baselineKey, baselineRunIds: baselineRuns.map((r) => r.id), groups: results };
+  return { baseline: baselineKey, baselineRunIds: baselineRuns?.runIds ?? [], groups: results };
 }

@@ -61,16 +61,52 @@ export function studentTCdf(t: number, df: number): number {
   return t >= 0 ? 1 - tail : tail;
 }
 
-/** The t value with P(T ≤ t) = p, by bisection on the CDF. */
+/** Student's t density. */
+function studentTPdf(t: number, df: number): number {
+  return Math.exp(logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI) - ((df + 1) / 2) * Math.log1p((t * t) / df));
+}
+
+/** Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). */
+function normalQuantile(p: number): number {
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const poly = (coef: number[], x: number): number => coef.reduce((acc, k) => acc * x + k, 0);
+  if (p < 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return poly(c, q) / (poly(d, q) * q + 1);
+  }
+  if (p > 1 - 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return -poly(c, q) / (poly(d, q) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (poly(a, r) * q) / (poly(b, r) * r + 1);
+}
+
+/**
+ * The t value with P(T ≤ t) = p: Newton's method on the CDF from the normal quantile's
+ * Cornish–Fisher correction (a few steps), falling back to bisection if it strays.
+ */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1) || !(df > 0)) throw new RangeError(`studentTQuantile needs 0 < p < 1 and df > 0, got p=${p}, df=${df}`);
+  const z = normalQuantile(p);
+  let t = z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
+  for (let i = 0; i < 50; i++) {
+    const f = studentTPdf(t, df);
+    if (!(f > 0) || !Number.isFinite(t)) break;
+    const step = (studentTCdf(t, df) - p) / f;
+    t -= step;
+    if (Math.abs(step) < 1e-12 * Math.max(1, Math.abs(t))) return t;
+  }
   let lo = -1e4;
   let hi = 1e4;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 && hi - lo > 1e-12; i++) {
     const mid = (lo + hi) / 2;
     if (studentTCdf(mid, df) < p) lo = mid;
     else hi = mid;
-    if (hi - lo < 1e-12) break;
   }
   return (lo + hi) / 2;
 }
@@ -95,24 +131,45 @@ export interface RatioEstimate {
   readonly high: number | undefined;
 }
 
+/** Count, mean and sample variance of log values: what Welch's interval needs of each side. */
+export interface LogMoments {
+  readonly n: number;
+  readonly mean: number;
+  readonly variance: number;
+}
+
+/** Moments from running sums Σx and Σx² (how the store keeps them). */
+export function momentsFromSums(n: number, sum: number, sumSq: number): LogMoments {
+  const mean = sum / n;
+  // Σ(x − m)² = Σx² − n·m²; clamp the rounding error that can make it slightly negative.
+  const variance = n > 1 ? Math.max(0, (sumSq - n * mean * mean) / (n - 1)) : 0;
+  return { n, mean, variance };
+}
+
 /**
- * Ratio a/b of two positive samples with a Welch confidence interval computed on their
- * logarithms: d = mean(ln a) − mean(ln b), se = √(s²a/na + s²b/nb), Welch–Satterthwaite
- * degrees of freedom, interval exp(d ± t·se).
+ * Ratio a/b from the moments of ln a and ln b: d = mean(ln a) − mean(ln b),
+ * se = √(s²a/na + s²b/nb), Welch–Satterthwaite degrees of freedom, interval exp(d ± t·se).
  */
+export function welchFromMoments(a: LogMoments, b: LogMoments, confidence = 0.95): RatioEstimate {
+  const d = a.mean - b.mean;
+  const ratio = Math.exp(d);
+  if (a.n < 2 || b.n < 2) return { ratio, low: undefined, high: undefined };
+  const va = a.variance / a.n;
+  const vb = b.variance / b.n;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { ratio, low: ratio, high: ratio };
+  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  const t = studentTQuantile(1 - (1 - confidence) / 2, df);
+  return { ratio, low: Math.exp(d - t * se), high: Math.exp(d + t * se) };
+}
+
+/** Ratio a/b of two positive samples with a Welch confidence interval on their logarithms. */
 export function welchLogRatio(a: readonly number[], b: readonly number[], confidence = 0.95): RatioEstimate {
   if (a.length === 0 || b.length === 0) throw new RangeError('welchLogRatio needs values on both sides');
   if (a.some((v) => !(v > 0)) || b.some((v) => !(v > 0))) throw new RangeError('welchLogRatio needs positive values');
-  const la = meanAndVariance(a.map(Math.log));
-  const lb = meanAndVariance(b.map(Math.log));
-  const d = la.mean - lb.mean;
-  const ratio = Math.exp(d);
-  if (a.length < 2 || b.length < 2) return { ratio, low: undefined, high: undefined };
-  const va = la.variance / a.length;
-  const vb = lb.variance / b.length;
-  const se = Math.sqrt(va + vb);
-  if (se === 0) return { ratio, low: ratio, high: ratio };
-  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
-  const t = studentTQuantile(1 - (1 - confidence) / 2, df);
-  return { ratio, low: Math.exp(d - t * se), high: Math.exp(d + t * se) };
+  const moments = (xs: readonly number[]): LogMoments => {
+    const logs = xs.map(Math.log);
+    return momentsFromSums(logs.length, logs.reduce((s, x) => s + x, 0), logs.reduce((s, x) => s + x * x, 0));
+  };
+  return welchFromMoments(moments(a), moments(b), confidence);
 }

@@ -193,7 +193,7 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
 }
 
 function send(res: http.ServerResponse, reply: Reply, head: boolean): void {
-  const text = reply.contentType !== undefined ? String(reply.body) : JSON.stringify(reply.body, null, 2);
+  const text = reply.contentType !== undefined ? String(reply.body) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     ...reply.headers,
     'content-type': reply.contentType ?? 'application/json; charset=utf-8',

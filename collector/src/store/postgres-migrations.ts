@@ -109,4 +109,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_name ON tokens(name);
     `,
   },
+  {
+    version: 4,
+    description: 'comparison: PostgreSQL aggregates the cells at query time (SQLite keeps them in cell_stats); an index for finished runs',
+    sql: `
+      CREATE INDEX runs_status_started ON runs(status, started_at_ms);
+    `,
+  },
 ];

@@ -21,7 +21,7 @@ import type { TokenRecord } from '../auth/tokens';
 import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
-import { StoreError, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -185,6 +185,15 @@ function toJob(row: JobRow): JobRecord {
 }
 
 /** "($1, $2, $3), ($4, $5, $6)" for `rows` rows of `width` parameters. */
+function pgFinishedRunsWhere(filter: AggregateFilter): { where: string; args: unknown[] } {
+  const where = ["r.status <> 'running'"];
+  const args: unknown[] = [];
+  if (filter.hostname !== undefined) { args.push(filter.hostname); where.push(`r.hostname = $${args.length}`); }
+  if (filter.since !== undefined) { args.push(filter.since); where.push(`r.started_at_ms >= $${args.length}`); }
+  if (filter.until !== undefined) { args.push(filter.until); where.push(`r.started_at_ms <= $${args.length}`); }
+  return { where: where.join(' AND '), args };
+}
+
 function placeholders(rows: number, width: number): string {
   const out: string[] = [];
   for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
@@ -396,6 +405,45 @@ export class PostgresStore implements Store {
       [runIds],
     );
     return rows.map(toSample);
+  }
+
+  async aggregateCells(filter: AggregateFilter): Promise<CellAggregate[]> {
+    // PostgreSQL aggregates at query time (in parallel when the table is large).
+    const { where, args } = pgFinishedRunsWhere(filter);
+    const logV = 'CASE WHEN s.value > 0 THEN ln(s.value) ELSE 0 END';
+    const { rows } = await query<CellAggregate & { direction: 'higher' | 'lower' }>(this.pool,
+      `SELECT r.platform, r.label, s.benchmark_id AS "benchmarkId", s.metric, s.unit, s.direction, s.parameters_json AS parameters,
+         split_part(r.agent_version, '.', 1) AS "agentMajor", bool_or(s.is_primary) AS primary,
+         COUNT(DISTINCT s.run_id)::int AS runs, COUNT(*)::int AS "valueN", SUM(${logV})::float8 AS "valueLogSum",
+         SUM(${logV} * ${logV})::float8 AS "valueLogSumSq", SUM(s.value)::float8 AS "valueSum", MIN(s.value)::float8 AS "valueMin",
+         SUM(t.n)::int AS "trialN", SUM(t.ls)::float8 AS "trialLogSum", SUM(t.lss)::float8 AS "trialLogSumSq",
+         SUM(t.sm)::float8 AS "trialSum", MIN(t.mn)::float8 AS "trialMin", MAX(s.rsd)::float8 AS "maxRsd", MAX(s.steal_fraction)::float8 AS "maxSteal"
+       FROM samples s JOIN runs r ON r.id = s.run_id
+       CROSS JOIN LATERAL (
+         SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN x > 0 THEN ln(x) END), 0) AS ls, COALESCE(SUM(CASE WHEN x > 0 THEN ln(x) * ln(x) END), 0) AS lss,
+           COALESCE(SUM(x), 0) AS sm, COALESCE(MIN(x), 0) AS mn
+         FROM unnest(s.trials) AS x
+       ) t
+       WHERE ${where}
+       GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, split_part(r.agent_version, '.', 1)`,
+      args,
+    );
+    return rows;
+  }
+
+  async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
+    const { where, args } = pgFinishedRunsWhere(filter);
+    const { rows } = await query<{ id: string; platform: string; label: string; hostname: string }>(this.pool,
+      `SELECT r.id, r.platform, r.label, r.hostname FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`, args);
+    const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string> }>();
+    for (const r of rows) {
+      const key = JSON.stringify([r.platform, r.label]);
+      const g = groups.get(key) ?? { platform: r.platform, label: r.label, runIds: [], hostnames: new Set<string>() };
+      groups.set(key, g);
+      g.runIds.push(r.id);
+      g.hostnames.add(r.hostname);
+    }
+    return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames] }));
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {

@@ -20,7 +20,7 @@ import {
 } from '../model';
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
-import { StoreError, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 
 interface RunRow {
   id: string;
@@ -163,6 +163,58 @@ function toToken(r: TokenRow): TokenRecord {
   };
 }
 
+/** n, Σ, min, Σ ln, Σ ln² of the trials (logs of positive trials only; min tells whether all were). */
+export function trialStats(trials: readonly number[]): [number, number, number, number, number] {
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let logSum = 0;
+  let logSumSq = 0;
+  for (const t of trials) {
+    sum += t;
+    if (t < min) min = t;
+    if (t > 0) {
+      const l = Math.log(t);
+      logSum += l;
+      logSumSq += l * l;
+    }
+  }
+  return [trials.length, sum, trials.length === 0 ? 0 : min, logSum, logSumSq];
+}
+
+interface CellRow {
+  platform: string; label: string; benchmark_id: string; metric: string; unit: string; direction: string; parameters_json: string;
+  agent_major: string; is_primary: number; runs: number; value_n: number; value_log_sum: number; value_log_sumsq: number;
+  value_sum: number; value_min: number; trial_n: number; trial_log_sum: number; trial_log_sumsq: number; trial_sum: number;
+  trial_min: number; max_rsd: number; max_steal: number;
+}
+
+function toCell(r: CellRow): CellAggregate {
+  return {
+    platform: r.platform, label: r.label, benchmarkId: r.benchmark_id, metric: r.metric, unit: r.unit, direction: r.direction as Direction,
+    primary: r.is_primary === 1, parameters: r.parameters_json, agentMajor: r.agent_major, runs: r.runs,
+    valueN: r.value_n, valueLogSum: r.value_log_sum, valueLogSumSq: r.value_log_sumsq, valueSum: r.value_sum, valueMin: r.value_min,
+    trialN: r.trial_n, trialLogSum: r.trial_log_sum, trialLogSumSq: r.trial_log_sumsq, trialSum: r.trial_sum, trialMin: r.trial_min,
+    maxRsd: r.max_rsd, maxSteal: r.max_steal,
+  };
+}
+
+const LOG_VALUE = 'CASE WHEN s.value > 0 THEN ln(s.value) ELSE 0 END';
+const CELL_AGGREGATE_COLUMNS = `r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json,
+  CASE WHEN instr(r.agent_version, '.') > 0 THEN substr(r.agent_version, 1, instr(r.agent_version, '.') - 1) ELSE r.agent_version END AS agent_major,
+  MAX(s.is_primary) AS is_primary, COUNT(DISTINCT s.run_id) AS runs, COUNT(*) AS value_n, SUM(${LOG_VALUE}) AS value_log_sum,
+  SUM(${LOG_VALUE} * ${LOG_VALUE}) AS value_log_sumsq, SUM(s.value) AS value_sum, MIN(s.value) AS value_min,
+  SUM(s.trial_n) AS trial_n, SUM(s.trial_log_sum) AS trial_log_sum, SUM(s.trial_log_sumsq) AS trial_log_sumsq,
+  SUM(s.trial_sum) AS trial_sum, MIN(s.trial_min) AS trial_min, MAX(s.rsd) AS max_rsd, MAX(s.steal_fraction) AS max_steal`;
+
+function finishedRunsWhere(filter: AggregateFilter): { where: string; args: (string | number)[] } {
+  const where = ["r.status <> 'running'"];
+  const args: (string | number)[] = [];
+  if (filter.hostname !== undefined) { where.push('r.hostname = ?'); args.push(filter.hostname); }
+  if (filter.since !== undefined) { where.push('r.started_at_ms >= ?'); args.push(filter.since); }
+  if (filter.until !== undefined) { where.push('r.started_at_ms <= ?'); args.push(filter.until); }
+  return { where: where.join(' AND '), args };
+}
+
 const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
 
 export class SqliteStore implements Store {
@@ -236,8 +288,9 @@ export class SqliteStore implements Store {
   async insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult> {
     const stmt = this.stmt(
       `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials_json, trial_count, rsd,
-         steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms,
+         trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO NOTHING`,
     );
     let inserted = 0;
@@ -246,6 +299,7 @@ export class SqliteStore implements Store {
         inserted += stmt.run(
           s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
           s.stealFraction, canonicalParameters(s.parameters), s.primary ? 1 : 0, s.clocksource, s.durationSeconds, s.finishedAtMs,
+          ...trialStats(s.trials),
         ).changes;
       }
     });
@@ -304,6 +358,38 @@ export class SqliteStore implements Store {
     const stmt = this.stmt('SELECT * FROM samples WHERE run_id = ? ORDER BY finished_at_ms, id');
     for (const id of runIds) out.push(...(stmt.all(id) as SampleRow[]).map(toSample));
     return out;
+  }
+
+  async aggregateCells(filter: AggregateFilter): Promise<CellAggregate[]> {
+    const narrowed = filter.hostname !== undefined || filter.since !== undefined || filter.until !== undefined;
+    if (!narrowed) {
+      // Kept up to date by triggers (migration 4): a few hundred rows whatever the store's size.
+      return (this.stmt('SELECT * FROM cell_stats').all() as CellRow[]).map(toCell);
+    }
+    // Narrowed by host or time: aggregate the matching runs' samples now.
+    const { where, args } = finishedRunsWhere(filter);
+    const sql = `SELECT ${CELL_AGGREGATE_COLUMNS} FROM samples s JOIN runs r ON r.id = s.run_id WHERE ${where}
+      GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, agent_major`;
+    return (this.stmt(sql).all(...args) as CellRow[]).map(toCell);
+  }
+
+  async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
+    const { where, args } = finishedRunsWhere(filter);
+    const rows = this.stmt(`SELECT r.id, r.platform, r.label, r.hostname FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`).all(...args) as {
+      id: string; platform: string; label: string; hostname: string;
+    }[];
+    const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string> }>();
+    for (const r of rows) {
+      const key = JSON.stringify([r.platform, r.label]);
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { platform: r.platform, label: r.label, runIds: [], hostnames: new Set() };
+        groups.set(key, g);
+      }
+      g.runIds.push(r.id);
+      g.hostnames.add(r.hostname);
+    }
+    return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames] }));
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {

@@ -33,6 +33,54 @@ export interface RunEnd {
   readonly endedAtMs: number;
 }
 
+/**
+ * Sufficient statistics of one comparison cell (a group's samples of one benchmark metric
+ * with equal parameters and agent major version), from finished runs only.
+ */
+export interface CellAggregate {
+  readonly platform: string;
+  readonly label: string;
+  readonly benchmarkId: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly direction: 'higher' | 'lower';
+  readonly primary: boolean;
+  /** Canonical JSON of the parameters. */
+  readonly parameters: string;
+  readonly agentMajor: string;
+  /** Distinct runs. */
+  readonly runs: number;
+  /** Over the samples' values (one per run): count, Σ ln v, Σ (ln v)², Σ v, min v. */
+  readonly valueN: number;
+  readonly valueLogSum: number;
+  readonly valueLogSumSq: number;
+  readonly valueSum: number;
+  readonly valueMin: number;
+  /** The same over every trial of those samples. */
+  readonly trialN: number;
+  readonly trialLogSum: number;
+  readonly trialLogSumSq: number;
+  readonly trialSum: number;
+  readonly trialMin: number;
+  readonly maxRsd: number;
+  readonly maxSteal: number;
+}
+
+/** The finished runs of one group, newest first: cheap to list, for the comparison. */
+export interface GroupRuns {
+  readonly platform: string;
+  readonly label: string;
+  readonly runIds: readonly string[];
+  readonly hostnames: readonly string[];
+}
+
+/** Runs the comparison counts: finished, optionally narrowed by host and start time. */
+export interface AggregateFilter {
+  readonly hostname?: string;
+  readonly since?: number;
+  readonly until?: number;
+}
+
 export interface InsertResult {
   /** Every id of the call, now stored (new or from an earlier delivery). */
   readonly acked: string[];
@@ -57,6 +105,10 @@ export interface Store {
   /** Ids of samples from other runs among `ids`, to refuse a sample id that belongs elsewhere. */
   sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]>;
   getSamples(runIds: readonly string[]): Promise<SampleRecord[]>;
+  /** Comparison cells of every group over finished runs (see CellAggregate). */
+  aggregateCells(filter: AggregateFilter): Promise<CellAggregate[]>;
+  /** Finished runs by group, newest first. */
+  groupRuns(filter: AggregateFilter): Promise<GroupRuns[]>;
   /** How many runs there are in each status (for metrics). */
   countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>>;
   /** Marks running runs whose last heartbeat is older than `cutoffMs` as lost; returns them. */
