@@ -11,8 +11,8 @@ import { compare, createLogger, formatComparison, startCollector } from '@guestb
 
 const USAGE = `npm run demo [-- --profile smoke|quick] [--no-guest] [--keep-serving] [--json]
 
-Starts a collector (data/demo.db, recreated), runs the agent twice natively (the baseline
-"native" and a repeat "native/repeat"), then boots a QEMU guest image with the agent baked in
+Starts a collector (data/demo.db, recreated), runs the agent natively four times, interleaved:
+twice as the baseline "native", twice as "native/repeat", then boots a QEMU guest image with the agent baked in
 (built and cached under .cache/images on first use; KVM when usable, emulation otherwise),
 prints the comparison, and says where the API is.
   --profile NAME    agent profile (default smoke: seconds per benchmark)
@@ -39,13 +39,13 @@ function followAgentLog(stream: NodeJS.ReadableStream, logName: string): void {
   });
 }
 
-function runAgent(collector: string, profile: string, label: string | undefined): Promise<number> {
+function runAgent(collector: string, profile: string, label: string | undefined, n: number): Promise<number> {
   const args = [agentCli, 'run', '--collector', collector, '--profile', profile, '--platform', 'native', '--state-dir', path.join(repoRoot, 'data', 'demo-agent-state')];
   if (label !== undefined) args.push('--label', label);
   process.stderr.write(`\n$ guestbench-agent ${args.slice(1).join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
-    followAgentLog(child.stderr, `demo-agent-${label ?? 'baseline'}.log`);
+    followAgentLog(child.stderr, `demo-agent-${n}-${label ?? 'baseline'}.log`);
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
@@ -116,8 +116,12 @@ async function main(): Promise<number> {
   process.stderr.write(`collector log: ${path.relative(process.cwd(), path.join(dataDir, 'demo-collector.log'))}\n`);
   let failures = 0;
   try {
-    if ((await runAgent(collector.grpcAddress, profile, undefined)) !== 0) failures++;
-    if ((await runAgent(collector.grpcAddress, profile, 'repeat')) !== 0) failures++;
+    // Two runs of each, interleaved: with two runs on both sides each run is one observation,
+    // so the interval covers run-to-run variation (with one run it could only cover the
+    // trial-to-trial noise, and would be too narrow), and drift cannot favour either group.
+    for (const [n, label] of [undefined, 'repeat', undefined, 'repeat'].entries()) {
+      if ((await runAgent(collector.grpcAddress, profile, label, n + 1)) !== 0) failures++;
+    }
     if (values['no-guest'] !== true) await runGuest(collector.grpcPort, profile);
     const result = await compare(collector.store, { baseline: 'native' });
     process.stdout.write('\n');
