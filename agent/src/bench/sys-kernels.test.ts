@@ -1,5 +1,6 @@
 import type { Profile } from '../profiles/profile';
 import { clockReads, sysClock } from './sys/clock';
+import { allowedCpus, parseCpuList } from './sys/cpu-affinity';
 import { PingPong, sysCtxswitch } from './sys/ctxswitch';
 import { spawnOnce, sysSpawn } from './sys/spawn';
 import { getuidCalls, sysSyscall } from './sys/syscall';
@@ -77,11 +78,29 @@ describe('sys.syscall', () => {
 });
 
 describe('sys.ctxswitch', () => {
-  it('measures a finite positive rate in round trips/s', async () => {
+  it('measures a finite positive rate in round trips/s on one CPU, and unpins afterwards', async () => {
+    const before = allowedCpus();
     const { values, parameters } = await oneTrial(sysCtxswitch, { minRoundTrips: 10 });
     expectRates(sysCtxswitch, values);
     expect(sysCtxswitch.metrics[0]?.unit).toBe('round trips/s');
-    expect(parameters).toEqual({ peer: 'cat', tokenBytes: '1' });
+    expect(parameters).toEqual({ peer: 'cat', tokenBytes: '1', cpus: 'one' });
+    expect(allowedCpus()).toEqual(before);
+  });
+
+  (allowedCpus().length >= 2 ? it : it.skip)('can put the peer on another CPU', async () => {
+    const { values, parameters } = await oneTrial(sysCtxswitch, { minRoundTrips: 10, crossCpu: 1 });
+    expectRates(sysCtxswitch, values);
+    expect(parameters['cpus']).toBe('two');
+  });
+
+  it('refuses a bad mode', () => {
+    expect(() => sysCtxswitch.parseSettings({ crossCpu: 2 })).toThrow('sys.ctxswitch: setting "crossCpu" must be a whole number from 0 to 1, got 2');
+  });
+
+  it('reads kernel CPU lists', () => {
+    expect(parseCpuList('0-3,6,8-9\n')).toEqual([0, 1, 2, 3, 6, 8, 9]);
+    expect(parseCpuList('5')).toEqual([5]);
+    expect(() => parseCpuList('a-b')).toThrow(/not a CPU list/);
   });
 
   it('passes the token back and forth the number of times asked', async () => {
