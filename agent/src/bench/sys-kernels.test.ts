@@ -41,12 +41,14 @@ function expectRates(def: AnyBenchmark, values: TrialValues): void {
 }
 
 describe('sys.spawn', () => {
-  it('measures a finite positive rate in spawns/s', async () => {
+  it('measures a finite positive rate in spawns/s on one CPU, and unpins afterwards', async () => {
+    const before = allowedCpus();
     const { values, parameters } = await oneTrial(sysSpawn, { minSpawns: 2 });
+    expect(allowedCpus()).toEqual(before);
     expectRates(sysSpawn, values);
     expect(sysSpawn.metrics[0]?.unit).toBe('spawns/s');
     expect(values['rate']).toBeLessThan(1e6);
-    expect(parameters['command']).toBe('/bin/true');
+    expect(parameters).toEqual({ command: '/bin/true', cpus: 'one' });
   });
 
   it('fails when the spawned program fails', async () => {

@@ -1,11 +1,14 @@
 // sys.spawn: starts a real process per iteration (fork + exec of /bin/true) and waits for
 // it to exit. Process creation copies page tables and faults in fresh pages, which is
 // where nested paging and shadow page tables cost most; the 2009 study's CGI tests are
-// dominated by it.
+// dominated by it. The agent's main thread, which forks, is pinned to one CPU for the
+// benchmark, and children inherit it: where the scheduler put parent and child otherwise
+// made trials vary by a quarter.
 import { spawn } from 'node:child_process';
 import { calibrateAsync, now } from '../cpu/calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { allowedCpus, pinThread } from './cpu-affinity';
 
 export interface SpawnSettings {
   /** At least this many spawns per trial, however slow the machine. @default 3 */
@@ -47,13 +50,26 @@ export const sysSpawn: BenchmarkDefinition<SpawnSettings> = {
     });
   },
   async prepare(settings, context): Promise<PreparedBenchmark> {
-    const count = await calibrateAsync((n) => spawnSeries(SPAWN_COMMAND, n), context.profile.trialSeconds, { min: settings.minSpawns });
-    return {
-      parameters: { command: SPAWN_COMMAND },
-      async trial() {
-        const seconds = await spawnSeries(SPAWN_COMMAND, count);
-        return { rate: count / seconds };
-      },
+    const allowed = allowedCpus();
+    const pinned = pinThread(process.pid, [allowed[0] as number]);
+    const unpin = (): void => {
+      if (pinned) pinThread(process.pid, allowed);
     };
+    try {
+      const count = await calibrateAsync((n) => spawnSeries(SPAWN_COMMAND, n), context.profile.trialSeconds, { min: settings.minSpawns });
+      return {
+        parameters: { command: SPAWN_COMMAND, cpus: pinned ? 'one' : 'unpinned' },
+        async trial() {
+          const seconds = await spawnSeries(SPAWN_COMMAND, count);
+          return { rate: count / seconds };
+        },
+        async dispose() {
+          unpin();
+        },
+      };
+    } catch (err: unknown) {
+      unpin();
+      throw err;
+    }
   },
 };
