@@ -52,7 +52,8 @@ function runAgent(collector: string, profile: string, label: string | undefined,
 }
 
 function runStep(what: string, file: string, args: readonly string[], options: { quiet?: boolean } = {}): Promise<number> {
-  process.stderr.write(`\n$ ${path.relative(process.cwd(), file)} ${args.join(' ')}\n`);
+  const shown = file === process.execPath ? 'node' : path.relative(process.cwd(), file);
+  process.stderr.write(`\n$ ${shown} ${args.map((a) => (a.startsWith(repoRoot) ? path.relative(process.cwd(), a) : a)).join(' ')}\n`);
   return new Promise((resolve) => {
     const child = spawn(file, [...args], { cwd: repoRoot, stdio: ['ignore', options.quiet === true ? 'ignore' : 'inherit', 'inherit'] });
     child.on('error', (err) => {

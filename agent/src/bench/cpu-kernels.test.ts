@@ -1,7 +1,7 @@
 import type { Profile } from '../profiles/profile';
 import { isProfileError } from '../profiles/profile';
 import { arrayOp, cpuArrays } from './cpu/arrays';
-import { calibrateAsync } from './cpu/calibrate';
+import { calibrateAsync } from './calibrate';
 import { CALL_TARGETS, callChain, cpuCalls } from './cpu/calls';
 import { cpuFloat32, float32Chain } from './cpu/float32';
 import { cpuFloat64, float64Chain } from './cpu/float64';

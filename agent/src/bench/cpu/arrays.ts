@@ -3,7 +3,7 @@
 // with a comparator (a call per comparison), all user-mode work.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 export interface ArraysSettings {
   /** Elements in the array. @default 1000 */

@@ -3,7 +3,7 @@
 // user-mode work and should match native in any guest.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 type Step = (x: number) => number;
 

@@ -4,7 +4,7 @@
 // which V8 compiles to scalar single-precision SSE/NEON instructions.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 import { F32, I32, countedLoop, encodeModule, instantiate, f32Const, op } from './wasm-module';
 
 /** Floating-point operations per iteration of the chain. */

@@ -3,7 +3,7 @@
 // interesting result is when it does not (steal, frequency, a busy host).
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 /** Floating-point operations per loop iteration of `float64Chain`. */
 export const FLOAT64_FLOPS_PER_ITERATION = 4;

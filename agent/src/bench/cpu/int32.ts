@@ -4,7 +4,7 @@
 // means stolen or throttled CPU, not hypervisor overhead.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 /** Integer operations per loop iteration of `int32Chain`. */
 export const INT32_OPS_PER_ITERATION = 6;

@@ -4,7 +4,7 @@
 // 64-bit registers and instructions.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 import { I32, I64, countedLoop, encodeModule, instantiate, i64Const, op } from './wasm-module';
 
 /** Integer operations per iteration of the chain. */

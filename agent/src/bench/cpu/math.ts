@@ -3,7 +3,7 @@
 // so this is floating-point work plus call overhead, with no system involvement.
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 /** Math calls per loop iteration of `mathCalls`. */
 export const MATH_CALLS_PER_ITERATION = 5;

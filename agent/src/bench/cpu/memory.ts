@@ -4,7 +4,7 @@
 import { ProfileError } from '../../profiles/profile';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { calibrate, consume, timeRun } from './calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 
 export interface MemorySettings {
   /** Size of the array worked on; a power of two that fits the L1 data cache. @default 16 */

@@ -1,7 +1,7 @@
 // mem.bandwidth: copies a buffer far larger than the last-level cache, so every byte goes
 // to DRAM and back. Under virtualization this shows memory-controller contention from
 // neighbours, NUMA placement of the guest's memory and host-side page size.
-import { calibrate, consume, timeRun } from '../cpu/calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';

@@ -3,7 +3,7 @@
 // cache miss plus a TLB miss, and in a guest a TLB miss walks both the guest's and the
 // host's page tables (nested paging), which is where virtualization's memory cost lives.
 // The same chase over a small in-cache set is reported beside it as the floor.
-import { calibrate, consume, timeRun } from '../cpu/calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';

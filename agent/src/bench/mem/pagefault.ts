@@ -2,7 +2,7 @@
 // into the kernel, which finds and zeroes a page and maps it; in a guest, the host may
 // also have to back that guest-physical page (an EPT/NPT violation exit) the first time.
 // This is the cost behind process start-up, JIT heaps and balloon/overcommit setups.
-import { calibrateAsync, consume, now } from '../cpu/calibrate';
+import { calibrateAsync, consume, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';

@@ -3,7 +3,7 @@
 // is a system call plus, in a guest, an exit to the hypervisor per read, often 1–5 µs.
 // Every timestamp a guest takes (schedulers, databases, tracing) pays it. The runner
 // attaches the clocksource to every sample, so it is reported beside this cost.
-import { calibrate, consume, timeRun } from '../cpu/calibrate';
+import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 

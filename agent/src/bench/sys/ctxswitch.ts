@@ -8,7 +8,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ProfileError } from '../../profiles/profile';
-import { calibrateAsync, now } from '../cpu/calibrate';
+import { calibrateAsync, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { allowedCpus, pinThread } from './cpu-affinity';

@@ -5,7 +5,7 @@
 // benchmark, and children inherit it: where the scheduler put parent and child otherwise
 // made trials vary by a quarter.
 import { spawn } from 'node:child_process';
-import { calibrateAsync, now } from '../cpu/calibrate';
+import { calibrateAsync, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { allowedCpus, pinThread } from './cpu-affinity';
