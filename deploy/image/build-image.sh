@@ -12,7 +12,9 @@ repo="$(cd "$deploy/.." && pwd)"
 usage() {
   cat <<'EOF'
 Usage: build-image.sh [options]
-  --out DIR            output and cache folder (default: <repo>/.cache/images)
+  --out DIR            output and cache folder (default: $GUESTBENCH_IMAGE_DIR, else
+                       /var/cache/guestbench/images as root, so fresh clones of the repo on this
+                       machine (CI) share it, else <repo>/.cache/images)
   --name NAME          file name stem of the outputs (default: guestbench-debian12)
   --bundle FILE        agent bundle (default: bundle agent/dist/cli/main.js now, or use
                        agent/dist/bundle/guestbench-agent.js)
@@ -34,7 +36,9 @@ Exit codes: 0 built or up to date, 1 failed, 2 bad arguments.
 EOF
 }
 
-out="$repo/.cache/images"
+if [[ -n "${GUESTBENCH_IMAGE_DIR:-}" ]]; then out="$GUESTBENCH_IMAGE_DIR"
+elif [[ $(id -u) -eq 0 ]]; then out=/var/cache/guestbench/images
+else out="$repo/.cache/images"; fi
 name=guestbench-debian12
 bundle=""
 node_binary=""

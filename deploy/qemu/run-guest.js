@@ -20,7 +20,8 @@ const LOGIN_PROMPT = /\S+ login: ?$/m;
 
 const USAGE = `Usage: node deploy/qemu/run-guest.js [options]
   --manifest FILE      image manifest from build-image.sh
-                       (default .cache/images/guestbench-debian12.manifest.json)
+                       (default: in $GUESTBENCH_IMAGE_DIR, else /var/cache/guestbench/images as
+                       root, else .cache/images: where build-image.sh puts it)
   --image FILE         disk image (qcow2 or raw) instead of the manifest's qcow2
   --boot kernel|disk   kernel: QEMU loads the manifest's kernel and initrd (default);
                        disk: boot the image's own boot loader
@@ -46,6 +47,13 @@ Exit codes: 0 run ended with result=success (or --until reached), 1 run ended wi
 2 bad arguments, 3 time limit reached, 4 QEMU failed or the guest stopped before its run ended,
 130 interrupted (SIGINT/SIGTERM; QEMU is stopped too).`;
 
+/** The same default as build-image.sh's --out. */
+function defaultImageDir() {
+  if (process.env.GUESTBENCH_IMAGE_DIR) return process.env.GUESTBENCH_IMAGE_DIR;
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/cache/guestbench/images';
+  return path.join(repo, '.cache/images');
+}
+
 class UsageError extends Error {
   constructor(message) {
     super(message);
@@ -55,7 +63,7 @@ class UsageError extends Error {
 
 function parseArguments(argv) {
   const o = {
-    manifest: path.join(repo, '.cache/images/guestbench-debian12.manifest.json'),
+    manifest: path.join(defaultImageDir(), 'guestbench-debian12.manifest.json'),
     image: undefined,
     boot: 'kernel',
     oemStrings: [],
@@ -350,4 +358,4 @@ if (require.main === module) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }
 
-module.exports = { runGuest, parseArguments, qemuCommand, kvmUnusableReason, EXIT, RUN_ENDED, UsageError };
+module.exports = { defaultImageDir, runGuest, parseArguments, qemuCommand, kvmUnusableReason, EXIT, RUN_ENDED, UsageError };

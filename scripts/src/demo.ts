@@ -13,7 +13,8 @@ const USAGE = `npm run demo [-- --profile smoke|quick] [--no-guest] [--keep-serv
 
 Starts a collector (data/demo.db, recreated), runs the agent natively four times, interleaved:
 twice as the baseline "native", twice as "native/repeat", then boots a QEMU guest image with the agent baked in
-(built and cached under .cache/images on first use; KVM when usable, emulation otherwise),
+(built on first use and cached in /var/cache/guestbench/images as root; KVM when usable,
+emulation otherwise),
 prints the comparison, and says where the API is.
   --profile NAME    agent profile (default smoke: seconds per benchmark)
   --no-guest        skip the QEMU guest
@@ -78,7 +79,8 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
   }
   if (!isRoot) {
     process.stderr.write('\nThe QEMU guest is skipped: building the guest image needs root (debootstrap). Run `sudo deploy/image/build-image.sh` once, then the demo again.\n');
-    if (!fs.existsSync(path.join(repoRoot, '.cache/images/guestbench-debian12.manifest.json'))) return false;
+    const images = process.env['GUESTBENCH_IMAGE_DIR'] ?? path.join(repoRoot, '.cache/images');
+    if (!fs.existsSync(path.join(images, 'guestbench-debian12.manifest.json'))) return false;
   } else {
     process.stderr.write('\nBuilding the guest image (cached: the first build takes a few minutes, later ones seconds)…\n');
     if ((await runStep('image', path.join(repoRoot, 'deploy/image/build-image.sh'), [], { quiet: true })) !== 0) {
