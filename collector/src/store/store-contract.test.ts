@@ -310,10 +310,9 @@ contract('SQLite', sqliteBackend);
 
 const pgPlan = planTestPostgres();
 if (pgPlan.kind === 'skip') {
+  // Said loudly (and refused under CI=true, see planTestPostgres); the PostgreSQL half is
+  // simply not defined here, rather than defined and skipped.
   warnSkipped('store-contract.test.ts', pgPlan.reason);
-  describe.skip('Store contract: PostgreSQL (skipped: no server)', () => {
-    test('skipped', () => undefined);
-  });
 } else {
   let db: TestDatabase | undefined;
   beforeAll(async () => {
