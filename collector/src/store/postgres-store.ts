@@ -22,6 +22,7 @@ import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { toAgent, toToken, type AgentRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -68,18 +69,6 @@ interface SampleRow {
   clocksource: string;
   duration_seconds: number;
   finished_at_ms: number;
-}
-
-interface AgentRow {
-  id: string;
-  hostname: string;
-  declared_platform: string;
-  detected_platform: string;
-  platform: string;
-  evidence_json: string;
-  inventory_json: string;
-  agent_version: string;
-  enrolled_at_ms: number;
 }
 
 interface JobRow {
@@ -144,39 +133,6 @@ function toSample(row: SampleRow): SampleRecord {
     clocksource: row.clocksource,
     durationSeconds: row.duration_seconds,
     finishedAtMs: row.finished_at_ms,
-  };
-}
-
-function toAgent(row: AgentRow): AgentRecord {
-  return {
-    id: row.id,
-    hostname: row.hostname,
-    declaredPlatform: row.declared_platform,
-    detectedPlatform: row.detected_platform,
-    platform: row.platform,
-    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
-    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
-    agentVersion: row.agent_version,
-    enrolledAtMs: row.enrolled_at_ms,
-  };
-}
-
-interface TokenRow {
-  id: string;
-  name: string;
-  kind: string;
-  platform: string;
-  secret_hash: string;
-  created_at_ms: number;
-  expires_at_ms: number | null;
-  revoked_at_ms: number | null;
-  agent_id: string;
-}
-
-function toToken(r: TokenRow): TokenRecord {
-  return {
-    id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
-    expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
   };
 }
 

@@ -1,0 +1,49 @@
+// Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
+// columns are the same in both schemas).
+import type { TokenRecord } from '../auth/tokens';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord } from '../model';
+
+export interface AgentRow {
+  id: string;
+  hostname: string;
+  declared_platform: string;
+  detected_platform: string;
+  platform: string;
+  evidence_json: string;
+  inventory_json: string;
+  agent_version: string;
+  enrolled_at_ms: number;
+}
+
+export function toAgent(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    platform: row.platform,
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    agentVersion: row.agent_version,
+    enrolledAtMs: row.enrolled_at_ms,
+  };
+}
+
+export interface TokenRow {
+  id: string;
+  name: string;
+  kind: string;
+  platform: string;
+  secret_hash: string;
+  created_at_ms: number;
+  expires_at_ms: number | null;
+  revoked_at_ms: number | null;
+  agent_id: string;
+}
+
+export function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
+  };
+}
