@@ -47,6 +47,9 @@ export interface RunOptions {
   readonly targets?: BenchTargets;
 }
 
+/** Two warm-up trials this close (relative) mean the kernel has stopped getting faster. */
+const WARMUP_SETTLED = 0.1;
+
 export class BenchmarkError extends Error {
   override readonly name = 'BenchmarkError';
   constructor(readonly benchmarkId: string, message: string, options?: { cause?: unknown }) {
@@ -79,15 +82,25 @@ export async function runBenchmark(def: AnyBenchmark, options: RunOptions): Prom
     const primary = def.metrics.find((m) => m.primary) ?? def.metrics[0];
     if (primary === undefined) throw new BenchmarkError(def.id, 'defines no metric');
 
-    // Warm-up: at least one trial, then until warmupSeconds have passed. Not recorded.
+    // Warm-up, not recorded: at least two trials and warmupSeconds; then on while the last two
+    // warm-up trials still differ by more than WARMUP_SETTLED (the JIT is still tiering the
+    // kernel up, which under emulation can take seconds), up to the benchmark's budget.
     const warmupStart = performance.now();
     let warmups = 0;
-    do {
+    let previous: number | undefined;
+    let last: number | undefined;
+    const settled = (): boolean => previous !== undefined && last !== undefined && Math.abs(last - previous) <= WARMUP_SETTLED * Math.max(Math.abs(last), Math.abs(previous));
+    for (;;) {
       signal.throwIfAborted();
-      checkTrial(def, await prepared.trial());
+      const values = await prepared.trial();
+      checkTrial(def, values);
+      previous = last;
+      last = values[primary.name];
       warmups++;
       await options.onEvent?.({ type: 'trial', benchmarkId: def.id, trial: warmups, warmup: true });
-    } while ((performance.now() - warmupStart) / 1000 < profile.warmupSeconds);
+      const elapsed = (performance.now() - warmupStart) / 1000;
+      if (warmups >= 2 && elapsed >= profile.warmupSeconds && (settled() || elapsed >= profile.warmupSeconds + profile.budgetSeconds)) break;
+    }
 
     const clocksource = readClocksource(root);
     const cpuBefore = readCpuTimes(root);
