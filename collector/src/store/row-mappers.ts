@@ -1,7 +1,7 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
 import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -45,5 +45,49 @@ export function toToken(r: TokenRow): TokenRecord {
   return {
     id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
     expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
+  };
+}
+
+export interface RunRow {
+  id: string;
+  agent_id: string;
+  hostname: string;
+  platform: string;
+  declared_platform: string;
+  detected_platform: string;
+  label: string;
+  profile: string;
+  agent_version: string;
+  status: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  error: string;
+  last_heartbeat_ms: number;
+  inventory_json: string;
+  evidence_json: string;
+  sample_count: number;
+  job_id: string;
+}
+
+export function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    hostname: row.hostname,
+    platform: row.platform,
+    declaredPlatform: row.declared_platform,
+    detectedPlatform: row.detected_platform,
+    label: row.label,
+    profile: row.profile,
+    agentVersion: row.agent_version,
+    status: row.status as RunStatus,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms ?? undefined,
+    error: row.error,
+    sampleCount: row.sample_count,
+    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
+    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
+    lastHeartbeatMs: row.last_heartbeat_ms,
+    jobId: row.job_id,
   };
 }

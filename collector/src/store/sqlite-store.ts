@@ -21,28 +21,7 @@ import {
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toToken, type AgentRow, type TokenRow } from './row-mappers';
-
-interface RunRow {
-  id: string;
-  agent_id: string;
-  hostname: string;
-  platform: string;
-  declared_platform: string;
-  detected_platform: string;
-  label: string;
-  profile: string;
-  agent_version: string;
-  status: string;
-  started_at_ms: number;
-  ended_at_ms: number | null;
-  error: string;
-  last_heartbeat_ms: number;
-  inventory_json: string;
-  evidence_json: string;
-  sample_count: number;
-  job_id: string;
-}
+import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -73,29 +52,6 @@ function applyMigrations(db: Database.Database, migrations: readonly Migration[]
       db.prepare('INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.description, Date.now());
     })();
   }
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    hostname: row.hostname,
-    platform: row.platform,
-    declaredPlatform: row.declared_platform,
-    detectedPlatform: row.detected_platform,
-    label: row.label,
-    profile: row.profile,
-    agentVersion: row.agent_version,
-    status: row.status as RunStatus,
-    startedAtMs: row.started_at_ms,
-    endedAtMs: row.ended_at_ms ?? undefined,
-    error: row.error,
-    sampleCount: row.sample_count,
-    inventory: { ...EMPTY_INVENTORY, ...(JSON.parse(row.inventory_json) as Partial<InventoryRecord>) },
-    evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
-    lastHeartbeatMs: row.last_heartbeat_ms,
-    jobId: row.job_id,
-  };
 }
 
 function toSample(row: SampleRow): SampleRecord {
