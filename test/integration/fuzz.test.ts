@@ -76,7 +76,8 @@ function fingerprint(): string {
 
 function grpcCall(method: string, payload: Buffer, badFrame = false): Promise<{ status: number | undefined; message: string }> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': method, 'content-type': 'application/grpc', te: 'trailers' });
+    // A deadline, as real clients send: WaitForJob may legitimately wait up to 60 s.
+    const req = session.request({ ':method': 'POST', ':path': method, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '3S' });
     let status: number | undefined;
     let message = '';
     const take = (headers: http2.IncomingHttpHeaders): void => {

@@ -58,7 +58,9 @@ export async function collectInventory(options: InventoryOptions = {}): Promise<
   const firstCpu = os.cpus()[0];
   return {
     hostname: nonEmpty(osInfo?.hostname) ?? os.hostname(),
-    cpuModel: nonEmpty(joinWords(cpu?.manufacturer, cpu?.brand)) ?? firstCpu?.model.trim() ?? '',
+    // The kernel's "model name" first: systeminformation sometimes takes the SMBIOS
+    // processor version instead, which under QEMU is the machine type ("pc-q35-7.2").
+    cpuModel: nonEmpty(firstCpu?.model.trim()) ?? nonEmpty(joinWords(cpu?.manufacturer, cpu?.brand)) ?? '',
     cpus: positive(cpu?.cores) ?? os.availableParallelism(),
     memoryBytes: positive(mem?.total) ?? os.totalmem(),
     kernel: nonEmpty(osInfo?.kernel) ?? os.release(),
