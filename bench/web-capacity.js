@@ -3,10 +3,12 @@
 // as ab and wrk do, and does it measure the same latencies? Against one nginx serving the
 // agent's /static/small at 32 connections, with and without keep-alive, it alternates the
 // built-in generator (1 thread) with ab and the built-in generator (N worker threads) with
-// wrk -tN, round after round, and reports the median of the per-round ratios.
+// wrk -tN, round after round, and reports the median of the per-round ratios. The built-in
+// generator runs on its default transport (libuv TCP handles); --transports adds rows for
+// its node:net and undici transports.
 //
 // Usage: node bench/web-capacity.js [--seconds S] [--rounds R] [--threads N] [--connections C]
-//                                   [--nginx-workers W] [--no-undici] [--json]
+//                                   [--nginx-workers W] [--transports] [--json]
 // Needs the built agent (npm run bench:web builds it) and nginx, ab and wrk
 // (bench/scripts/ensure-web-tools.sh installs them when it can).
 'use strict';
@@ -20,13 +22,13 @@ const { parseArgs } = require('node:util');
 
 const AGENT = path.join(__dirname, '..', 'agent', 'dist');
 
-const USAGE = `Usage: node bench/web-capacity.js [--seconds S] [--rounds R] [--threads N] [--connections C] [--nginx-workers W] [--no-undici] [--json]
+const USAGE = `Usage: node bench/web-capacity.js [--seconds S] [--rounds R] [--threads N] [--connections C] [--nginx-workers W] [--transports] [--json]
   --seconds S        length of each measurement (default 5)
   --rounds R         alternations of each pair (default 3); the ratio reported is the median of the rounds
   --threads N        worker threads of the built-in generator and wrk's -t (default 2)
   --connections C    concurrent connections (default 32)
   --nginx-workers W  nginx worker processes (default 1: on a 2-CPU machine, one CPU for nginx, one for the generator)
-  --no-undici        skip the rows of the built-in generator on its undici transport
+  --transports       add rows for the built-in generator's node:net and undici transports against ab
   --json             print the results as JSON instead of tables
 `;
 
@@ -38,7 +40,7 @@ function options(argv) {
     args: argv,
     options: {
       seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '32' }, 'nginx-workers': { type: 'string', default: '1' }, 'no-undici': { type: 'boolean' },
+      connections: { type: 'string', default: '32' }, 'nginx-workers': { type: 'string', default: '1' }, transports: { type: 'boolean' },
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'child-load': { type: 'string' },
     },
     strict: true,
@@ -51,7 +53,7 @@ function options(argv) {
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new Error(`--seconds must be above 0, got ${values.seconds}`);
   return {
-    help: values.help === true, childLoad: values['child-load'], json: values.json === true, undici: values['no-undici'] !== true,
+    help: values.help === true, childLoad: values['child-load'], json: values.json === true, transports: values.transports === true,
     seconds, rounds: int('rounds', 1), threads: int('threads', 1), connections: int('connections', 1), nginxWorkers: int('nginx-workers', 1),
   };
 }
@@ -325,14 +327,18 @@ async function main(argv) {
     };
     for (const keepAlive of [true, false]) {
       const ka = keepAlive ? 'keep-alive' : 'no keep-alive';
-      await measure(`${ka}, 1 thread`, 'ab', GOALS.ab, () => runBuiltin(nginx.url, o, keepAlive, 1, 'net'), () => runAb(nginx.url, o, keepAlive));
-      await measure(`${ka}, ${o.threads} threads`, `wrk -t${o.threads}`, GOALS.wrk, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'net'), () => runWrk(nginx.url, o, keepAlive, o.threads));
+      await measure(`${ka}, 1 thread`, 'ab', GOALS.ab, () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'), () => runAb(nginx.url, o, keepAlive));
+      await measure(`${ka}, ${o.threads} threads`, `wrk -t${o.threads}`, GOALS.wrk, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'), () => runWrk(nginx.url, o, keepAlive, o.threads));
       if (o.threads !== 1) {
         // One thread each: generator and nginx then have a CPU each on a 2-CPU machine.
-        await measure(`${ka}, 1 thread`, 'wrk -t1', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, 'net'), () => runWrk(nginx.url, o, keepAlive, 1));
+        await measure(`${ka}, 1 thread`, 'wrk -t1', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'), () => runWrk(nginx.url, o, keepAlive, 1));
+        // ab has one thread; the built-in generator may use more where the machine has room.
+        await measure(`${ka}, ${o.threads} threads`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'), () => runAb(nginx.url, o, keepAlive));
       }
-      if (o.undici) {
-        await measure(`${ka}, 1 thread, undici transport`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, 'undici'), () => runAb(nginx.url, o, keepAlive));
+      if (o.transports) {
+        for (const transport of ['net', 'undici']) {
+          await measure(`${ka}, 1 thread, ${transport} transport`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, transport), () => runAb(nginx.url, o, keepAlive));
+        }
       }
     }
   } finally {

@@ -4,6 +4,7 @@
 // (coordinated omission).
 import { performance } from 'node:perf_hooks';
 import { AGENT_VERSION } from '../version';
+import { handleConnection, handlesAvailable } from './handle-connection';
 import { netConnection } from './net-connection';
 import type { LoadOptions } from './options';
 import { Tally, type TallyState } from './tally';
@@ -28,7 +29,9 @@ interface Slot {
 export const USER_AGENT = `guestbench/${AGENT_VERSION}`;
 
 function factoryFor(options: LoadOptions): ConnectionFactory {
-  return options.transport === 'undici' ? undiciConnection : netConnection;
+  if (options.transport === 'undici') return undiciConnection;
+  if (options.transport === 'handle' && handlesAvailable()) return handleConnection;
+  return netConnection;
 }
 
 export function requestTarget(options: LoadOptions): RequestTarget {

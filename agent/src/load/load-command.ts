@@ -10,7 +10,7 @@ export const LOAD_USAGE = `guestbench-agent load — ab-style load on one URL, w
 
 Usage:
   guestbench-agent load URL [-c N] [-n N] [-t SECONDS] [-k] [-s SECONDS] [--pipelining P]
-                            [--rate R] [--threads T] [--transport net|undici] [--generator builtin|ab] [--json]
+                            [--rate R] [--threads T] [--transport handle|net|undici] [--generator builtin|ab] [--json]
 
 Options:
   -c N                connections, each a closed loop (default 1)
@@ -22,7 +22,7 @@ Options:
   --rate R            constant rate (wrk2 -R): R requests per second over all connections, latency
                       measured from when each was due
   --threads T         worker threads sharing the connections (default 1)
-  --transport T       net (default) or undici
+  --transport T       handle (default: libuv TCP handles, cheapest per request), net (node:net) or undici
   --generator G       builtin (default) or ab: run the real ApacheBench with the same flags
   --json              the report as JSON under ab's field names
 `;

@@ -15,7 +15,7 @@ describe('parseLoadOptions refuses bad options with a clear message', () => {
     ['constant rate with pipelining', { url, requests: 10, keepAlive: true, pipelining: 2, rate: 100 }, /constant-rate mode sends one request at a time/],
     ['a negative rate', { url, requests: 10, rate: -1 }, /rate must be a number above 0/],
     ['more threads than connections', { url, concurrency: 2, requests: 10, threads: 3 }, /threads \(3\) cannot be more than connections \(2\)/],
-    ['an unknown transport', { url, requests: 10, transport: 'curl' }, /transport must be net or undici, got "curl"/],
+    ['an unknown transport', { url, requests: 10, transport: 'curl' }, /transport must be handle, net, undici, got "curl"/],
     ['a header with a newline', { url, requests: 10, headers: { 'X-A': 'a\r\nX-B: b' } }, /header "X-A"/],
     ['a zero duration', { url, durationSeconds: 0 }, /duration must be a number above 0/],
   ];
@@ -26,7 +26,7 @@ describe('parseLoadOptions refuses bad options with a clear message', () => {
 
   it('takes good options with ab-like defaults', () => {
     expect(parseLoadOptions({ url, requests: 5 })).toMatchObject({
-      method: 'GET', concurrency: 1, requests: 5, keepAlive: false, pipelining: 1, threads: 1, timeoutSeconds: 30, transport: 'net',
+      method: 'GET', concurrency: 1, requests: 5, keepAlive: false, pipelining: 1, threads: 1, timeoutSeconds: 30, transport: 'handle',
     });
   });
 });

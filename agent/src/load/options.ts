@@ -1,8 +1,12 @@
 // The load generator's options, parsed once from untrusted input (flags, profile settings)
 // into a checked value; bad options are refused with one line naming the option.
 
-export type Transport = 'net' | 'undici';
-export const TRANSPORTS: readonly Transport[] = ['net', 'undici'];
+/**
+ * handle: libuv TCP handles driven directly (the default; node:net where this Node lacks
+ * them); net: node:net sockets; undici: undici Clients.
+ */
+export type Transport = 'handle' | 'net' | 'undici';
+export const TRANSPORTS: readonly Transport[] = ['handle', 'net', 'undici'];
 
 export interface LoadOptions {
   /** The page; http:// only. */
@@ -25,7 +29,7 @@ export interface LoadOptions {
   readonly threads: number;
   /** A request unanswered this long fails (ab -s). @default 30 */
   readonly timeoutSeconds: number;
-  /** @default 'net' */
+  /** @default 'handle' */
   readonly transport: Transport;
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -104,9 +108,9 @@ export function parseLoadOptions(input: LoadInput): LoadOptions {
   const threads = wholeNumber('threads', input.threads ?? 1, 1, 256);
   if (threads > concurrency) throw new LoadOptionsError(`threads (${threads}) cannot be more than connections (${concurrency})`);
   const timeoutSeconds = positive('timeout', input.timeoutSeconds ?? 30, 86400);
-  const transport = input.transport ?? 'net';
+  const transport = input.transport ?? 'handle';
   if (!(TRANSPORTS as readonly unknown[]).includes(transport)) {
-    throw new LoadOptionsError(`transport must be ${TRANSPORTS.join(' or ')}, got ${JSON.stringify(transport)}`);
+    throw new LoadOptionsError(`transport must be ${TRANSPORTS.join(', ')}, got ${JSON.stringify(transport)}`);
   }
   const headers = input.headers ?? {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new LoadOptionsError('headers must be an object of name: value');

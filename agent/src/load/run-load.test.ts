@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { failureSummary } from '../bench/web/web-benchmark';
 import { startWebServer, type RunningWebServer } from '../web/server';
 import { writeSite } from '../web/site';
+import { handlesAvailable } from './handle-connection';
 import { parseLoadOptions, type LoadInput } from './options';
 import { toAbJson } from './report';
 import { runLoad } from './run-load';
@@ -30,6 +31,9 @@ afterAll(async () => {
 
 const load = (input: LoadInput): ReturnType<typeof runLoad> => runLoad(parseLoadOptions(input));
 
+/** The two transports with their own socket code; each must fail the same way. */
+const SOCKET_TRANSPORTS = ['handle', 'net'] as const;
+
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
@@ -42,7 +46,14 @@ function childServer(): Promise<{ child: ChildProcess; url: string }> {
 }
 
 describe('the built-in load generator', () => {
+  it('uses libuv TCP handles by default where Node has them (Node 20 does)', () => {
+    expect(parseLoadOptions({ url: 'http://127.0.0.1/', requests: 1 }).transport).toBe('handle');
+    expect(handlesAvailable()).toBe(true);
+  });
+
   it.each([
+    ['handle', true],
+    ['handle', false],
     ['net', true],
     ['net', false],
     ['undici', true],
@@ -73,8 +84,8 @@ describe('the built-in load generator', () => {
     expect(r.percentiles['99.9']).toBeLessThanOrEqual(r.percentiles['100'] as number);
   });
 
-  it('pipelines requests on keep-alive connections', async () => {
-    const r = await load({ url: `${site.url}/static/large`, concurrency: 2, requests: 64, keepAlive: true, pipelining: 8 });
+  it.each(SOCKET_TRANSPORTS)('pipelines requests on keep-alive connections (%s transport)', async (transport) => {
+    const r = await load({ url: `${site.url}/static/large`, concurrency: 2, requests: 64, keepAlive: true, pipelining: 8, transport });
     expect(r).toMatchObject({ completeRequests: 64, failedRequests: 0, htmlTransferred: 64 * 200_000 });
   });
 
@@ -85,11 +96,11 @@ describe('the built-in load generator', () => {
     expect(toAbJson(r)['Non-2xx responses']).toBe(10);
   });
 
-  it('counts answers whose length differs from the first as length failures, like ab', async () => {
+  it.each(SOCKET_TRANSPORTS)('counts answers whose length differs from the first as length failures, like ab (%s transport)', async (transport) => {
     let n = 0;
     const server = createServer((_q, s) => s.end('x'.repeat((n++ % 3) + 1)));
     try {
-      const r = await load({ url: await listen(server), concurrency: 1, requests: 30, keepAlive: true });
+      const r = await load({ url: await listen(server), concurrency: 1, requests: 30, keepAlive: true, transport });
       expect(r.completeRequests).toBe(30);
       expect(r.failures).toEqual({ connect: 0, receive: 0, length: 20, exceptions: 0 });
       expect(r.failedRequests).toBe(20);
@@ -98,29 +109,34 @@ describe('the built-in load generator', () => {
     }
   });
 
-  it('counts connections refused as connect failures and still ends', async () => {
-    const r = await load({ url: 'http://127.0.0.1:1/', concurrency: 2, requests: 20 });
+  it.each(SOCKET_TRANSPORTS)('counts connections refused as connect failures and still ends (%s transport)', async (transport) => {
+    const r = await load({ url: 'http://127.0.0.1:1/', concurrency: 2, requests: 20, transport });
     expect(r.completeRequests).toBe(0);
     expect(r.failures.connect).toBe(20);
     expect(Object.keys(r.errors ?? {})[0]).toMatch(/^connect: .*ECONNREFUSED/);
   });
 
-  it('reports a server that dies mid-run as failures, and ends with the duration', async () => {
+  it.each([
+    ['handle', true],
+    ['handle', false],
+    ['net', true],
+    ['net', false],
+  ] as const)('reports a server that dies mid-run as failures, and ends with the duration (%s transport, keep-alive %s)', async (transport, keepAlive) => {
     const { child, url } = await childServer();
     setTimeout(() => child.kill('SIGKILL'), 300);
     const t0 = performance.now();
-    const r = await load({ url, concurrency: 4, durationSeconds: 1.5, keepAlive: true, timeoutSeconds: 2 });
+    const r = await load({ url, concurrency: 4, durationSeconds: 1.5, keepAlive, timeoutSeconds: 2, transport });
     expect((performance.now() - t0) / 1000).toBeLessThan(1.5 + 2 + 1);
     expect(r.completeRequests).toBeGreaterThan(0);
     expect(r.failures.connect + r.failures.receive).toBeGreaterThan(0);
   });
 
-  it('times out a server that stops answering, instead of waiting for it', async () => {
+  it.each(SOCKET_TRANSPORTS)('times out a server that stops answering, instead of waiting for it (%s transport)', async (transport) => {
     const { child, url } = await childServer();
     try {
       setTimeout(() => child.kill('SIGSTOP'), 300);
       const t0 = performance.now();
-      const r = await load({ url, concurrency: 3, durationSeconds: 1, keepAlive: true, timeoutSeconds: 1 });
+      const r = await load({ url, concurrency: 3, durationSeconds: 1, keepAlive: true, timeoutSeconds: 1, transport });
       // The duration, then at most one timeout for what was in flight, then the check interval.
       expect((performance.now() - t0) / 1000).toBeLessThan(1 + 1 + 1);
       expect(r.completeRequests).toBeGreaterThan(0);
