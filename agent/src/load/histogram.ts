@@ -18,7 +18,9 @@ function highestBit(v: number): number {
 function indexOf(v: number): number {
   if (v < LINEAR) return v;
   const shift = highestBit(v) - SUB_BITS + 1;
-  const index = LINEAR + (shift - 1) * HALF + (Math.floor(v / 2 ** shift) - HALF);
+  // A shift instead of a division by 2 ** shift (Math.pow showed in profiles) below 2^32.
+  const top = v < TWO_32 ? v >>> shift : Math.floor(v / 2 ** shift);
+  const index = LINEAR + (shift - 1) * HALF + (top - HALF);
   return index < BUCKETS ? index : BUCKETS - 1;
 }
 
