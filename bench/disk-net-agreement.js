@@ -7,8 +7,12 @@
 // when root, everything runs at nice -20 so that other work on the machine disturbs less.
 // Uses the built agent (agent/dist) through its public entry and its CLI.
 //
+// With --control, every round also runs the reference tool a second time, and the table gets
+// the reference against itself: how far apart two runs of the same tool land on this machine,
+// which is the yardstick for reading the agreement rows.
+//
 // Usage: node bench/disk-net-agreement.js [--dir DIR] [--file-mib N] [--seconds S] [--omit S]
-//          [--streams N] [--rounds N] [--only disk|net] [--no-priority] [--json]
+//          [--streams N] [--rounds N] [--only disk|net] [--control] [--no-priority] [--json]
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,8 +30,9 @@ const HELP = `Usage: node bench/disk-net-agreement.js [options]
   --seconds S      length of each measurement (default 2)
   --omit S         network: seconds left out at the start, iperf3 -O (default 1)
   --streams N      network: parallel streams, iperf3 -P (default 1)
-  --rounds N       measurements per tool, alternating which goes first (default 7)
+  --rounds N       measurements per tool, alternating which goes first (default 15)
   --only WHAT      disk or net (default both)
+  --control        also run the reference tool twice per round and show it against itself
   --no-priority    do not raise the priority (by default nice -20 when allowed, for both tools)
   --json           the table as JSON
 Run bench/scripts/ensure-reference-tools.sh first (npm run bench:disk-net does).`;
@@ -37,7 +42,7 @@ function parseOptions(argv) {
     args: argv,
     options: {
       dir: { type: 'string' }, 'file-mib': { type: 'string' }, seconds: { type: 'string' }, omit: { type: 'string' },
-      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, 'no-priority': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, control: { type: 'boolean' }, json: { type: 'boolean' }, 'no-priority': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -57,8 +62,9 @@ function parseOptions(argv) {
     seconds: number('seconds', 2, 0.5),
     omit: number('omit', 1, 0),
     streams: Math.round(number('streams', 1, 1)),
-    rounds: Math.round(number('rounds', 7, 1)),
+    rounds: Math.round(number('rounds', 15, 1)),
     only,
+    control: values.control === true,
     priority: values['no-priority'] !== true,
     json: values.json === true,
   };
@@ -109,9 +115,9 @@ const pct = (job, side, p) => job[side].clat_ns.percentile[p.toFixed(6)] / 1000;
  * issue sets (undefined: shown for information).
  */
 const DISK_ROWS = [
-  { id: 'disk.seq_write', metric: 'throughput', unit: 'MB/s', ref: (j) => j.write.bw_bytes / 1e6, tolerance: 0.2 },
-  { id: 'disk.seq_read', metric: 'throughput', unit: 'MB/s', ref: (j) => j.read.bw_bytes / 1e6, tolerance: 0.2 },
-  { id: 'disk.rand_read_4k', metric: 'iops', unit: 'IOPS', ref: (j) => j.read.iops, tolerance: 0.25 },
+  { id: 'disk.seq_write', metric: 'throughput', unit: 'MB/s', ref: (j) => j.write.bw_bytes / 1e6, tolerance: 0.2, tool: 'fio' },
+  { id: 'disk.seq_read', metric: 'throughput', unit: 'MB/s', ref: (j) => j.read.bw_bytes / 1e6, tolerance: 0.2, tool: 'fio' },
+  { id: 'disk.rand_read_4k', metric: 'iops', unit: 'IOPS', ref: (j) => j.read.iops, tolerance: 0.25, tool: 'fio' },
   { id: 'disk.rand_read_4k', metric: 'p50', unit: 'µs', ref: (j) => pct(j, 'read', 50) },
   { id: 'disk.rand_read_4k', metric: 'p99', unit: 'µs', ref: (j) => pct(j, 'read', 99) },
   { id: 'disk.rand_write_4k', metric: 'iops', unit: 'IOPS', ref: (j) => j.write.iops },
@@ -166,17 +172,19 @@ async function prepare(agent, id, raw, o, targets) {
 }
 
 /**
- * Measures each row `o.rounds` times with each tool, alternating which goes first. `gb(id)`
- * and `ref(id)` give one measurement: an object of metric values.
+ * Measures each row `o.rounds` times with each tool, the order rotating from round to round so
+ * that no tool always goes first. `gb(id)` and `ref(id)` give one measurement: an object of
+ * metric values. With --control the reference runs a second time in each round ('ref2').
  */
 async function alternate(o, ids, gb, ref) {
   const values = {};
-  for (const id of ids) values[id] = { gb: [], ref: [] };
+  for (const id of ids) values[id] = { gb: [], ref: [], ref2: [] };
+  const who = o.control ? ['gb', 'ref', 'ref2'] : ['gb', 'ref'];
   for (let round = 0; round < o.rounds; round++) {
     for (const id of ids) {
-      const order = round % 2 === 0 ? ['gb', 'ref'] : ['ref', 'gb'];
-      for (const who of order) {
-        values[id][who].push(who === 'gb' ? await gb(id) : await ref(id));
+      const order = who.map((_, i) => who[(i + round) % who.length]);
+      for (const w of order) {
+        values[id][w].push(w === 'gb' ? await gb(id) : await ref(id));
       }
       log(`  round ${round + 1}/${o.rounds} ${id} done`);
     }
@@ -184,25 +192,49 @@ async function alternate(o, ids, gb, ref) {
   return values;
 }
 
+/**
+ * A 95% interval of the median of `ratios`, by bootstrap (2000 resamples, fixed seed so that
+ * the same data print the same interval).
+ */
+function bootstrapMedian(ratios) {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const medians = [];
+  for (let b = 0; b < 2000; b++) medians.push(median(ratios.map(() => ratios[Math.floor(rand() * ratios.length)])));
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(0.025 * medians.length)], medians[Math.ceil(0.975 * medians.length) - 1]];
+}
+
+function row(measurement, unit, a, b, tolerance, control) {
+  const ratios = a.map((v, i) => v / b[i]);
+  const ratio = median(ratios);
+  const [low, high] = bootstrapMedian(ratios);
+  return {
+    measurement,
+    unit,
+    guestbench: median(a),
+    reference: median(b),
+    ratio,
+    interval: [low, high],
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    tolerance,
+    verdict: control ? 'control' : tolerance === undefined ? 'info' : Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'DISAGREES',
+    rounds: control ? { reference: b, again: a } : { guestbench: a, reference: b },
+  };
+}
+
 function summarise(rows, values) {
-  return rows.map((r) => {
+  const out = [];
+  for (const r of rows) {
     const gbv = values[r.id].gb.map((m) => m[r.metric]);
     const refv = values[r.id].ref.map(r.ref);
-    const ratios = gbv.map((v, i) => v / refv[i]);
-    const ratio = median(ratios);
-    return {
-      measurement: `${r.id} ${r.metric}`,
-      unit: r.unit,
-      guestbench: median(gbv),
-      reference: median(refv),
-      ratio,
-      ratioMin: Math.min(...ratios),
-      ratioMax: Math.max(...ratios),
-      tolerance: r.tolerance,
-      verdict: r.tolerance === undefined ? 'info' : Math.abs(ratio - 1) <= r.tolerance ? 'agrees' : 'DISAGREES',
-      rounds: { guestbench: gbv, reference: refv },
-    };
-  });
+    out.push(row(`${r.id} ${r.metric}`, r.unit, gbv, refv, r.tolerance, false));
+    if (values[r.id].ref2.length > 0 && r.tolerance !== undefined) {
+      out.push(row(`  ${r.tool} against itself`, r.unit, values[r.id].ref2.map(r.ref), refv, r.tolerance, true));
+    }
+  }
+  return out;
 }
 
 async function diskPart(agent, o) {
@@ -240,7 +272,7 @@ async function netPart(agent, o) {
         async () => ({ ...(await stream.trial()) }),
         () => JSON.parse(execFileSync('iperf3', iperfArgs, { encoding: 'utf8' })),
       );
-      const rows = [{ id: 'net.tcp_stream', metric: 'throughput', unit: 'Mbit/s', ref: (j) => j.end.sum_received.bits_per_second / 1e6, tolerance: 0.2 }];
+      const rows = [{ id: 'net.tcp_stream', metric: 'throughput', unit: 'Mbit/s', ref: (j) => j.end.sum_received.bits_per_second / 1e6, tolerance: 0.2, tool: 'iperf3' }];
       return { rows: summarise(rows, values), commands: { 'net.tcp_stream': `iperf3 ${iperfArgs.join(' ')}` } };
     } finally {
       await stream.dispose?.();
@@ -258,15 +290,16 @@ function format(n) {
 }
 
 function table(rows) {
-  const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', 'range', 'tolerance', 'verdict'];
+  const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', '95% interval', 'range', 'tolerance', 'verdict'];
   const lines = rows.map((r) => [
-    r.measurement, r.unit, format(r.guestbench), format(r.reference), r.ratio.toFixed(2), `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
+    r.measurement, r.unit, r.verdict === 'control' ? format(r.reference) : format(r.guestbench), r.verdict === 'control' ? format(r.guestbench) : format(r.reference),
+    r.ratio.toFixed(2), `${r.interval[0].toFixed(2)}–${r.interval[1].toFixed(2)}`, `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
     r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`, r.verdict,
   ]);
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
-  const row = (l) => `| ${l.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+  const line = (l) => `| ${l.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(line)].join('\n');
 }
 
 function fsType(dir) {
@@ -316,12 +349,12 @@ async function main() {
     fio: o.only === 'net' ? undefined : execFileSync('fio', ['--version'], { encoding: 'utf8' }).trim(),
     iperf3: o.only === 'disk' ? undefined : execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0].trim(),
   };
-  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds };
+  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds, control: o.control };
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ options, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   } else {
     process.stdout.write(`${table(rows)}\n\n`);
-    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the two run back to back; range: lowest and highest round\n`);
+    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
     process.stdout.write(`${JSON.stringify(options)}\n${JSON.stringify(machine)}\n`);
     for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);
   }
