@@ -211,6 +211,13 @@ async function runBuiltin(url, o, keepAlive, threads, transport) {
   return { rps: r.requestsPerSecond, p50: p['50'], p90: p['90'], p99: p['99'], errors: failed, requests: r.completeRequests, cpu };
 }
 
+/** The least a Node client can do per request without keep-alive (bench/lib/bare-connect-client.js). */
+async function runBare(url, o) {
+  const { out, cpu } = await timed(process.execPath, [path.join(__dirname, 'lib', 'bare-connect-client.js'), url, String(o.connections), String(o.seconds)]);
+  const r = JSON.parse(out);
+  return { rps: r.rps, p50: NaN, p90: NaN, p99: NaN, errors: r.failed, requests: r.requests, cpu };
+}
+
 async function runAb(url, o, keepAlive) {
   const { parseAbOutput } = require(path.join(AGENT, 'load', 'index.js'));
   const args = ['-q', '-c', String(o.connections), '-t', String(Math.ceil(o.seconds)), '-n', '10000000', '-r', ...(keepAlive ? ['-k'] : []), url];
@@ -334,6 +341,10 @@ async function main(argv) {
         await measure(`${ka}, 1 thread`, 'wrk -t1', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'), () => runWrk(nginx.url, o, keepAlive, 1));
         // ab has one thread; the built-in generator may use more where the machine has room.
         await measure(`${ka}, ${o.threads} threads`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'), () => runAb(nginx.url, o, keepAlive));
+      }
+      if (!keepAlive) {
+        // How close can Node get at all? The bare client: handles, no parsing, no timing.
+        await measure(`${ka}, bare Node client (floor)`, 'ab', undefined, () => runBare(nginx.url, o), () => runAb(nginx.url, o, keepAlive));
       }
       if (o.transports) {
         for (const transport of ['net', 'undici']) {
