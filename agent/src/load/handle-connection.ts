@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getSystemErrorName } from 'node:util';
 import { ResponseParser, type ParsedResponse } from './response-parser';
-import { requestHead, type Connection, type ConnectionHooks, type RequestTarget } from './transport';
+import { CLOSE_GRACE_MS, closedWhileIdle, requestHead, type Connection, type ConnectionHooks, type Pending, type RequestTarget } from './transport';
 
 /** The parts of Node's TCPWrap used here. */
 interface TcpHandle {
@@ -46,8 +46,6 @@ interface Bindings {
 /** libuv's end-of-file "error". */
 const UV_EOF = -4095;
 const READ_BUFFER = 64 * 1024;
-/** How long a connection the server said it would close may take to close before we do. */
-const CLOSE_GRACE_MS = 2000;
 
 let bindings: Bindings | null | undefined;
 
@@ -119,15 +117,6 @@ function resolveHost(host: string): Promise<{ address: string; family: number }>
   return p;
 }
 
-interface Pending {
-  start: number;
-  /** When send() was called; the timeout runs from here (start may be an earlier due time). */
-  queued: number;
-  connectMs: number;
-  written: number;
-  firstByte: number;
-}
-
 /** A handle done with, left for the server to close. */
 interface Retired {
   handle: TcpHandle;
@@ -150,6 +139,8 @@ class HandleConnection implements Connection {
   private readonly host: string;
   private readonly port: number;
   private address: { address: string; family: number } | undefined;
+  /** When the bytes being parsed arrived: the first byte of any response that starts in them. */
+  private readTime = 0;
   /** Bumped for every new handle, so that a late callback of an old one is recognised. */
   private generation = 0;
   /** Handles done with, waiting for the server to close them. */
@@ -298,9 +289,6 @@ class HandleConnection implements Connection {
     }
   }
 
-  /** When the bytes being parsed arrived: the first byte of any response that starts in them. */
-  private readTime = 0;
-
   private onResponse(response: ParsedResponse): void {
     const p = this.queue.shift();
     if (p === undefined) return;
@@ -323,7 +311,7 @@ class HandleConnection implements Connection {
     if (!wasConnected) return this.fail(generation, 'connect', uvError(status, 'connection closed while connecting'));
     this.closeCurrent();
     if (this.queue.length === 0) return;
-    if (clean && this.served > 0 && this.queue.every((p) => p.firstByte === 0)) {
+    if (closedWhileIdle(clean, this.served, this.queue)) {
       // The server closed an idle keep-alive connection as we reused it (ab does not count
       // this either): send the same requests again on a new connection.
       for (const p of this.queue) p.connectMs = 0;

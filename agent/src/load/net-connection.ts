@@ -4,20 +4,9 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ResponseParser, type ParsedResponse } from './response-parser';
-import { requestHead, type Connection, type ConnectionHooks, type RequestTarget } from './transport';
-
-interface Pending {
-  start: number;
-  /** When send() was called; the timeout runs from here (start may be an earlier due time). */
-  queued: number;
-  connectMs: number;
-  written: number;
-  firstByte: number;
-}
+import { CLOSE_GRACE_MS, closedWhileIdle, requestHead, type Connection, type ConnectionHooks, type Pending, type RequestTarget } from './transport';
 
 const READ_BUFFER = 64 * 1024;
-/** How long a connection the server said it would close may take to close before we do. */
-const CLOSE_GRACE_MS = 2000;
 
 class NetConnection implements Connection {
   private socket: Socket | undefined;
@@ -156,7 +145,7 @@ class NetConnection implements Connection {
       const count = this.queue.length;
       this.queue = [];
       this.hooks.onFailure('connect', err ?? new Error('connection closed while connecting'), count);
-    } else if (clean && this.served > 0 && this.queue.every((p) => p.firstByte === 0)) {
+    } else if (closedWhileIdle(clean, this.served, this.queue)) {
       // The server closed an idle keep-alive connection as we reused it (ab does not count
       // this either): send the same requests again on a new connection.
       for (const p of this.queue) p.connectMs = 0;
