@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Profile } from '../../profiles/profile';
 import { runSuite } from '../runner';
 import type { BenchContext, BenchmarkDefinition, PreparedBenchmark } from '../types';
-import { MiB, openTestFile } from './direct-file';
+import { MEMORY_PAGE, MiB, openTestFile, scatteredPagesBuffer } from './direct-file';
 import { nodeDiskIo, O_DIRECT, type DiskIo } from './disk-io';
 import type { DiskSettings } from './disk-setup';
 import { createFsync } from './fsync';
@@ -113,6 +113,7 @@ describe('durability reaches the file-system calls', () => {
     expect(open).toBeDefined();
     const direct = O_DIRECT !== undefined && (open!.flags & O_DIRECT) !== 0;
     expect(prepared.parameters['io']).toBe(direct ? 'direct' : 'buffered');
+    expect(prepared.parameters['pages']).toBe(direct ? 'scattered' : undefined);
     expect(prepared.parameters['sync']).toBe('fdatasync-at-end');
     // After the fill (which ends in fdatasync), each trial is 1 MiB writes closed by one fdatasync.
     const afterFill = calls.slice(calls.findIndex((c) => c.op === 'fdatasync') + 1);
@@ -169,6 +170,7 @@ describe('durability reaches the file-system calls', () => {
     const reads = recordingIo({ ...einvalOnDirect, dropCaches: () => undefined });
     const r = await prepareAndRun(createSeqRead(reads.io), 2);
     expect(r.prepared.parameters['io']).toBe('buffered+dropcaches');
+    expect(r.prepared.parameters['pages']).toBeUndefined();
     // Once to check it is allowed, then before each of the two trials.
     expect(reads.calls.filter((c) => c.op === 'dropCaches')).toHaveLength(3);
   });
@@ -195,6 +197,51 @@ test('the O_DIRECT buffer starts a WebAssembly memory, page-aligned, and the ker
     nodeDiskIo.close(opened.fd);
     fs.rmSync(file);
   }
+});
+
+/** The rw mappings of this process, as [start, end) addresses. */
+function writableMappings(): Set<string> {
+  return new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / rw.p /.test(l)).map((l) => l.split(' ')[0]!));
+}
+
+/** The physical frame numbers of the `pages` pages at virtual address `address` (zero without root). */
+function frames(address: number, pages: number): bigint[] {
+  const entries = Buffer.alloc(8 * pages);
+  const fd = fs.openSync('/proc/self/pagemap', 'r');
+  try {
+    fs.readSync(fd, entries, 0, entries.length, (address / MEMORY_PAGE) * 8);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return Array.from({ length: pages }, (_, i) => entries.readBigUInt64LE(i * 8) & ((1n << 55n) - 1n));
+}
+
+// Reading physical frame numbers from /proc/self/pagemap needs CAP_SYS_ADMIN (CI runs as root).
+const asRoot = process.getuid?.() === 0;
+(asRoot ? test : test.skip)('the O_DIRECT buffer has no two pages physically side by side, so each is its own DMA segment (needs root)', () => {
+  const before = writableMappings();
+  const buffer = scatteredPagesBuffer(MiB);
+  buffer.fill(0x5a, 0, 64);
+  // Which new mapping holds the buffer: the one whose first bytes are the ones just written.
+  const mem = fs.openSync('/proc/self/mem', 'r');
+  let address: number | undefined;
+  try {
+    for (const range of [...writableMappings()].filter((m) => !before.has(m))) {
+      const start = parseInt(range.split('-')[0]!, 16);
+      const head = Buffer.alloc(64);
+      fs.readSync(mem, head, 0, 64, start);
+      if (head.equals(buffer.subarray(0, 64))) address = start;
+    }
+  } finally {
+    fs.closeSync(mem);
+  }
+  expect(address).toBeDefined();
+  const pfns = frames(address!, MiB / MEMORY_PAGE);
+  expect(pfns.every((f) => f > 0n)).toBe(true);
+  const adjacent = pfns.filter((f, i) => i > 0 && f === pfns[i - 1]! + 1n).length;
+  // A virtio disk takes 254 segments per request: 256 pages with at most one pair side by
+  // side still make two requests per 1 MiB, as the docs say.
+  expect(adjacent).toBeLessThanOrEqual(1);
 });
 
 describe('refusals', () => {

@@ -109,3 +109,12 @@ export function trialSeconds(settings: DiskSettings, context: BenchContext): num
 export function checkTransfer(done: number, expected: number, what: string): void {
   if (done !== expected) throw new Error(`${what} moved ${done} of ${expected} bytes`);
 }
+
+/**
+ * The sample parameter that says how an O_DIRECT buffer's pages lie: `pages=scattered`, each
+ * its own DMA segment (see scatteredPagesBuffer). Buffered I/O copies through the page cache,
+ * so it has none. A sample measured with another layout must not pair with these.
+ */
+export function bufferParameter(f: OpenedFile): Readonly<Record<string, string>> {
+  return f.direct ? { pages: 'scattered' } : {};
+}

@@ -3,7 +3,7 @@
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { BLOCK_4K, hasStamp, MiB } from './direct-file';
 import { nodeDiskIo, type DiskIo } from './disk-io';
-import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
+import { bufferParameter, checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
 import { runTimed } from './timed-loop';
 
 export const SEQ_READ_ID = 'disk.seq_read';
@@ -21,7 +21,7 @@ export function createSeqRead(io: DiskIo = nodeDiskIo): BenchmarkDefinition<Disk
       const cached = f.ioMode === 'buffered+dropcaches';
       let position = 0;
       return {
-        parameters: { block: '1MiB', fileMiB: String(settings.fileMiB), io: f.ioMode },
+        parameters: { block: '1MiB', fileMiB: String(settings.fileMiB), io: f.ioMode, ...bufferParameter(f) },
         async trial() {
           if (cached) {
             io.dropCaches();

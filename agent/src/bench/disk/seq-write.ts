@@ -3,7 +3,7 @@
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { MiB, stampBlocks, BLOCK_4K } from './direct-file';
 import { nodeDiskIo, type DiskIo } from './disk-io';
-import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
+import { bufferParameter, checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
 import { runTimed, timeSync } from './timed-loop';
 
 export const SEQ_WRITE_ID = 'disk.seq_write';
@@ -21,7 +21,7 @@ export function createSeqWrite(io: DiskIo = nodeDiskIo): BenchmarkDefinition<Dis
       let position = 0;
       let generation = 1;
       return {
-        parameters: { block: '1MiB', fileMiB: String(settings.fileMiB), io: f.ioMode, sync: 'fdatasync-at-end' },
+        parameters: { block: '1MiB', fileMiB: String(settings.fileMiB), io: f.ioMode, ...bufferParameter(f), sync: 'fdatasync-at-end' },
         async trial() {
           const run = await runTimed(seconds, context.signal, () => {
             // A new header in every 4 KiB block: each write puts distinct data on the device.
