@@ -11,14 +11,22 @@
 // the reference against itself: how far apart two runs of the same tool land on this machine,
 // which is the yardstick for reading the agreement rows.
 //
+// fio's 1 MiB jobs get a buffer whose pages lie apart in physical memory, as guestbench's
+// do (--fio-buffer scattered, the default): how many requests a 1 MiB O_DIRECT I/O becomes
+// depends on that layout, and on this machine's virtual disk it moved sequential rates by
+// 1.3-2.3x. Every round also counts the block device's requests per MiB for each tool, so
+// the table shows whether both sent the device the same requests.
+//
 // Usage: node bench/disk-net-agreement.js [--dir DIR] [--file-mib N] [--seconds S] [--omit S]
-//          [--streams N] [--rounds N] [--only disk|net] [--control] [--no-priority] [--json]
+//          [--streams N] [--rounds N] [--only disk|net] [--control] [--fio-buffer scattered|default]
+//          [--no-priority] [--json]
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { blockStatFile, createScatteredBufferFile, readBlockStat, requestsPerMiB, sharedMemoryDir, MiB } = require('./lib/block-requests');
 
 const REPO = path.join(__dirname, '..');
 const AGENT = path.join(REPO, 'agent', 'dist', 'index.js');
@@ -33,6 +41,9 @@ const HELP = `Usage: node bench/disk-net-agreement.js [options]
   --rounds N       measurements per tool, alternating which goes first (default 15)
   --only WHAT      disk or net (default both)
   --control        also run the reference tool twice per round and show it against itself
+  --fio-buffer B   scattered: fio's 1 MiB jobs use a buffer whose pages lie apart in physical
+                   memory, like guestbench's (default); default: fio's own buffer, wherever
+                   the kernel puts it (the request count per MiB then varies from run to run)
   --no-priority    do not raise the priority (by default nice -20 when allowed, for both tools)
   --json           the table as JSON
 Run bench/scripts/ensure-reference-tools.sh first (npm run bench:disk-net does).`;
@@ -42,7 +53,7 @@ function parseOptions(argv) {
     args: argv,
     options: {
       dir: { type: 'string' }, 'file-mib': { type: 'string' }, seconds: { type: 'string' }, omit: { type: 'string' },
-      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, control: { type: 'boolean' }, json: { type: 'boolean' }, 'no-priority': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, control: { type: 'boolean' }, 'fio-buffer': { type: 'string' }, json: { type: 'boolean' }, 'no-priority': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -56,6 +67,8 @@ function parseOptions(argv) {
   };
   const only = values.only ?? 'both';
   if (!['disk', 'net', 'both'].includes(only)) throw new Error(`--only: disk or net, got "${only}"`);
+  const fioBuffer = values['fio-buffer'] ?? 'scattered';
+  if (!['scattered', 'default'].includes(fioBuffer)) throw new Error(`--fio-buffer: scattered or default, got "${fioBuffer}"`);
   return {
     dir: path.resolve(values.dir ?? path.join(fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'guestbench')),
     fileMiB: Math.round(number('file-mib', 1024, 16)),
@@ -65,6 +78,7 @@ function parseOptions(argv) {
     rounds: Math.round(number('rounds', 15, 1)),
     only,
     control: values.control === true,
+    fioBuffer,
     priority: values['no-priority'] !== true,
     json: values.json === true,
   };
@@ -87,8 +101,11 @@ function fio(args) {
   return JSON.parse(out.slice(out.indexOf('{'))).jobs[0];
 }
 
-/** fio's job matching a guestbench disk benchmark, on that benchmark's own test file. */
-function fioJob(id, file, fileMiB, seconds) {
+/**
+ * fio's job matching a guestbench disk benchmark, on that benchmark's own test file;
+ * `bufferFile`, when given, is the I/O memory of the 1 MiB jobs (see createScatteredBufferFile).
+ */
+function fioJob(id, file, fileMiB, seconds, bufferFile) {
   const common = [`--filename=${file}`, `--size=${fileMiB}M`, '--ioengine=psync', '--iodepth=1', '--time_based', `--runtime=${Math.round(seconds * 1000)}ms`, '--name=ref'];
   const specific = {
     'disk.seq_write': ['--rw=write', '--bs=1M', '--direct=1', '--end_fsync=1'],
@@ -97,7 +114,8 @@ function fioJob(id, file, fileMiB, seconds) {
     'disk.rand_write_4k': ['--rw=randwrite', '--bs=4k', '--direct=1', '--end_fsync=1'],
     'disk.fsync': ['--rw=write', '--bs=4k', '--direct=0', '--fdatasync=1'],
   };
-  return [...common, ...specific[id]];
+  const memory = bufferFile !== undefined && SEQUENTIAL[id] !== undefined ? [`--iomem=mmapshared:${bufferFile}`] : [];
+  return [...common, ...specific[id], ...memory];
 }
 
 /** The test file guestbench created for `id` in `dir` (named by test-file.ts). */
@@ -107,6 +125,9 @@ function guestbenchFile(dir, id) {
   if (name === undefined) throw new Error(`no test file of ${id} in ${dir}`);
   return path.join(dir, name);
 }
+
+/** The 1 MiB benchmarks, with the direction whose requests per MiB the table shows. */
+const SEQUENTIAL = { 'disk.seq_write': 'write', 'disk.seq_read': 'read' };
 
 const pct = (job, side, p) => job[side].clat_ns.percentile[p.toFixed(6)] / 1000;
 
@@ -205,7 +226,7 @@ function bootstrapMedian(ratios) {
   return [medians[Math.floor(0.025 * medians.length)], medians[Math.ceil(0.975 * medians.length) - 1]];
 }
 
-function row(measurement, unit, a, b, tolerance, control) {
+function row(measurement, unit, a, b, tolerance, control, requests) {
   const ratios = a.map((v, i) => v / b[i]);
   const ratio = median(ratios);
   const [low, high] = bootstrapMedian(ratios);
@@ -221,20 +242,41 @@ function row(measurement, unit, a, b, tolerance, control) {
     tolerance,
     verdict: control ? 'control' : tolerance === undefined ? 'info' : Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'DISAGREES',
     rounds: control ? { reference: b, again: a } : { guestbench: a, reference: b },
+    // Requests per MiB the device got, median over the rounds (a, b as the values).
+    requestsPerMiB: requests,
   };
+}
+
+/** Median requests per MiB of one tool's rounds, or undefined where none was counted. */
+function medianRequests(measurements) {
+  const counted = measurements.map((m) => m[REQUESTS]).filter((v) => v !== undefined);
+  return counted.length === 0 ? undefined : median(counted);
 }
 
 function summarise(rows, values) {
   const out = [];
   for (const r of rows) {
-    const gbv = values[r.id].gb.map((m) => m[r.metric]);
-    const refv = values[r.id].ref.map(r.ref);
-    out.push(row(`${r.id} ${r.metric}`, r.unit, gbv, refv, r.tolerance, false));
-    if (values[r.id].ref2.length > 0 && r.tolerance !== undefined) {
-      out.push(row(`  ${r.tool} against itself`, r.unit, values[r.id].ref2.map(r.ref), refv, r.tolerance, true));
+    const v = values[r.id];
+    const gbv = v.gb.map((m) => m[r.metric]);
+    const refv = v.ref.map(r.ref);
+    const requests = (a, b) => (SEQUENTIAL[r.id] === undefined ? undefined : [medianRequests(a), medianRequests(b)]);
+    out.push(row(`${r.id} ${r.metric}`, r.unit, gbv, refv, r.tolerance, false, requests(v.gb, v.ref)));
+    if (v.ref2.length > 0 && r.tolerance !== undefined) {
+      out.push(row(`  ${r.tool} against itself`, r.unit, v.ref2.map(r.ref), refv, r.tolerance, true, requests(v.ref2, v.ref)));
     }
   }
   return out;
+}
+
+/** Where a measurement keeps the device's requests per MiB during it. */
+const REQUESTS = Symbol('requestsPerMiB');
+
+/** Runs `measure` and notes the requests per MiB the device got in `direction` meanwhile. */
+async function counted(statFile, direction, measure) {
+  const before = readBlockStat(statFile);
+  const result = await measure();
+  if (direction !== undefined) result[REQUESTS] = requestsPerMiB(before, readBlockStat(statFile), direction);
+  return result;
 }
 
 async function diskPart(agent, o) {
@@ -242,6 +284,18 @@ async function diskPart(agent, o) {
   const ids = [...new Set(DISK_ROWS.map((r) => r.id))];
   const prepared = {};
   const jobs = {};
+  const statFile = blockStatFile(o.dir);
+  if (statFile === undefined) log(`disk: no block-device counters for ${o.dir}; requests per MiB are not shown`);
+  let bufferFile;
+  if (o.fioBuffer === 'scattered') {
+    const shm = sharedMemoryDir();
+    if (shm === undefined) throw new Error('--fio-buffer scattered needs /dev/shm (tmpfs); pass --fio-buffer default to run fio with its own buffer');
+    bufferFile = path.join(shm, `guestbench-fio-buffer-${process.pid}`);
+    const file = bufferFile;
+    process.once('exit', () => fs.rmSync(file, { force: true }));
+    // fio maps 1 MiB plus a page for alignment; a page more does no harm.
+    createScatteredBufferFile(bufferFile, MiB + 2 * 4096);
+  }
   try {
     log(`disk: preparing guestbench's test files (${o.fileMiB} MiB; 16 MiB for disk.fsync) in ${o.dir}`);
     for (const id of ids) {
@@ -249,12 +303,23 @@ async function diskPart(agent, o) {
       prepared[id] = await prepare(agent, id, { fileMiB }, o, { diskDir: o.dir });
       // The same blocks of the device for both tools. fio only reads the files guestbench
       // reads (and checks), and only writes those guestbench writes.
-      jobs[id] = fioJob(id, guestbenchFile(o.dir, id), fileMiB, o.seconds);
+      jobs[id] = fioJob(id, guestbenchFile(o.dir, id), fileMiB, o.seconds, bufferFile);
     }
-    const values = await alternate(o, ids, async (id) => ({ ...(await prepared[id].trial()) }), (id) => fio(jobs[id]));
-    return { rows: summarise(DISK_ROWS, values), io: prepared['disk.seq_read'].parameters.io, commands: Object.fromEntries(ids.map((id) => [id, `fio ${jobs[id].join(' ')}`])) };
+    const values = await alternate(
+      o,
+      ids,
+      (id) => counted(statFile, SEQUENTIAL[id], async () => ({ ...(await prepared[id].trial()) })),
+      (id) => counted(statFile, SEQUENTIAL[id], async () => fio(jobs[id])),
+    );
+    return {
+      rows: summarise(DISK_ROWS, values),
+      io: prepared['disk.seq_read'].parameters.io,
+      pages: prepared['disk.seq_read'].parameters.pages,
+      commands: Object.fromEntries(ids.map((id) => [id, `fio ${jobs[id].join(' ')}`])),
+    };
   } finally {
     for (const p of Object.values(prepared)) await p.dispose?.();
+    if (bufferFile !== undefined) fs.rmSync(bufferFile, { force: true });
   }
 }
 
@@ -290,11 +355,16 @@ function format(n) {
 }
 
 function table(rows) {
-  const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', '95% interval', 'range', 'tolerance', 'verdict'];
+  const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', '95% interval', 'range', 'tolerance', 'verdict', 'req/MiB'];
+  const requests = (r) => {
+    if (r.requestsPerMiB === undefined) return '';
+    const [a, b] = r.requestsPerMiB.map((v) => (v === undefined ? '?' : v.toFixed(2)));
+    return r.verdict === 'control' ? `${b} / ${a}` : `${a} / ${b}`;
+  };
   const lines = rows.map((r) => [
     r.measurement, r.unit, r.verdict === 'control' ? format(r.reference) : format(r.guestbench), r.verdict === 'control' ? format(r.guestbench) : format(r.reference),
     r.ratio.toFixed(2), `${r.interval[0].toFixed(2)}–${r.interval[1].toFixed(2)}`, `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
-    r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`, r.verdict,
+    r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`, r.verdict, requests(r),
   ]);
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
@@ -321,6 +391,13 @@ async function main() {
     }
   }
   const agent = require(AGENT);
+  // An interrupted run exits through the exit hooks: the agent's removes its test files, ours the fio buffer.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      log(`disk-net-agreement: ${signal}, stopping`);
+      process.exit(130);
+    });
+  }
   // Children (serve-net, fio, iperf3) inherit the priority.
   let nice = os.getPriority();
   if (o.priority) {
@@ -344,17 +421,19 @@ async function main() {
     diskDir: o.dir,
     fileSystem: fsType(fs.existsSync(o.dir) ? o.dir : path.dirname(o.dir)),
     guestbenchDiskIo: parts[0]?.io,
+    guestbenchBufferPages: parts[0]?.pages,
+    fioBuffer: o.only === 'net' ? undefined : o.fioBuffer,
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
     nice,
     fio: o.only === 'net' ? undefined : execFileSync('fio', ['--version'], { encoding: 'utf8' }).trim(),
     iperf3: o.only === 'disk' ? undefined : execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0].trim(),
   };
-  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds, control: o.control };
+  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds, control: o.control, fioBuffer: o.fioBuffer };
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ options, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   } else {
     process.stdout.write(`${table(rows)}\n\n`);
-    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
+    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round; req/MiB: median requests per MiB the block device got during guestbench's rounds / the reference's (all I/O on the device counts)${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
     process.stdout.write(`${JSON.stringify(options)}\n${JSON.stringify(machine)}\n`);
     for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);
   }
