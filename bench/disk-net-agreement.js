@@ -242,15 +242,15 @@ function row(measurement, unit, a, b, tolerance, control, requests) {
     tolerance,
     verdict: control ? 'control' : tolerance === undefined ? 'info' : Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'DISAGREES',
     rounds: control ? { reference: b, again: a } : { guestbench: a, reference: b },
-    // Requests per MiB the device got, median over the rounds (a, b as the values).
+    // Requests per MiB the device got in each tool's rounds (a, b as the values).
     requestsPerMiB: requests,
   };
 }
 
-/** Median requests per MiB of one tool's rounds, or undefined where none was counted. */
-function medianRequests(measurements) {
+/** Requests per MiB over one tool's rounds (median, lowest, highest), or undefined where none was counted. */
+function requestStats(measurements) {
   const counted = measurements.map((m) => m[REQUESTS]).filter((v) => v !== undefined);
-  return counted.length === 0 ? undefined : median(counted);
+  return counted.length === 0 ? undefined : { median: median(counted), min: Math.min(...counted), max: Math.max(...counted), rounds: counted };
 }
 
 function summarise(rows, values) {
@@ -259,7 +259,7 @@ function summarise(rows, values) {
     const v = values[r.id];
     const gbv = v.gb.map((m) => m[r.metric]);
     const refv = v.ref.map(r.ref);
-    const requests = (a, b) => (SEQUENTIAL[r.id] === undefined ? undefined : [medianRequests(a), medianRequests(b)]);
+    const requests = (a, b) => (SEQUENTIAL[r.id] === undefined ? undefined : [requestStats(a), requestStats(b)]);
     out.push(row(`${r.id} ${r.metric}`, r.unit, gbv, refv, r.tolerance, false, requests(v.gb, v.ref)));
     if (v.ref2.length > 0 && r.tolerance !== undefined) {
       out.push(row(`  ${r.tool} against itself`, r.unit, v.ref2.map(r.ref), refv, r.tolerance, true, requests(v.ref2, v.ref)));
@@ -358,7 +358,8 @@ function table(rows) {
   const head = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', '95% interval', 'range', 'tolerance', 'verdict', 'req/MiB'];
   const requests = (r) => {
     if (r.requestsPerMiB === undefined) return '';
-    const [a, b] = r.requestsPerMiB.map((v) => (v === undefined ? '?' : v.toFixed(2)));
+    // The median, and the range where the rounds differ.
+    const [a, b] = r.requestsPerMiB.map((v) => (v === undefined ? '?' : v.max - v.min < 0.1 ? v.median.toFixed(2) : `${v.median.toFixed(2)} (${v.min.toFixed(2)}–${v.max.toFixed(2)})`));
     return r.verdict === 'control' ? `${b} / ${a}` : `${a} / ${b}`;
   };
   const lines = rows.map((r) => [
@@ -433,7 +434,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ options, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   } else {
     process.stdout.write(`${table(rows)}\n\n`);
-    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round; req/MiB: median requests per MiB the block device got during guestbench's rounds / the reference's (all I/O on the device counts)${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
+    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round; req/MiB: requests per MiB the block device got during guestbench's rounds / the reference's, median (and range where rounds differ; all I/O on the device counts)${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
     process.stdout.write(`${JSON.stringify(options)}\n${JSON.stringify(machine)}\n`);
     for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);
   }
