@@ -46,25 +46,24 @@ function requestsPerMiB(before, after, direction) {
 
 /**
  * Creates `file` (bytes long, on tmpfs such as /dev/shm) so that no two of its pages are
- * side by side in physical memory: it is written one page at a time, in turn with a second
- * file that is then removed, so the kernel's free list hands every other page to the spacer.
- * fio maps it with --iomem=mmapshared:FILE (MAP_SHARED, so fio's own writes into the buffer
- * keep these pages rather than copying them).
+ * side by side in physical memory, as the agent lays out its buffer (scatteredPagesBuffer in
+ * agent/src/bench/disk/direct-file.ts): tmpfs takes a page at the first write of it, and the
+ * pages are written in four passes (every fourth page from page 0, then from page 1, ...),
+ * so virtual neighbours are allocated a quarter of the file apart. fio maps it with
+ * --iomem=mmapshared:FILE (MAP_SHARED, so fio's own writes into the buffer keep these pages
+ * rather than copying them).
  */
 function createScatteredBufferFile(file, bytes) {
-  const spacer = `${file}.spacer`;
+  const passes = 4;
   const page = Buffer.alloc(PAGE, 0xa5);
+  const pages = Math.ceil(bytes / PAGE);
   const fd = fs.openSync(file, 'w', 0o600);
-  const sfd = fs.openSync(spacer, 'w', 0o600);
   try {
-    for (let at = 0; at < bytes; at += PAGE) {
-      fs.writeSync(fd, page, 0, PAGE, at);
-      fs.writeSync(sfd, page, 0, PAGE, at);
+    for (let pass = 0; pass < passes; pass++) {
+      for (let i = pass; i < pages; i += passes) fs.writeSync(fd, page, 0, PAGE, i * PAGE);
     }
   } finally {
     fs.closeSync(fd);
-    fs.closeSync(sfd);
-    fs.rmSync(spacer, { force: true });
   }
 }
 

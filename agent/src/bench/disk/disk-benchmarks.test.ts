@@ -1,5 +1,6 @@
 // The disk benchmarks against the real file system, through a recording layer that shows
 // which open flags and syncs reached the kernel; and their refusals.
+import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Profile } from '../../profiles/profile';
@@ -199,11 +200,6 @@ test('the O_DIRECT buffer starts a WebAssembly memory, page-aligned, and the ker
   }
 });
 
-/** The rw mappings of this process, as [start, end) addresses. */
-function writableMappings(): Set<string> {
-  return new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / rw.p /.test(l)).map((l) => l.split(' ')[0]!));
-}
-
 /** The physical frame numbers of the `pages` pages at virtual address `address` (zero without root). */
 function frames(address: number, pages: number): bigint[] {
   const entries = Buffer.alloc(8 * pages);
@@ -216,32 +212,49 @@ function frames(address: number, pages: number): bigint[] {
   return Array.from({ length: pages }, (_, i) => entries.readBigUInt64LE(i * 8) & ((1n << 55n) - 1n));
 }
 
-// Reading physical frame numbers from /proc/self/pagemap needs CAP_SYS_ADMIN (CI runs as root).
-const asRoot = process.getuid?.() === 0;
-(asRoot ? test : test.skip)('the O_DIRECT buffer has no two pages physically side by side, so each is its own DMA segment (needs root)', () => {
-  const before = writableMappings();
-  const buffer = scatteredPagesBuffer(MiB);
-  buffer.fill(0x5a, 0, 64);
-  // Which new mapping holds the buffer: the one whose first bytes are the ones just written.
+/** The virtual address of `buffer`'s first byte: the page of a writable mapping that starts with its (random) first 64 bytes. */
+function addressOf(buffer: Buffer): number | undefined {
   const mem = fs.openSync('/proc/self/mem', 'r');
-  let address: number | undefined;
+  const found: number[] = [];
   try {
-    for (const range of [...writableMappings()].filter((m) => !before.has(m))) {
-      const start = parseInt(range.split('-')[0]!, 16);
-      const head = Buffer.alloc(64);
-      fs.readSync(mem, head, 0, 64, start);
-      if (head.equals(buffer.subarray(0, 64))) address = start;
+    for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      if (!/ rw.p /.test(line)) continue;
+      const [start, end] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16)) as [number, number];
+      if (end - start > 64 * MiB) continue;
+      const content = Buffer.alloc(end - start);
+      try {
+        fs.readSync(mem, content, 0, content.length, start);
+      } catch {
+        continue; // a mapping the kernel will not show
+      }
+      for (let at = 0; at < content.length; at += MEMORY_PAGE) {
+        if (content.compare(buffer, 0, 64, at, at + 64) === 0) found.push(start + at);
+      }
     }
   } finally {
     fs.closeSync(mem);
   }
-  expect(address).toBeDefined();
-  const pfns = frames(address!, MiB / MEMORY_PAGE);
-  expect(pfns.every((f) => f > 0n)).toBe(true);
-  const adjacent = pfns.filter((f, i) => i > 0 && f === pfns[i - 1]! + 1n).length;
+  return found.length === 1 ? found[0] : undefined;
+}
+
+// Reading physical frame numbers from /proc/self/pagemap needs CAP_SYS_ADMIN (CI runs as root).
+const asRoot = process.getuid?.() === 0;
+(asRoot ? test : test.skip)('the O_DIRECT buffer has no two pages physically side by side, so each is its own DMA segment (needs root)', () => {
+  // Eight buffers, each checked. Whether pages written in plain order would fail this depends
+  // on the kernel's free lists at that moment: in fresh processes about half of such buffers
+  // had neighbours (up to 229 pairs), inside a test run sometimes none of eight.
+  const buffers = Array.from({ length: 8 }, () => scatteredPagesBuffer(MiB));
+  const adjacentPairs = buffers.map((buffer) => {
+    randomFillSync(buffer.subarray(0, 64));
+    const address = addressOf(buffer);
+    expect(address).toBeDefined();
+    const pfns = frames(address!, MiB / MEMORY_PAGE);
+    expect(pfns.every((f) => f > 0n)).toBe(true);
+    return pfns.filter((f, i) => i > 0 && f === pfns[i - 1]! + 1n).length;
+  });
   // A virtio disk takes 254 segments per request: 256 pages with at most one pair side by
   // side still make two requests per 1 MiB, as the docs say.
-  expect(adjacent).toBeLessThanOrEqual(1);
+  expect(Math.max(...adjacentPairs)).toBeLessThanOrEqual(1);
 });
 
 describe('refusals', () => {
