@@ -12,8 +12,8 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getSystemErrorName } from 'node:util';
-import { ResponseParser, type ParsedResponse } from './response-parser';
-import { CLOSE_GRACE_MS, closedWhileIdle, requestHead, type Connection, type ConnectionHooks, type Pending, type RequestTarget } from './transport';
+import { CLOSE_GRACE_MS, SocketConnection, type Pending } from './socket-connection';
+import type { Connection, ConnectionHooks, RequestTarget } from './transport';
 
 /** The parts of Node's TCPWrap used here. */
 interface TcpHandle {
@@ -123,37 +123,23 @@ interface Retired {
   since: number;
 }
 
-class HandleConnection implements Connection {
+class HandleConnection extends SocketConnection {
   private readonly b: Bindings;
   private handle: TcpHandle | undefined;
-  private connected = false;
-  private connectStart = 0;
-  /** Requests written or waiting for the connection, oldest first. */
-  private queue: Pending[] = [];
-  private parser: ResponseParser;
-  /** Responses received on the current handle: a close before any is not an idle close. */
-  private served = 0;
-  private readonly head: Buffer;
   /** Shared by every connection of the thread: each read is parsed before the next one. */
   private readonly buffer = readBuffer();
   private readonly host: string;
   private readonly port: number;
   private address: { address: string; family: number } | undefined;
-  /** When the bytes being parsed arrived: the first byte of any response that starts in them. */
-  private readTime = 0;
   /** Bumped for every new handle, so that a late callback of an old one is recognised. */
   private generation = 0;
   /** Handles done with, waiting for the server to close them. */
   private closing = new Set<Retired>();
 
-  constructor(
-    private readonly target: RequestTarget,
-    private readonly hooks: ConnectionHooks,
-  ) {
+  constructor(target: RequestTarget, hooks: ConnectionHooks) {
+    super(target, hooks);
     if (!handlesAvailable()) throw new Error('the handle transport is not available in this Node; use the net transport');
     this.b = bindings as Bindings;
-    this.head = requestHead(target);
-    this.parser = this.newParser();
     const { hostname, port } = target.url;
     this.host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     this.port = Number(port || 80);
@@ -161,28 +147,15 @@ class HandleConnection implements Connection {
     if (family !== 0) this.address = { address: this.host, family };
   }
 
-  get inflight(): number {
-    return this.queue.length;
-  }
-
   send(start: number): void {
-    const pending: Pending = { start, queued: performance.now(), connectMs: 0, written: 0, firstByte: 0 };
-    this.queue.push(pending);
+    const pending = this.enqueue(start);
     if (this.handle === undefined) this.open();
     else if (this.connected) this.write([pending], performance.now());
   }
 
-  expire(before: number): void {
+  override expire(before: number): void {
     this.sweep();
-    let old = false;
-    for (const p of this.queue) if (p.queued < before) old = true;
-    if (!old) return;
-    const count = this.queue.length;
-    const connected = this.connected;
-    this.drop();
-    if (connected) this.hooks.onFailure('exceptions', new Error('no response within the timeout'), count);
-    else this.hooks.onFailure('connect', new Error('could not connect within the timeout'), count);
-    this.hooks.onIdle();
+    super.expire(before);
   }
 
   destroy(): void {
@@ -191,15 +164,8 @@ class HandleConnection implements Connection {
     this.closing.clear();
   }
 
-  private newParser(): ResponseParser {
-    return new ResponseParser((r) => this.onResponse(r), () => this.target.method === 'HEAD', true);
-  }
-
-  private open(): void {
-    this.connected = false;
-    this.served = 0;
-    this.parser = this.newParser();
-    this.connectStart = performance.now();
+  protected open(): void {
+    this.beginOpen();
     const generation = ++this.generation;
     if (this.address === undefined) {
       // A placeholder so that send() queues instead of opening again while the name resolves.
@@ -225,10 +191,8 @@ class HandleConnection implements Connection {
     req.oncomplete = (status: number): void => {
       if (this.generation !== generation) return;
       if (status < 0) return this.fail(generation, 'connect', uvError(status, `connect to ${this.host}:${this.port}`));
-      this.connected = true;
       const now = performance.now();
-      const first = this.queue[0];
-      if (first !== undefined) first.connectMs = now - this.connectStart;
+      this.connectedAt(now);
       if (this.queue.length > 0) this.write(this.queue, now);
     };
     const state = b.state;
@@ -236,7 +200,7 @@ class HandleConnection implements Connection {
     handle.onread = (): void => {
       const n = state[at] as number;
       if (this.generation !== generation) return;
-      if (n > 0) this.onData(n);
+      if (n > 0) this.onData(this.buffer, n);
       else if (n < 0) this.onEnd(generation, n);
     };
     const err = this.address.family === 6 ? handle.connect6(req, this.address.address, this.port) : handle.connect(req, this.address.address, this.port);
@@ -273,36 +237,6 @@ class HandleConnection implements Connection {
     if (err < 0) setImmediate(() => this.generation === generation && this.fail(generation, 'receive', uvError(err, 'write')));
   }
 
-  private onData(n: number): void {
-    const readTime = performance.now();
-    const head = this.queue[0];
-    if (head !== undefined && head.firstByte === 0) head.firstByte = readTime;
-    this.readTime = readTime;
-    try {
-      this.parser.feed(this.buffer, 0, n);
-    } catch (err: unknown) {
-      // Bytes that are not HTTP: everything in flight on this connection is lost.
-      const count = this.queue.length;
-      this.drop();
-      this.hooks.onFailure('exceptions', err as Error, count);
-      this.hooks.onIdle();
-    }
-  }
-
-  private onResponse(response: ParsedResponse): void {
-    const p = this.queue.shift();
-    if (p === undefined) return;
-    const end = performance.now();
-    this.served++;
-    // A pipelined response that began in the same read as the previous one started then.
-    const firstByte = p.firstByte || this.readTime;
-    const reuse = this.target.keepAlive && response.keepAlive;
-    if (!reuse) this.retire();
-    this.hooks.onResponse({ start: p.start, connectMs: p.connectMs, written: p.written, firstByte, end }, response);
-    if (!reuse && this.queue.length > 0) this.open();
-    this.hooks.onIdle();
-  }
-
   /** End of file or a read error on the current handle. */
   private onEnd(generation: number, status: number): void {
     if (this.generation !== generation) return;
@@ -311,29 +245,14 @@ class HandleConnection implements Connection {
     if (!wasConnected) return this.fail(generation, 'connect', uvError(status, 'connection closed while connecting'));
     this.closeCurrent();
     if (this.queue.length === 0) return;
-    if (closedWhileIdle(clean, this.served, this.queue)) {
-      // The server closed an idle keep-alive connection as we reused it (ab does not count
-      // this either): send the same requests again on a new connection.
-      for (const p of this.queue) p.connectMs = 0;
-      this.open();
-    } else {
-      const count = this.queue.length;
-      this.queue = [];
-      const err = status === UV_EOF ? new Error('connection closed before the response was complete') : uvError(status, 'read');
-      this.hooks.onFailure('receive', err, count);
-      this.hooks.onIdle();
-    }
+    this.closedWithRequests(clean, status === UV_EOF ? new Error('connection closed before the response was complete') : uvError(status, 'read'));
   }
 
   /** Fails everything in flight on the current handle (if it is still `generation`) and closes it. */
   private fail(generation: number, kind: 'connect' | 'receive', err: Error): void {
     if (this.generation !== generation) return;
     this.closeCurrent();
-    const count = this.queue.length;
-    this.queue = [];
-    if (count === 0) return;
-    this.hooks.onFailure(kind, err, count);
-    this.hooks.onIdle();
+    this.failQueue(kind, err);
   }
 
   private closeCurrent(): void {
@@ -351,7 +270,7 @@ class HandleConnection implements Connection {
    * request does not wait: it gets a new connection. The handle is closed at its end of
    * file, or by expire() once it has waited CLOSE_GRACE_MS.
    */
-  private retire(): void {
+  protected retire(): void {
     const handle = this.handle;
     this.handle = undefined;
     this.connected = false;
@@ -377,7 +296,7 @@ class HandleConnection implements Connection {
     }
   }
 
-  private drop(): void {
+  protected drop(): void {
     this.queue = [];
     this.closeCurrent();
   }

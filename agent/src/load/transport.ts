@@ -48,28 +48,6 @@ export interface Connection {
   destroy(): void;
 }
 
-/** One request of a socket transport, from send() to its answer. */
-export interface Pending {
-  start: number;
-  /** When send() was called; the timeout runs from here (start may be an earlier due time). */
-  queued: number;
-  connectMs: number;
-  written: number;
-  firstByte: number;
-}
-
-/** How long a connection the server said it would close may take to close before we do. */
-export const CLOSE_GRACE_MS = 2000;
-
-/**
- * Whether a close is the server dropping an idle keep-alive connection just as it was
- * reused: clean, after at least one answer, and no byte of the waiting requests arrived.
- * ab does not count this as a failure, and neither do we: the requests go again.
- */
-export function closedWhileIdle(clean: boolean, served: number, queue: readonly Pending[]): boolean {
-  return clean && served > 0 && queue.every((p) => p.firstByte === 0);
-}
-
 export type ConnectionFactory = (target: RequestTarget, hooks: ConnectionHooks) => Connection;
 
 /** The request head sent for every request, as bytes. */
