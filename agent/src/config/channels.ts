@@ -1,10 +1,10 @@
-// The hypervisor channels of DESIGN §5: each reads what the host put there for the settings
+// The hypervisor channels (deploy/README.md): each reads what the host put there for the settings
 // still missing, and says what it found (or why it found nothing) for `config --show`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine } from '../detect/run-process';
 import type { Deadline } from '../detect/run-process';
-import type { CommandResult, RunCommand } from './run-command';
+import { COMMAND_TIMEOUT_MS, type CommandResult, type RunCommand } from './run-command';
 import { ConfigError, parseSettingsObject, SETTING_NAMES, type AgentSettings, type ChannelName, type SettingName } from './settings';
 import { readOemStrings } from './smbios';
 
@@ -128,8 +128,8 @@ function unescapeXml(s: string): string {
  */
 export function toolFailure(tool: string, r: Extract<CommandResult, { found: true }>, notSet: (r: Extract<CommandResult, { found: true }>) => boolean, deadline?: Deadline): string | undefined {
   if (r.timedOut) {
-    const budget = deadline === undefined ? '' : deadline.remainingMs() === 0 ? `, budget of ${deadline.budgetMs} ms spent` : '';
-    return `${tool} timed out${budget}; its process group was killed`;
+    const why = deadline !== undefined && deadline.remainingMs() === 0 ? `budget of ${deadline.budgetMs} ms spent` : `after ${COMMAND_TIMEOUT_MS} ms`;
+    return `${tool} timed out, ${why}; its process group was killed`;
   }
   if (r.startError !== undefined) return `${tool} could not start: ${r.startError}`;
   const stderr = firstLine(r.stderr);

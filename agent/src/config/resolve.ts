@@ -1,5 +1,5 @@
 // Merges the agent's settings from every place an operator can put them, in the order of
-// DESIGN §5: flags > environment > config file > hypervisor channels (> defaults).
+// deploy/README.md: flags > environment > config file > hypervisor channels (> defaults).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHANNEL_READERS, type ChannelReading } from './channels';
