@@ -119,7 +119,8 @@ export async function detectPlatform(options: DetectOptions = {}): Promise<Detec
   const deadline = new Deadline(options.budgetMs ?? DETECT_BUDGET_MS);
   const run = live ? safeRunner(options.runCommand ?? runLiveCommand, deadline) : undefined;
   try {
-    // The checks are independent, so they run together; the evidence keeps the fixed order.
+    // DMI first, because a log file on disk is checked against it; the rest run together, and
+    // the evidence keeps the order of the witnesses.
     const dmi = await dmiEvidence(root);
     const groups = await Promise.all([
       kernelLogEvidence(root, run, dmi),
