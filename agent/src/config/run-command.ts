@@ -48,6 +48,8 @@ export const runCommand: RunCommand = async (command, args, env, deadline) => {
       return { found: false };
     case 'failed-to-start':
       return { found: true, exitCode: null, signal: null, timedOut: false, startError: result.message, stdout: '', stderr: '' };
+    case 'not-started':
+      return { found: true, exitCode: null, signal: null, timedOut: true, stdout: '', stderr: '' };
     case 'exited':
     case 'timed-out':
       return {

@@ -65,7 +65,8 @@ describe('runProcess', () => {
     expect(first.kind).toBe('timed-out');
     rmSync(join(dir, 'pid'));
     const second = await runProcess(helper('ignores-term'), [], { deadline, env: { ...process.env, GB_PIDFILE: join(dir, 'pid') } });
-    expect(second).toMatchObject({ kind: 'timed-out', stdout: '' });
+    expect(second).toEqual({ kind: 'not-started', command: helper('ignores-term') });
+    expect(describeFailure(second, 300)).toBe('not run: budget of 300 ms spent');
     expect(() => readFileSync(join(dir, 'pid'))).toThrow(/ENOENT/);
   });
 

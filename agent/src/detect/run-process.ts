@@ -8,6 +8,8 @@ import { delimiter, isAbsolute, join } from 'node:path';
 /** How a helper ended. `stdout`/`stderr` hold what it printed, bounded. */
 export type ProcessResult =
   | { readonly kind: 'not-found'; readonly command: string }
+  /** The deadline had passed before the run, so it was not started. */
+  | { readonly kind: 'not-started'; readonly command: string }
   | { readonly kind: 'failed-to-start'; readonly command: string; readonly message: string }
   | {
       readonly kind: 'exited' | 'timed-out';
@@ -85,9 +87,7 @@ async function isExecutable(file: string): Promise<boolean> {
 export function runProcess(file: string, args: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
   const graceMs = options.graceMs ?? 300;
   const maxBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
-  if (options.deadline.remainingMs() === 0) {
-    return Promise.resolve({ kind: 'timed-out', command: file, exitCode: null, signal: null, stdout: '', stderr: '' });
-  }
+  if (options.deadline.remainingMs() === 0) return Promise.resolve({ kind: 'not-started', command: file });
   return new Promise((resolve) => {
     let child;
     try {
@@ -173,6 +173,8 @@ export function describeFailure(result: ProcessResult, budgetMs?: number): strin
       return `${result.command} not found`;
     case 'failed-to-start':
       return `could not start: ${result.message}`;
+    case 'not-started':
+      return budgetMs === undefined ? 'not run: no time left' : `not run: budget of ${budgetMs} ms spent`;
     case 'timed-out':
       return budgetMs === undefined ? 'timed out, process group killed' : `timed out (budget ${budgetMs} ms), process group killed`;
     case 'exited': {
