@@ -362,7 +362,7 @@ async function currentBootLog(root: string, file: string, dmi: readonly Evidence
     modifiedAt(path),
   ]);
   const btime = 'text' in stat ? Number(/^btime\s+(\d+)$/m.exec(stat.text)?.[1]) : NaN;
-  if (version === undefined || 'error' in version || !Number.isFinite(btime) || mtime === undefined) {
+  if ('error' in version || !Number.isFinite(btime) || mtime === undefined) {
     return { failure: 'not used: cannot tell whether it is of this boot (/proc/version or /proc/stat unreadable)' };
   }
   if (mtime < btime * 1000) return { failure: 'not this boot: last written before this boot began' };
