@@ -1,8 +1,10 @@
-// The hypervisor channels of DESIGN §5: each reads what the host put there for the settings
+// The hypervisor channels (deploy/README.md): each reads what the host put there for the settings
 // still missing, and says what it found (or why it found nothing) for `config --show`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunCommand } from './run-command';
+import { firstLine } from '../detect/run-process';
+import type { Deadline } from '../detect/run-process';
+import { COMMAND_TIMEOUT_MS, type CommandResult, type RunCommand } from './run-command';
 import { ConfigError, parseSettingsObject, SETTING_NAMES, type AgentSettings, type ChannelName, type SettingName } from './settings';
 import { readOemStrings } from './smbios';
 
@@ -21,6 +23,8 @@ export interface ChannelContext {
   readonly runCommand: RunCommand;
   /** Settings nobody higher up gave; a channel only looks for these. */
   readonly wanted: readonly SettingName[];
+  /** Shared by every tool run of one resolution, so that together they stay within its budget. */
+  readonly deadline?: Deadline;
 }
 
 /** Prefix of our SMBIOS OEM strings: `guestbench.collector=HOST:PORT`. */
@@ -119,56 +123,82 @@ function unescapeXml(s: string): string {
 }
 
 /**
+ * Why a tool's run is a failure (it timed out, crashed, could not start, or exited with a
+ * status that is not the tool's "no such key"), or undefined when it answered.
+ */
+export function toolFailure(tool: string, r: Extract<CommandResult, { found: true }>, notSet: (r: Extract<CommandResult, { found: true }>) => boolean, deadline?: Deadline): string | undefined {
+  if (r.timedOut) {
+    const why = deadline !== undefined && deadline.remainingMs() === 0 ? `budget of ${deadline.budgetMs} ms spent` : `after ${COMMAND_TIMEOUT_MS} ms`;
+    return `${tool} timed out, ${why}; its process group was killed`;
+  }
+  if (r.startError !== undefined) return `${tool} could not start: ${r.startError}`;
+  const stderr = firstLine(r.stderr);
+  if (r.signal !== null) return `${tool} killed by ${r.signal}${stderr ? `: ${stderr}` : ''}`;
+  if (r.exitCode === 0 || notSet(r)) return undefined;
+  return `${tool} exit ${r.exitCode ?? '?'}${stderr ? `: ${stderr}` : ''}`;
+}
+
+/**
  * VMware guestinfo: `guestinfo.guestbench.<name>` set in the .vmx / by govc, or, for an OVF
- * deployed with vApp properties, the same keys inside `guestinfo.ovfEnv`.
+ * deployed with vApp properties, the same keys inside `guestinfo.ovfEnv`. An unset key makes
+ * vmware-rpctool exit 1 with "No value found"; any other failure is an error, not "not set".
  */
 export async function readVmwareGuestinfo(ctx: ChannelContext): Promise<ChannelReading> {
+  const tool = 'vmware-rpctool';
+  const notSet = (r: { exitCode: number | null; stderr: string }): boolean => r.exitCode === 1 && /No value found/i.test(r.stderr);
   const settings: AgentSettings = {};
   for (const name of ctx.wanted) {
-    const r = await ctx.runCommand('vmware-rpctool', [`info-get ${GUESTINFO_PREFIX}${name}`], ctx.env);
-    if (!r.found) return { channel: 'vmware-guestinfo', status: 'absent', settings: {}, detail: 'vmware-rpctool not on PATH' };
-    if (r.exitCode === null) return { channel: 'vmware-guestinfo', status: 'error', settings, detail: 'vmware-rpctool timed out' };
+    const r = await ctx.runCommand(tool, [`info-get ${GUESTINFO_PREFIX}${name}`], ctx.env, ctx.deadline);
+    if (!r.found) return { channel: 'vmware-guestinfo', status: 'absent', settings: {}, detail: `${tool} not on PATH` };
     // Outside VMware the tool exits 255 ("must be run inside a virtual machine on a VMware
-    // hypervisor product"); an unset key exits 1 ("No value found"). Ask no more after the former.
-    if (r.exitCode === 255 || /must be run inside a virtual machine/.test(r.stderr)) {
-      return { channel: 'vmware-guestinfo', status: 'absent', settings: {}, detail: `not a VMware VM (${firstLine(r.stderr) || 'vmware-rpctool exit 255'})` };
+    // hypervisor product"). Ask no more after that.
+    if (!r.timedOut && r.signal === null && (r.exitCode === 255 || /must be run inside a virtual machine/.test(r.stderr))) {
+      return { channel: 'vmware-guestinfo', status: 'absent', settings: {}, detail: `not a VMware VM (${firstLine(r.stderr) || `${tool} exit 255`})` };
     }
+    const failure = toolFailure(tool, r, notSet, ctx.deadline);
+    if (failure !== undefined) return { channel: 'vmware-guestinfo', status: 'error', settings, detail: `${failure} (asking for ${GUESTINFO_PREFIX}${name})` };
     const value = r.stdout.trim();
     if (r.exitCode === 0 && value !== '') settings[name] = value;
   }
   const missing = ctx.wanted.filter((n) => settings[n] === undefined);
   if (missing.length > 0) {
-    const r = await ctx.runCommand('vmware-rpctool', ['info-get guestinfo.ovfEnv'], ctx.env);
-    if (r.found && r.exitCode === 0 && r.stdout.includes('Property')) {
-      const props = ovfEnvironmentProperties(r.stdout);
-      for (const name of missing) {
-        const value = props.get(`${GUESTINFO_PREFIX}${name}`)?.trim();
-        if (value) settings[name] = value;
+    const r = await ctx.runCommand(tool, ['info-get guestinfo.ovfEnv'], ctx.env, ctx.deadline);
+    if (r.found) {
+      const failure = toolFailure(tool, r, notSet, ctx.deadline);
+      if (failure !== undefined) return { channel: 'vmware-guestinfo', status: 'error', settings, detail: `${failure} (asking for guestinfo.ovfEnv)` };
+      if (r.exitCode === 0 && r.stdout.includes('Property')) {
+        const props = ovfEnvironmentProperties(r.stdout);
+        for (const name of missing) {
+          const value = props.get(`${GUESTINFO_PREFIX}${name}`)?.trim();
+          if (value) settings[name] = value;
+        }
       }
     }
   }
   return reading('vmware-guestinfo', settings, 'no guestinfo.guestbench.* keys');
 }
 
+/**
+ * Xen: `vm-data/guestbench/<name>` keys under the domain's xenstore home. A missing key makes
+ * xenstore-read exit 1 with "couldn't read path"; outside Xen it cannot open the store
+ * ("xs_open: No such file or directory"). Anything else, a refused store included, is an error.
+ */
 export async function readXenstore(ctx: ChannelContext): Promise<ChannelReading> {
+  const tool = 'xenstore-read';
+  const notSet = (r: { exitCode: number | null; stderr: string }): boolean => r.exitCode === 1 && /couldn't read path/.test(r.stderr);
   const settings: AgentSettings = {};
   for (const name of ctx.wanted) {
-    const r = await ctx.runCommand('xenstore-read', [`${XENSTORE_PREFIX}${name}`], ctx.env);
-    if (!r.found) return { channel: 'xenstore', status: 'absent', settings: {}, detail: 'xenstore-read not on PATH' };
-    if (r.exitCode === null) return { channel: 'xenstore', status: 'error', settings, detail: 'xenstore-read timed out' };
-    // Outside Xen the tool cannot open the store ("xs_open: No such file or directory"); a
-    // missing key says "couldn't read path". Ask no more after the former.
-    if (r.exitCode !== 0 && /xs_open/.test(r.stderr)) {
+    const r = await ctx.runCommand(tool, [`${XENSTORE_PREFIX}${name}`], ctx.env, ctx.deadline);
+    if (!r.found) return { channel: 'xenstore', status: 'absent', settings: {}, detail: `${tool} not on PATH` };
+    if (!r.timedOut && r.signal === null && r.exitCode !== 0 && /xs_open: (No such file or directory|ENOENT)/.test(r.stderr)) {
       return { channel: 'xenstore', status: 'absent', settings: {}, detail: `not a Xen guest (${firstLine(r.stderr)})` };
     }
+    const failure = toolFailure(tool, r, notSet, ctx.deadline);
+    if (failure !== undefined) return { channel: 'xenstore', status: 'error', settings, detail: `${failure} (asking for ${XENSTORE_PREFIX}${name})` };
     const value = r.stdout.trim();
     if (r.exitCode === 0 && value !== '') settings[name] = value;
   }
   return reading('xenstore', settings, `no ${XENSTORE_PREFIX}* keys`);
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
 }
 
 export const CHANNEL_READERS: Readonly<Record<ChannelName, (ctx: ChannelContext) => Promise<ChannelReading>>> = {

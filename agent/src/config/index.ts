@@ -1,5 +1,5 @@
 // Where the agent's collector, token, label, platform and profile come from (DESIGN §5).
-export { resolveAgentConfig, CONFIG_FILE } from './resolve';
+export { resolveAgentConfig, CONFIG_FILE, CONFIG_BUDGET_MS } from './resolve';
 export type { ResolveInput, ResolvedConfig, Resolved, SourceReport } from './resolve';
 export { formatResolvedConfig, configToJson, maskToken } from './format';
 export {

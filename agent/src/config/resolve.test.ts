@@ -1,4 +1,5 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { oemStringsEntry } from '../../test/fixtures/config/smbios-bytes';
@@ -111,9 +112,9 @@ describe('resolveAgentConfig', () => {
 
   it('asks each hypervisor tool once when it says this is not its hypervisor', async () => {
     const calls: string[] = [];
-    const counting: RunCommand = (command, args, env) => {
+    const counting: RunCommand = (command, args, env, deadline) => {
       calls.push(command);
-      return runCommand(command, args, env);
+      return runCommand(command, args, env, deadline);
     };
     const config = await resolve({ runCommand: counting, env: { PATH: pathWith(bin('not-vmware'), bin('not-xen')) } });
     expect(calls.sort()).toEqual(['vmware-rpctool', 'xenstore-read']);
@@ -138,6 +139,66 @@ describe('resolveAgentConfig', () => {
     const config = await resolve({ defaults: { profile: 'quick', platform: 'auto' } });
     expect(config.profile).toEqual({ value: 'smoke', source: 'smbios' });
     expect(config.platform).toEqual({ value: 'auto', source: 'default' });
+  });
+
+  describe('hypervisor tools that fail or hang', () => {
+    /** True while the process runs (a zombie no longer does). */
+    const isRunning = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+
+    it('reports a tool that exits with an error status by that status and its first stderr line, not as "not set"', async () => {
+      const config = await resolve({ env: { PATH: pathWith(bin('failing-vmware')) } });
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toEqual({
+        source: 'vmware-guestinfo',
+        status: 'error',
+        detail: 'vmware-rpctool exit 2: vmware-rpctool: RPCI channel refused: Permission denied (asking for guestinfo.guestbench.collector)',
+      });
+    });
+
+    it('reports a crashing tool by its signal', async () => {
+      const config = await resolve({ env: { PATH: pathWith(bin('crashing-vmware')) } });
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({ status: 'error', detail: expect.stringMatching(/^vmware-rpctool killed by SIGSEGV/) });
+    });
+
+    it('tells a Xen store the user may not open from a machine without Xen', async () => {
+      const refused = await resolve({ env: { PATH: pathWith(bin('refused-xen')) } });
+      expect(refused.sources.find((s) => s.source === 'xenstore')).toMatchObject({ status: 'error', detail: expect.stringMatching(/^xenstore-read exit 1: xenstore-read: xs_open: Permission denied/) });
+      const notXen = await resolve({ env: { PATH: pathWith(bin('not-xen')) } });
+      expect(notXen.sources.find((s) => s.source === 'xenstore')).toMatchObject({ status: 'absent' });
+    });
+
+    it('stops a tool that ignores SIGTERM, and its child, when the budget is spent', async () => {
+      const pidFile = join(root, 'pids');
+      const started = Date.now();
+      const config = await resolve({ budgetMs: 800, env: { PATH: pathWith(bin('stubborn-vmware')), GB_PIDFILE: pidFile } });
+      const elapsed = Date.now() - started;
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({
+        status: 'error',
+        detail: expect.stringMatching(/^vmware-rpctool timed out, budget of 800 ms spent; its process group was killed/),
+      });
+      // The helper sleeps 30 s; without the group kill this would wait for it.
+      expect(elapsed).toBeLessThan(10_000);
+      const pids = (await readFile(pidFile, 'utf8')).trim().split('\n').map(Number);
+      expect(pids).toHaveLength(2);
+      for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    });
+
+    it('bounds all calls of one resolution by one budget, however many keys are asked for', async () => {
+      const calls = join(root, 'calls');
+      const config = await resolve({ budgetMs: 1200, env: { PATH: pathWith(bin('slow-vmware')), GB_CALLS: calls } });
+      // Five settings are wanted at 0.5 s a call; the budget allows the first two or three.
+      const asked = (await readFile(calls, 'utf8')).trim().split('\n');
+      expect(asked.length).toBeGreaterThanOrEqual(2);
+      expect(asked.length).toBeLessThan(5);
+      expect(config.collector).toMatchObject({ value: { address: 'slow.example:7001' }, source: 'vmware-guestinfo' });
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({ status: 'error', detail: expect.stringMatching(/timed out, budget of 1200 ms spent/) });
+    });
   });
 
   describe('errors name the place and the setting', () => {

@@ -1,8 +1,9 @@
 // Merges the agent's settings from every place an operator can put them, in the order of
-// DESIGN §5: flags > environment > config file > hypervisor channels (> defaults).
+// deploy/README.md: flags > environment > config file > hypervisor channels (> defaults).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHANNEL_READERS, type ChannelReading } from './channels';
+import { Deadline } from '../detect/run-process';
 import { runCommand as defaultRunCommand, type RunCommand } from './run-command';
 import {
   CHANNEL_NAMES,
@@ -37,7 +38,16 @@ export interface ResolveInput {
   readonly channels?: readonly ChannelName[];
   /** Used when no source gives a value (source `default`). @default {} */
   readonly defaults?: Partial<AgentSettings>;
+  /**
+   * Time every hypervisor tool of this resolution may take together, however many calls they
+   * make; a tool still running then is stopped and its channel reported as an error.
+   * @default {@link CONFIG_BUDGET_MS}
+   */
+  readonly budgetMs?: number;
 }
+
+/** What the hypervisor tools of one resolution may take together. */
+export const CONFIG_BUDGET_MS = 6000;
 
 export interface Resolved<T> {
   readonly value: T;
@@ -124,12 +134,13 @@ export async function resolveAgentConfig(input: ResolveInput): Promise<ResolvedC
   const sources: SourceReport[] = [file.report];
 
   const wanted = SETTING_NAMES.filter((n) => !chosen.has(n));
+  const deadline = new Deadline(input.budgetMs ?? CONFIG_BUDGET_MS);
   const channelNames = input.channels ?? CHANNEL_NAMES;
   const readings = await Promise.all(
     channelNames.map((channel) =>
       wanted.length === 0
         ? Promise.resolve<ChannelReading>({ channel, status: 'skipped', settings: {}, detail: 'every setting already given' })
-        : CHANNEL_READERS[channel]({ root, env: input.env, runCommand: input.runCommand ?? defaultRunCommand, wanted }),
+        : CHANNEL_READERS[channel]({ root, env: input.env, runCommand: input.runCommand ?? defaultRunCommand, wanted, deadline }),
     ),
   );
   for (const r of readings) {

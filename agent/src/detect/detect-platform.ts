@@ -1,14 +1,20 @@
 // Works out which hypervisor (if any) the agent runs under, from the traces each one leaves,
 // and keeps every observation so a person can see why, and disagree.
-import { isLiveRoot, exists, readHead, readTail, underRoot } from './root-fs';
-import { runCommand as runLiveCommand, type RunCommand } from './run-command';
+import { exists, isLiveRoot, modifiedAt, readHeadResult, readTail, underRoot, type ReadResult } from './root-fs';
+import { runCommand as runLiveCommand, type CommandOutcome, type RunCommand } from './run-command';
+import { Deadline } from './run-process';
 import {
+  FOREIGN_INTERFACES,
+  VENDOR_PLATFORM,
   clocksourceSuggests,
   dmiSuggests,
+  dmiVendor,
+  isQemuCpuModel,
   kernelHypervisorSuggests,
   systemdSuggests,
   type DmiField,
   type DmiFields,
+  type Vendor,
 } from './signatures';
 
 export type Platform = 'native' | 'kvm' | 'qemu' | 'vmware' | 'xen' | 'hyperv' | 'other';
@@ -22,9 +28,16 @@ export function isPlatform(s: string): s is Platform {
 
 /** One observation: where it came from, what was seen there, and what it points to. */
 export interface Evidence {
-  /** A path below the root (`/sys/class/dmi/id/sys_vendor`), or `cpuinfo:flags`, `kernel-log`, `systemd-detect-virt`. */
+  /**
+   * The file (`/sys/class/dmi/id/sys_vendor`, `/proc/cpuinfo`, `/dev/kmsg`, `/var/log/dmesg`) or
+   * the command line as run (`/usr/bin/dmesg`, `/usr/bin/systemd-detect-virt --vm`).
+   */
   source: string;
-  /** What was read, trimmed and at most {@link MAX_VALUE_LENGTH} characters. */
+  /**
+   * What was read, trimmed and at most {@link MAX_VALUE_LENGTH} characters; for a witness that
+   * could not be used, why (`unreadable: EPERM`, `exit 1: dmesg: read kernel buffer failed: …`,
+   * `not this boot: …`).
+   */
   value: string;
   /** The platform this observation points to on its own, or '' when it points to none. */
   suggests: Platform | '';
@@ -44,15 +57,22 @@ export interface DetectOptions {
    */
   root?: string;
   /**
-   * Runs an inspection command and resolves to its standard output, or undefined.
-   * Used only when `root` is '/'.
-   * @default a runner with a 2 s timeout
+   * Runs an inspection command. Used only when `root` is '/'.
+   * @default {@link runLiveCommand}: PATH then the system folders, group kill at the deadline
    */
-  runCommand?: (cmd: string, args: string[]) => Promise<string | undefined>;
+  runCommand?: RunCommand;
+  /**
+   * Time all inspection commands of one detection may take together.
+   * @default 3000
+   */
+  budgetMs?: number;
 }
 
 /** Longest evidence value kept; firmware strings are short, log lines can be anything. */
 export const MAX_VALUE_LENGTH = 200;
+
+/** What all of detection's commands may take together, however many run. */
+export const DETECT_BUDGET_MS = 3_000;
 
 export const CLOCKSOURCE_AVAILABLE = '/sys/devices/system/clocksource/clocksource0/available_clocksource';
 
@@ -62,127 +82,198 @@ export const CLOCKSOURCE_AVAILABLE = '/sys/devices/system/clocksource/clocksourc
  */
 export const FIXTURE_SYSTEMD_DETECT_VIRT = '/.fixture/systemd-detect-virt';
 
+const DMI_DIR = '/sys/class/dmi/id/';
 const DMI_FIELDS: readonly DmiField[] = ['sys_vendor', 'product_name', 'bios_vendor', 'bios_version', 'board_vendor'];
 const HYPERVISOR_TYPE = '/sys/hypervisor/type';
 const PROC_XEN = '/proc/xen';
 const PROC_XEN_CAPABILITIES = '/proc/xen/capabilities';
-const KERNEL_LOG = 'kernel-log';
-const CPU_FLAGS = 'cpuinfo:flags';
-const SYSTEMD_DETECT_VIRT = 'systemd-detect-virt';
+const CPUINFO = '/proc/cpuinfo';
+const KMSG = '/dev/kmsg';
+const PROC_VERSION = '/proc/version';
+const PROC_STAT = '/proc/stat';
+/** Log files kept on disk; they may hold an earlier boot, or another machine's (a cloned image). */
+const LOG_FILES = ['/var/log/dmesg', '/var/log/kern.log'] as const;
+const HYPERVISOR_LINE = 'Hypervisor detected: ';
+const SYSTEMD_COMMAND = 'systemd-detect-virt --vm';
+
+/** The kinds of witness, strongest first; see {@link decidePlatform}. */
+export type Witness = 'kernel' | 'xen' | 'dmi' | 'cpu' | 'clocksource' | 'systemd';
+
+/** Which kind of witness an evidence line is, from its source. */
+export function witnessOf(e: Evidence): Witness {
+  if (e.source.startsWith(DMI_DIR)) return 'dmi';
+  if (e.source === HYPERVISOR_TYPE || e.source === PROC_XEN || e.source === PROC_XEN_CAPABILITIES) return 'xen';
+  if (e.source === CPUINFO) return 'cpu';
+  if (e.source === CLOCKSOURCE_AVAILABLE) return 'clocksource';
+  if (e.source.includes('systemd-detect-virt')) return 'systemd';
+  return 'kernel';
+}
 
 /**
- * Detects the platform in the fixed order of DESIGN §5: DMI, /sys/hypervisor/type, /proc/xen,
- * the CPU's hypervisor flag, the kernel's "Hypervisor detected" line, the clocksources, then
- * `systemd-detect-virt`. Never throws; what cannot be read is absent evidence.
+ * Detects the platform from the witnesses in the order of {@link decidePlatform}. Never throws;
+ * a witness that cannot be read says why in the evidence, and is otherwise absent.
  */
 export async function detectPlatform(options: DetectOptions = {}): Promise<Detection> {
   const root = options.root ?? '/';
   const live = isLiveRoot(root);
-  const run = safeRunner(options.runCommand ?? runLiveCommand);
+  const deadline = new Deadline(options.budgetMs ?? DETECT_BUDGET_MS);
+  const run = live ? safeRunner(options.runCommand ?? runLiveCommand, deadline) : undefined;
   try {
-    // The checks are independent, so they run together; the evidence keeps the fixed order.
+    // DMI first, because a log file on disk is checked against it; the rest run together, and
+    // the evidence keeps the order of the witnesses.
+    const dmi = await dmiEvidence(root);
     const groups = await Promise.all([
-      dmiEvidence(root),
-      hypervisorTypeEvidence(root),
-      procXenEvidence(root),
-      cpuFlagEvidence(root),
-      kernelLogEvidence(root, live ? run : undefined),
+      kernelLogEvidence(root, run, dmi),
+      xenEvidence(root),
+      cpuEvidence(root),
       clocksourceEvidence(root),
-      systemdEvidence(root, live ? run : undefined),
+      systemdEvidence(root, run),
     ]);
-    const evidence = groups.flat();
+    const [kernel, xen, cpu, clock, systemd] = groups;
+    const evidence = [...kernel, ...xen, ...dmi, ...cpu, ...clock, ...systemd];
     return { platform: decidePlatform(evidence), evidence };
   } catch {
-    // Every check already turns failure into absence; this only guards against a bug.
+    // Every check already turns failure into evidence or absence; this only guards against a bug.
     return { platform: 'other', evidence: [] };
   }
 }
 
 /**
- * The verdict, from the evidence alone, strongest witness first:
+ * The verdict, from the evidence alone. The witnesses, strongest first:
  *
- * 1. The kernel's "Hypervisor detected" line. It comes from the hypervisor's CPUID signature,
- *    which the hypervisor itself sets (DMI strings are whatever the VM's owner configured), and
- *    it is the only witness that tells KVM from QEMU's TCG emulation, which has no signature.
- *    A name guestbench has no platform for (ACRN, Jailhouse, …) gives 'other'.
- * 2. Xen's own interfaces, /sys/hypervisor/type = "xen" and /proc/xen. A Xen PV guest has no
- *    DMI at all, so without a kernel log this is how it is found.
- * 3. `systemd-detect-virt --vm`, which checks CPUID and then DMI with a maintained table.
- *    Its "none" is not used here but in step 6, after the firmware had its say.
- * 4. The paravirtual clocks the kernel registered: kvm-clock exists only when KVM advertises
- *    it, so a QEMU machine with kvm-clock is accelerated by KVM even when the log is gone.
- * 5. DMI: VMware, Xen HVM ("HVM domU"), Hyper-V ("Microsoft Corporation" "Virtual Machine").
- *    QEMU's machines say 'qemu' here, and reaching this step means nothing above saw KVM:
- *    that is QEMU under TCG, where the hypervisor CPU flag may or may not be set.
- * 6. Native: the CPU flags were read and lack "hypervisor", which every hypervisor above sets
- *    (and real vendors' DMI say nothing against it); on CPUs without that flag (arm64),
- *    systemd-detect-virt's "none" is accepted instead.
- * 7. Anything else, including a machine with no readable evidence at all, is 'other'. That is
- *    deliberate: 'native' is the baseline every guest is divided by, so it is claimed only
- *    on evidence; an unplaced result is shown as 'other' and never becomes a baseline.
+ * 1. The live kernel's "Hypervisor detected: NAME" line (from /dev/kmsg, `dmesg`, `journalctl
+ *    -k -b`, or a log file proven to be of this boot). The kernel chose NAME from the CPUID
+ *    signature the hypervisor sets, so it beats everything an owner can configure. One
+ *    exception: NAME is the paravirtual interface offered, and VirtualBox offers KVM's (and
+ *    Hyper-V's); when DMI names a vendor known to offer that interface, the vendor wins.
+ * 2. Xen's own interfaces, /sys/hypervisor/type = "xen" and /proc/xen (a Xen PV guest has no DMI).
+ * 3. DMI vendor strings. A QEMU machine is 'kvm' when a KVM witness (kernel line, kvm-clock,
+ *    systemd's "kvm") is there and 'qemu' (TCG) otherwise; Amazon EC2 (Nitro) and Google are
+ *    'kvm'. Strings can be borrowed (`-smbios`), so a vendor is not believed when a witness
+ *    the hypervisor sets contradicts it: a QEMU CPU model, or a paravirtual clock the vendor
+ *    does not offer.
+ * 4. The CPU model: QEMU's emulated CPU names mean a QEMU machine, 'kvm' or 'qemu' as above.
+ * 5. The clocksource: Hyper-V's and Xen's clocks name their hypervisor. kvm-clock alone names
+ *    no vendor (PVM and VirtualBox offer it too) and decides nothing by itself.
+ * 6. `systemd-detect-virt --vm`: its id, with "amazon" and "google" as 'kvm'.
+ * 7. Native: the CPU flags were read and lack "hypervisor", and no witness above points to a
+ *    hypervisor; on CPUs without that flag (arm64), systemd's "none" is accepted instead.
+ * 8. Anything else is 'other': 'native' is the baseline every guest is divided by, so it is
+ *    claimed only on evidence, and a machine whose witnesses cannot be read is never native.
+ *
+ * The order is chosen so that what an unprivileged user can read (DMI, /sys, /proc/cpuinfo,
+ * the clocksource) gives the same verdict as the privileged witnesses for every machine kind
+ * in the test fixtures.
  */
 export function decidePlatform(evidence: readonly Evidence[]): Platform {
-  /** The suggestion of the first evidence that passes `test` and points somewhere. */
-  const suggested = (test: (e: Evidence) => boolean): Platform | undefined => {
-    for (const e of evidence) if (e.suggests !== '' && test(e)) return e.suggests;
-    return undefined;
-  };
-  const isDmi = (e: Evidence): boolean => e.source.startsWith('/sys/class/dmi/id/');
-  const systemd = suggested((e) => e.source === SYSTEMD_DETECT_VIRT);
+  const of = (w: Witness): Evidence[] => evidence.filter((e) => witnessOf(e) === w);
+  const firstSuggestion = (w: Witness): Platform | undefined => of(w).find((e) => e.suggests !== '')?.suggests || undefined;
 
-  const verdict =
-    suggested((e) => e.source === KERNEL_LOG) ??
-    suggested((e) => [HYPERVISOR_TYPE, PROC_XEN, PROC_XEN_CAPABILITIES].includes(e.source)) ??
-    (systemd === 'native' ? undefined : systemd) ??
-    suggested((e) => e.source === CLOCKSOURCE_AVAILABLE) ??
-    // arm64 QEMU names its accelerator in product_name ("KVM Virtual Machine"), beating "QEMU".
-    suggested((e) => isDmi(e) && e.suggests === 'kvm') ??
-    suggested(isDmi);
-  if (verdict !== undefined) return verdict;
+  const kernel = of('kernel').find((e) => e.value.startsWith(HYPERVISOR_LINE) && e.suggests !== '');
+  const vendor = dmiVendorOf(evidence);
+  const cpuQemu = of('cpu').some((e) => e.suggests === 'qemu');
+  const clock = firstSuggestion('clocksource');
+  const systemd = firstSuggestion('systemd');
+  const kvmWitness = kernel?.suggests === 'kvm' || clock === 'kvm' || systemd === 'kvm';
+  const qemuMachine = (): Platform => (kvmWitness ? 'kvm' : 'qemu');
+  const offers = (v: Vendor, iface: Platform): boolean => (FOREIGN_INTERFACES[v] ?? []).includes(iface);
 
-  const flags = evidence.find((e) => e.source === CPU_FLAGS);
+  // 1. The live kernel.
+  if (kernel !== undefined && kernel.suggests !== '') {
+    if (vendor !== undefined && offers(vendor, kernel.suggests)) return VENDOR_PLATFORM[vendor];
+    return kernel.suggests;
+  }
+  // 2. Xen's interfaces.
+  if (of('xen').some((e) => e.suggests === 'xen')) return 'xen';
+  // 3. DMI, unless contradicted by what the hypervisor itself sets.
+  if (vendor !== undefined) {
+    const platform = VENDOR_PLATFORM[vendor];
+    if (platform === 'qemu') return qemuMachine();
+    const contradicted = cpuQemu || (clock !== undefined && clock !== platform && !offers(vendor, clock));
+    if (!contradicted) return platform;
+  }
+  // 4. The CPU model.
+  if (cpuQemu) return qemuMachine();
+  // 5. The clocksource, where it names a vendor.
+  if (clock === 'hyperv' || clock === 'xen') return clock;
+  // 6. systemd-detect-virt.
+  if (systemd !== undefined && systemd !== 'native') return systemd;
+  // 7. Native, only when nothing points to a hypervisor.
+  const pointsToVm = evidence.some((e) => e.suggests !== '' && e.suggests !== 'native');
+  if (pointsToVm) return 'other';
+  const flags = of('cpu').find((e) => e.value.startsWith('flags: '));
   if (flags?.suggests === 'native') return 'native';
-  if (flags === undefined && systemd === 'native') return 'native';
+  const cpuUnreadable = of('cpu').some((e) => e.value.startsWith('unreadable: '));
+  if (flags === undefined && !cpuUnreadable && systemd === 'native') return 'native';
   return 'other';
 }
 
-async function dmiEvidence(root: string): Promise<Evidence[]> {
-  const values = await Promise.all(
-    DMI_FIELDS.map(async (field) => [field, await readValue(root, `/sys/class/dmi/id/${field}`)] as const),
-  );
+/** The vendor DMI names: the first field, in reading order, that names one. */
+function dmiVendorOf(evidence: readonly Evidence[]): Vendor | undefined {
   const dmi: DmiFields = {};
-  for (const [field, value] of values) if (value) dmi[field] = value;
-  return values.flatMap(([field, value]) =>
-    value ? [{ source: `/sys/class/dmi/id/${field}`, value, suggests: dmiSuggests(field, value, dmi) }] : [],
-  );
+  const fields: Array<[DmiField, string]> = [];
+  for (const e of evidence) {
+    if (!e.source.startsWith(DMI_DIR) || e.value.startsWith('unreadable: ')) continue;
+    const field = e.source.slice(DMI_DIR.length) as DmiField;
+    if (!DMI_FIELDS.includes(field)) continue;
+    dmi[field] = e.value;
+    fields.push([field, e.value]);
+  }
+  for (const [field, value] of fields) {
+    const vendor = dmiVendor(field, value, dmi);
+    if (vendor !== undefined) return vendor;
+  }
+  return undefined;
 }
 
-async function hypervisorTypeEvidence(root: string): Promise<Evidence[]> {
-  const value = await readValue(root, HYPERVISOR_TYPE);
-  if (!value) return [];
-  // Only Xen's driver fills this file on x86; another value is a hypervisor we cannot name.
-  return [{ source: HYPERVISOR_TYPE, value, suggests: value === 'xen' ? 'xen' : 'other' }];
+async function dmiEvidence(root: string): Promise<Evidence[]> {
+  const values = await Promise.all(DMI_FIELDS.map(async (field) => [field, await readValue(root, `${DMI_DIR}${field}`)] as const));
+  const dmi: DmiFields = {};
+  for (const [field, value] of values) if (value !== undefined && 'text' in value && value.text !== '') dmi[field] = value.text;
+  return values.flatMap(([field, value]): Evidence[] => {
+    const source = `${DMI_DIR}${field}`;
+    if (value === undefined) return [];
+    if ('error' in value) return [{ source, value: `unreadable: ${value.error}`, suggests: '' }];
+    return value.text === '' ? [] : [{ source, value: value.text, suggests: dmiSuggests(field, value.text, dmi) }];
+  });
 }
 
-async function procXenEvidence(root: string): Promise<Evidence[]> {
+async function xenEvidence(root: string): Promise<Evidence[]> {
+  const evidence: Evidence[] = [];
+  const type = await readValue(root, HYPERVISOR_TYPE);
+  if (type !== undefined) {
+    // Only Xen's driver fills this file on x86; another value is a hypervisor we cannot name.
+    if ('error' in type) evidence.push({ source: HYPERVISOR_TYPE, value: `unreadable: ${type.error}`, suggests: '' });
+    else if (type.text !== '') evidence.push({ source: HYPERVISOR_TYPE, value: type.text, suggests: type.text === 'xen' ? 'xen' : 'other' });
+  }
   // xenfs, mounted on /proc/xen, exists only in a Xen domain. Its capabilities file is empty
   // in a guest (domU) and says "control_d" in dom0, which is itself a Xen PV/PVH domain.
-  if (!(await exists(underRoot(root, PROC_XEN)))) return [];
-  const evidence: Evidence[] = [{ source: PROC_XEN, value: 'present', suggests: 'xen' }];
+  if (!(await exists(underRoot(root, PROC_XEN)))) return evidence;
+  evidence.push({ source: PROC_XEN, value: 'present', suggests: 'xen' });
   const capabilities = await readValue(root, PROC_XEN_CAPABILITIES);
-  if (capabilities) evidence.push({ source: PROC_XEN_CAPABILITIES, value: capabilities, suggests: 'xen' });
+  if (capabilities !== undefined && 'text' in capabilities && capabilities.text !== '') {
+    evidence.push({ source: PROC_XEN_CAPABILITIES, value: capabilities.text, suggests: 'xen' });
+  }
   return evidence;
 }
 
-async function cpuFlagEvidence(root: string): Promise<Evidence[]> {
-  // The first processor block is enough: the hypervisor bit (CPUID.1:ECX[31]) is per machine.
-  const cpuinfo = await readHead(underRoot(root, '/proc/cpuinfo'), 64 * 1024);
-  const flags = cpuinfo === undefined ? undefined : parseCpuFlags(cpuinfo);
-  // No x86 "flags" line (arm64 says "Features"), so the flag's absence proves nothing.
-  if (flags === undefined) return [];
-  return flags.includes('hypervisor')
-    ? [{ source: CPU_FLAGS, value: 'hypervisor', suggests: '' }]
-    : [{ source: CPU_FLAGS, value: 'no hypervisor flag', suggests: 'native' }];
+async function cpuEvidence(root: string): Promise<Evidence[]> {
+  // The first processor block is enough: model and hypervisor bit (CPUID.1:ECX[31]) are per machine.
+  const read = await readHeadResult(underRoot(root, CPUINFO), 64 * 1024);
+  if ('error' in read) return read.error === 'ENOENT' ? [] : [{ source: CPUINFO, value: `unreadable: ${read.error}`, suggests: '' }];
+  const evidence: Evidence[] = [];
+  const model = /^model name\s*:(.*)$/m.exec(read.text)?.[1]?.trim();
+  if (model) evidence.push({ source: CPUINFO, value: clean(`model name: ${model}`), suggests: isQemuCpuModel(model) ? 'qemu' : '' });
+  const flags = parseCpuFlags(read.text);
+  // No x86 "flags" line (arm64 says "Features"), so the flag's absence proves nothing there.
+  if (flags !== undefined) {
+    evidence.push(
+      flags.includes('hypervisor')
+        ? { source: CPUINFO, value: 'flags: hypervisor', suggests: '' }
+        : { source: CPUINFO, value: 'flags: no hypervisor flag', suggests: 'native' },
+    );
+  }
+  return evidence;
 }
 
 /** The flags of the first x86 processor block of /proc/cpuinfo, or undefined if it has none. */
@@ -191,73 +282,149 @@ export function parseCpuFlags(cpuinfo: string): string[] | undefined {
   return line?.[1]?.trim().split(/\s+/).filter((f) => f.length > 0);
 }
 
-interface KernelLogSource {
-  name: string;
-  read: () => Promise<string | undefined>;
+/** One place the kernel's messages can be read from, and whether it can only hold this boot. */
+interface KernelSource {
+  readonly name: string;
+  readonly read: () => Promise<SourceRead | undefined>;
 }
 
-async function kernelLogEvidence(root: string, run: RunCommand | undefined): Promise<Evidence[]> {
-  // Files first: they need no privilege, whereas dmesg is refused to users when
-  // kernel.dmesg_restrict=1 (Debian's default). kern.log spans many boots, so its tail is read.
-  const sources: KernelLogSource[] = [
-    { name: '/var/log/dmesg', read: () => readHead(underRoot(root, '/var/log/dmesg'), 2 * 1024 * 1024) },
-    { name: '/var/log/kern.log', read: () => readTail(underRoot(root, '/var/log/kern.log')) },
-  ];
+/** What one source gave; `name` replaces the source's name (a command's resolved path). */
+type SourceRead = ({ text: string } | { failure: string }) & { name?: string };
+
+/**
+ * The kernel log, strongest first: the live ring buffer (/dev/kmsg without a command, then
+ * `dmesg`, then the journal of this boot), then the files on disk, which are believed only when
+ * they are shown to belong to this boot. Each source that fails says so; the first one read
+ * that reaches back to the boot banner decides.
+ */
+async function kernelLogEvidence(root: string, run: BoundRunner | undefined, dmi: readonly Evidence[]): Promise<Evidence[]> {
+  const fromCommand = (outcome: CommandOutcome): SourceRead =>
+    outcome.ok ? { text: outcome.stdout, name: outcome.command } : { failure: outcome.reason, name: outcome.command };
+  const sources: KernelSource[] = [{ name: KMSG, read: async () => fromRead(await readHeadResult(underRoot(root, KMSG), 2 * 1024 * 1024, true)) }];
   if (run !== undefined) {
     sources.push(
-      { name: 'dmesg', read: () => run('dmesg', []) },
-      { name: 'journalctl -k', read: () => run('journalctl', ['-k', '-b', '-q', '-o', 'cat', '--no-pager']) },
+      { name: 'dmesg', read: async () => fromCommand(await run('dmesg', [])) },
+      { name: 'journalctl -k -b', read: async () => fromCommand(await run('journalctl', ['-k', '-b', '-q', '-o', 'cat', '--no-pager'])) },
     );
   }
-  const searched: string[] = [];
-  for (const source of sources) {
-    const text = await source.read();
-    if (text === undefined || text.trim() === '') continue;
-    searched.push(source.name);
-    const name = findHypervisorLine(text);
-    if (name !== undefined) {
-      return [{ source: KERNEL_LOG, value: clean(`Hypervisor detected: ${name}`), suggests: kernelHypervisorSuggests(name) }];
-    }
+  for (const file of LOG_FILES) {
+    sources.push({ name: file, read: async () => currentBootLog(root, file, dmi) });
   }
-  if (searched.length === 0) return [];
-  // A log was read and has no such line: bare metal, TCG, or a log that lost its boot lines.
-  return [{ source: KERNEL_LOG, value: `no "Hypervisor detected" line in ${searched.join(', ')}`, suggests: '' }];
+
+  const evidence: Evidence[] = [];
+  for (const source of sources) {
+    const result = await source.read();
+    if (result === undefined) continue;
+    const name = result.name ?? source.name;
+    if ('failure' in result) {
+      evidence.push({ source: name, value: clean(result.failure), suggests: '' });
+      continue;
+    }
+    const boot = currentBoot(result.text);
+    const line = findHypervisorLine(result.text);
+    if (line !== undefined) {
+      evidence.push({ source: name, value: clean(`${HYPERVISOR_LINE}${line}`), suggests: kernelHypervisorSuggests(line) });
+      return evidence;
+    }
+    if (boot.hasBanner) {
+      // Read from the boot on, and no such line: bare metal, TCG, or a hypervisor without a signature.
+      evidence.push({ source: name, value: 'no "Hypervisor detected" line in this boot', suggests: '' });
+      return evidence;
+    }
+    // A ring buffer that wrapped no longer holds the boot messages; a later source may.
+    evidence.push({ source: name, value: 'no "Hypervisor detected" line, and the log no longer reaches back to boot', suggests: '' });
+  }
+  return evidence;
+}
+
+function fromRead(read: ReadResult): { text: string } | { failure: string } | undefined {
+  if ('text' in read) return read.text.trim() === '' ? undefined : { text: read.text };
+  return read.error === 'ENOENT' ? undefined : { failure: `unreadable: ${read.error}` };
+}
+
+/**
+ * A log file's text when it is shown to belong to this boot, a failure saying why it is not
+ * used, or undefined when there is no such file. It must have been written since the boot
+ * (btime of /proc/stat), its last kernel banner must be the running kernel's (/proc/version),
+ * and the DMI line after it, if any, must name the firmware sysfs shows now: an image cloned
+ * from another machine carries that machine's log.
+ */
+async function currentBootLog(root: string, file: string, dmi: readonly Evidence[]): Promise<{ text: string } | { failure: string } | undefined> {
+  const path = underRoot(root, file);
+  const probe = await readHeadResult(path, 1);
+  if ('error' in probe) return probe.error === 'ENOENT' || probe.error === 'ENOTDIR' ? undefined : { failure: `unreadable: ${probe.error}` };
+  // kern.log spans many boots, this one at its end.
+  const read = (await readTail(path, 4 * 1024 * 1024)) ?? '';
+  if (read.trim() === '') return undefined;
+  const [version, stat, mtime] = await Promise.all([
+    readHeadResult(underRoot(root, PROC_VERSION), 4 * 1024),
+    readHeadResult(underRoot(root, PROC_STAT), 64 * 1024),
+    modifiedAt(path),
+  ]);
+  const btime = 'text' in stat ? Number(/^btime\s+(\d+)$/m.exec(stat.text)?.[1]) : NaN;
+  if ('error' in version || !Number.isFinite(btime) || mtime === undefined) {
+    return { failure: 'not used: cannot tell whether it is of this boot (/proc/version or /proc/stat unreadable)' };
+  }
+  if (mtime < btime * 1000) return { failure: 'not this boot: last written before this boot began' };
+  const boot = currentBoot(read);
+  if (!boot.hasBanner) return { failure: 'not used: holds no kernel banner of this boot' };
+  const banner = (boot.text.split('\n')[0] ?? '').trim();
+  if (banner !== version.text.trim().replace(/^Linux version /, '')) {
+    return { failure: 'not this boot: its kernel banner differs from /proc/version' };
+  }
+  const logDmi = /\bDMI: ([^\r\n]*)/.exec(boot.text)?.[1]?.trim();
+  const vendor = dmi.find((e) => e.source === `${DMI_DIR}sys_vendor` && !e.value.startsWith('unreadable: '))?.value;
+  if (logDmi !== undefined && vendor !== undefined && !logDmi.startsWith(vendor)) {
+    return { failure: clean(`not this boot: its firmware line "DMI: ${logDmi}" is not this machine's "${vendor}"`) };
+  }
+  return { text: `Linux version ${boot.text}` };
+}
+
+/** The text from the last "Linux version " banner on (the banner itself without that prefix). */
+function currentBoot(log: string): { text: string; hasBanner: boolean } {
+  const banner = log.lastIndexOf('Linux version ');
+  return banner >= 0 ? { text: log.slice(banner + 'Linux version '.length), hasBanner: true } : { text: log, hasBanner: false };
 }
 
 /**
  * The NAME of the current boot's "Hypervisor detected: NAME" line, or undefined. Only text
- * after the last "Linux version" banner counts, so that a kern.log written while the same
- * disk image ran under another hypervisor does not speak for this boot.
+ * after the last "Linux version" banner counts, so that an earlier boot in the same log does
+ * not speak for this one.
  */
 export function findHypervisorLine(log: string): string | undefined {
-  const banner = log.lastIndexOf('Linux version ');
-  const boot = banner >= 0 ? log.slice(banner) : log;
-  const match = /Hypervisor detected: ([^\r\n]*)/.exec(boot);
+  const match = /Hypervisor detected: ([^\r\n]*)/.exec(currentBoot(log).text);
   const name = match?.[1]?.trim();
   return name ? name : undefined;
 }
 
 async function clocksourceEvidence(root: string): Promise<Evidence[]> {
   const value = await readValue(root, CLOCKSOURCE_AVAILABLE);
-  if (!value) return [];
-  return [{ source: CLOCKSOURCE_AVAILABLE, value, suggests: clocksourceSuggests(value.split(/\s+/)) }];
+  if (value === undefined) return [];
+  if ('error' in value) return [{ source: CLOCKSOURCE_AVAILABLE, value: `unreadable: ${value.error}`, suggests: '' }];
+  if (value.text === '') return [];
+  return [{ source: CLOCKSOURCE_AVAILABLE, value: value.text, suggests: clocksourceSuggests(value.text.split(/\s+/)) }];
 }
 
-async function systemdEvidence(root: string, run: RunCommand | undefined): Promise<Evidence[]> {
+async function systemdEvidence(root: string, run: BoundRunner | undefined): Promise<Evidence[]> {
   // --vm: inside a container on a VM the plain command names the container ("docker").
-  const output =
-    run !== undefined
-      ? await run('systemd-detect-virt', ['--vm'])
-      : await readHead(underRoot(root, FIXTURE_SYSTEMD_DETECT_VIRT), 4 * 1024);
-  const id = output === undefined ? '' : clean(output.split('\n')[0] ?? '');
-  if (id === '') return [];
-  return [{ source: SYSTEMD_DETECT_VIRT, value: id, suggests: systemdSuggests(id) }];
+  if (run === undefined) {
+    const captured = await readValue(root, FIXTURE_SYSTEMD_DETECT_VIRT);
+    if (captured === undefined || 'error' in captured || captured.text === '') return [];
+    const id = captured.text.split(' ')[0] ?? '';
+    return [{ source: `${SYSTEMD_COMMAND} (captured in ${FIXTURE_SYSTEMD_DETECT_VIRT})`, value: id, suggests: systemdSuggests(id) }];
+  }
+  const outcome = await run('systemd-detect-virt', ['--vm']);
+  const source = outcome.command;
+  if (!outcome.ok) return [{ source, value: clean(outcome.reason), suggests: '' }];
+  const id = clean(outcome.stdout.split('\n')[0] ?? '');
+  return id === '' ? [] : [{ source, value: id, suggests: systemdSuggests(id) }];
 }
 
-/** Reads a small text file below the root: trimmed, bounded, and '' or undefined when unusable. */
-async function readValue(root: string, systemPath: string): Promise<string | undefined> {
-  const text = await readHead(underRoot(root, systemPath), 4 * 1024);
-  return text === undefined ? undefined : clean(text);
+/** Reads a small text file below the root: trimmed and bounded; undefined when it does not exist. */
+async function readValue(root: string, systemPath: string): Promise<{ text: string } | { error: string } | undefined> {
+  const read = await readHeadResult(underRoot(root, systemPath), 4 * 1024);
+  if ('error' in read) return read.error === 'ENOENT' || read.error === 'ENOTDIR' ? undefined : read;
+  return { text: clean(read.text) };
 }
 
 /** Trims, turns control characters into spaces, and bounds the length. */
@@ -266,13 +433,15 @@ function clean(text: string): string {
   return value.length <= MAX_VALUE_LENGTH ? value : `${value.slice(0, MAX_VALUE_LENGTH - 1)}…`;
 }
 
-/** A caller's runner may throw or reject; either is the same as no output. */
-function safeRunner(run: RunCommand): RunCommand {
+type BoundRunner = (cmd: string, args: readonly string[]) => Promise<CommandOutcome>;
+
+/** Binds the deadline, and turns a runner that throws or rejects into a failed outcome. */
+function safeRunner(run: RunCommand, deadline: Deadline): BoundRunner {
   return async (cmd, args) => {
     try {
-      return await run(cmd, args);
-    } catch {
-      return undefined;
+      return await run(cmd, args, deadline);
+    } catch (err) {
+      return { ok: false, command: [cmd, ...args].join(' '), reason: `failed: ${err instanceof Error ? err.message : String(err)}` };
     }
   };
 }

@@ -6,9 +6,9 @@ import type { Detection } from './detect-platform';
  *
  * ```text
  * platform: kvm
+ *   /dev/kmsg                     "Hypervisor detected: KVM"  → kvm
  *   /sys/class/dmi/id/sys_vendor  "QEMU"                      → qemu
- *   kernel-log                    "Hypervisor detected: KVM"  → kvm
- *   cpuinfo:flags                 "hypervisor"
+ *   /proc/cpuinfo                 "flags: hypervisor"
  * ```
  */
 export function formatDetection(detection: Detection): string[] {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import si from 'systeminformation';
+import { parseCpuFlags } from './detect-platform';
 import { readHead, underRoot } from './root-fs';
 
 export interface Inventory {
@@ -21,9 +22,12 @@ export interface Inventory {
   arch: string;
   /** The clocksource in use; '' when unknown. Clock reads cost very different amounts per source. */
   clocksource: string;
-  /** The CPU flags, space-separated. */
+  /** The CPU flags, space-separated, as /proc/cpuinfo lists them (x86 "flags", arm64 "Features"). */
   cpuFlags: string;
-  /** From the firmware's DMI tables; '' when there are none (e.g. a Xen PV guest). */
+  /**
+   * From the firmware's DMI tables; '' when there are none (e.g. a Xen PV guest). This is where
+   * the vendor of a KVM-based cloud stays ("Amazon EC2", "Google") while its platform is kvm.
+   */
   systemVendor: string;
   systemModel: string;
   nodeVersion: string;
@@ -51,7 +55,7 @@ export async function collectInventory(options: InventoryOptions = {}): Promise<
     settle(() => si.cpu()),
     settle(() => si.mem()),
     settle(() => si.system()),
-    settle(() => si.cpuFlags()),
+    readCpuFlags(root),
     readDmi(root, 'sys_vendor'),
     readDmi(root, 'product_name'),
   ]);
@@ -67,7 +71,7 @@ export async function collectInventory(options: InventoryOptions = {}): Promise<
     os: nonEmpty(joinWords(osInfo?.distro, osInfo?.release)) ?? os.type(),
     arch: os.machine(),
     clocksource: readClocksource(root),
-    cpuFlags: (cpuFlags ?? '').trim(),
+    cpuFlags,
     // The firmware's own words first; systeminformation adds what it finds elsewhere (dmidecode,
     // a Raspberry Pi's cpuinfo, WSL), but its placeholders are not a model.
     systemVendor: dmiVendor ?? nonEmpty(system?.manufacturer) ?? '',
@@ -86,6 +90,19 @@ export function readClocksource(root = '/'): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The CPU flags from /proc/cpuinfo below `root`, the way the kernel lists them. Not from
+ * systeminformation: it runs `lscpu`, which a minimal guest may lack and which under TCG can
+ * outlast the call timeout, and its fallback reads an x86 /proc/cpuinfo's "features" key, which
+ * only arm64 has, so a TCG guest got "".
+ */
+export async function readCpuFlags(root = '/'): Promise<string> {
+  const cpuinfo = await readHead(underRoot(root, '/proc/cpuinfo'), 64 * 1024);
+  if (cpuinfo === undefined) return '';
+  const flags = parseCpuFlags(cpuinfo) ?? /^Features\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/);
+  return (flags ?? []).filter((f) => f !== '').join(' ');
 }
 
 async function readDmi(root: string, field: 'sys_vendor' | 'product_name'): Promise<string | undefined> {
