@@ -29,8 +29,9 @@ Options:
   --grpc HOST:PORT    gRPC listen address for agents and queries (default 127.0.0.1:50051)
   --http HOST:PORT    HTTP API listen address (default 127.0.0.1:8080; port 0 picks a free one)
   --net-sink H:P|off  the sink/echo endpoint the agents' network benchmarks load, announced at
-                      enrollment (default: the --grpc host, a free port; give a fixed port, e.g.
-                      0.0.0.0:7208, when a firewall sits between guests and collector)
+                      enrollment (default: the --grpc host and the --grpc port + 1, e.g. 127.0.0.1:50052,
+                      so it stays put across restarts; give a fixed port, e.g. 0.0.0.0:7208,
+                      when a firewall sits between guests and collector)
   --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
                       or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
   --url URL           report: read from a running collector's HTTP API instead of the database
