@@ -38,12 +38,17 @@ export interface CollectorOptions {
   readonly lostAfterMs?: number;
   /**
    * HOST:PORT of the sink/echo endpoint for the agents' net.* benchmarks, announced at
-   * enrollment; false for none. @default the gRPC host with port 0 (a free port): "127.0.0.1:0"
-   * with the default gRPC address, all interfaces when gRPC listens on all of them
+   * enrollment; false for none. @default the gRPC host and the gRPC port + 1 ("127.0.0.1:50052"
+   * with the default gRPC address), so it survives a restart; a free port when gRPC takes one
    */
   readonly netSinkAddress?: string | false;
   /** 'tokens': agents and operators must present a token; 'none': anyone may write (demo only). */
   readonly auth: 'tokens' | 'none';
+  /**
+   * A gRPC connection with no call open for this long is closed, also one that never sent a
+   * request; agents' channels reconnect on their next call. @default 30000
+   */
+  readonly connectionIdleMs?: number;
   /** TLS for gRPC and HTTP; PEM contents. With clientCa, clients must present a certificate (mutual TLS). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
 }
@@ -95,11 +100,22 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   }
 
   let sink: NetSink | undefined;
-  const sinkAddress = options.netSinkAddress ?? `${formatHost(splitHostPort(options.grpcAddress).host)}:0`;
+  // The default sink port is the gRPC port + 1, so that it stays where it was across a
+  // restart (agents mid-run keep dialling it); a free port only when gRPC takes a free one.
+  const grpcListen = splitHostPort(options.grpcAddress);
+  const defaultSinkPort = grpcListen.port === 0 || grpcListen.port >= 65535 ? 0 : grpcListen.port + 1;
+  const sinkAddress = options.netSinkAddress ?? `${formatHost(grpcListen.host)}:${defaultSinkPort}`;
   if (sinkAddress !== false) {
     const s = splitHostPort(sinkAddress);
     try {
-      sink = await startNetSink(s.host, s.port, log);
+      try {
+        sink = await startNetSink(s.host, s.port, log);
+      } catch (err: unknown) {
+        // Only the default may move: a port the operator chose fails loudly.
+        if (options.netSinkAddress !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        sink = await startNetSink(s.host, 0, log);
+        log.warn({ event: 'net-sink-port-busy', wanted: s.port, port: sink.port }, 'the default net sink port is taken; using a free one (agents learn it when they enroll)');
+      }
     } catch (err: unknown) {
       jobs.close();
       await store.close();
@@ -108,7 +124,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   }
   const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
 
-  const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  // Connections that never authenticate or go silent must not pile up: an idle limit closes a
+  // connection without an open call, and keepalive pings find peers that vanished mid-call.
+  const idleMs = options.connectionIdleMs ?? 30_000;
+  const grpcServer = new Server({
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.max_connection_idle_ms': idleMs,
+    'grpc.keepalive_time_ms': Math.max(1000, Math.min(20_000, idleMs)),
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
   grpcServer.addService(tolerantService(AgentServiceService), createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
   grpcServer.addService(tolerantService(QueryServiceService), createQueryService({ store, logger: log, metrics }));
   grpcServer.addService(tolerantService(JobServiceService), createJobService({ store, jobs, auth, logger: log, metrics }));

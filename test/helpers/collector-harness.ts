@@ -21,6 +21,7 @@ export interface HarnessOptions {
   /** @default 'none' */
   readonly auth?: 'tokens' | 'none';
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
+  readonly connectionIdleMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

@@ -15,25 +15,30 @@ export async function freePort(): Promise<number> {
 export interface CollectorProcess {
   readonly child: ChildProcess;
   readonly events: Record<string, unknown>[];
+  /** Every stdout line as written, to check the lines themselves. */
+  readonly lines: string[];
   /** Resolves when a log event matches. */
   waitForEvent(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function startCollectorProcess(db: string, grpcPort: number, extraArgs: readonly string[] = []): Promise<CollectorProcess> {
+export async function startCollectorProcess(db: string, grpcPort: number, extraArgs: readonly string[] = [], options: { auth?: 'tokens' | 'none' } = {}): Promise<CollectorProcess> {
+  const auth = options.auth === 'tokens' ? [] : ['--insecure-no-auth'];
   const child = spawn(
     process.execPath,
-    [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', '127.0.0.1:0', '--db', db, '--insecure-no-auth', '--log-level', 'debug', ...extraArgs],
+    [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', '127.0.0.1:0', '--db', db, ...auth, '--log-level', 'debug', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const events: Record<string, unknown>[] = [];
+  const lines: string[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';
   child.stdout!.on('data', (d: Buffer) => {
     buffer += d.toString('utf8');
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) {
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
       try {
         events.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -46,6 +51,7 @@ export async function startCollectorProcess(db: string, grpcPort: number, extraA
   const proc: CollectorProcess = {
     child,
     events,
+    lines,
     waitForEvent(match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {

@@ -140,7 +140,14 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     }
   }
 
-  await tryDeliver(true);
+  try {
+    await tryDeliver(true);
+  } catch (err: unknown) {
+    // Refused before anything was measured (no token, a token for another agent): nothing of
+    // this run exists, so nothing may stay behind to be delivered as a failed run later.
+    if (!started && spooled.pending().length === 0) spooled.remove();
+    throw err;
+  }
   log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: started }, 'run started');
   const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
   const pump = new HeartbeatPump(client.address, Math.max(200, enrolled?.heartbeatIntervalMs || 5000), beatRequest(''), { token: client.token, tls: client.tls });
@@ -160,6 +167,20 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     log.info({ event: 'samples-acked', benchmark: outcome.benchmarkId, acked: acked.size - before, sent: samples.length, spooled: spooled.pending().length }, 'samples acknowledged');
   }
 
+  // The collector's sink is read when each benchmark starts, and asked for again right before
+  // a network benchmark: a collector restarted meanwhile may listen on another port.
+  const givenSink = options.targets?.netSink;
+  const targets: BenchTargets = { ...options.targets, get netSink() { return givenSink ?? enrolled?.netSink; } };
+  async function refreshSink(): Promise<void> {
+    if (givenSink !== undefined) return;
+    try {
+      enrolled = await enroll(options, QUICK);
+    } catch (err: unknown) {
+      if (isCollectorError(err) && err.code !== undefined && FATAL.has(err.code)) throw err;
+      log.warn({ event: 'collector-unreachable', err }, 'could not ask the collector for its net sink; using the one it announced before');
+    }
+  }
+
   let status = RunStatus.RUN_STATUS_COMPLETED;
   let error = '';
   try {
@@ -167,9 +188,10 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     await runSuite({
       profile: options.profile,
       signal: options.signal,
-      targets: { ...options.targets, netSink: options.targets?.netSink ?? enrolled?.netSink },
+      targets,
       onEvent: async (event) => {
         if (event.type === 'benchmark-start') {
+          if (event.benchmarkId.startsWith('net.')) await refreshSink();
           pump.update(beatRequest(event.benchmarkId));
           log.info({ event: 'benchmark-start', benchmark: event.benchmarkId, index: event.index + 1, total: event.total }, 'benchmark started');
         } else if (event.type === 'benchmark-end') {

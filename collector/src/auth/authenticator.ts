@@ -6,7 +6,7 @@ import { bearer, checkToken, parseToken, type TokenKind, type TokenRecord } from
 
 export type AuthResult =
   | { readonly ok: true; /** undefined when auth is off */ readonly token: TokenRecord | undefined }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; /** For the collector's log only. */ readonly detail?: string };
 
 export class Authenticator {
   constructor(private readonly store: Store, readonly enabled: boolean) {}

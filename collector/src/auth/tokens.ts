@@ -40,17 +40,29 @@ export function parseToken(text: string): { id: string; secret: string } | undef
   return m === null ? undefined : { id: m[1] as string, secret: m[2] as string };
 }
 
-export type TokenCheck = { ok: true; token: TokenRecord } | { ok: false; reason: string };
+export type TokenCheck = { ok: true; token: TokenRecord } | { ok: false; reason: string; /** For the collector's log only, never the caller. */ detail?: string };
 
-/** Checks a presented token against its stored record. Never says which part was wrong to the caller beyond the reason. */
+/** The one answer to an unknown token id and to a wrong secret, so a caller cannot probe for ids. */
+export const TOKEN_NOT_RECOGNISED = 'token not recognised: unknown token or wrong secret';
+
+/** Checks a presented token against its stored record. An unknown id and a wrong secret get the same reason. */
 export function checkToken(presented: { id: string; secret: string }, record: TokenRecord | undefined, nowMs: number): TokenCheck {
-  if (record === undefined) return { ok: false, reason: 'unknown token' };
+  // Hash and compare also for an unknown id, so both cases take the same time.
   const a = Buffer.from(hashSecret(presented.secret), 'hex');
-  const b = Buffer.from(record.secretHash, 'hex');
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: 'wrong token secret' };
+  const b = Buffer.from(record?.secretHash ?? '00'.repeat(32), 'hex');
+  const secretMatches = a.length === b.length && timingSafeEqual(a, b);
+  if (record === undefined) return { ok: false, reason: TOKEN_NOT_RECOGNISED, detail: `unknown token id ${presented.id}` };
+  if (!secretMatches) return { ok: false, reason: TOKEN_NOT_RECOGNISED, detail: `wrong secret for token ${record.id} (${record.name})` };
   if (record.revokedAtMs !== undefined) return { ok: false, reason: `token ${record.id} (${record.name}) was revoked` };
   if (record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs) return { ok: false, reason: `token ${record.id} (${record.name}) expired` };
   return { ok: true, token: record };
+}
+
+/** A token's state at `nowMs`, as `token list` shows it. */
+export function tokenState(t: TokenRecord, nowMs: number): 'active' | 'revoked' | 'expired' {
+  if (t.revokedAtMs !== undefined) return 'revoked';
+  if (t.expiresAtMs !== undefined && t.expiresAtMs <= nowMs) return 'expired';
+  return 'active';
 }
 
 /** "90d", "12h", "30m" or an ISO date → unix ms; undefined input → no expiry. */

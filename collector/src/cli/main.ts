@@ -77,6 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'token-create':
     case 'token-list':
     case 'token-revoke':
+    case 'token-rebind':
       return tokenCommand(cmd);
   }
 }

@@ -2,6 +2,7 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ID_PATTERN } from '@guestbench/proto';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
 import { isPostgresUrl } from '../store/database-spec';
@@ -21,14 +22,16 @@ Usage:
   guestbench-collector token create --name NAME [--platform NAME] [--expires 90d] [--operator] [--db FILE] [--json]
   guestbench-collector token list [--db FILE] [--json]
   guestbench-collector token revoke ID|NAME [--db FILE]
+  guestbench-collector token rebind ID|NAME [--agent AGENT_ID] [--db FILE]
   guestbench-collector --help
 
 Options:
   --grpc HOST:PORT    gRPC listen address for agents and queries (default 127.0.0.1:50051)
   --http HOST:PORT    HTTP API listen address (default 127.0.0.1:8080; port 0 picks a free one)
   --net-sink H:P|off  the sink/echo endpoint the agents' network benchmarks load, announced at
-                      enrollment (default: the --grpc host, a free port; give a fixed port, e.g.
-                      0.0.0.0:7208, when a firewall sits between guests and collector)
+                      enrollment (default: the --grpc host and the --grpc port + 1, e.g. 127.0.0.1:50052,
+                      so it stays put across restarts; give a fixed port, e.g. 0.0.0.0:7208,
+                      when a firewall sits between guests and collector)
   --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
                       or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
   --url URL           report: read from a running collector's HTTP API instead of the database
@@ -52,6 +55,8 @@ Options:
   --name NAME         token: a name for people (e.g. the guest it goes to)
   --expires WHEN      token: 90d, 12h, 30m or an ISO date (default: never)
   --operator          token: an operator token (jobs, writes over HTTP) instead of an agent token
+  --agent AGENT_ID    token rebind: bind the token to this agent id, taking it from the token that
+                      holds it (without --agent the token is unbound: its next enrollment binds it)
   --token TOKEN       job: the operator token (default $GUESTBENCH_OPERATOR_TOKEN)
   --ca FILE           job: verify the collector's TLS certificate with this CA
   --collector H:P     job: the collector's gRPC address (default 127.0.0.1:50051)
@@ -82,6 +87,8 @@ export type Command =
   | { readonly kind: 'token-create'; readonly db: string; readonly name: string; readonly platform: string; readonly expires: string | undefined; readonly operator: boolean; readonly json: boolean }
   | { readonly kind: 'token-list'; readonly db: string; readonly json: boolean }
   | { readonly kind: 'token-revoke'; readonly db: string; readonly idOrName: string }
+  /** agentId '' unbinds the token. */
+  | { readonly kind: 'token-rebind'; readonly db: string; readonly idOrName: string; readonly agentId: string }
   | { readonly kind: 'job-create'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly platform: string; readonly profile: string; readonly label: string; readonly json: boolean }
   | { readonly kind: 'job-list'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly json: boolean }
   | { readonly kind: 'job-show'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly id: string; readonly json: boolean }
@@ -134,7 +141,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const sub = isPair ? `${first} ${afterFirst[0] ?? ''}`.trim() : first;
   const rest = isPair ? afterFirst.slice(1) : afterFirst;
   if (sub === 'job') throw new UsageError('job: say create, list or show');
-  if (sub === 'token') throw new UsageError('token: say create, list or revoke');
+  if (sub === 'token') throw new UsageError('token: say create, list, revoke or rebind');
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -146,6 +153,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
       'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
       name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
+      agent: { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -164,13 +172,14 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     'token create': ['db', 'name', 'platform', 'expires', 'operator', 'json'],
     'token list': ['db', 'json'],
     'token revoke': ['db'],
+    'token rebind': ['db', 'agent'],
   };
   const allow = allowed[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create|list|show, token create|list|revoke)`);
-  const wantPositionals = sub === 'job show' || sub === 'token revoke' ? 1 : 0;
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create|list|show, token create|list|revoke|rebind)`);
+  const wantPositionals = sub === 'job show' || sub === 'token revoke' || sub === 'token rebind' ? 1 : 0;
   if (positionals.length !== wantPositionals) {
     throw new UsageError(
-      sub === 'job show' ? 'job show: give one job id' : sub === 'token revoke' ? 'token revoke: give one token id or name' : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
+      sub === 'job show' ? 'job show: give one job id' : sub === 'token revoke' || sub === 'token rebind' ? `${sub}: give one token id or name` : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
     );
   }
   for (const k of Object.keys(values)) {
@@ -183,6 +192,13 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (sub.startsWith('token ')) {
     if (sub === 'token list') return { kind: 'token-list', db, json };
     if (sub === 'token revoke') return { kind: 'token-revoke', db, idOrName: positionals[0] as string };
+    if (sub === 'token rebind') {
+      const agentId = str('agent') ?? '';
+      if (str('agent') !== undefined && !ID_PATTERN.test(agentId)) {
+        throw new UsageError(`--agent: an agent id, 1 to 128 letters, digits and . _ : - starting with a letter or digit, got ${JSON.stringify(agentId.slice(0, 80))}`);
+      }
+      return { kind: 'token-rebind', db, idOrName: positionals[0] as string, agentId };
+    }
     const name = str('name');
     if (name === undefined || !/^[A-Za-z0-9._ -]{1,64}$/.test(name)) throw new UsageError('token create: --name NAME is required: 1 to 64 letters, digits, spaces and . _ -');
     const platform = str('platform') ?? '';

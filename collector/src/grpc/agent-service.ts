@@ -24,7 +24,7 @@ import type { JobBroker } from '../jobs/job-broker';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
 import type { PresenceTracker } from '../presence';
-import type { RunRecord } from '../model';
+import type { AgentRecord, RunRecord } from '../model';
 import type { Store } from '../store/store';
 import { parseEndRun, parseEnroll, parseLogs, parseSamples, parseStartRun } from './parse-messages';
 import { statusToWire } from './to-wire';
@@ -51,10 +51,18 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
   const log = options.logger.child({ component: 'agent-service' });
   const ctx = { log, metrics };
 
-  function reject(method: string, code: GrpcStatus, message: string, ids: { agentId?: string; runId?: string }): ServiceError {
-    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message, ...ids }, 'request rejected');
+  /** Every refused request is one `request-rejected` event with its reason, whatever refused it. */
+  function reject(method: string, code: GrpcStatus, message: string, fields: { agentId?: string; runId?: string; peer?: string; detail?: string }): ServiceError {
+    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message, ...fields }, 'request rejected');
     metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
     return grpcError(code, message);
+  }
+
+  /** The caller's token (undefined when auth is off), or the refusal to send. */
+  async function authenticate(method: string, call: ServerUnaryCall<unknown, unknown>, ids: { agentId?: string; runId?: string }): Promise<TokenRecord | undefined | ServiceError> {
+    const result = await options.auth.checkMetadata(call.metadata, 'agent');
+    if (result.ok) return result.token;
+    return reject(method, GrpcStatus.UNAUTHENTICATED, result.reason, { ...ids, peer: call.getPeer(), detail: result.detail });
   }
 
   /**
@@ -62,13 +70,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
    * its first enrollment; every later call must come from that agent.
    */
   async function caller(method: string, call: ServerUnaryCall<unknown, unknown>, agentId: string): Promise<TokenRecord | undefined | ServiceError> {
-    const result = await options.auth.checkMetadata(call.metadata, 'agent');
-    if (!result.ok) {
-      log.warn({ event: 'auth-failed', method, agentId: agentId.slice(0, 128), peer: call.getPeer(), reason: result.reason }, 'unauthenticated request');
-      metrics?.rejected.inc({ api: 'grpc', method, code: 'UNAUTHENTICATED' });
-      return grpcError(GrpcStatus.UNAUTHENTICATED, result.reason);
-    }
-    const token = result.token;
+    const token = await authenticate(method, call, { agentId: agentId.slice(0, 128) });
+    if (isServiceError(token)) return token;
     if (token !== undefined && method !== 'Enroll' && token.agentId !== agentId) {
       return reject(method, GrpcStatus.PERMISSION_DENIED, `token ${token.id} belongs to agent ${token.agentId || '(none yet: enroll first)'}, not ${agentId.slice(0, 128)}`, { agentId: agentId.slice(0, 128) });
     }
@@ -76,19 +79,23 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
   }
 
   /** Authenticates and checks that the run exists and belongs to the caller. */
-  async function ownRun(method: string, call: ServerUnaryCall<unknown, unknown>, runId: string): Promise<{ run: RunRecord } | ServiceError> {
-    const auth = await options.auth.checkMetadata(call.metadata, 'agent');
-    if (!auth.ok) {
-      log.warn({ event: 'auth-failed', method, runId: runId.slice(0, 128), peer: call.getPeer(), reason: auth.reason }, 'unauthenticated request');
-      metrics?.rejected.inc({ api: 'grpc', method, code: 'UNAUTHENTICATED' });
-      return grpcError(GrpcStatus.UNAUTHENTICATED, auth.reason);
-    }
+  async function ownRun(method: string, call: ServerUnaryCall<unknown, unknown>, runId: string): Promise<{ run: RunRecord; token: TokenRecord | undefined } | ServiceError> {
+    const token = await authenticate(method, call, { runId: runId.slice(0, 128) });
+    if (isServiceError(token)) return token;
     const run = await store.getRun(runId);
     if (run === undefined) return reject(method, GrpcStatus.NOT_FOUND, `run ${runId.slice(0, 128)} does not exist; call StartRun first`, { runId: runId.slice(0, 128) });
-    if (auth.token !== undefined && auth.token.agentId !== run.agentId) {
-      return reject(method, GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: auth.token.agentId, runId: run.id });
+    if (token !== undefined && token.agentId !== run.agentId) {
+      return reject(method, GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: token.agentId, runId: run.id });
     }
-    return { run };
+    return { run, token };
+  }
+
+  /** The agent record with the platform the operator pinned on the token, when it differs. */
+  async function pinPlatform(agent: AgentRecord, token: TokenRecord | undefined): Promise<AgentRecord> {
+    if (token === undefined || token.platform === '' || (agent.platform === token.platform && agent.declaredPlatform === token.platform)) return agent;
+    const pinned = { ...agent, declaredPlatform: token.platform, platform: token.platform };
+    await store.upsertAgent(pinned);
+    return pinned;
   }
 
   return {
@@ -99,9 +106,17 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (!parsed.ok) return reject('Enroll', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       let agent = parsed.value;
       if (token !== undefined) {
-        const bound = await store.bindToken(token.id, agent.id);
-        if (bound !== agent.id) {
-          return reject('Enroll', GrpcStatus.PERMISSION_DENIED, `token ${token.id} (${token.name}) is bound to agent ${bound}; create another token for agent ${agent.id}`, { agentId: agent.id });
+        // An agent id belongs to one token: refused means nothing is changed (agent, token, runs).
+        const binding = await store.bindToken(token.id, agent.id);
+        if (binding.outcome === 'token-bound-elsewhere') {
+          return reject('Enroll', GrpcStatus.PERMISSION_DENIED, `token ${token.id} (${token.name}) is bound to agent ${binding.agentId}; create another token for agent ${agent.id}`, { agentId: agent.id });
+        }
+        if (binding.outcome === 'agent-taken') {
+          return reject(
+            'Enroll', GrpcStatus.PERMISSION_DENIED,
+            `agent id ${agent.id} belongs to another token; only an operator can move it (\`guestbench-collector token revoke\` the other token, or \`token rebind ${token.id} --agent ${agent.id}\`)`,
+            { agentId: agent.id, detail: `held by token ${binding.tokenId}, enrollment tried with token ${token.id} (${token.name})` },
+          );
         }
         // A platform the operator declared on the token wins over the agent's own claim.
         if (token.platform !== '') agent = { ...agent, declaredPlatform: token.platform, platform: token.platform };
@@ -121,14 +136,16 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (isServiceError(token)) return token;
       const parsed = parseStartRun(req, Date.now());
       if (!parsed.ok) return reject('StartRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
-      const agent = await store.getAgent(parsed.value.agentId);
-      if (agent === undefined) {
+      const enrolled = await store.getAgent(parsed.value.agentId);
+      if (enrolled === undefined) {
         return reject('StartRun', GrpcStatus.FAILED_PRECONDITION, `agent ${parsed.value.agentId} has not enrolled; call Enroll first`, { agentId: parsed.value.agentId });
       }
       const existing = await store.getRun(parsed.value.id);
-      if (existing !== undefined && existing.agentId !== agent.id) {
-        return reject('StartRun', GrpcStatus.PERMISSION_DENIED, `run ${existing.id} belongs to another agent`, { agentId: agent.id, runId: existing.id });
+      if (existing !== undefined && existing.agentId !== enrolled.id) {
+        return reject('StartRun', GrpcStatus.PERMISSION_DENIED, `run ${existing.id} belongs to another agent`, { agentId: enrolled.id, runId: existing.id });
       }
+      // The run takes its platform from the agent record: make sure it is the pinned one.
+      const agent = existing === undefined ? await pinPlatform(enrolled, token) : enrolled;
       const run = await store.startRun(parsed.value);
       presence.seen(agent.id, { runId: run.id });
       if (existing === undefined) {
@@ -204,10 +221,12 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       }
       const stored = await store.insertLogs(parsed.value);
       // Re-emit each line in the collector's own log, so one place shows every guest.
+      // The guest's own fields stay under agentFields: they can never stand in for the
+      // collector's keys (event, agentId, runId, level, …), which come from the authenticated call.
       const agentLog = options.logger.child({ component: 'agent', agentId: req.agentId, ...(req.runId !== '' ? { runId: req.runId } : {}) });
       for (const line of parsed.value) {
         const level = line.level as 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-        agentLog[level]({ ...(JSON.parse(line.fieldsJson) as object), agentTime: line.timeMs }, line.message);
+        agentLog[level]({ event: 'agent-log', agentFields: JSON.parse(line.fieldsJson) as object, agentTime: line.timeMs }, line.message);
       }
       presence.seen(req.agentId);
       return { stored };

@@ -149,6 +149,10 @@ function sample(s: Sample, runId: string, field: string): SampleRecord {
   }
   if (!METRIC_PATTERN.test(s.metric)) throw new FieldError(`${field}.metric: lower-case name up to 64 characters, got ${JSON.stringify(s.metric.slice(0, 80))}`);
   if (s.unit.length === 0) throw new FieldError(`${field}.unit: must not be empty`);
+  // A sample id names its own run: no agent can file an id that belongs to another run
+  // (run ids are public while a run goes on) and so block that run's real samples.
+  const expectedId = `${runId}:${benchmarkId}:${s.metric}`;
+  if (s.id !== expectedId) throw new FieldError(`${field}.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, ${JSON.stringify(expectedId)}, got ${JSON.stringify(s.id.slice(0, 200))}`);
   return {
     id: id(s.id, `${field}.id`),
     runId,

@@ -1,6 +1,7 @@
 // Parses what chooses a report: `?baseline=&groups=&platform=&label=&host=&since=&until=`,
 // shared by GET /, /api/v1/report, /api/v1/compare and the `report` command's flags.
 // An empty value means "not set", as a submitted HTML form sends every field.
+import { LABEL_PATTERN } from '@guestbench/proto';
 import type { CompareFilter } from '../compare/compare';
 import { parseGroupList, parseGroupSpecStrict, type ParsedQuery } from './parse-query';
 
@@ -72,7 +73,12 @@ export function parseReportQuery(params: URLSearchParams, extraKeys: readonly st
   }
   const label = text(params, 'label');
   if (!label.ok) return label;
-  if (label.value !== undefined) filter.label = label.value;
+  if (label.value !== undefined) {
+    if (!LABEL_PATTERN.test(label.value)) {
+      return { ok: false, error: `label: up to 64 letters, digits and . _ - (as runs are labelled), got ${JSON.stringify(label.value.slice(0, 80))}` };
+    }
+    filter.label = label.value;
+  }
   const host = text(params, 'host');
   if (!host.ok) return host;
   if (host.value !== undefined) filter.hostname = host.value;

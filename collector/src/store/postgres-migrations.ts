@@ -116,4 +116,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_status_started ON runs(status, started_at_ms);
     `,
   },
+  {
+    version: 5,
+    description: 'an agent id belongs to one active token: a unique index makes the bind atomic across collectors (of tokens sharing an agent id before, the oldest keeps it, the others are revoked)',
+    sql: `
+      UPDATE tokens SET revoked_at_ms = (extract(epoch FROM now()) * 1000)::bigint
+       WHERE agent_id <> '' AND revoked_at_ms IS NULL AND EXISTS (
+         SELECT 1 FROM tokens t WHERE t.agent_id = tokens.agent_id AND t.revoked_at_ms IS NULL AND t.id <> tokens.id
+            AND (t.created_at_ms < tokens.created_at_ms OR (t.created_at_ms = tokens.created_at_ms AND t.id COLLATE "C" < tokens.id COLLATE "C")));
+      CREATE UNIQUE INDEX tokens_agent_once ON tokens(agent_id) WHERE agent_id <> '' AND revoked_at_ms IS NULL;
+    `,
+  },
 ];

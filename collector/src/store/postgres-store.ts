@@ -21,8 +21,8 @@ import type { TokenRecord } from '../auth/tokens';
 import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
-import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { StoreError, type AggregateFilter, type Rebinding, type TokenBinding, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -478,11 +478,37 @@ export class PostgresStore implements Store {
     return rows.map(toToken).sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async bindToken(tokenId: string, agentId: string): Promise<string> {
-    // The row lock of the UPDATE makes the first enrollment win, across collectors too.
-    await query(this.pool, "UPDATE tokens SET agent_id = $1 WHERE id = $2 AND agent_id = ''", [agentId, tokenId]);
-    const { rows } = await query<{ agent_id: string }>(this.pool, 'SELECT agent_id FROM tokens WHERE id = $1', [tokenId]);
-    return rows[0]?.agent_id ?? '';
+  async bindToken(tokenId: string, agentId: string, attempt = 1): Promise<TokenBinding> {
+    // The conditional UPDATE takes the token's row lock, so of two enrollments with one token
+    // the first wins; the unique index tokens_agent_once refuses a second token for one agent
+    // id, whichever collector of the fleet gets there second.
+    try {
+      const { rowCount } = await query(this.pool, "UPDATE tokens SET agent_id = $1 WHERE id = $2 AND agent_id = ''", [agentId, tokenId]);
+      if (rowCount === 1) return { outcome: 'bound' };
+    } catch (err: unknown) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+    }
+    const own = (await query<{ agent_id: string }>(this.pool, 'SELECT agent_id FROM tokens WHERE id = $1', [tokenId])).rows[0]?.agent_id ?? '';
+    if (own === agentId) return { outcome: 'bound' };
+    if (own !== '') return { outcome: 'token-bound-elsewhere', agentId: own };
+    const holder = (await query<{ id: string }>(this.pool, 'SELECT id FROM tokens WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2', [agentId, tokenId])).rows[0];
+    // Unbound, and nobody holds the id any more (revoked meanwhile): try again.
+    if (holder === undefined) {
+      if (attempt < 3) return this.bindToken(tokenId, agentId, attempt + 1);
+      throw new StoreError(`binding token ${tokenId} to agent ${agentId} kept conflicting`);
+    }
+    return { outcome: 'agent-taken', tokenId: holder.id };
+  }
+
+  async rebindToken(idOrName: string, agentId: string): Promise<Rebinding> {
+    return this.transaction(async (client): Promise<Rebinding> => {
+      const rows = (await query<TokenRow>(client, "SELECT * FROM tokens WHERE (id = $1 OR name = $1) AND revoked_at_ms IS NULL AND kind = 'agent' FOR UPDATE", [idOrName])).rows;
+      const chosen = pickOneToken(idOrName, rows);
+      if (!chosen.ok) return chosen;
+      const holders = agentId === '' ? [] : (await query<TokenRow>(client, "UPDATE tokens SET agent_id = '' WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2 RETURNING *", [agentId, chosen.row.id])).rows;
+      await query(client, 'UPDATE tokens SET agent_id = $1 WHERE id = $2', [agentId, chosen.row.id]);
+      return { ok: true, token: toToken({ ...chosen.row, agent_id: agentId }), unbound: holders.map(toToken) };
+    });
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,15 @@ export function toToken(r: TokenRow): TokenRecord {
   };
 }
 
+/** The one active agent token an operator named by id or name, or why there is none. */
+export function pickOneToken(idOrName: string, rows: readonly TokenRow[]): { ok: true; row: TokenRow } | { ok: false; error: string } {
+  const byId = rows.find((r) => r.id === idOrName);
+  if (byId !== undefined) return { ok: true, row: byId };
+  if (rows.length === 1) return { ok: true, row: rows[0] as TokenRow };
+  if (rows.length === 0) return { ok: false, error: `no active agent token with id or name "${idOrName}" (see \`guestbench-collector token list\`)` };
+  return { ok: false, error: `${rows.length} active agent tokens are named "${idOrName}": give the id of one (${rows.map((r) => r.id).join(', ')})` };
+}
+
 export interface RunRow {
   id: string;
   agent_id: string;

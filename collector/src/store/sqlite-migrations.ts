@@ -184,4 +184,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, ${MAJOR_R};
     `,
   },
+  {
+    version: 5,
+    description: 'an agent id belongs to one active token: a unique index makes the bind atomic (of tokens sharing an agent id before, the oldest keeps it, the others are revoked)',
+    sql: `
+      UPDATE tokens SET revoked_at_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+       WHERE agent_id <> '' AND revoked_at_ms IS NULL AND EXISTS (
+         SELECT 1 FROM tokens t WHERE t.agent_id = tokens.agent_id AND t.revoked_at_ms IS NULL AND t.id <> tokens.id
+            AND (t.created_at_ms < tokens.created_at_ms OR (t.created_at_ms = tokens.created_at_ms AND t.id < tokens.id)));
+      CREATE UNIQUE INDEX tokens_agent_once ON tokens(agent_id) WHERE agent_id <> '' AND revoked_at_ms IS NULL;
+    `,
+  },
 ];

@@ -20,8 +20,8 @@ import {
 } from '../model';
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
-import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { StoreError, type AggregateFilter, type Rebinding, type TokenBinding, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -416,10 +416,29 @@ export class SqliteStore implements Store {
     return rows.map((r) => toToken({ ...r, revoked_at_ms: nowMs }));
   }
 
-  async bindToken(tokenId: string, agentId: string): Promise<string> {
-    return this.db.transaction(() => {
+  async bindToken(tokenId: string, agentId: string): Promise<TokenBinding> {
+    // One writer at a time (a transaction) and the unique index tokens_agent_once.
+    return this.db.transaction((): TokenBinding => {
+      const own = this.stmt('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string | undefined;
+      if (own === agentId) return { outcome: 'bound' };
+      if (own !== undefined && own !== '') return { outcome: 'token-bound-elsewhere', agentId: own };
+      const holder = this.stmt('SELECT id FROM tokens WHERE agent_id = ? AND revoked_at_ms IS NULL AND id <> ?').pluck().get(agentId, tokenId) as string | undefined;
+      if (holder !== undefined) return { outcome: 'agent-taken', tokenId: holder };
       this.stmt("UPDATE tokens SET agent_id = ? WHERE id = ? AND agent_id = ''").run(agentId, tokenId);
-      return this.stmt('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string;
+      return { outcome: 'bound' };
+    })();
+  }
+
+  async rebindToken(idOrName: string, agentId: string): Promise<Rebinding> {
+    return this.db.transaction((): Rebinding => {
+      const rows = this.stmt("SELECT * FROM tokens WHERE (id = ? OR name = ?) AND revoked_at_ms IS NULL AND kind = 'agent'").all(idOrName, idOrName) as TokenRow[];
+      const chosen = pickOneToken(idOrName, rows);
+      if (!chosen.ok) return chosen;
+      const holders = agentId === '' ? [] : (this.stmt('SELECT * FROM tokens WHERE agent_id = ? AND revoked_at_ms IS NULL AND id <> ?').all(agentId, chosen.row.id) as TokenRow[]);
+      const unbind = this.stmt("UPDATE tokens SET agent_id = '' WHERE id = ?");
+      for (const h of holders) unbind.run(h.id);
+      this.stmt('UPDATE tokens SET agent_id = ? WHERE id = ?').run(agentId, chosen.row.id);
+      return { ok: true, token: toToken({ ...chosen.row, agent_id: agentId }), unbound: holders.map((h) => toToken({ ...h, agent_id: '' })) };
     })();
   }
 

@@ -287,12 +287,38 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(await store.getToken('t2')).toEqual(token('t2', { createdAtMs: 20, kind: 'operator', name: 'ops', expiresAtMs: 99 }));
       expect(await store.getToken('nope')).toBeUndefined();
       expect((await store.listTokens()).map((t) => t.id)).toEqual(['t1', 't2']);
-      expect(await store.bindToken('t1', 'agent-a')).toBe('agent-a');
-      expect(await store.bindToken('t1', 'agent-b')).toBe('agent-a');
+      expect(await store.bindToken('t1', 'agent-a')).toEqual({ outcome: 'bound' });
+      expect(await store.bindToken('t1', 'agent-a')).toEqual({ outcome: 'bound' });
+      expect(await store.bindToken('t1', 'agent-b')).toEqual({ outcome: 'token-bound-elsewhere', agentId: 'agent-a' });
       expect((await store.revokeTokens('fleet', 50)).map((t) => [t.id, t.revokedAtMs])).toEqual([['t1', 50]]);
       expect(await store.revokeTokens('fleet', 60)).toEqual([]);
       expect((await store.revokeTokens('t2', 70)).map((t) => t.id)).toEqual(['t2']);
       expect((await store.getToken('t1'))?.revokedAtMs).toBe(50);
+    });
+
+    test('an agent id belongs to one active token: a second token cannot take it; revoke frees it; rebind moves it', async () => {
+      const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+        id, name: id, kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 10, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '', ...over,
+      });
+      for (const id of ['owner', 'attacker', 'spare']) await store.createToken(token(id));
+      expect(await store.bindToken('owner', 'victim')).toEqual({ outcome: 'bound' });
+      expect(await store.bindToken('attacker', 'victim')).toEqual({ outcome: 'agent-taken', tokenId: 'owner' });
+      // refused means unchanged: the attacker's token is still unbound
+      expect((await store.getToken('attacker'))?.agentId).toBe('');
+      // revoking the owner frees the id
+      await store.revokeTokens('owner', 20);
+      expect(await store.bindToken('attacker', 'victim')).toEqual({ outcome: 'bound' });
+      // the operator moves the id to another token: the old holder is left unbound
+      const moved = await store.rebindToken('spare', 'victim');
+      expect(moved).toMatchObject({ ok: true, token: { id: 'spare', agentId: 'victim' }, unbound: [{ id: 'attacker', agentId: '' }] });
+      expect((await store.getToken('attacker'))?.agentId).toBe('');
+      expect(await store.bindToken('attacker', 'victim')).toEqual({ outcome: 'agent-taken', tokenId: 'spare' });
+      // '' unbinds, so the next enrollment binds the token afresh
+      expect(await store.rebindToken('spare', '')).toMatchObject({ ok: true, token: { agentId: '' }, unbound: [] });
+      expect(await store.rebindToken('owner', 'x')).toEqual({ ok: false, error: expect.stringMatching(/no active agent token with id or name "owner"/) });
+      await store.createToken(token('dup1', { name: 'twin' }));
+      await store.createToken(token('dup2', { name: 'twin' }));
+      expect(await store.rebindToken('twin', 'x')).toEqual({ ok: false, error: expect.stringMatching(/2 active agent tokens are named "twin"/) });
     });
 
     test('forwarded log lines come back in the order stored', async () => {
@@ -387,6 +413,25 @@ if (pgPlan.kind === 'skip') {
         expect((await a.getSamples(['r1'])).map((s) => s.id)).toEqual(['r1:x', 'r1:y']);
         expect((await b.endRun('r1', { status: 'completed', error: '', endedAtMs: 2 }))?.status).toBe('completed');
         expect((await a.getRun('r1'))?.status).toBe('completed');
+      } finally {
+        await b.close();
+        await first.close();
+      }
+    });
+
+    test('two tokens enrolling one agent id through two collectors at once: exactly one is bound', async () => {
+      const first = postgresBackend(current);
+      const a = await first.fresh();
+      const b = await PostgresStore.open(current().url);
+      try {
+        const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
+        for (const id of ids) {
+          await a.createToken({ id, name: id, kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 1, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '' });
+        }
+        const results = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).bindToken(id, 'contested')));
+        expect(results.filter((r) => r.outcome === 'bound')).toHaveLength(1);
+        expect(results.filter((r) => r.outcome === 'agent-taken')).toHaveLength(ids.length - 1);
+        expect((await a.listTokens()).filter((t) => t.agentId === 'contested')).toHaveLength(1);
       } finally {
         await b.close();
         await first.close();

@@ -127,12 +127,31 @@ export interface Store {
   /** Revokes the tokens with this id or name; returns them. */
   revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]>;
   /**
-   * Binds an agent token to the agent that first enrolls with it, atomically; returns the
-   * agent id it is bound to (this one, or the one bound before).
+   * Binds an agent token to the agent that first enrolls with it, atomically (across
+   * collectors sharing one database too): an agent id belongs to at most one token that is not
+   * revoked, and a token to one agent id. Changes nothing unless the outcome is 'bound'.
    */
-  bindToken(tokenId: string, agentId: string): Promise<string>;
+  bindToken(tokenId: string, agentId: string): Promise<TokenBinding>;
+  /**
+   * The operator's re-binding: binds the active agent token `idOrName` to `agentId` ('' leaves
+   * it unbound, to be bound by its next enrollment), unbinding any other token that held the id.
+   */
+  rebindToken(idOrName: string, agentId: string): Promise<Rebinding>;
   close(): Promise<void>;
 }
+
+/** What binding a token to an agent id did. */
+export type TokenBinding =
+  /** The token is now (or already was) bound to this agent id. */
+  | { readonly outcome: 'bound' }
+  /** The token was bound to another agent id before. */
+  | { readonly outcome: 'token-bound-elsewhere'; readonly agentId: string }
+  /** Another active token holds this agent id. */
+  | { readonly outcome: 'agent-taken'; readonly tokenId: string };
+
+export type Rebinding =
+  | { readonly ok: true; readonly token: TokenRecord; /** Tokens that held the agent id before and now hold none. */ readonly unbound: readonly TokenRecord[] }
+  | { readonly ok: false; readonly error: string };
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
