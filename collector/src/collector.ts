@@ -4,7 +4,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService } from '@guestbench/proto';
+import { AgentServiceService, formatHostPort, JobServiceService, parseHostPort, protoRoot, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { reportRoutes } from './http/report-routes';
 import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
 import { createMetrics } from './metrics/metrics';
-import { startNetSink, type NetSink } from './net-sink/net-sink';
+import { startNetSink } from './net-sink/net-sink';
 import { PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
@@ -61,14 +61,11 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-export function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[2]) > 65535) throw new Error(`expected HOST:PORT, got "${address}"`);
-  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+/** An address to listen on; port 0 picks a free one. */
+function listenAddress(address: string): HostPort {
+  const parsed = parseHostPort(address, { allowZero: true });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
 }
 
 function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
@@ -94,10 +91,10 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     log.warn({ event: 'auth-disabled' }, 'AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches this collector can write results');
   }
 
-  let sink: NetSink | undefined;
-  const sinkAddress = options.netSinkAddress ?? `${formatHost(splitHostPort(options.grpcAddress).host)}:0`;
+  let sink: SinkServer | undefined;
+  const sinkAddress = options.netSinkAddress ?? formatHostPort({ host: listenAddress(options.grpcAddress).host, port: 0 });
   if (sinkAddress !== false) {
-    const s = splitHostPort(sinkAddress);
+    const s = listenAddress(sinkAddress);
     try {
       sink = await startNetSink(s.host, s.port, log);
     } catch (err: unknown) {
@@ -106,7 +103,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       throw err;
     }
   }
-  const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
+  const netSink = sink === undefined ? undefined : formatHostPort(sink.address);
 
   const grpcServer = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   grpcServer.addService(tolerantService(AgentServiceService), createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
@@ -120,9 +117,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   });
   new ReflectionService(definitions).addToServer(grpcServer);
 
-  const g = splitHostPort(options.grpcAddress);
+  const g = listenAddress(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    grpcServer.bindAsync(`${formatHost(g.host)}:${g.port}`, grpcCredentials(options.tls), (err, port) => (err ? reject(err) : resolve(port)));
+    grpcServer.bindAsync(formatHostPort(g), grpcCredentials(options.tls), (err, port) => (err ? reject(err) : resolve(port)));
   });
 
   // A run is lost when its agent went silent, not when this collector was down: heartbeats
@@ -145,11 +142,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
 
   let httpServer: http.Server | undefined;
   try {
-    const h = splitHostPort(options.httpAddress);
+    const h = listenAddress(options.httpAddress);
     httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth }, reportRoutes(store), options.tls);
     const addr = await listenHttp(httpServer, h.host, h.port);
-    const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
-    const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;
+    const grpcAddress = formatHostPort({ host: g.host, port: grpcPort });
+    const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHostPort({ host: h.host, port: addr.port })}`;
     log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {

@@ -117,10 +117,8 @@ export interface LogRecord {
   readonly fieldsJson: string;
 }
 
-/** A group of runs is one platform and one label: "kvm", "kvm/virtio-scsi". */
-export function groupKey(platform: string, label: string): string {
-  return label === '' ? platform : `${platform}/${label}`;
-}
+/** A group of runs is one platform and one label: "kvm", "kvm/virtio-scsi" (the protocol's rule). */
+export { groupKey } from '@guestbench/proto';
 
 export const EMPTY_INVENTORY: InventoryRecord = {
   hostname: '',

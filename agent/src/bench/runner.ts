@@ -1,4 +1,4 @@
-// Runs benchmarks with the statistics of DESIGN §3: warm-up, then timed trials until the
+// Runs benchmarks with the statistics of docs/architecture.md ("Measure"): warm-up, then timed trials until the
 // primary metric is stable or a cap is reached, with steal time and clocksource attached.
 import { performance } from 'node:perf_hooks';
 import { readClocksource } from '../detect/inventory';

@@ -7,7 +7,7 @@ import { runSuite, type MeasuredSample } from '../bench/runner';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
-import { formatHostPort, parseHostPort } from '../net/address';
+import { formatHostPort, parseHostPort } from '@guestbench/proto';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
@@ -212,7 +212,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'load-help':
       return load(cmd, process.stdout, process.stderr, interruptSignal());
     case 'serve-net':
-      await serveNet({ listen: parseHostPort(cmd.listen, true) ?? { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
+      const listen = parseHostPort(cmd.listen, { allowZero: true });
+      await serveNet({ listen: listen.ok ? listen.value : { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
       return 0;
     case 'run':
     case 'daemon':

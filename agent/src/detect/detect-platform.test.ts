@@ -8,7 +8,6 @@ import {
   decidePlatform,
   detectPlatform,
   findHypervisorLine,
-  isPlatform,
   type Detection,
   type Evidence,
 } from './detect-platform';
@@ -302,13 +301,5 @@ describe('robustness', () => {
     });
     expect(PLATFORMS).toContain(failing.platform);
     expect(failing.evidence.find((e) => e.source === 'systemd-detect-virt')).toBeUndefined();
-  });
-});
-
-describe('isPlatform', () => {
-  it('accepts exactly the platforms', () => {
-    expect(PLATFORMS.every(isPlatform)).toBe(true);
-    expect(isPlatform('KVM')).toBe(false);
-    expect(isPlatform('microsoft')).toBe(false);
   });
 });

@@ -10,15 +10,11 @@ import {
   type DmiField,
   type DmiFields,
 } from './signatures';
+import type { Platform } from '@guestbench/proto';
 
-export type Platform = 'native' | 'kvm' | 'qemu' | 'vmware' | 'xen' | 'hyperv' | 'other';
-
-/** Every platform, in the order reports list them. */
-export const PLATFORMS: readonly Platform[] = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'];
-
-export function isPlatform(s: string): s is Platform {
-  return (PLATFORMS as readonly string[]).includes(s);
-}
+// The platforms are the protocol's vocabulary (proto/src/vocabulary/platform.ts).
+export { isPlatform, PLATFORMS } from '@guestbench/proto';
+export type { Platform } from '@guestbench/proto';
 
 /** One observation: where it came from, what was seen there, and what it points to. */
 export interface Evidence {
@@ -71,7 +67,7 @@ const CPU_FLAGS = 'cpuinfo:flags';
 const SYSTEMD_DETECT_VIRT = 'systemd-detect-virt';
 
 /**
- * Detects the platform in the fixed order of DESIGN §5: DMI, /sys/hypervisor/type, /proc/xen,
+ * Detects the platform in this fixed order: DMI, /sys/hypervisor/type, /proc/xen,
  * the CPU's hypervisor flag, the kernel's "Hypervisor detected" line, the clocksources, then
  * `systemd-detect-virt`. Never throws; what cannot be read is absent evidence.
  */

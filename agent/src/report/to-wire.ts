@@ -1,15 +1,10 @@
 // Measured samples in the protocol's shape.
-import { Direction, type Sample } from '@guestbench/proto';
+import { Direction, sampleId, type Sample } from '@guestbench/proto';
 import type { MeasuredSample } from '../bench/runner';
-
-/** A sample id is the run id plus benchmark and metric: a resend carries the same id. */
-export function sampleId(runId: string, s: Pick<MeasuredSample, 'benchmarkId' | 'metric'>): string {
-  return `${runId}:${s.benchmarkId}:${s.metric}`;
-}
 
 export function sampleToWire(runId: string, s: MeasuredSample): Sample {
   return {
-    id: sampleId(runId, s),
+    id: sampleId(runId, s.benchmarkId, s.metric),
     benchmarkId: s.benchmarkId,
     metric: s.metric,
     unit: s.unit,
