@@ -26,7 +26,7 @@ import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { load } from '../load/load-command';
-import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
+import { isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
 

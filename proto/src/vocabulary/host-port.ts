@@ -18,7 +18,7 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?
 const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
 
 /** Why `text` is not HOST:PORT, or undefined when it is; the error says what would be right. */
-function problem(text: string, host: string, portText: string, allowZero: boolean): string | undefined {
+function problem(host: string, portText: string, allowZero: boolean): string | undefined {
   if (!/^\d{1,5}$/.test(portText)) return portText === '' ? 'has no port' : `has an invalid port ${quoted(portText, 20)}`;
   const port = Number(portText);
   const min = allowZero ? 0 : 1;
@@ -36,7 +36,7 @@ export function parseHostPort(text: string, options: HostPortOptions = {}): Pars
   if (bracketed) {
     const host = bracketed[1] ?? '';
     if (!IPV6.test(host) || !host.includes(':')) return fail('has an invalid IPv6 address');
-    const why = problem(text, host, bracketed[2] ?? '', allowZero);
+    const why = problem(host, bracketed[2] ?? '', allowZero);
     return why === undefined ? { ok: true, value: { host, port: Number(bracketed[2]) } } : fail(why);
   }
   const colon = text.lastIndexOf(':');
@@ -44,7 +44,7 @@ export function parseHostPort(text: string, options: HostPortOptions = {}): Pars
   const host = text.slice(0, colon);
   const portText = text.slice(colon + 1);
   if (host.includes(':')) return fail('looks like an IPv6 address without brackets');
-  const why = problem(text, host, portText, allowZero);
+  const why = problem(host, portText, allowZero);
   if (why !== undefined) return fail(why);
   if (!HOSTNAME.test(host)) return fail(`has an invalid host ${quoted(host, 40)}`);
   return { ok: true, value: { host, port: Number(portText) } };
