@@ -97,4 +97,6 @@ export {
 export type { HostPort, HostPortOptions, Parsed, Platform, ProfileName } from './vocabulary';
 export { decodeSinkReply, encodeSinkReply, MODE_ECHO, MODE_ONE_SHOT, MODE_SINK, SINK_REPLY_BYTES } from './sink/protocol';
 export { startSinkServer } from './sink/sink-server';
+export { directionToWire, sampleToWire } from './wire';
+export type { SampleFields } from './wire';
 export type { SinkServer, SinkServerOptions } from './sink/sink-server';
