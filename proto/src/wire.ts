@@ -8,6 +8,7 @@ export interface SampleFields {
   readonly metric: string;
   readonly unit: string;
   readonly direction: 'higher' | 'lower';
+  /** Mean of the trials. */
   readonly value: number;
   readonly trials: readonly number[];
   readonly rsd: number;
