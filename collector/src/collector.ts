@@ -4,7 +4,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService } from '@guestbench/proto';
+import { AgentServiceService, formatHostPort, JobServiceService, parseHostPort, protoRoot, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { reportRoutes } from './http/report-routes';
 import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
 import { createMetrics } from './metrics/metrics';
-import { startNetSink, type NetSink } from './net-sink/net-sink';
+import { startNetSink } from './net-sink/net-sink';
 import { PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
@@ -66,14 +66,11 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-export function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[2]) > 65535) throw new Error(`expected HOST:PORT, got "${address}"`);
-  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+/** An address to listen on; port 0 picks a free one. */
+function listenAddress(address: string): HostPort {
+  const parsed = parseHostPort(address, { allowZero: true });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
 }
 
 function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
@@ -99,14 +96,14 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     log.warn({ event: 'auth-disabled' }, 'AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches this collector can write results');
   }
 
-  let sink: NetSink | undefined;
+  let sink: SinkServer | undefined;
   // The default sink port is the gRPC port + 1, so that it stays where it was across a
   // restart (agents mid-run keep dialling it); a free port only when gRPC takes a free one.
-  const grpcListen = splitHostPort(options.grpcAddress);
+  const grpcListen = listenAddress(options.grpcAddress);
   const defaultSinkPort = grpcListen.port === 0 || grpcListen.port >= 65535 ? 0 : grpcListen.port + 1;
-  const sinkAddress = options.netSinkAddress ?? `${formatHost(grpcListen.host)}:${defaultSinkPort}`;
+  const sinkAddress = options.netSinkAddress ?? formatHostPort({ host: grpcListen.host, port: defaultSinkPort });
   if (sinkAddress !== false) {
-    const s = splitHostPort(sinkAddress);
+    const s = listenAddress(sinkAddress);
     try {
       try {
         sink = await startNetSink(s.host, s.port, log);
@@ -114,7 +111,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         // Only the default may move: a port the operator chose fails loudly.
         if (options.netSinkAddress !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
         sink = await startNetSink(s.host, 0, log);
-        log.warn({ event: 'net-sink-port-busy', wanted: s.port, port: sink.port }, 'the default net sink port is taken; using a free one (agents learn it when they enroll)');
+        log.warn({ event: 'net-sink-port-busy', wanted: s.port, port: sink.address.port }, 'the default net sink port is taken; using a free one (agents learn it when they enroll)');
       }
     } catch (err: unknown) {
       jobs.close();
@@ -122,7 +119,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       throw err;
     }
   }
-  const netSink = sink === undefined ? undefined : `${formatHost(sink.host)}:${sink.port}`;
+  const netSink = sink === undefined ? undefined : formatHostPort(sink.address);
 
   // Connections that never authenticate or go silent must not pile up: an idle limit closes a
   // connection without an open call, and keepalive pings find peers that vanished mid-call.
@@ -144,9 +141,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   });
   new ReflectionService(definitions).addToServer(grpcServer);
 
-  const g = splitHostPort(options.grpcAddress);
+  const g = listenAddress(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    grpcServer.bindAsync(`${formatHost(g.host)}:${g.port}`, grpcCredentials(options.tls), (err, port) => (err ? reject(err) : resolve(port)));
+    grpcServer.bindAsync(formatHostPort(g), grpcCredentials(options.tls), (err, port) => (err ? reject(err) : resolve(port)));
   });
 
   // A run is lost when its agent went silent, not when this collector was down: heartbeats
@@ -169,11 +166,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
 
   let httpServer: http.Server | undefined;
   try {
-    const h = splitHostPort(options.httpAddress);
+    const h = listenAddress(options.httpAddress);
     httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth }, reportRoutes(store), options.tls);
     const addr = await listenHttp(httpServer, h.host, h.port);
-    const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
-    const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;
+    const grpcAddress = formatHostPort({ host: g.host, port: grpcPort });
+    const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHostPort({ host: h.host, port: addr.port })}`;
     log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {

@@ -1,5 +1,5 @@
 // @guestbench/collector: start a collector in-process, compare stored runs, format reports.
-export { startCollector, splitHostPort } from './collector';
+export { startCollector } from './collector';
 export type { CollectorOptions, RunningCollector } from './collector';
 export { compare, parseGroupSpec } from './compare/compare';
 export type { BenchmarkRow, CategoryRow, CompareFilter, CompareOptions, CompareResult, Flag, GroupResult } from './compare/compare';

@@ -1,5 +1,6 @@
 // The collector's own view of what it stores: plain typed records, independent of the
 // wire format. The gRPC and HTTP layers translate to and from these.
+import type { SampleFields } from '@guestbench/proto';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'lost' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'lost', 'cancelled'];
@@ -63,23 +64,10 @@ export interface RunRecord {
   readonly jobId: string;
 }
 
-export interface SampleRecord {
-  readonly id: string;
+/** A stored sample: the protocol's fields (proto/src/wire.ts), its run and its trial count. */
+export interface SampleRecord extends SampleFields {
   readonly runId: string;
-  readonly benchmarkId: string;
-  readonly metric: string;
-  readonly unit: string;
-  readonly direction: Direction;
-  readonly value: number;
-  readonly trials: readonly number[];
   readonly trialCount: number;
-  readonly rsd: number;
-  readonly stealFraction: number;
-  readonly parameters: Readonly<Record<string, string>>;
-  readonly primary: boolean;
-  readonly clocksource: string;
-  readonly durationSeconds: number;
-  readonly finishedAtMs: number;
 }
 
 export interface JobRecord {
@@ -117,10 +105,8 @@ export interface LogRecord {
   readonly fieldsJson: string;
 }
 
-/** A group of runs is one platform and one label: "kvm", "kvm/virtio-scsi". */
-export function groupKey(platform: string, label: string): string {
-  return label === '' ? platform : `${platform}/${label}`;
-}
+/** A group of runs is one platform and one label: "kvm", "kvm/virtio-scsi" (the protocol's rule). */
+export { groupKey } from '@guestbench/proto';
 
 export const EMPTY_INVENTORY: InventoryRecord = {
   hostname: '',

@@ -74,3 +74,29 @@ export {
   MAX_UNIT_LENGTH,
   METRIC_PATTERN,
 } from './limits';
+export {
+  categoryOf,
+  formatHostPort,
+  groupKey,
+  isPlatform,
+  isProfileName,
+  isUnspecifiedHost,
+  parseGroupKey,
+  parseHostPort,
+  parseId,
+  parseLabel,
+  parsePlatform,
+  parseProfileName,
+  parseSampleId,
+  PLATFORMS,
+  PROFILE_NAMES,
+  quoted,
+  sampleId,
+  splitGroupKey,
+} from './vocabulary';
+export type { HostPort, HostPortOptions, Parsed, Platform, ProfileName } from './vocabulary';
+export { decodeSinkReply, encodeSinkReply, MODE_ECHO, MODE_ONE_SHOT, MODE_SINK, SINK_REPLY_BYTES } from './sink/protocol';
+export { startSinkServer } from './sink/sink-server';
+export { directionToWire, sampleToWire } from './wire';
+export type { SampleFields } from './wire';
+export type { SinkServer, SinkServerOptions } from './sink/sink-server';

@@ -1,5 +1,5 @@
 // The sink/echo endpoint as agents meet it: the collector's, announced at enrollment, and
-// `guestbench-agent serve-net`, a separate implementation; both must speak the same protocol.
+// `guestbench-agent serve-net`: one shared server (proto/src/sink/) behind both, checked as agents meet it.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,29 +1,17 @@
-// Runs benchmarks with the statistics of DESIGN §3: warm-up, then timed trials until the
-// primary metric is stable or a cap is reached, with steal time and clocksource attached.
+// Runs benchmarks with the statistics of docs/architecture.md ("Measure"): warm-up, then
+// timed trials until the primary metric is stable or a cap is reached, with steal time and
+// clocksource attached.
+import type { SampleFields } from '@guestbench/proto';
 import { performance } from 'node:perf_hooks';
 import { readClocksource } from '../detect/inventory';
 import type { Profile } from '../profiles/profile';
 import { getBenchmark } from './registry';
 import { mean, relativeStandardDeviation, shouldStop, type StopReason } from './statistics';
 import { readCpuTimes, stealFraction } from './steal-time';
-import type { AnyBenchmark, BenchTargets, Direction, TrialValues } from './types';
+import type { AnyBenchmark, BenchTargets, TrialValues } from './types';
 
-/** One metric of one benchmark, summarised over its trials. */
-export interface MeasuredSample {
-  readonly benchmarkId: string;
-  readonly metric: string;
-  readonly unit: string;
-  readonly direction: Direction;
-  readonly primary: boolean;
-  /** Mean of the trials. */
-  readonly value: number;
-  readonly trials: readonly number[];
-  readonly rsd: number;
-  readonly stealFraction: number;
-  readonly parameters: Readonly<Record<string, string>>;
-  readonly clocksource: string;
-  readonly durationSeconds: number;
-  readonly finishedAtMs: number;
+/** One metric of one benchmark, summarised over its trials: the protocol's fields but the id, and why the trials stopped. */
+export interface MeasuredSample extends Omit<SampleFields, 'id'> {
   readonly stopReason: StopReason;
 }
 

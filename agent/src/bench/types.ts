@@ -72,8 +72,3 @@ export interface BenchmarkDefinition<Settings = unknown> {
 
 /** Erases the settings type so definitions of different settings share one registry. */
 export type AnyBenchmark = BenchmarkDefinition<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-export function categoryOf(benchmarkId: string): string {
-  const dot = benchmarkId.indexOf('.');
-  return dot < 0 ? benchmarkId : benchmarkId.slice(0, dot);
-}

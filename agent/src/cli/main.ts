@@ -7,14 +7,14 @@ import { runSuite, type MeasuredSample } from '../bench/runner';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
-import { formatHostPort, parseHostPort } from '../net/address';
+import { formatHostPort, parseHostPort } from '@guestbench/proto';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
 import { createProgress } from '../output/progress';
 import { formatSamplesTable } from '../output/samples-table';
 import { localAgentId } from '../report/agent-identity';
-import { CollectorClient, isCollectorError } from '../report/collector-client';
+import { CollectorClient, isCollectorError, isRefusal } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { reportRun } from '../report/report-run';
@@ -26,7 +26,7 @@ import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { load } from '../load/load-command';
-import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
+import { isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
 
@@ -73,7 +73,7 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   return failed.length === 0 ? 0 : 1;
 }
 
-/** Settings of run, daemon and flush: flags, environment, config file, hypervisor channels (DESIGN §5). */
+/** Settings of run, daemon and flush: flags, environment, config file, hypervisor channels (docs/architecture.md, "Settings"). */
 async function resolveRunSettings(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<{ collector: string; token: string | undefined; label: string; declared: string; profileName: string }> {
   const config = await resolveAgentConfig({
     flags: { collector: cmd.collector, token: cmd.token, label: cmd.label, platform: cmd.platform, profile: cmd.profile },
@@ -156,7 +156,10 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   try {
     if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
     // What an earlier, interrupted agent left in the spool goes first.
-    await deliverLeftovers(client, spool, logger).catch((err: unknown) => logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet'));
+    await deliverLeftovers(client, spool, logger).catch((err: unknown) => {
+      if (isRefusal(err)) throw err;
+      logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet');
+    });
     const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
     const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot] });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -212,7 +215,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'load-help':
       return load(cmd, process.stdout, process.stderr, interruptSignal());
     case 'serve-net':
-      await serveNet({ listen: parseHostPort(cmd.listen, true) ?? { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
+      const listen = parseHostPort(cmd.listen, { allowZero: true });
+      await serveNet({ listen: listen.ok ? listen.value : { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
       return 0;
     case 'run':
     case 'daemon':

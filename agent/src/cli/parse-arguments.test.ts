@@ -29,8 +29,8 @@ test.each([
   [['config'], /config: say --show/],
   [['run', '--collector', 'nohost'], /--collector: expected HOST:PORT/],
   [['run', '--collector', 'h:99999'], /--collector: expected HOST:PORT/],
-  [['run', '--platform', 'bochs'], /--platform: auto or one of native, kvm/],
-  [['run', '--label', 'a/b'], /--label: 1 to 64 letters/],
+  [['run', '--platform', 'bochs'], /--platform: expected auto or one of native, kvm/],
+  [['run', '--label', 'a/b'], /--label: expected 1 to 64 letters/],
   [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],
   [['bench', '--bogus'], /Unknown option '--bogus'/],
 ])('refuses %j', (argv, message) => {

@@ -2,8 +2,7 @@
 // main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PLATFORMS } from '../detect/detect-platform';
-import { parseHostPort } from '../net/address';
+import { parseHostPort, parseId, parseLabel, parsePlatform, PLATFORMS, type Parsed } from '@guestbench/proto';
 import { isWebTargetError, parseWebTargets, type WebTargets } from '../web/pages';
 import { parseServeWebArguments, type ServeWebCommand } from '../web/serve-web';
 import { parseLoadArguments, type LoadCommand } from '../load/load-command';
@@ -119,34 +118,32 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
 };
 
+/** The flag's text if the shared rule takes it; else a usage error naming the flag and the rule. */
+function checked(flag: string, text: string, parsed: Parsed<unknown>): string {
+  if (!parsed.ok) throw new UsageError(`${flag}: ${parsed.error}`);
+  return text;
+}
+
 export function checkLabel(label: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(label)) throw new UsageError(`--label: 1 to 64 letters, digits and . _ - (no spaces or slashes), got "${label}"`);
-  return label;
+  return checked('--label', label, parseLabel(label));
 }
 
 export function checkPlatform(platform: string): string {
-  if (platform !== 'auto' && !(PLATFORMS as readonly string[]).includes(platform)) {
-    throw new UsageError(`--platform: auto or one of ${PLATFORMS.join(', ')}, got "${platform}"`);
-  }
-  return platform;
+  return checked('--platform', platform, parsePlatform(platform, { allowAuto: true }));
 }
 
 export function checkCollector(address: string): string {
-  const m = /^(\[[^\]]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--collector: expected HOST:PORT such as 192.0.2.10:50051, got "${address}"`);
-  return address;
+  return checked('--collector', address, parseHostPort(address));
 }
 
 /** A sink address to dial: HOST:PORT with a port from 1. */
 export function checkNetTarget(address: string): string {
-  if (parseHostPort(address) === undefined) throw new UsageError(`--net-target: expected HOST:PORT such as 192.0.2.10:7208, got "${address}"`);
-  return address;
+  return checked('--net-target', address, parseHostPort(address));
 }
 
 /** An address to listen on; port 0 picks a free one. */
 export function checkListen(address: string): string {
-  if (parseHostPort(address, true) === undefined) throw new UsageError(`--listen: expected HOST:PORT such as 0.0.0.0:7208 (port 0 picks one), got "${address}"`);
-  return address;
+  return checked('--listen', address, parseHostPort(address, { allowZero: true }));
 }
 
 export function parseArguments(argv: readonly string[]): Command {
@@ -221,6 +218,7 @@ export function parseArguments(argv: readonly string[]): Command {
       if (token !== undefined && !/^\S{1,256}$/.test(token)) throw new UsageError('--token: 1 to 256 characters without spaces');
       const label = str('label');
       const platform = str('platform');
+      const agentId = str('agent-id');
       return {
         kind: sub === 'daemon' ? 'daemon' : sub === 'flush' ? 'flush' : 'run',
         collector: collector === undefined ? undefined : checkCollector(collector),
@@ -231,7 +229,7 @@ export function parseArguments(argv: readonly string[]): Command {
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),
         profile: str('profile'),
-        agentId: str('agent-id'),
+        agentId: agentId === undefined ? undefined : checked('--agent-id', agentId, parseId(agentId)),
         json,
         diskDir,
         netTarget,

@@ -1,4 +1,4 @@
-// The hypervisor channels (deploy/README.md): each reads what the host put there for the settings
+// The hypervisor channels (docs/architecture.md, "Settings"): each reads what the host put there for the settings
 // still missing, and says what it found (or why it found nothing) for `config --show`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

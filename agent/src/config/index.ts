@@ -1,4 +1,4 @@
-// Where the agent's collector, token, label, platform and profile come from (DESIGN §5).
+// Where the agent's collector, token, label, platform and profile come from (docs/architecture.md, "Settings").
 export { resolveAgentConfig, CONFIG_FILE, CONFIG_BUDGET_MS } from './resolve';
 export type { ResolveInput, ResolvedConfig, Resolved, SourceReport } from './resolve';
 export { formatResolvedConfig, configToJson, maskToken } from './format';

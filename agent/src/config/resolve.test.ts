@@ -235,10 +235,37 @@ describe('resolveAgentConfig', () => {
 
     it('rejects a collector that is not HOST:PORT, naming where it came from', async () => {
       expect((await failure({ env: { GUESTBENCH_COLLECTOR: 'collector.example' } })).message).toBe(
-        'collector "collector.example" from GUESTBENCH_COLLECTOR has no port; expected HOST:PORT, e.g. 10.0.2.2:50051',
+        'collector from environment GUESTBENCH_COLLECTOR: expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "collector.example", which has no port',
       );
       await withSmbios(['guestbench.collector=10.0.2.2:99999']);
-      expect((await failure({})).message).toMatch(/^collector "10.0.2.2:99999" from smbios guestbench.collector has port 99999 outside 1-65535/);
+      expect((await failure({})).message).toMatch(/^collector from the SMBIOS OEM string guestbench.collector: expected HOST:PORT .*, which has port 99999 outside 1-65535$/);
+    });
+
+    // The collector refuses these with INVALID_ARGUMENT; the agent must refuse them first,
+    // whatever the source, before anything runs.
+    it('refuses a label, platform or profile the collector would refuse, from every source, naming it', async () => {
+      expect((await failure({ flags: { label: 'two words' } })).message).toBe(
+        'label from flag --label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "two words"',
+      );
+      expect((await failure({ env: { GUESTBENCH_PLATFORM: 'bochs' } })).message).toBe(
+        'platform from environment GUESTBENCH_PLATFORM: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"',
+      );
+      await withSmbios(['guestbench.label=lab 1', 'guestbench.profile=fast']);
+      expect((await failure({})).message).toBe(
+        'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"',
+      );
+      expect((await failure({ flags: { label: 'ok' } })).message).toBe(
+        'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"',
+      );
+      await rm(join(root, 'sys'), { recursive: true });
+      await withFwCfg('{"label": "kvm/virtio"}');
+      expect((await failure({})).message).toMatch(/^label from fw_cfg opt\/org.guestbench\/config: expected 1 to 64 letters/);
+      await rm(join(root, 'sys'), { recursive: true });
+      const file = await withConfigFile('good');
+      await writeFile(file, '{"platform": "VMware"}');
+      expect((await failure({})).message).toBe(
+        `platform from config file ${file}: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "VMware"`,
+      );
     });
 
     it('ignores a bad lower-priority value that a higher one overrides', async () => {

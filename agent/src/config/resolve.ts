@@ -1,8 +1,9 @@
 // Merges the agent's settings from every place an operator can put them, in the order of
-// deploy/README.md: flags > environment > config file > hypervisor channels (> defaults).
+// docs/architecture.md ("Settings"): flags > environment > config file > hypervisor channels (> defaults).
+// The value chosen for each setting is parsed by its rule, naming its source when refused.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHANNEL_READERS, type ChannelReading } from './channels';
+import { CHANNEL_READERS, FW_CFG_NAME, GUESTINFO_PREFIX, OEM_STRING_PREFIX, XENSTORE_PREFIX, type ChannelReading } from './channels';
 import { Deadline } from '../detect/run-process';
 import { runCommand as defaultRunCommand, type RunCommand } from './run-command';
 import {
@@ -105,6 +106,20 @@ async function readConfigFile(path: string, mustExist: boolean): Promise<{ setti
   };
 }
 
+/** Names the place a channel's value came from, for errors: "the SMBIOS OEM string guestbench.label". */
+function channelWhere(channel: ChannelName, name: SettingName): string {
+  switch (channel) {
+    case 'smbios':
+      return `the SMBIOS OEM string ${OEM_STRING_PREFIX}${name}`;
+    case 'fw_cfg':
+      return `fw_cfg ${FW_CFG_NAME}`;
+    case 'vmware-guestinfo':
+      return `VMware guestinfo ${GUESTINFO_PREFIX}${name}`;
+    case 'xenstore':
+      return `xenstore ${XENSTORE_PREFIX}${name}`;
+  }
+}
+
 /**
  * Resolves the agent's settings. Throws a ConfigError (one line, naming the setting and where
  * it came from) for a bad config file, a bad fw_cfg blob or an invalid chosen value.
@@ -125,7 +140,7 @@ export async function resolveAgentConfig(input: ResolveInput): Promise<ResolvedC
     const variable = SETTING_ENV[name];
     const value = input.env[variable];
     // An empty variable is how shells unset things; treat it as absent.
-    if (value !== undefined && value.trim() !== '') offer(name, parseSettingValue(name, value, variable), 'env', variable);
+    if (value !== undefined && value.trim() !== '') offer(name, parseSettingValue(name, value, `environment ${variable}`), 'env', `environment ${variable}`);
   }
 
   const filePath = input.configFile ?? join(root, CONFIG_FILE);
@@ -145,7 +160,7 @@ export async function resolveAgentConfig(input: ResolveInput): Promise<ResolvedC
   );
   for (const r of readings) {
     sources.push({ source: r.channel, status: r.status, detail: r.detail });
-    for (const name of wanted) offer(name, r.settings[name], r.channel, r.channel === 'smbios' ? `smbios guestbench.${name}` : r.channel);
+    for (const name of wanted) offer(name, r.settings[name], r.channel, channelWhere(r.channel, name));
   }
   for (const name of SETTING_NAMES) offer(name, input.defaults?.[name], 'default', 'defaults');
 

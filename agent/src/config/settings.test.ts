@@ -1,4 +1,6 @@
-import { parseCollectorAddress, parseSettingsObject } from './settings';
+// Every setting, whatever its source, goes through the protocol's rule for it (tested in
+// proto/src/vocabulary/), and a refusal names the setting and the source.
+import { parseCollectorAddress, parseSettingsObject, parseSettingValue } from './settings';
 
 describe('parseCollectorAddress', () => {
   it.each([
@@ -10,25 +12,40 @@ describe('parseCollectorAddress', () => {
     expect(parseCollectorAddress(text, 'test')).toMatchObject({ host, port });
   });
 
-  it.each([
-    ['10.0.2.2', 'has no port'],
-    [':50051', 'has no host'],
-    ['10.0.2.2:', 'has no port'],
-    ['10.0.2.2:0', 'has port 0 outside 1-65535'],
-    ['10.0.2.2:http', 'has an invalid port "http"'],
-    ['::1:50051', 'looks like an IPv6 address without brackets'],
-    ['under_score.example:1', 'has an invalid host "under_score.example"'],
-    ['http://c.example:1', 'is a URL'],
-  ])('rejects %j: %s', (text, why) => {
-    expect(() => parseCollectorAddress(text, 'flag --collector')).toThrow(
-      `collector ${JSON.stringify(text)} from flag --collector ${why}; expected HOST:PORT`,
+  it('rejects what is not HOST:PORT, naming the source and what is wrong', () => {
+    expect(() => parseCollectorAddress('10.0.2.2:0', 'flag --collector')).toThrow(
+      'collector from flag --collector: expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "10.0.2.2:0", which has port 0 outside 1-65535',
     );
+  });
+});
+
+describe('parseSettingValue', () => {
+  it('takes what the collector takes, trimmed', () => {
+    expect(parseSettingValue('label', ' virtio-scsi ', 'x')).toBe('virtio-scsi');
+    expect(parseSettingValue('platform', 'auto', 'x')).toBe('auto');
+    expect(parseSettingValue('platform', 'kvm', 'x')).toBe('kvm');
+    expect(parseSettingValue('profile', 'quick', 'x')).toBe('quick');
+    expect(parseSettingValue('collector', '[::1]:1', 'x')).toBe('[::1]:1');
+  });
+
+  it.each([
+    ['label', 'lab 1', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"'],
+    ['label', 'kvm/virtio', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "kvm/virtio"'],
+    ['platform', 'bochs', 'platform from the SMBIOS OEM string guestbench.platform: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"'],
+    ['profile', 'fast', 'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"'],
+  ] as const)('refuses a %s of %j, naming the source', (name, value, message) => {
+    expect(() => parseSettingValue(name, value, `the SMBIOS OEM string guestbench.${name}`)).toThrow(message);
   });
 });
 
 describe('parseSettingsObject', () => {
   it('keeps known string settings, trimmed', () => {
-    expect(parseSettingsObject({ label: ' lab 1 ', profile: 'smoke' }, 'x')).toEqual({ label: 'lab 1', profile: 'smoke' });
+    expect(parseSettingsObject({ label: ' lab-1 ', profile: 'smoke' }, 'x')).toEqual({ label: 'lab-1', profile: 'smoke' });
+  });
+  it('refuses a value its rule refuses, naming the file', () => {
+    expect(() => parseSettingsObject({ label: 'lab 1' }, 'config file /etc/guestbench/agent.json')).toThrow(
+      'label from config file /etc/guestbench/agent.json: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"',
+    );
   });
   it('rejects arrays, empty values and spaces in tokens', () => {
     expect(() => parseSettingsObject([], 'f')).toThrow('f: must be a JSON object');

@@ -1,5 +1,9 @@
 // The agent's own settings (collector, token, label, platform, profile): their names, where a
 // value can come from, and parsing of one value or one settings object, once, at the boundary.
+// Label, platform, profile and collector go through the protocol's own rules
+// (proto/src/vocabulary/), the ones the collector applies: whatever the source, a value the
+// collector would refuse is refused here, before anything runs.
+import { formatHostPort, parseHostPort, parseLabel, parsePlatform, parseProfileName, type Parsed } from '@guestbench/proto';
 
 /** Settings an operator can give the agent, by flag, environment, file or hypervisor channel. */
 export interface AgentSettings {
@@ -29,7 +33,7 @@ export const SETTING_ENV: Readonly<Record<SettingName, string>> = {
   profile: 'GUESTBENCH_PROFILE',
 };
 
-/** Hypervisor channels, in the order they are consulted (DESIGN §5). */
+/** Hypervisor channels, in the order they are consulted (docs/architecture.md, "Settings"). */
 export type ChannelName = 'smbios' | 'fw_cfg' | 'vmware-guestinfo' | 'xenstore';
 export const CHANNEL_NAMES: readonly ChannelName[] = ['smbios', 'fw_cfg', 'vmware-guestinfo', 'xenstore'];
 
@@ -55,41 +59,25 @@ export interface CollectorAddress {
   readonly address: string;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+/** The value, or a ConfigError naming the setting and its source: "label from flag --label: expected …". */
+function typed<T>(name: SettingName, where: string, parsed: Parsed<T>): T {
+  if (!parsed.ok) throw new ConfigError(`${name} from ${where}: ${parsed.error}`);
+  return parsed.value;
+}
 
 /**
  * Parses `HOST:PORT` (`[IPv6]:PORT` for IPv6). `where` names the source in the error,
- * e.g. `GUESTBENCH_COLLECTOR` or `smbios guestbench.collector`.
+ * e.g. `GUESTBENCH_COLLECTOR` or `the SMBIOS OEM string guestbench.collector`.
  */
 export function parseCollectorAddress(text: string, where: string): CollectorAddress {
-  const fail = (why: string): never => {
-    throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} ${why}; expected HOST:PORT, e.g. 10.0.2.2:50051`);
-  };
-  const trimmed = text.trim();
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) fail('is a URL');
-  let host: string;
-  let portText: string;
-  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(trimmed);
-  if (bracketed) {
-    host = bracketed[1] ?? '';
-    portText = bracketed[2] ?? '';
-    if (!IPV6.test(host) || !host.includes(':')) fail('has an invalid IPv6 address');
-  } else {
-    const colon = trimmed.lastIndexOf(':');
-    if (colon < 0) fail('has no port');
-    host = trimmed.slice(0, colon);
-    portText = trimmed.slice(colon + 1);
-    if (host.includes(':')) fail('looks like an IPv6 address without brackets');
-    if (!HOSTNAME.test(host)) fail(host === '' ? 'has no host' : `has an invalid host "${host}"`);
-  }
-  if (!/^\d{1,5}$/.test(portText)) fail(portText === '' ? 'has no port' : `has an invalid port "${portText}"`);
-  const port = Number(portText);
-  if (port < 1 || port > 65535) fail(`has port ${port} outside 1-65535`);
-  return { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+  const { host, port } = typed('collector', where, parseHostPort(text.trim()));
+  return { host, port, address: formatHostPort({ host, port }) };
 }
 
-/** Checks one setting's text (not the collector's address syntax); returns it trimmed. */
+/**
+ * Parses one setting's text, whatever its source, by the rule the collector applies to it
+ * (the collector's address by parseCollectorAddress); returns it trimmed.
+ */
 export function parseSettingValue(name: SettingName, value: unknown, where: string): string {
   if (typeof value !== 'string') {
     throw new ConfigError(`${where}: "${name}" must be a string, got ${value === null ? 'null' : typeof value}`);
@@ -99,17 +87,17 @@ export function parseSettingValue(name: SettingName, value: unknown, where: stri
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new ConfigError(`${where}: "${name}" contains control characters`);
   switch (name) {
     case 'token':
-    case 'platform':
-    case 'profile':
       if (/\s/.test(text)) throw new ConfigError(`${where}: "${name}" must not contain spaces, got ${JSON.stringify(text)}`);
-      break;
+      return text;
+    case 'platform':
+      return typed(name, where, parsePlatform(text, { allowAuto: true }));
+    case 'profile':
+      return typed(name, where, parseProfileName(text));
     case 'label':
-      if (text.length > 128) throw new ConfigError(`${where}: "label" is longer than 128 characters`);
-      break;
+      return typed(name, where, parseLabel(text));
     case 'collector':
-      break;
+      return formatHostPort(parseCollectorAddress(text, where));
   }
-  return text;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

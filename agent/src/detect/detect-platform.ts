@@ -16,15 +16,11 @@ import {
   type DmiFields,
   type Vendor,
 } from './signatures';
+import type { Platform } from '@guestbench/proto';
 
-export type Platform = 'native' | 'kvm' | 'qemu' | 'vmware' | 'xen' | 'hyperv' | 'other';
-
-/** Every platform, in the order reports list them. */
-export const PLATFORMS: readonly Platform[] = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'];
-
-export function isPlatform(s: string): s is Platform {
-  return (PLATFORMS as readonly string[]).includes(s);
-}
+// The platforms are the protocol's vocabulary (proto/src/vocabulary/platform.ts).
+export { isPlatform, PLATFORMS } from '@guestbench/proto';
+export type { Platform } from '@guestbench/proto';
 
 /** One observation: where it came from, what was seen there, and what it points to. */
 export interface Evidence {

@@ -1,5 +1,5 @@
 // The sink address an agent dials, from what the collector announced at enrollment.
-import { formatHostPort, isUnspecifiedHost, parseHostPort } from './address';
+import { formatHostPort, isUnspecifiedHost, parseHostPort } from '@guestbench/proto';
 
 function isLoopbackHost(host: string): boolean {
   return /^127\./.test(host) || host === '::1' || host === 'localhost';
@@ -13,10 +13,12 @@ function isLoopbackHost(host: string): boolean {
  */
 export function resolveAnnouncedSink(announced: string | undefined, collectorAddress: string): string | undefined {
   if (announced === undefined || announced === '') return undefined;
-  const sink = parseHostPort(announced);
-  if (sink === undefined) return announced;
-  const collector = parseHostPort(collectorAddress);
-  if (collector === undefined) return formatHostPort(sink);
+  const announcedSink = parseHostPort(announced);
+  if (!announcedSink.ok) return announced;
+  const sink = announcedSink.value;
+  const reached = parseHostPort(collectorAddress);
+  if (!reached.ok) return formatHostPort(sink);
+  const collector = reached.value;
   // A loopback sink announced to an agent that reached the collector at another address
   // (a guest behind QEMU's user network dials 10.0.2.2 for the host's 127.0.0.1) is on the
   // collector's side of that path: dial the same host, the sink's port.

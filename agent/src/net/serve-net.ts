@@ -1,7 +1,6 @@
 // `guestbench-agent serve-net`: the sink/echo endpoint as a program of its own, for another
 // host or guest, and the child process the agent starts when it needs a local sink.
-import { formatHostPort, type HostPort } from './address';
-import { startSinkServer } from './sink-server';
+import { formatHostPort, startSinkServer, type HostPort } from '@guestbench/proto';
 
 /** What serve-net sends its parent over IPC once it listens. */
 export interface ServeNetReady {

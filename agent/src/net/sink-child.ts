@@ -3,7 +3,7 @@
 // has its own event loop and its own core, as iperf3's server does, instead of sharing the
 // agent's single JavaScript thread with the sender it is measuring.
 import { fork, type ChildProcess } from 'node:child_process';
-import { parseHostPort, type HostPort } from './address';
+import { parseHostPort, type HostPort } from '@guestbench/proto';
 import type { ServeNetReady } from './serve-net';
 
 export interface SinkChild {
@@ -40,7 +40,8 @@ export function startSinkChild(cliPath: string, host = '127.0.0.1'): Promise<Sin
     child.once('message', (message: unknown) => {
       clearTimeout(timer);
       const listening = (message as Partial<ServeNetReady> | null)?.listening;
-      const address = typeof listening === 'string' ? parseHostPort(listening) : undefined;
+      const parsed = typeof listening === 'string' ? parseHostPort(listening) : undefined;
+      const address = parsed?.ok === true ? parsed.value : undefined;
       if (address === undefined || child.pid === undefined) {
         child.kill();
         reject(new Error(`the local network sink sent an unexpected first message: ${JSON.stringify(message)}`));

@@ -1,10 +1,9 @@
-// The client side of the sink/echo protocol (protocol.ts): reaching a sink, checking that it
+// The client side of the sink/echo protocol (proto/src/sink/protocol.ts): reaching a sink, checking that it
 // speaks the protocol, and the three ways the network benchmarks load it.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatHostPort, type HostPort } from './address';
-import { decodeSinkReply, MODE_ECHO, MODE_ONE_SHOT, MODE_SINK, SINK_REPLY_BYTES } from './protocol';
+import { decodeSinkReply, formatHostPort, MODE_ECHO, MODE_ONE_SHOT, MODE_SINK, SINK_REPLY_BYTES, type HostPort } from '@guestbench/proto';
 
 /** The sink could not be reached, does not speak the protocol, or broke off. */
 export class NetSinkError extends Error {

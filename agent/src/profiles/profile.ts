@@ -1,5 +1,6 @@
 // Profiles choose durations, trial counts and sizes. They are data (profiles.json); this
 // file parses and checks them, once, before any benchmark starts.
+import { PROFILE_NAMES } from '@guestbench/proto';
 import builtinProfiles from './profiles.json';
 
 export interface Profile {
@@ -100,8 +101,8 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
   };
 }
 
-/** Names of the built-in profiles, in order of growing length. */
-export const PROFILE_NAMES: readonly string[] = Object.keys(builtinProfiles);
+/** Names of the built-in profiles, in order of growing length: the protocol's list, which profiles.json defines. */
+export { PROFILE_NAMES };
 
 /** Looks up and parses a built-in profile; an unknown name is a ProfileError listing the known ones. */
 export function loadProfile(name: string, knownBenchmarks: readonly string[]): Profile {

@@ -27,6 +27,14 @@ export function isCollectorError(err: unknown): err is CollectorError {
   return err instanceof CollectorError;
 }
 
+/**
+ * The collector refused the request itself (INVALID_ARGUMENT): no retry, later or elsewhere,
+ * can deliver it as it is. Fatal, never "unreachable".
+ */
+export function isRefusal(err: unknown): err is CollectorError {
+  return isCollectorError(err) && err.code === GrpcStatus.INVALID_ARGUMENT;
+}
+
 const TRANSIENT = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED]);
 
 /** TLS towards the collector: its CA (PEM), and for mutual TLS this agent's certificate and key. */

@@ -6,7 +6,7 @@ import { BENCHMARK_IDS } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
 import { isProfileError, loadProfile } from '../profiles/profile';
-import type { CollectorClient } from './collector-client';
+import { isRefusal, type CollectorClient } from './collector-client';
 import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
 import type { Spool } from './spool';
@@ -75,6 +75,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, acked: result.acked, samples: result.samples }, 'job done');
     } catch (err: unknown) {
       if (signal.aborted) break;
+      // The collector refused what this agent sends (INVALID_ARGUMENT): no retry can cure it.
+      if (isRefusal(err)) throw err;
       enrolled = undefined;
       logger.warn({ event: 'collector-unreachable', err, retryInMs: backoff }, 'collector call failed; retrying');
       await sleep(backoff, signal);

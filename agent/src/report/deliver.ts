@@ -2,7 +2,7 @@
 // step can fail and be retried later; the spool keeps whatever is not acknowledged.
 import { RunStatus } from '@guestbench/proto';
 import type { Logger } from 'pino';
-import type { CallOptions, CollectorClient } from './collector-client';
+import { isRefusal, type CallOptions, type CollectorClient } from './collector-client';
 import type { Spool, SpooledRun } from './spool';
 
 export interface DeliveryResult {
@@ -46,10 +46,13 @@ export async function deliverRun(client: CollectorClient, run: SpooledRun, start
 /**
  * Delivers every run a previous agent process left in the spool. A run that never ended
  * there (the process was killed mid-run) is ended as failed: its samples are real, the
- * run is not complete.
+ * run is not complete. A run the collector refuses as invalid is set aside (see
+ * SpooledRun.setAside) and the others are still delivered; then the first refusal is thrown,
+ * so the agent stops with the collector's words instead of trying it again at every start.
  */
 export async function deliverLeftovers(client: CollectorClient, spool: Spool, logger: Logger, exceptRunId?: string): Promise<number> {
   let delivered = 0;
+  let refusal: unknown;
   for (const run of spool.runs()) {
     if (run.runId === exceptRunId || run.ownedByOtherProcess()) continue;
     const state = run.state();
@@ -62,9 +65,19 @@ export async function deliverLeftovers(client: CollectorClient, spool: Spool, lo
         endedAtMs: Date.now(),
       });
     }
-    const result = await deliverRun(client, run);
+    let result: DeliveryResult;
+    try {
+      result = await deliverRun(client, run);
+    } catch (err: unknown) {
+      if (!isRefusal(err)) throw err;
+      const dir = run.setAside(err.message);
+      logger.error({ event: 'spool-run-refused', runId: run.runId, err, setAside: dir }, 'the collector refused a spooled run; it is set aside and not retried');
+      refusal ??= err;
+      continue;
+    }
     delivered += result.acked.length;
     logger.info({ event: 'spool-delivered', runId: run.runId, acked: result.acked.length, pending: result.pending, done: result.done }, 'spooled run delivered');
   }
+  if (refusal !== undefined) throw refusal;
   return delivered;
 }

@@ -11,7 +11,7 @@ import type { Inventory } from '../detect/inventory';
 import { resolveAnnouncedSink } from '../net/announced-sink';
 import type { Profile } from '../profiles/profile';
 import { AGENT_VERSION } from '../version';
-import { isCollectorError, type CallOptions, type CollectorClient } from './collector-client';
+import { isCollectorError, isRefusal, type CallOptions, type CollectorClient } from './collector-client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { deliverRun } from './deliver';
 import { HeartbeatPump } from './heartbeat-pump';
@@ -77,8 +77,8 @@ export async function enroll(
   return { heartbeatIntervalMs: res.heartbeatIntervalMs, netSink };
 }
 
-/** The collector said no to who we are: a token problem, not a network one. */
-const FATAL = new Set<number>([GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.FAILED_PRECONDITION]);
+/** The collector said no to who we are (a token problem) or to what we sent: not a network problem. */
+const FATAL = new Set<number>([GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.FAILED_PRECONDITION, GrpcStatus.INVALID_ARGUMENT]);
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -107,6 +107,8 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const acked = new Set<string>();
   let started = false;
   let lastProblem = '';
+  /** The collector refused this run as invalid: it was set aside, and the run stops. */
+  let refused: unknown;
 
   // While benchmarks run, a delivery is one quick attempt, and after a failure none are
   // made for a while: an unreachable collector must not stall the run (nor load the
@@ -128,7 +130,14 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       return result.done;
     } catch (err: unknown) {
       // Refusals that no retry can cure end the run at once, with the collector's words.
-      if (isCollectorError(err) && err.code !== undefined && FATAL.has(err.code)) throw err;
+      if (isCollectorError(err) && err.code !== undefined && FATAL.has(err.code)) {
+        if (isRefusal(err) && refused === undefined) {
+          refused = err;
+          const dir = spooled.setAside(err.message);
+          log.error({ event: 'run-refused', err, setAside: dir }, 'the collector refused this run; it is set aside and not retried');
+        }
+        throw err;
+      }
       if (duringRun) {
         quietUntil = Date.now() + quietMs;
         quietMs = Math.min(quietMs * 2, 60_000);
@@ -205,6 +214,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   } finally {
     await pump.stop();
   }
+  if (refused !== undefined) throw refused;
   if (status === RunStatus.RUN_STATUS_COMPLETED && failed.length > 0) {
     status = RunStatus.RUN_STATUS_FAILED;
     error = `benchmarks failed: ${failed.join(', ')}`;

@@ -122,6 +122,23 @@ export class SpooledRun {
     }
   }
 
+  /**
+   * Moves the run out of the spool, to `rejected/` beside it, with the collector's reason in
+   * `reason.txt`: for a run the collector refused as invalid, which no retry can deliver.
+   * Its samples stay on disk for a person to look at; no later start tries them again.
+   */
+  setAside(reason: string): string {
+    const rejected = path.join(path.dirname(path.dirname(this.dir)), 'rejected');
+    fs.mkdirSync(rejected, { recursive: true, mode: 0o700 });
+    writeDurably(path.join(this.dir, 'reason.txt'), `${reason}\n`);
+    const target = path.join(rejected, path.basename(this.dir));
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(this.dir, target);
+    fsyncDir(rejected);
+    fsyncDir(path.dirname(this.dir));
+    return target;
+  }
+
   /** Removes the whole run, once the collector has its end and every sample. */
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseHostPort } from '@guestbench/proto';
 import pino from 'pino';
 import { DEFAULT_LARGE_BYTES, writeSite } from './site';
 import { startWebServer } from './server';
@@ -62,10 +63,10 @@ export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand
     return { kind: 'write-site', dir: path.resolve(values['write-site']), largeBytes };
   }
   const listen = values.listen ?? '127.0.0.1:8080';
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
-  if (m === null || Number(m[2]) > 65535) throw new ServeWebUsageError(`serve-web: --listen expects HOST:PORT such as 127.0.0.1:8080, got "${listen}"`);
-  const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
-  return { kind: 'serve-web', host, port: Number(m[2]), largeBytes, site: values.site === undefined ? undefined : path.resolve(values.site), json: values.json === true };
+  const address = parseHostPort(listen, { allowZero: true });
+  if (!address.ok) throw new ServeWebUsageError(`serve-web: --listen: ${address.error}`);
+  const { host, port } = address.value;
+  return { kind: 'serve-web', host, port, largeBytes, site: values.site === undefined ? undefined : path.resolve(values.site), json: values.json === true };
 }
 
 /** Runs the command; resolves with the exit code once the server was stopped by a signal. */

@@ -60,7 +60,7 @@ test('job commands talk to a collector', () => {
 test.each([
   [['job'], /job: say create, list or show/],
   [['token', 'create'], /--name NAME is required/],
-  [['token', 'create', '--name', 'a', '--platform', 'bochs'], /--platform: one of native/],
+  [['token', 'create', '--name', 'a', '--platform', 'bochs'], /--platform: expected one of native/],
   [['token', 'revoke'], /token revoke: give one token id or name/],
   [['serve', '--tls-cert', 'c.pem'], /TLS needs both --tls-cert FILE and --tls-key FILE/],
   [['job', 'show'], /job show: give one job id/],

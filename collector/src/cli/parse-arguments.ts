@@ -2,7 +2,7 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ID_PATTERN } from '@guestbench/proto';
+import { ID_PATTERN, parseHostPort, parsePlatform } from '@guestbench/proto';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
 import { isPostgresUrl } from '../store/database-spec';
@@ -111,13 +111,12 @@ export function isUsageError(err: unknown): err is UsageError {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** An address to listen on (port 0 picks a free one) or to dial. */
 function hostPort(value: string, flag: string): string {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
-  if (m === null || Number(m[2]) > 65535) throw new UsageError(`${flag}: expected HOST:PORT such as 127.0.0.1:50051, got "${value}"`);
+  const parsed = parseHostPort(value, { allowZero: true });
+  if (!parsed.ok) throw new UsageError(`${flag}: ${parsed.error}`);
   return value;
 }
-
-const PLATFORM_NAMES = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'];
 
 function tlsFiles(cert: string | undefined, key: string | undefined, clientCa: string | undefined, cwd: string): Extract<Command, { kind: 'serve' }>['tls'] {
   if (cert === undefined && key === undefined) {
@@ -202,7 +201,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     const name = str('name');
     if (name === undefined || !/^[A-Za-z0-9._ -]{1,64}$/.test(name)) throw new UsageError('token create: --name NAME is required: 1 to 64 letters, digits, spaces and . _ -');
     const platform = str('platform') ?? '';
-    if (platform !== '' && !PLATFORM_NAMES.includes(platform)) throw new UsageError(`--platform: one of ${PLATFORM_NAMES.join(', ')}, got "${platform}"`);
+    const parsedPlatform = parsePlatform(platform);
+    if (platform !== '' && !parsedPlatform.ok) throw new UsageError(`--platform: ${parsedPlatform.error}`);
     if (platform !== '' && values['operator'] === true) throw new UsageError('token create: --platform applies to agent tokens, not --operator ones');
     return { kind: 'token-create', db, name, platform, expires: str('expires'), operator: values['operator'] === true, json };
   }

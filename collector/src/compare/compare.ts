@@ -1,7 +1,8 @@
 // Compares groups of runs (platform + label) against a baseline group, benchmark by
-// benchmark, as DESIGN §4 describes: relative = guest/native for higher-is-better and
+// benchmark, as docs/architecture.md ("Compare") describes: relative = guest/native for higher-is-better and
 // native/guest for lower-is-better, so 1.0 is native and below 1.0 is overhead.
 import type { CellAggregate, Store } from '../store/store';
+import { categoryOf, splitGroupKey } from '@guestbench/proto';
 import { EMPTY_INVENTORY, groupKey, type Direction, type EvidenceRecord, type InventoryRecord, type RunRecord } from '../model';
 import { geometricMean, momentsFromSums, welchFromMoments, type LogMoments } from './statistics';
 
@@ -159,11 +160,6 @@ function compareCell(group: CellAggregate, baseline: CellAggregate | undefined, 
   };
 }
 
-function categoryOf(benchmarkId: string): string {
-  const dot = benchmarkId.indexOf('.');
-  return dot < 0 ? benchmarkId : benchmarkId.slice(0, dot);
-}
-
 function summarize(rows: readonly BenchmarkRow[]): { categories: CategoryRow[]; overall: number | undefined } {
   const byCategory = new Map<string, number[]>();
   for (const r of rows) {
@@ -181,10 +177,7 @@ function summarize(rows: readonly BenchmarkRow[]): { categories: CategoryRow[]; 
 }
 
 /** Parses "platform" or "platform/label" into a group key (the label may itself hold slashes). */
-export function parseGroupSpec(spec: string): { platform: string; label: string } {
-  const slash = spec.indexOf('/');
-  return slash < 0 ? { platform: spec, label: '' } : { platform: spec.slice(0, slash), label: spec.slice(slash + 1) };
-}
+export const parseGroupSpec = splitGroupKey;
 
 export async function compare(store: Store, options: CompareOptions = {}): Promise<CompareResult> {
   const baselineSpec = options.baseline ?? 'native';

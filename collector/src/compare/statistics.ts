@@ -116,13 +116,6 @@ export function geometricMean(values: readonly number[]): number | undefined {
   return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
 }
 
-function meanAndVariance(values: readonly number[]): { mean: number; variance: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, variance };
-}
-
 export interface RatioEstimate {
   /** exp(mean(log a) − mean(log b)): the ratio of the geometric means. */
   readonly ratio: number;

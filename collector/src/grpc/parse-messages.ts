@@ -4,13 +4,14 @@
 import {
   BENCHMARK_ID_PATTERN as BENCHMARK_PATTERN,
   Direction as WireDirection,
-  ID_PATTERN,
-  LABEL_PATTERN,
   MAX_PARAMETERS,
   MAX_SAMPLES_PER_MESSAGE,
   MAX_TRIALS,
   MAX_UNIT_LENGTH,
   METRIC_PATTERN,
+  parseId,
+  parseLabel,
+  parsePlatform,
   RunStatus as WireRunStatus,
   type EndRunRequest,
   type EnrollRequest,
@@ -27,13 +28,9 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 /** Thrown inside the parsers and turned into a Parsed failure at their edge. */
 class FieldError extends Error {}
 
-export const PLATFORMS = ['native', 'kvm', 'qemu', 'vmware', 'xen', 'hyperv', 'other'] as const;
-
-
 function id(value: string, field: string): string {
-  if (!ID_PATTERN.test(value)) {
-    throw new FieldError(`${field}: must be 1–128 characters of letters, digits and . _ : - (starting with a letter or digit), got ${JSON.stringify(value.slice(0, 80))}`);
-  }
+  const parsed = parseId(value);
+  if (!parsed.ok) throw new FieldError(`${field}: ${parsed.error}`);
   return value;
 }
 
@@ -49,16 +46,19 @@ function finite(value: number, field: string, min = 0, max = Number.MAX_VALUE): 
   return value;
 }
 
+/** A platform name; where `allowEmpty`, '' or 'auto' (the agent detects it) give ''. */
 function platform(value: string, field: string, allowEmpty: boolean): string {
-  if (allowEmpty && (value === '' || value === 'auto')) return '';
-  if (!(PLATFORMS as readonly string[]).includes(value)) {
-    throw new FieldError(`${field}: must be one of ${PLATFORMS.join(', ')}${allowEmpty ? ' (or empty/auto)' : ''}, got ${JSON.stringify(value.slice(0, 40))}`);
-  }
-  return value;
+  if (allowEmpty && value === '') return '';
+  const parsed = parsePlatform(value, { allowAuto: allowEmpty });
+  if (!parsed.ok) throw new FieldError(`${field}: ${parsed.error}${allowEmpty ? ' (or empty)' : ''}`);
+  return parsed.value === 'auto' ? '' : parsed.value;
 }
 
+/** A label, or '' for none. */
 function label(value: string, field: string): string {
-  if (!LABEL_PATTERN.test(value)) throw new FieldError(`${field}: up to 64 letters, digits and . _ -, got ${JSON.stringify(value.slice(0, 80))}`);
+  if (value === '') return value;
+  const parsed = parseLabel(value);
+  if (!parsed.ok) throw new FieldError(`${field}: ${parsed.error} (or empty)`);
   return value;
 }
 

@@ -1,11 +1,12 @@
 // The collector's records in the protocol's shapes, for gRPC answers.
 import {
-  Direction as WireDirection,
+  directionToWire,
   RunStatus as WireRunStatus,
   type BenchmarkComparison,
   type CompareResponse,
   type Inventory,
   type Run,
+  sampleToWire as toWire,
   type Sample,
 } from '@guestbench/proto';
 import type { CompareResult } from '../compare/compare';
@@ -49,25 +50,8 @@ export function runToWire(r: RunRecord): Run {
   };
 }
 
-export function sampleToWire(s: SampleRecord): Sample {
-  return {
-    id: s.id,
-    benchmarkId: s.benchmarkId,
-    metric: s.metric,
-    unit: s.unit,
-    direction: s.direction === 'higher' ? WireDirection.DIRECTION_HIGHER_IS_BETTER : WireDirection.DIRECTION_LOWER_IS_BETTER,
-    value: s.value,
-    trials: [...s.trials],
-    trialCount: s.trialCount,
-    rsd: s.rsd,
-    stealFraction: s.stealFraction,
-    parameters: { ...s.parameters },
-    primary: s.primary,
-    clocksource: s.clocksource,
-    durationSeconds: s.durationSeconds,
-    finishedAtMs: s.finishedAtMs,
-  };
-}
+/** Stored samples are checked at ingest (trial_count equals the trials), so the protocol's shape follows from the fields. */
+export const sampleToWire = (s: SampleRecord): Sample => toWire(s);
 
 export function compareToWire(c: CompareResult): CompareResponse {
   return {
@@ -88,7 +72,7 @@ export function compareToWire(c: CompareResult): CompareResponse {
           benchmarkId: b.benchmarkId,
           metric: b.metric,
           unit: b.unit,
-          direction: b.direction === 'higher' ? WireDirection.DIRECTION_HIGHER_IS_BETTER : WireDirection.DIRECTION_LOWER_IS_BETTER,
+          direction: directionToWire(b.direction),
           primary: b.primary,
           parameters: b.parameters,
           groupValue: b.groupValue,

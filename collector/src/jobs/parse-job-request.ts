@@ -1,21 +1,20 @@
-// A job request from gRPC, HTTP or the CLI, checked once.
-import { PLATFORMS } from '../grpc/parse-messages';
+// A job request from gRPC, HTTP or the CLI, checked once, by the protocol's rules.
+import { isPlatform, parseLabel, parseProfileName, PLATFORMS, quoted } from '@guestbench/proto';
 
 export type ParsedJob = { ok: true; value: { platform: string; profile: string; label: string } } | { ok: false; error: string };
 
-/** Profiles the agent ships; a job naming another would fail in every guest. */
-export const JOB_PROFILES = ['smoke', 'quick', 'standard', 'full'] as const;
-
 export function parseJobRequest(req: { platform?: string; profile?: string; label?: string }): ParsedJob {
   const platform = req.platform ?? '';
-  if (platform !== '' && platform !== 'any' && !(PLATFORMS as readonly string[]).includes(platform)) {
-    return { ok: false, error: `platform: one of any, ${PLATFORMS.join(', ')}; got ${JSON.stringify(platform.slice(0, 40))}` };
+  if (platform !== '' && platform !== 'any' && !isPlatform(platform)) {
+    return { ok: false, error: `platform: expected any or one of ${PLATFORMS.join(', ')}, got ${quoted(platform, 40)}` };
   }
-  const profile = req.profile === undefined || req.profile === '' ? 'quick' : req.profile;
-  if (!(JOB_PROFILES as readonly string[]).includes(profile)) {
-    return { ok: false, error: `profile: one of ${JOB_PROFILES.join(', ')}; got ${JSON.stringify(profile.slice(0, 40))}` };
-  }
+  // Only profiles the agent ships: a job naming another would fail in every guest.
+  const profile = parseProfileName(req.profile === undefined || req.profile === '' ? 'quick' : req.profile);
+  if (!profile.ok) return { ok: false, error: `profile: ${profile.error}` };
   const label = req.label ?? '';
-  if (!/^[A-Za-z0-9._-]{0,64}$/.test(label)) return { ok: false, error: `label: up to 64 letters, digits and . _ -; got ${JSON.stringify(label.slice(0, 80))}` };
-  return { ok: true, value: { platform: platform === 'any' ? '' : platform, profile, label } };
+  if (label !== '') {
+    const parsed = parseLabel(label);
+    if (!parsed.ok) return { ok: false, error: `label: ${parsed.error}` };
+  }
+  return { ok: true, value: { platform: platform === 'any' ? '' : platform, profile: profile.value, label } };
 }

@@ -13,9 +13,10 @@ test('serve --net-sink takes HOST:PORT or off; without it the collector picks it
 
 test('the sink counts what it is sent, and a port in use is a clear error', async () => {
   const sink = await startNetSink('127.0.0.1', 0, pino({ level: 'silent' }));
+  const port = sink.address.port;
   try {
     const reply = await new Promise<Buffer>((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port: sink.port, allowHalfOpen: true });
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
       const chunks: Buffer[] = [];
       socket.on('data', (d: Buffer) => chunks.push(d));
       socket.on('end', () => resolve(Buffer.concat(chunks)));
@@ -23,7 +24,7 @@ test('the sink counts what it is sent, and a port in use is a clear error', asyn
       socket.end(Buffer.concat([Buffer.from('S'), Buffer.alloc(70_000, 1)]));
     });
     expect(reply.readBigUInt64BE(0)).toBe(70_000n);
-    await expect(startNetSink('127.0.0.1', sink.port, pino({ level: 'silent' }))).rejects.toThrow(`net sink: cannot listen on 127.0.0.1:${sink.port}: listen EADDRINUSE`);
+    await expect(startNetSink('127.0.0.1', port, pino({ level: 'silent' }))).rejects.toThrow(`net sink: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
   } finally {
     await sink.close();
   }

@@ -1,17 +1,14 @@
 // Parses the query parameters that HTTP and gRPC share: group specs and run filters.
+import { parseGroupKey } from '@guestbench/proto';
 import { RUN_STATUSES, type RunStatus } from '../model';
 import type { RunFilter } from '../store/store';
 
 export type ParsedQuery<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
-const GROUP_PATTERN = /^[a-z][a-z0-9_-]{0,31}(\/[A-Za-z0-9._-]{1,64})?$/;
-
 /** "platform" or "platform/label", e.g. "native", "kvm/virtio". */
 export function parseGroupSpecStrict(value: string, field: string): ParsedQuery<string> {
-  if (!GROUP_PATTERN.test(value)) {
-    return { ok: false, error: `${field}: expected "platform" or "platform/label" (e.g. "native" or "kvm/virtio"), got ${JSON.stringify(value.slice(0, 80))}` };
-  }
-  return { ok: true, value };
+  const parsed = parseGroupKey(value);
+  return parsed.ok ? parsed : { ok: false, error: `${field}: ${parsed.error}` };
 }
 
 export function parseGroupList(values: readonly string[], field: string): ParsedQuery<string[]> {

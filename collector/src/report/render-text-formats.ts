@@ -1,12 +1,12 @@
 // The report as Markdown (for an issue or a wiki page), CSV (one row per measurement, for a
 // spreadsheet) and plain text (today's terminal table, then stability).
+import { categoryOf } from '@guestbench/proto';
 import type { ReportData } from './build-report';
 import { csvField, escapeMarkdown as md } from './escape';
 import { formatComparison } from './format-comparison';
 import {
   categoriesOf,
   categoryName,
-  categoryOf,
   describeQuery,
   FLAG_MEANINGS,
   fmtCi,

@@ -1,5 +1,6 @@
 // What every report format agrees on: the order and names of the test groups, which rows a
 // chart shows, and how numbers, times and sizes are written.
+import { categoryOf } from '@guestbench/proto';
 import type { BenchmarkRow, GroupResult } from '../compare/compare';
 import type { ReportData } from './build-report';
 
@@ -13,11 +14,6 @@ const CATEGORY_NAMES: Readonly<Record<string, string>> = {
   boot: 'Boot',
 };
 const CATEGORY_ORDER = Object.keys(CATEGORY_NAMES);
-
-export function categoryOf(benchmarkId: string): string {
-  const dot = benchmarkId.indexOf('.');
-  return dot < 0 ? benchmarkId : benchmarkId.slice(0, dot);
-}
 
 export function categoryName(category: string): string {
   return CATEGORY_NAMES[category] ?? category;

@@ -4,11 +4,8 @@
 import pg from 'pg';
 import {
   canonicalParameters,
-  EMPTY_INVENTORY,
   type AgentRecord,
   type Direction,
-  type EvidenceRecord,
-  type InventoryRecord,
   type JobAssignmentRecord,
   type JobRecord,
   type JobView,

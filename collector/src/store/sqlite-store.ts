@@ -5,11 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   canonicalParameters,
-  EMPTY_INVENTORY,
   type AgentRecord,
   type Direction,
-  type EvidenceRecord,
-  type InventoryRecord,
   type JobAssignmentRecord,
   type JobRecord,
   type JobView,

@@ -6,7 +6,6 @@
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const F32 = 0x7d;
-export const F64 = 0x7c;
 
 /** The opcodes the kernels use (WebAssembly core spec, §5.4). */
 export const op = {

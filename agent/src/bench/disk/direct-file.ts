@@ -100,11 +100,6 @@ function wasmMemory(bytes: number): ArrayBuffer {
   return new wasm.Memory({ initial: Math.ceil(bytes / WASM_PAGE) }).buffer;
 }
 
-/** A Buffer over fresh WebAssembly memory: starts on a page boundary (see the top of this file). */
-export function pageAlignedBuffer(bytes: number): Buffer {
-  return Buffer.from(wasmMemory(bytes), 0, bytes);
-}
-
 /** How many passes scatteredPagesBuffer makes over the buffer's pages. */
 const SCATTER_PASSES = 4;
 

@@ -1,8 +1,7 @@
 // The net.* benchmarks under the real runner, against a sink on loopback: what they measure
 // and record, and what happens when the sink is not there.
 import { resolveAnnouncedSink } from '../../net/announced-sink';
-import { formatHostPort } from '../../net/address';
-import { startSinkServer, type SinkServer } from '../../net/sink-server';
+import { formatHostPort, startSinkServer, type SinkServer } from '@guestbench/proto';
 import { parseProfile } from '../../profiles/profile';
 import { BENCHMARK_IDS } from '../registry';
 import { runSuite, type BenchmarkOutcome } from '../runner';

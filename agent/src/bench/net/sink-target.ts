@@ -1,9 +1,8 @@
 // Which sink a network benchmark talks to: the one it was given (the collector's, a
 // serve-net elsewhere, or the local child of `bench`), checked before any trial; else a sink
 // inside this process, which is recorded because it shares the sender's thread.
-import { parseHostPort, type HostPort } from '../../net/address';
+import { parseHostPort, startSinkServer, type HostPort } from '@guestbench/proto';
 import { checkSink, NetSinkError } from '../../net/sink-client';
-import { startSinkServer } from '../../net/sink-server';
 import { ProfileError } from '../../profiles/profile';
 import type { BenchContext } from '../types';
 
@@ -18,9 +17,9 @@ export async function acquireSink(context: BenchContext): Promise<SinkTarget> {
   const given = context.targets?.netSink;
   if (given !== undefined) {
     const address = parseHostPort(given);
-    if (address === undefined) throw new NetSinkError(`network sink "${given}" is not HOST:PORT`);
-    await checkSink(address);
-    return { address, kind: 'external', release: async () => undefined };
+    if (!address.ok) throw new NetSinkError(`network sink "${given}" is not HOST:PORT`);
+    await checkSink(address.value);
+    return { address: address.value, kind: 'external', release: async () => undefined };
   }
   const server = await startSinkServer({ host: '127.0.0.1', port: 0 });
   return { address: server.address, kind: 'in-process', release: () => server.close() };

@@ -1,5 +1,5 @@
-// Serves the sink/echo protocol (protocol.ts) on one TCP port. Used by
-// `guestbench-agent serve-net` and, when no sink is known, by the benchmarks themselves.
+// Serves the sink/echo protocol (protocol.ts) on one TCP port: the one server behind the
+// collector's net sink, `guestbench-agent serve-net` and the benchmarks' in-process fallback.
 //
 // The sink must cost less CPU per byte than the sender it measures, or on a small machine it
 // becomes what is measured. Node's normal socket reading allocates a fresh 64 KiB buffer for
@@ -11,7 +11,7 @@
 // long-standing) `_handle` property and `handle` option: when they are missing, the server
 // falls back to normal reading, which is correct, only slower.
 import net from 'node:net';
-import { formatHostPort, type HostPort } from './address';
+import { formatHostPort, type HostPort } from '../vocabulary/host-port';
 import { encodeSinkReply, MODE_ECHO, MODE_ONE_SHOT, MODE_SINK } from './protocol';
 
 export interface SinkServer {
@@ -26,14 +26,14 @@ export interface SinkServer {
 }
 
 /** The protocol for one connection, fed with the bytes it receives. */
-export interface ConnectionHandler {
+interface ConnectionHandler {
   /** `chunk` is only valid during the call (it may be a reused buffer). */
   onData(chunk: Buffer): void;
   onEnd(): void;
 }
 
 /** Handles one connection according to its mode byte. */
-export function protocolHandler(socket: net.Socket): ConnectionHandler {
+function protocolHandler(socket: net.Socket): ConnectionHandler {
   let mode: number | undefined;
   let count = 0;
   let answered = false;
@@ -97,8 +97,13 @@ function adoptWithBuffer(accepted: net.Socket, buffer: Buffer, attach: (socket: 
   return socket;
 }
 
+export interface SinkServerOptions {
+  /** Called once, at the first connection that must be read the slow way (see the top of this file). */
+  readonly onSlowReads?: () => void;
+}
+
 /** Starts a sink on `address` (port 0 picks a free one) and resolves once it listens. */
-export function startSinkServer(address: HostPort): Promise<SinkServer> {
+export function startSinkServer(address: HostPort, options: SinkServerOptions = {}): Promise<SinkServer> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   let reusedBuffer = true;
@@ -118,6 +123,7 @@ export function startSinkServer(address: HostPort): Promise<SinkServer> {
   // pauseOnConnect: no byte is read before the connection has its reused buffer.
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (accepted) => {
     if (adoptWithBuffer(accepted, readBuffer, attach) !== undefined) return;
+    if (reusedBuffer) options.onSlowReads?.();
     reusedBuffer = false;
     const handler = attach(accepted);
     accepted.on('data', (chunk: Buffer) => handler.onData(chunk));
