@@ -2,7 +2,7 @@
 // from the collector, run them and report; survive the collector going away.
 import type { Logger } from 'pino';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
-import { BENCHMARK_IDS } from '../bench/registry';
+import { listBenchmarks } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
 import { isProfileError, loadProfile } from '../profiles/profile';
@@ -57,7 +57,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       logger.info({ event: 'job-received', jobId: job.id, profile: job.profile, label: job.label }, 'job received');
       let profile;
       try {
-        profile = loadProfile(job.profile, BENCHMARK_IDS);
+        profile = loadProfile(job.profile, listBenchmarks());
       } catch (err: unknown) {
         if (!isProfileError(err)) throw err;
         logger.error({ event: 'job-refused', jobId: job.id, err }, 'job names a profile this agent does not have');
