@@ -74,3 +74,4 @@ export {
   MAX_UNIT_LENGTH,
   METRIC_PATTERN,
 } from './limits';
+export { argumentErrorMessage, commandHelp } from './cli-text';

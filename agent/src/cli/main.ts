@@ -2,7 +2,7 @@
 // guestbench-agent: detect the platform, run the suite locally, or run it for a collector.
 import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
-import { BENCHMARK_IDS, listBenchmarks } from '../bench/registry';
+import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
 import { runSuite, type MeasuredSample } from '../bench/runner';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
@@ -11,6 +11,7 @@ import { formatHostPort, parseHostPort } from '../net/address';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
+import { applySelection, type Selection } from '../profiles/selection';
 import { createProgress } from '../output/progress';
 import { formatSamplesTable } from '../output/samples-table';
 import { localAgentId } from '../report/agent-identity';
@@ -26,7 +27,7 @@ import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { load } from '../load/load-command';
-import { checkCollector, isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
+import { agentCommandHelp, checkCollector, COMMANDS, isUsageError, parseArguments, USAGE, UsageError, versionText, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
 
@@ -56,8 +57,15 @@ async function localSink(cmd: Extract<Command, { kind: 'bench' }>, profile: Prof
   }
 }
 
+/** The profile by name or file, narrowed and changed by --only/--skip/--set, every setting checked. */
+function chooseProfile(name: string, selection: Selection): Profile {
+  const profile = applySelection(loadProfile(name, listBenchmarks()), selection, BENCHMARK_IDS);
+  checkProfileSettings(profile);
+  return profile;
+}
+
 async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
-  const profile = loadProfile(cmd.profile ?? DEFAULT_PROFILE, BENCHMARK_IDS);
+  const profile = chooseProfile(cmd.profile ?? DEFAULT_PROFILE, cmd.selection);
   const signal = interruptSignal();
   const sink = await localSink(cmd, profile);
   const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
@@ -121,7 +129,7 @@ function agentLogger(forwarder: LogForwarder): pino.Logger {
 
 async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<number> {
   const settings = await resolveRunSettings(cmd);
-  const profile = loadProfile(settings.profileName, BENCHMARK_IDS);
+  const profile = chooseProfile(settings.profileName, cmd.selection);
   const agentId = cmd.agentId ?? localAgentId();
   const forwarder = new LogForwarder(agentId);
   const logger = agentLogger(forwarder);
@@ -158,11 +166,20 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     // What an earlier, interrupted agent left in the spool goes first.
     await deliverLeftovers(client, spool, logger).catch((err: unknown) => logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet'));
     const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
-    const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot] });
+    const measured: MeasuredSample[] = [];
+    const progress = createProgress();
+    const result = await reportRun({
+      ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      onEvent: (event) => {
+        progress(event);
+        if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
+      },
+    });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
+      if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
       process.stdout.write(
-        `run ${result.runId}: ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
+        `run ${result.runId} (profile ${profile.name}): ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
           `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
       );
     }
@@ -179,14 +196,18 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseArguments(argv);
   } catch (err: unknown) {
     if (isUsageError(err)) {
-      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent --help\` for usage.\n`);
+      const topic = argv[0] !== undefined && COMMANDS.includes(argv[0]) ? `${argv[0]} ` : '';
+      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent ${topic}--help\` for usage.\n`);
       return 2;
     }
     throw err;
   }
   switch (cmd.kind) {
     case 'help':
-      process.stdout.write(USAGE);
+      process.stdout.write(cmd.command === undefined ? USAGE : agentCommandHelp(cmd.command));
+      return 0;
+    case 'version':
+      process.stdout.write(versionText());
       return 0;
     case 'list': {
       const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics }));

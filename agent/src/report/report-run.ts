@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { RunStatus, type EnrollRequest } from '@guestbench/proto';
 import type { Logger } from 'pino';
-import { runSuite, type BenchmarkOutcome } from '../bench/runner';
+import { runSuite, type BenchmarkOutcome, type RunnerEvent } from '../bench/runner';
 import type { BenchTargets } from '../bench/types';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
@@ -43,6 +43,8 @@ export interface ReportRunOptions {
   readonly deliverTimeoutMs?: number;
   /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
+  /** Told of the suite's progress too, e.g. to print each finished benchmark. */
+  readonly onEvent?: (event: RunnerEvent) => void;
 }
 
 export interface ReportRunResult {
@@ -169,6 +171,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       signal: options.signal,
       targets: { ...options.targets, netSink: options.targets?.netSink ?? enrolled?.netSink },
       onEvent: async (event) => {
+        options.onEvent?.(event);
         if (event.type === 'benchmark-start') {
           pump.update(beatRequest(event.benchmarkId));
           log.info({ event: 'benchmark-start', benchmark: event.benchmarkId, index: event.index + 1, total: event.total }, 'benchmark started');
