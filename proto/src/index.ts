@@ -75,3 +75,5 @@ export {
   METRIC_PATTERN,
 } from './limits';
 export { argumentErrorMessage, commandHelp } from './cli-text';
+export { formatProfileSpec, MAX_PROFILE_SPEC_LENGTH, parseBenchmarkList, parseProfileSpec, parseSettingOverride } from './profile-spec';
+export type { ParsedSpec, ProfileSpec, SpecOverride } from './profile-spec';

@@ -1,4 +1,5 @@
-import { agentCommandHelp, COMMANDS, isUsageError, parseArguments } from './parse-arguments';
+import agentPackage from '../../package.json';
+import { agentCommandHelp, COMMANDS, isUsageError, parseArguments, versionText } from './parse-arguments';
 
 function usageError(argv: string[]): string {
   try {
@@ -81,4 +82,8 @@ test('no message of Node\'s argument parser shows through', () => {
   for (const argv of [['bench', '--bogus'], ['bench', '--profile'], ['bench', '--json=1'], ['list', 'x'], ['load', '--zz'], ['serve-web', '--zz'], ['detect', '-q']]) {
     expect(usageError(argv)).not.toMatch(/To specify|positional|Option '|Unknown option|ambiguous|Did you forget/);
   }
+});
+
+test('--version says the version package.json has', () => {
+  expect(versionText()).toBe(`guestbench-agent ${agentPackage.version} (Node ${process.version})\n`);
 });

@@ -2,6 +2,9 @@
 // The result is an ordinary Profile whose name records what was changed, so the run carries
 // it to the collector; overridden settings also go into the samples' parameters, which the
 // comparison pairs on, so an override never mixes with runs that did not have it.
+import {
+  formatProfileSpec, MAX_PROFILE_SPEC_LENGTH, parseBenchmarkList as parseList, parseProfileSpec, parseSettingOverride, type ParsedSpec,
+} from '@guestbench/proto';
 import { ProfileError, type Profile } from './profile';
 
 /** One `--set BENCHMARK.KEY=VALUE`. */
@@ -20,22 +23,33 @@ export interface Selection {
 
 export const NO_SELECTION: Selection = { only: [], skip: [], set: [] };
 
+function orThrow<T>(parsed: ParsedSpec<T>): T {
+  if (!parsed.ok) throw new ProfileError(parsed.error);
+  return parsed.value;
+}
+
 /** Splits a comma-separated --only/--skip value; empty items are refused. */
 export function parseBenchmarkList(flag: string, value: string): string[] {
-  const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => !/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(s))) {
-    throw new ProfileError(`${flag}: comma-separated benchmark ids or categories such as cpu,disk.seq_read; got "${value}"`);
-  }
-  return items;
+  return orThrow(parseList(flag, value));
+}
+
+function typedValue(raw: string): number | boolean | string {
+  return /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
 }
 
 /** Parses `disk.seq_read.fileMiB=4096`: the key is what follows the benchmark id's last dot. */
 export function parseOverride(text: string): SettingOverride {
-  const m = /^([a-z0-9_]+\.[a-z0-9_]+)\.([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(text);
-  if (m === null) throw new ProfileError(`--set: expected BENCHMARK.SETTING=VALUE such as disk.seq_read.fileMiB=4096, got "${text}"`);
-  const raw = m[3] as string;
-  const value = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
-  return { benchmark: m[1] as string, key: m[2] as string, value };
+  const o = orThrow(parseSettingOverride(text));
+  return { ...o, value: typedValue(o.value) };
+}
+
+/**
+ * A job's profile text ("quick only=cpu set=…", what `job create` sends) as a profile name and
+ * a selection; a ProfileError when it is not one.
+ */
+export function parseJobProfile(text: string, profileNames: readonly string[]): { name: string; selection: Selection } {
+  const spec = orThrow(parseProfileSpec(text, profileNames));
+  return { name: spec.name, selection: { only: spec.only, skip: spec.skip, set: spec.set.map((o) => ({ ...o, value: typedValue(o.value) })) } };
 }
 
 function matches(item: string, id: string): boolean {
@@ -51,13 +65,9 @@ function checkItems(flag: string, items: readonly string[], known: readonly stri
   }
 }
 
-/** A short, stable text of the selection for the run's profile field, or '' for none. */
-export function describeSelection(selection: Selection): string {
-  const parts: string[] = [];
-  if (selection.only.length > 0) parts.push(`only=${selection.only.join(',')}`);
-  if (selection.skip.length > 0) parts.push(`skip=${selection.skip.join(',')}`);
-  for (const o of selection.set) parts.push(`set=${o.benchmark}.${o.key}=${String(o.value)}`);
-  return parts.join(' ');
+/** The profile name with the selection, as the run records it ("quick only=cpu"). */
+export function describeSelection(profileName: string, selection: Selection): string {
+  return formatProfileSpec({ name: profileName, ...selection, set: selection.set.map((o) => ({ ...o, value: String(o.value) })) });
 }
 
 /**
@@ -80,6 +90,7 @@ export function applySelection(profile: Profile, selection: Selection, registere
     settings[o.benchmark] = { ...settings[o.benchmark], [o.key]: o.value };
     parameterOverrides[o.benchmark] = { ...parameterOverrides[o.benchmark], [o.key]: String(o.value) };
   }
-  const described = describeSelection(selection);
-  return { ...profile, name: described === '' ? profile.name : `${profile.name} ${described}`, benchmarks, settings, parameterOverrides };
+  const name = describeSelection(profile.name, selection);
+  if (name.length > MAX_PROFILE_SPEC_LENGTH) throw new ProfileError(`--only/--skip/--set: at most ${MAX_PROFILE_SPEC_LENGTH} characters in all, got ${name.length}`);
+  return { ...profile, name, benchmarks, settings, parameterOverrides };
 }

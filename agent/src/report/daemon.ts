@@ -2,10 +2,11 @@
 // from the collector, run them and report; survive the collector going away.
 import type { Logger } from 'pino';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
-import { listBenchmarks } from '../bench/registry';
+import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
-import { isProfileError, loadProfile } from '../profiles/profile';
+import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
+import { applySelection, parseJobProfile } from '../profiles/selection';
 import type { CollectorClient } from './collector-client';
 import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
@@ -57,10 +58,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       logger.info({ event: 'job-received', jobId: job.id, profile: job.profile, label: job.label }, 'job received');
       let profile;
       try {
-        profile = loadProfile(job.profile, listBenchmarks());
+        const spec = parseJobProfile(job.profile, PROFILE_NAMES);
+        profile = applySelection(loadProfile(spec.name, listBenchmarks()), spec.selection, BENCHMARK_IDS);
+        checkProfileSettings(profile);
       } catch (err: unknown) {
         if (!isProfileError(err)) throw err;
-        logger.error({ event: 'job-refused', jobId: job.id, err }, 'job names a profile this agent does not have');
+        logger.error({ event: 'job-refused', jobId: job.id, err }, 'job names a profile, benchmark or setting this agent does not have');
         continue;
       }
       const result = await reportRun({
