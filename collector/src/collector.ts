@@ -78,6 +78,9 @@ function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
 
 const SERVICE_NAMES = ['guestbench.v1.AgentService', 'guestbench.v1.QueryService', 'guestbench.v1.JobService'];
 
+/** How long a stopping collector lets open gRPC calls finish before cutting them. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
   const log = options.logger;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
@@ -164,7 +167,22 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         clearInterval(sweeper);
         await sink?.close();
         jobs.close();
-        await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+        // Waiting agents were answered by jobs.close() and come back to the next collector;
+        // a call still open after the grace period (a client that went silent) is cut, so
+        // that a stop (systemctl restart) never waits on an agent.
+        let forced = false;
+        await new Promise<void>((resolve) => {
+          const grace = setTimeout(() => {
+            forced = true;
+            grpcServer.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          grpcServer.tryShutdown(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+        });
+        log.info({ event: 'grpc-stopped', forced }, forced ? 'gRPC server stopped; open calls were cut' : 'gRPC server stopped; every call had ended');
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await store.close();

@@ -18,7 +18,8 @@ import { localAgentId } from '../report/agent-identity';
 import { CollectorClient, isCollectorError } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
-import { reportRun } from '../report/report-run';
+import { enroll, reportRun } from '../report/report-run';
+import { CHECK_CALL, describeCollectorFailure } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
 import { defaultStateDir, Spool } from '../report/spool';
@@ -163,13 +164,24 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   };
   try {
     if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
+    // Is the collector there and does it take us? Unless --offline, find out before the
+    // suite runs, not after it: a run nobody receives is minutes lost.
+    let enrolled: Awaited<ReturnType<typeof enroll>> | undefined;
+    if (!cmd.offline) {
+      try {
+        enrolled = await enroll(common, CHECK_CALL);
+      } catch (err: unknown) {
+        process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
+        return 1;
+      }
+    }
     // What an earlier, interrupted agent left in the spool goes first.
     await deliverLeftovers(client, spool, logger).catch((err: unknown) => logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet'));
     const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
     const measured: MeasuredSample[] = [];
     const progress = createProgress();
     const result = await reportRun({
-      ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      ...common, profile, enrolled, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
       onEvent: (event) => {
         progress(event);
         if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
@@ -185,7 +197,8 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     }
     return result.delivered && result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
   } finally {
-    await forwarder.flush();
+    // One quick try: a stopping agent must not wait on a collector that is gone.
+    await forwarder.flush({ attempts: 1, deadlineMs: 1000 });
     client.close();
   }
 }

@@ -18,7 +18,7 @@ Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME|FILE] [--only LIST] [--skip LIST] [--set B.KEY=V…] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME|FILE] [--agent-id ID]
-                          [--only LIST] [--skip LIST] [--set B.KEY=V…]
+                          [--only LIST] [--skip LIST] [--set B.KEY=V…] [--offline]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
   guestbench-agent flush  [--collector HOST:PORT] [--json]
@@ -34,8 +34,8 @@ Usage:
 Commands:
   detect   say which platform this is (native, kvm, qemu, vmware, xen, hyperv, other) and why
   bench    run the benchmark suite locally and print the samples; no collector needed
-  run      run the suite and report every sample to a collector as each benchmark finishes;
-           exits 0 only when every sample was acknowledged
+  run      check the collector, run the suite once and report every sample as each benchmark
+           finishes; exits 0 only when every sample was acknowledged
   daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
   flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
   config   show the collector, token, label, platform and profile this agent would use, and where
@@ -60,6 +60,8 @@ Options:
   --cert/--key FILE    this agent's certificate and key, for collectors that require mutual TLS
   --state-dir DIR      where the spool lives (default $GUESTBENCH_STATE_DIR, /var/lib/guestbench as root,
                        else ~/.local/state/guestbench)
+  --offline            run: start without reaching the collector first (otherwise run checks it, for at
+                       most 5 s, and stops at once with the cause); samples wait in the spool until it is back
   --deliver-timeout S  run: keep trying to deliver for S seconds after the run (default 600); what is
                        left stays in the spool for the next start
   --collector H:P      the collector's gRPC address (else $GUESTBENCH_COLLECTOR, the config file,
@@ -94,6 +96,8 @@ export type Command =
       readonly tls: { readonly ca: string; readonly cert: string | undefined; readonly key: string | undefined } | undefined;
       readonly stateDir: string | undefined;
       readonly deliverTimeoutSeconds: number;
+      /** run: start without checking the collector first; deliver when it is back. */
+      readonly offline: boolean;
       readonly label: string | undefined;
       readonly platform: string | undefined;
       readonly profile: string | undefined;
@@ -127,7 +131,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
   bench: ['profile', 'only', 'skip', 'set', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout'],
+  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'offline'],
   daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
   flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
@@ -203,7 +207,7 @@ export function parseArguments(argv: readonly string[]): Command {
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
         'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
-        only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
+        only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true }, offline: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -254,6 +258,7 @@ export function parseArguments(argv: readonly string[]): Command {
         tls: ca === undefined ? undefined : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
         stateDir: str('state-dir') === undefined ? undefined : path.resolve(str('state-dir') as string),
         deliverTimeoutSeconds: Number(timeout),
+        offline: values['offline'] === true,
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),
         profile: str('profile'),

@@ -8,6 +8,7 @@ import type { Inventory } from '../detect/inventory';
 import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
 import { applySelection, parseJobProfile } from '../profiles/selection';
 import type { CollectorClient } from './collector-client';
+import { describeCollectorFailure } from './collector-check';
 import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
 import type { Spool } from './spool';
@@ -43,14 +44,25 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let jobs = 0;
   let backoff = 1000;
   let enrolled: { heartbeatIntervalMs: number } | undefined;
+  // One log line per change of the connection's state, not one per retry.
+  let state = '';
+  const setState = (event: 'collector-waiting' | 'collector-unreachable', key: string, fields: Record<string, unknown>, message: string): void => {
+    if (key === state) return;
+    state = key;
+    (event === 'collector-waiting' ? logger.info.bind(logger) : logger.warn.bind(logger))({ event, ...fields }, message);
+  };
+  // While waiting, one attempt per call and the stop signal cancels it: SIGTERM ends the
+  // daemon at once, and the loop below does the retrying.
+  const waiting = { attempts: 1, signal };
   while (!signal.aborted && (options.maxJobs === undefined || jobs < options.maxJobs)) {
     try {
       if (enrolled === undefined) {
-        enrolled = await enroll(options);
+        enrolled = await enroll(options, waiting);
         await deliverLeftovers(client, options.spool, logger);
       }
-      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true });
-      const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 });
+      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true }, waiting);
+      setState('collector-waiting', 'waiting', { collector: client.address }, 'waiting for jobs');
+      const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 }, waiting);
       backoff = 1000;
       const job = res.job;
       if (job === undefined) continue;
@@ -79,7 +91,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     } catch (err: unknown) {
       if (signal.aborted) break;
       enrolled = undefined;
-      logger.warn({ event: 'collector-unreachable', err, retryInMs: backoff }, 'collector call failed; retrying');
+      const cause = describeCollectorFailure(err, client.address, client.tls !== undefined);
+      setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
       await sleep(backoff, signal);
       backoff = Math.min(backoff * 2, 30_000);
     }
