@@ -2,12 +2,11 @@
 // reflection), the HTTP API with /metrics, the sweeper that marks silent runs lost; and
 // stops them.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService } from '@guestbench/proto';
+import { AgentServiceService, fileDescriptorProtos, JobServiceService, QueryServiceService } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
-import path from 'node:path';
 import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
 import { createJobService } from './grpc/job-service';
@@ -117,11 +116,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   grpcServer.addService(tolerantService(JobServiceService), createJobService({ store, jobs, auth, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
   health.addToServer(grpcServer);
-  const definitions = loadSync(['guestbench/v1/agent.proto', 'guestbench/v1/query.proto', 'guestbench/v1/job.proto'], {
-    includeDirs: [path.resolve(protoRoot)],
-    keepCase: true,
-  });
-  new ReflectionService(definitions).addToServer(grpcServer);
+  // Reflection from the compiled descriptors (not proto-loader's, whose type references are
+  // unqualified and which lack grpc.health.v1): buf curl and grpcurl can then describe and
+  // call every method, Health/Check included, without our .proto files. @grpc/reflection
+  // reads only each entry's fileDescriptorProtos.
+  const descriptors = { files: { fileDescriptorProtos: fileDescriptorProtos() } } as unknown as PackageDefinition;
+  new ReflectionService(descriptors).addToServer(grpcServer);
 
   const g = splitHostPort(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {

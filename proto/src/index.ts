@@ -77,3 +77,4 @@ export {
 export { argumentErrorMessage, commandHelp } from './cli-text';
 export { formatProfileSpec, MAX_PROFILE_SPEC_LENGTH, parseBenchmarkList, parseProfileSpec, parseSettingOverride } from './profile-spec';
 export type { ParsedSpec, ProfileSpec, SpecOverride } from './profile-spec';
+export { fileDescriptorProtos } from './descriptors';
