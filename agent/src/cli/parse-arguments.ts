@@ -36,7 +36,8 @@ Commands:
   bench    run the benchmark suite locally and print the samples; no collector needed
   run      check the collector, run the suite once and report every sample as each benchmark
            finishes; exits 0 only when every sample was acknowledged
-  daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
+  daemon   stay connected to the collector and run the jobs it hands out (for long-lived guests;
+           the systemd unit of a baked image runs \`run\` once per boot instead)
   flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
   config   show the collector, token, label, platform and profile this agent would use, and where
            each came from (flags, environment, /etc/guestbench/agent.json, SMBIOS, fw_cfg,
