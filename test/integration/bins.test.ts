@@ -49,3 +49,20 @@ test.each(PACKAGES)('$command without a build says so and how to build, in one l
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('the agent bundle is minified and verified by default, and about half the size of the readable one', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bundle-test-'));
+  try {
+    const script = path.join(ROOT, 'scripts', 'bundle-agent.js');
+    const out = (args: string[]): { bytes: number; minified: boolean; verified?: string } =>
+      JSON.parse(execFileSync(process.execPath, [script, '--json', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })) as { bytes: number; minified: boolean; verified?: string };
+    const plain = out(['--outfile', path.join(tmp, 'plain.js'), '--no-minify', '--no-verify']);
+    const standard = out(['--outfile', path.join(tmp, 'agent.js')]);
+    expect(plain).toMatchObject({ minified: false });
+    expect(plain.verified).toBeUndefined();
+    expect(standard).toMatchObject({ minified: true, verified: expect.stringMatching(/^guestbench-agent \d+\.\d+\.\d+ /) });
+    expect(standard.bytes).toBeLessThan(plain.bytes * 0.6);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}, 300_000);
