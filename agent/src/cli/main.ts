@@ -149,6 +149,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
       client.close();
     }
   }
+  const stop = interruptSignal();
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
   const common = {
     client,
@@ -159,7 +160,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     inventory,
     logger,
     spool,
-    signal: interruptSignal(),
+    signal: stop,
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
   };
   try {
@@ -197,8 +198,8 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     }
     return result.delivered && result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
   } finally {
-    // One quick try: a stopping agent must not wait on a collector that is gone.
-    await forwarder.flush({ attempts: 1, deadlineMs: 1000 });
+    // When stopped (SIGTERM), one quick try: a stopping agent must not wait on its collector.
+    await forwarder.flush(stop.aborted ? { attempts: 1, deadlineMs: 1000 } : undefined);
     client.close();
   }
 }
