@@ -66,7 +66,7 @@ async function waitForIdle(maxSeconds) {
  */
 async function runPartHere(profileName, only) {
   const agent = require(AGENT);
-  const full = agent.loadProfile(profileName, agent.BENCHMARK_IDS);
+  const full = agent.loadProfile(profileName, agent.listBenchmarks());
   const profile = { ...full, benchmarks: full.benchmarks.filter((id) => (only === undefined ? PART.test(id) : id === only)) };
   const loadBefore = loadAverage();
   const t0 = process.hrtime.bigint();
@@ -110,7 +110,7 @@ function runChild(profileName, only) {
 /** The ids of the cpu/mem/sys part of a profile, in suite order. */
 function partBenchmarks(profileName) {
   const agent = require(AGENT);
-  return agent.loadProfile(profileName, agent.BENCHMARK_IDS).benchmarks.filter((id) => PART.test(id));
+  return agent.loadProfile(profileName, agent.listBenchmarks()).benchmarks.filter((id) => PART.test(id));
 }
 
 function failures(result) {

@@ -54,7 +54,13 @@ live=0
 t() { if ((live)); then printf '%s' "$1"; else printf '%s%s' "$root" "$1"; fi; }  # target path
 
 ((start == 0 || live == 1)) || die "--start only works on the running system, not with --root"
-if [[ ! -w "$(t /etc)" ]]; then die "cannot write to $(t /etc); run as root"; fi
+if [[ ! -d "$(t /etc)" ]]; then
+  die "$root has no etc/ folder: not the root of a system (an image root has etc/, usr/, var/); give the folder that holds them"
+fi
+if [[ ! -w "$(t /etc)" ]]; then
+  if [[ "$(id -u)" == 0 ]]; then die "cannot write to $(t /etc) although this is root (a read-only file system?)"; fi
+  die "cannot write to $(t /etc); run as root"
+fi
 
 # Same rule as the agent's own check (agent/src/config/settings.ts): HOST:PORT or [IPv6]:PORT.
 if [[ -n "${config[collector]:-}" ]]; then

@@ -2,12 +2,11 @@
 // reflection), the HTTP API with /metrics, the sweeper that marks silent runs lost; and
 // stops them.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { AgentServiceService, formatHostPort, JobServiceService, parseHostPort, protoRoot, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
+import { AgentServiceService, fileDescriptorProtos, formatHostPort, JobServiceService, parseHostPort, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
-import path from 'node:path';
 import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
 import { createJobService } from './grpc/job-service';
@@ -80,6 +79,9 @@ function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
 
 const SERVICE_NAMES = ['guestbench.v1.AgentService', 'guestbench.v1.QueryService', 'guestbench.v1.JobService'];
 
+/** How long a stopping collector lets open gRPC calls finish before cutting them. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
   const log = options.logger;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
@@ -135,11 +137,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   grpcServer.addService(tolerantService(JobServiceService), createJobService({ store, jobs, auth, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
   health.addToServer(grpcServer);
-  const definitions = loadSync(['guestbench/v1/agent.proto', 'guestbench/v1/query.proto', 'guestbench/v1/job.proto'], {
-    includeDirs: [path.resolve(protoRoot)],
-    keepCase: true,
-  });
-  new ReflectionService(definitions).addToServer(grpcServer);
+  // Reflection from the compiled descriptors (not proto-loader's, whose type references are
+  // unqualified and which lack grpc.health.v1): buf curl and grpcurl can then describe and
+  // call every method, Health/Check included, without our .proto files. @grpc/reflection
+  // reads only each entry's fileDescriptorProtos.
+  const descriptors = { files: { fileDescriptorProtos: fileDescriptorProtos() } } as unknown as PackageDefinition;
+  new ReflectionService(descriptors).addToServer(grpcServer);
 
   const g = listenAddress(options.grpcAddress);
   const grpcPort = await new Promise<number>((resolve, reject) => {
@@ -185,7 +188,22 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         clearInterval(sweeper);
         await sink?.close();
         jobs.close();
-        await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+        // Waiting agents were answered by jobs.close() and come back to the next collector;
+        // a call still open after the grace period (a client that went silent) is cut, so
+        // that a stop (systemctl restart) never waits on an agent.
+        let forced = false;
+        await new Promise<void>((resolve) => {
+          const grace = setTimeout(() => {
+            forced = true;
+            grpcServer.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          grpcServer.tryShutdown(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+        });
+        log.info({ event: 'grpc-stopped', forced }, forced ? 'gRPC server stopped; open calls were cut' : 'gRPC server stopped; every call had ended');
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await store.close();

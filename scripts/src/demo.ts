@@ -25,15 +25,17 @@ prints the comparison, and says where the API is.
 const repoRoot = path.resolve(__dirname, '..', '..');
 const agentCli = path.join(path.dirname(require.resolve('@guestbench/agent/package.json')), 'dist', 'cli', 'main.js');
 
-/** Shows an agent's JSON log lines as short progress lines; keeps them all in a file. */
+/**
+ * Shows what the agent says for people (a line per finished benchmark: value, unit, RSD and
+ * trials) and its failures; keeps everything, its JSON log lines too, in a file.
+ */
 function followAgentLog(stream: NodeJS.ReadableStream, logName: string): void {
   const logFile = fs.createWriteStream(path.join(repoRoot, 'data', logName));
   stream.pipe(logFile);
   readline.createInterface({ input: stream }).on('line', (line) => {
     try {
       const ev = JSON.parse(line) as { event?: string; benchmark?: string; acked?: number; msg?: string };
-      if (ev.event === 'samples-acked') process.stderr.write(`  ${ev.benchmark}: ${ev.acked} samples acknowledged\n`);
-      else if (ev.event === 'benchmark-failed' || ev.event === 'collector-unreachable') process.stderr.write(`  ${ev.event}: ${ev.benchmark ?? ''} ${ev.msg ?? ''}\n`);
+      if (ev.event === 'benchmark-failed' || ev.event === 'collector-unreachable') process.stderr.write(`  ${ev.event}: ${ev.benchmark ?? ''} ${ev.msg ?? ''}\n`);
     } catch {
       if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
     }
@@ -45,8 +47,16 @@ function runAgent(collector: string, profile: string, label: string | undefined,
   if (label !== undefined) args.push('--label', label);
   process.stderr.write(`\n$ guestbench-agent ${args.slice(1).join(' ')}\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    // stdout is the samples table, the same numbers as the progress lines: only its last line
+    // (acknowledged samples) is shown.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     followAgentLog(child.stderr, `demo-agent-${n}-${label ?? 'baseline'}.log`);
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stdout.on('end', () => {
+      const last = stdout.trim().split('\n').pop();
+      if (last !== undefined && last !== '') process.stderr.write(`  ${last}\n`);
+    });
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
@@ -62,6 +72,46 @@ function runStep(what: string, file: string, args: readonly string[], options: {
       resolve(1);
     });
     child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * deploy/image/build-image.sh with its output (debootstrap's included) in `logFile`, shown as
+ * one progress line: the current phase and the time so far, rewritten on a terminal, one line
+ * per phase otherwise.
+ */
+function buildImage(logFile: string): Promise<number> {
+  const script = path.join(repoRoot, 'deploy/image/build-image.sh');
+  process.stderr.write(`$ ${path.relative(process.cwd(), script)}   (output: ${path.relative(process.cwd(), logFile)})\n`);
+  const tty = process.stderr.isTTY === true;
+  const started = Date.now();
+  let phase = 'starting';
+  const show = (): void => {
+    const line = `  image: ${phase} (${Math.round((Date.now() - started) / 1000)} s)`;
+    process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+  return new Promise((resolve) => {
+    const out = fs.createWriteStream(logFile);
+    const child = spawn(script, [], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+      // build-image's own lines: "build-image: [   12s] base root file system …: building (…)"
+      const m = /^build-image: (?:\[\s*\d+s\] )?(.*)$/.exec(line);
+      if (m === null) return;
+      phase = (m[1] as string).replace(/ \(.*$/, '').slice(0, 100);
+      show();
+    });
+    const timer = tty ? setInterval(show, 1000) : undefined;
+    child.on('error', (err) => {
+      phase = `could not start: ${err.message}`;
+    });
+    child.on('close', (code) => {
+      if (timer !== undefined) clearInterval(timer);
+      if (tty) process.stderr.write('\n');
+      out.end();
+      resolve(code ?? 1);
+    });
   });
 }
 
@@ -83,8 +133,9 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
     if (!fs.existsSync(path.join(images, 'guestbench-debian12.manifest.json'))) return false;
   } else {
     process.stderr.write('\nBuilding the guest image (cached: the first build takes a few minutes, later ones seconds)…\n');
-    if ((await runStep('image', path.join(repoRoot, 'deploy/image/build-image.sh'), [], { quiet: true })) !== 0) {
-      process.stderr.write('\nThe QEMU guest is skipped: the image build failed (see above).\n');
+    const buildLog = path.join(repoRoot, 'data', 'demo-image-build.log');
+    if ((await buildImage(buildLog)) !== 0) {
+      process.stderr.write(`\nThe QEMU guest is skipped: the image build failed; its output (debootstrap's too) is in ${path.relative(process.cwd(), buildLog)}.\n`);
       return false;
     }
   }
@@ -95,6 +146,11 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
   ]);
   if (code !== 0) process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log.\n`);
   return code === 0;
+}
+
+/** A command that serves the demo's database again, read-only for others, from this folder. */
+function serveAgainCommand(db: string): string {
+  return `npx guestbench-collector serve --db ${path.relative(process.cwd(), db) || db} --http 127.0.0.1:8080 --grpc 127.0.0.1:50051`;
 }
 
 async function main(): Promise<number> {
@@ -138,14 +194,18 @@ async function main(): Promise<number> {
           `the 95% interval contains 1.0 for ${covering.length} of ${rows.length} metrics.\n`,
       );
     }
-    process.stdout.write(
-      `\nAPI: ${collector.httpUrl}/api/v1/compare?baseline=native · ${collector.httpUrl}/api/v1/runs\n` +
-        `Serve these results again: npx guestbench-collector serve --db ${path.relative(process.cwd(), db)}\n`,
-    );
     const keep = values['keep-serving'] ?? process.stdout.isTTY === true;
+    const again = serveAgainCommand(db);
     if (keep) {
-      process.stdout.write('The collector keeps serving; press Ctrl-C to stop.\n');
+      process.stdout.write(
+        `\nReport: ${collector.httpUrl}/ · API: ${collector.httpUrl}/api/v1/compare?baseline=native · ${collector.httpUrl}/api/v1/runs\n` +
+          'The collector keeps serving; press Ctrl-C to stop. Later, serve these results again with:\n' +
+          `  ${again}\n`,
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    } else {
+      // This collector stops with the demo: point at a command that serves the results, not at it.
+      process.stdout.write(`\nThe demo's collector has stopped. Serve these results (report and API on http://127.0.0.1:8080/) with:\n  ${again}\n`);
     }
   } finally {
     await collector.close();

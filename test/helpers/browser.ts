@@ -5,7 +5,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'ensure-chromium.sh');
@@ -26,7 +25,14 @@ export function planBrowser(env: NodeJS.ProcessEnv = process.env): BrowserPlan {
 export async function launchBrowser(): Promise<Browser> {
   let executablePath = CANDIDATES.find((c) => fs.existsSync(c));
   if (executablePath === undefined) {
-    const { stdout } = await promisify(execFile)('bash', [SCRIPT], { timeout: 900_000 });
+    // Announced, and apt's output shown: a test run that installs a browser must say so.
+    process.stderr.write("guestbench tests: Chromium is missing; installing Debian's chromium package (scripts/ensure-chromium.sh)\n");
+    const child = execFile('bash', [SCRIPT], { timeout: 900_000 });
+    child.stderr?.pipe(process.stderr);
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`scripts/ensure-chromium.sh failed (exit ${String(code)})`);
     executablePath = stdout.trim().split('\n').pop();
   }
   return chromium.launch({

@@ -1,9 +1,9 @@
 // What a smoke run of the agent produces, from the agent's own registry and profile data,
 // so tests follow the suite as benchmarks are added.
-import { BENCHMARK_IDS, getBenchmark, loadProfile } from '@guestbench/agent';
+import { getBenchmark, listBenchmarks, loadProfile } from '@guestbench/agent';
 
 export function smokeBenchmarkIds(): readonly string[] {
-  return loadProfile('smoke', BENCHMARK_IDS).benchmarks;
+  return loadProfile('smoke', listBenchmarks()).benchmarks;
 }
 
 /** Samples a complete smoke run yields: one per metric of each benchmark. */

@@ -171,3 +171,33 @@ test('a job goes to a connected daemon agent, which runs it and reports; job sho
   }
   expect(daemonLog).toMatch(/"event":"job-received"/);
 }, 150_000);
+
+test('a job narrowed by --only and changed by --set: the agent runs just that, the run records it, the override is a sample parameter', async () => {
+  const daemon = spawn(process.execPath, [AGENT_CLI, 'daemon', '--collector', h.collector.grpcAddress, '--platform', 'native', '--agent-id', 'narrow-agent', '--state-dir', path.join(h.dir, 'narrow-state')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon.stderr!.resume();
+  try {
+    const created = await waitFor('job create to find the daemon', async () => {
+      const r = await runCli(COLLECTOR_CLI, [
+        'job', 'create', '--platform', 'native', '--profile', 'smoke', '--only', 'sys.clock,mem.latency', '--set', 'mem.latency.workingSetMiB=8', '--collector', h.collector.grpcAddress, '--json',
+      ]);
+      return r.code === 0 ? (JSON.parse(r.stdout) as { job: { id: string; profile: string }; assignments: { agentId: string }[] }) : undefined;
+    }, 30_000, 200);
+    expect(created.job.profile).toBe('smoke only=sys.clock,mem.latency set=mem.latency.workingSetMiB=8');
+    expect(created.assignments.map((a) => a.agentId)).toEqual(['narrow-agent']);
+    const done = await waitFor('the narrowed job to finish', async () => {
+      const r = await runCli(COLLECTOR_CLI, ['job', 'show', created.job.id, '--collector', h.collector.grpcAddress, '--json']);
+      const info = JSON.parse(r.stdout) as { state: string; assignments: { state: string; runId: string }[] };
+      return info.state === 'done' ? info : undefined;
+    }, 60_000, 300);
+    expect(done.assignments[0]!.state).toBe('completed');
+    const runId = done.assignments[0]!.runId;
+    expect(await h.collector.store.getRun(runId)).toMatchObject({ profile: 'smoke only=sys.clock,mem.latency set=mem.latency.workingSetMiB=8', status: 'completed' });
+    const samples = await h.collector.store.getSamples([runId]);
+    expect([...new Set(samples.map((s) => s.benchmarkId))].sort()).toEqual(['mem.latency', 'sys.clock']);
+    for (const s of samples.filter((x) => x.benchmarkId === 'mem.latency')) expect(s.parameters).toMatchObject({ workingSetMiB: '8' });
+  } finally {
+    const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
+    daemon.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }
+}, 120_000);

@@ -22,6 +22,7 @@ import { sysClock } from './sys/clock';
 import { sysCtxswitch } from './sys/ctxswitch';
 import { sysSpawn } from './sys/spawn';
 import { sysSyscall } from './sys/syscall';
+import type { Profile } from '../profiles/profile';
 import type { AnyBenchmark } from './types';
 import { webCgiLarge, webCgiSmall, webStaticLarge, webStaticSmall } from './web/web-benchmark';
 
@@ -67,4 +68,12 @@ export function getBenchmark(id: string): AnyBenchmark {
   const def = byId.get(id);
   if (def === undefined) throw new Error(`unknown benchmark "${id}" (known: ${BENCHMARK_IDS.join(', ')})`);
   return def;
+}
+
+/**
+ * Parses every running benchmark's settings of `profile` with the benchmark's own parser, so
+ * a bad value (from profiles.json, a profile file or --set) fails before anything runs.
+ */
+export function checkProfileSettings(profile: Profile): void {
+  for (const id of profile.benchmarks) getBenchmark(id).parseSettings(profile.settings[id] ?? {});
 }

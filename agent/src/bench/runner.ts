@@ -119,7 +119,7 @@ export async function runBenchmark(def: AnyBenchmark, options: RunOptions): Prom
         trials: values,
         rsd: relativeStandardDeviation(values),
         stealFraction: steal,
-        parameters: prepared.parameters,
+        parameters: { ...profile.parameterOverrides?.[def.id], ...prepared.parameters },
         clocksource,
         durationSeconds,
         finishedAtMs,

@@ -1,6 +1,7 @@
 // The contract between the benchmark runner and each benchmark. Adding a benchmark is one
 // file that exports a BenchmarkDefinition and one line in registry.ts.
 import type { Profile } from '../profiles/profile';
+import type { ProfileName } from '../profiles/profile-names';
 import type { WebTargets } from '../web/pages';
 
 /** Whether a larger value of a metric is better (throughput) or worse (latency). */
@@ -60,6 +61,8 @@ export interface BenchmarkDefinition<Settings = unknown> {
   readonly id: string;
   /** One line for --help and the docs. */
   readonly description: string;
+  /** The built-in profiles this benchmark runs in (usually EVERY_PROFILE); at least one. */
+  readonly profiles: readonly ProfileName[];
   readonly metrics: readonly MetricSpec[];
   /**
    * Turns the profile's untyped settings for this benchmark into typed settings.

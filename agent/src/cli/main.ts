@@ -2,7 +2,7 @@
 // guestbench-agent: detect the platform, run the suite locally, or run it for a collector.
 import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
-import { BENCHMARK_IDS, listBenchmarks } from '../bench/registry';
+import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
 import { runSuite, type MeasuredSample } from '../bench/runner';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
@@ -11,13 +11,15 @@ import { formatHostPort, parseHostPort } from '@guestbench/proto';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
+import { applySelection, type Selection } from '../profiles/selection';
 import { createProgress } from '../output/progress';
 import { formatSamplesTable } from '../output/samples-table';
 import { localAgentId } from '../report/agent-identity';
 import { CollectorClient, isCollectorError, isRefusal } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
-import { reportRun } from '../report/report-run';
+import { enroll, reportRun } from '../report/report-run';
+import { CHECK_CALL, describeCollectorFailure } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
 import { defaultStateDir, Spool } from '../report/spool';
@@ -26,7 +28,7 @@ import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { load } from '../load/load-command';
-import { isUsageError, parseArguments, USAGE, UsageError, type Command } from './parse-arguments';
+import { agentCommandHelp, COMMANDS, isUsageError, parseArguments, USAGE, UsageError, versionText, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
 
@@ -56,8 +58,15 @@ async function localSink(cmd: Extract<Command, { kind: 'bench' }>, profile: Prof
   }
 }
 
+/** The profile by name or file, narrowed and changed by --only/--skip/--set, every setting checked. */
+function chooseProfile(name: string, selection: Selection): Profile {
+  const profile = applySelection(loadProfile(name, listBenchmarks()), selection, BENCHMARK_IDS);
+  checkProfileSettings(profile);
+  return profile;
+}
+
 async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
-  const profile = loadProfile(cmd.profile ?? DEFAULT_PROFILE, BENCHMARK_IDS);
+  const profile = chooseProfile(cmd.profile ?? DEFAULT_PROFILE, cmd.selection);
   const signal = interruptSignal();
   const sink = await localSink(cmd, profile);
   const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
@@ -121,7 +130,7 @@ function agentLogger(forwarder: LogForwarder): pino.Logger {
 
 async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<number> {
   const settings = await resolveRunSettings(cmd);
-  const profile = loadProfile(settings.profileName, BENCHMARK_IDS);
+  const profile = chooseProfile(settings.profileName, cmd.selection);
   const agentId = cmd.agentId ?? localAgentId();
   const forwarder = new LogForwarder(agentId);
   const logger = agentLogger(forwarder);
@@ -140,6 +149,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
       client.close();
     }
   }
+  const stop = interruptSignal();
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
   const common = {
     client,
@@ -150,28 +160,49 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     inventory,
     logger,
     spool,
-    signal: interruptSignal(),
+    signal: stop,
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
   };
   try {
     if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
+    // Is the collector there and does it take us? Unless --offline, find out before the
+    // suite runs, not after it: a run nobody receives is minutes lost.
+    let enrolled: Awaited<ReturnType<typeof enroll>> | undefined;
+    if (!cmd.offline) {
+      try {
+        enrolled = await enroll(common, CHECK_CALL);
+      } catch (err: unknown) {
+        process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
+        return 1;
+      }
+    }
     // What an earlier, interrupted agent left in the spool goes first.
     await deliverLeftovers(client, spool, logger).catch((err: unknown) => {
       if (isRefusal(err)) throw err;
       logger.warn({ event: 'spool-not-delivered', err }, 'spooled runs not delivered yet');
     });
     const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
-    const result = await reportRun({ ...common, profile, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot] });
+    const measured: MeasuredSample[] = [];
+    const progress = createProgress();
+    const result = await reportRun({
+      ...common, profile, enrolled, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      onEvent: (event) => {
+        progress(event);
+        if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
+      },
+    });
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
+      if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
       process.stdout.write(
-        `run ${result.runId}: ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
+        `run ${result.runId} (profile ${profile.name}): ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
           `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
       );
     }
     return result.delivered && result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
   } finally {
-    await forwarder.flush();
+    // When stopped (SIGTERM), one quick try: a stopping agent must not wait on its collector.
+    await forwarder.flush(stop.aborted ? { attempts: 1, deadlineMs: 1000 } : undefined);
     client.close();
   }
 }
@@ -182,14 +213,18 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseArguments(argv);
   } catch (err: unknown) {
     if (isUsageError(err)) {
-      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent --help\` for usage.\n`);
+      const topic = argv[0] !== undefined && COMMANDS.includes(argv[0]) ? `${argv[0]} ` : '';
+      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent ${topic}--help\` for usage.\n`);
       return 2;
     }
     throw err;
   }
   switch (cmd.kind) {
     case 'help':
-      process.stdout.write(USAGE);
+      process.stdout.write(cmd.command === undefined ? USAGE : agentCommandHelp(cmd.command));
+      return 0;
+    case 'version':
+      process.stdout.write(versionText());
       return 0;
     case 'list': {
       const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics }));

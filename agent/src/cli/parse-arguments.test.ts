@@ -1,4 +1,5 @@
-import { isUsageError, parseArguments } from './parse-arguments';
+import agentPackage from '../../package.json';
+import { agentCommandHelp, COMMANDS, isUsageError, parseArguments, versionText } from './parse-arguments';
 
 function usageError(argv: string[]): string {
   try {
@@ -18,7 +19,38 @@ test('run with every option', () => {
 });
 
 test('help in every spelling', () => {
-  for (const argv of [[], ['--help'], ['-h'], ['help'], ['bench', '--help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
+  for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
+  for (const argv of [['bench', '--help'], ['bench', '-h'], ['help', 'bench']]) expect(parseArguments(argv)).toEqual({ kind: 'help', command: 'bench' });
+  for (const argv of [['--version'], ['-V'], ['version']]) expect(parseArguments(argv)).toEqual({ kind: 'version' });
+});
+
+test.each(COMMANDS.filter((c) => c !== 'load' && c !== 'serve-web'))('%s --help is that command\'s usage and its options only', (command) => {
+  const help = agentCommandHelp(command);
+  expect(help).toMatch(new RegExp(`^Usage:\\n  guestbench-agent ${command} `));
+  expect(help).not.toMatch(new RegExp(`guestbench-agent (?!${command} )[a-z-]+ `));
+  const allowed = (parseArguments([command, '--help']) as { command: string }).command === command;
+  expect(allowed).toBe(true);
+});
+
+test('run --help names run\'s options and not those of other commands', () => {
+  const help = agentCommandHelp('run');
+  for (const flag of ['--collector', '--only', '--skip', '--set', '--deliver-timeout', '--token']) expect(help).toContain(flag);
+  expect(help).not.toContain('--listen');
+  expect(help).not.toContain('--root');
+});
+
+test('the unknown-command message names every command, load and serve-web included', () => {
+  const message = usageError(['frobnicate']);
+  for (const c of COMMANDS) expect(message).toContain(c);
+  expect(COMMANDS).toEqual(expect.arrayContaining(['load', 'serve-web', 'detect', 'bench', 'run', 'daemon', 'flush', 'config', 'serve-net', 'list']));
+});
+
+test('--only, --skip and --set (repeatable) are parsed into a selection', () => {
+  expect(parseArguments(['bench', '--only', 'cpu,disk.seq_read', '--skip', 'web', '--set', 'disk.seq_read.fileMiB=4096', '--set', 'mem.latency.workingSetMiB=8.5'])).toMatchObject({
+    kind: 'bench',
+    selection: { only: ['cpu', 'disk.seq_read'], skip: ['web'], set: [{ benchmark: 'disk.seq_read', key: 'fileMiB', value: 4096 }, { benchmark: 'mem.latency', key: 'workingSetMiB', value: 8.5 }] },
+  });
+  expect(parseArguments(['run', '--only', 'cpu'])).toMatchObject({ kind: 'run', selection: { only: ['cpu'], skip: [], set: [] } });
 });
 
 test.each([
@@ -32,7 +64,26 @@ test.each([
   [['run', '--platform', 'bochs'], /--platform: expected auto or one of native, kvm/],
   [['run', '--label', 'a/b'], /--label: expected 1 to 64 letters/],
   [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],
-  [['bench', '--bogus'], /Unknown option '--bogus'/],
+  [['bench', '--bogus'], /^bench: unknown option --bogus \(options: --profile, --only/],
+  [['bench', '--profile'], /^bench: --profile needs a value$/],
+  [['bench', '--profile', '--json'], /^bench: --profile needs a value; one that starts with "-" is written --profile=-VALUE$/],
+  [['bench', '--json=yes'], /^bench: --json is a switch and takes no value$/],
+  [['list', 'extra'], /^list: unexpected argument "extra"$/],
+  [['load', '--bogus', 'http://x/'], /^load: unknown option --bogus/],
+  [['serve-web', '--bogus'], /^serve-web: unknown option --bogus/],
+  [['bench', '--only', 'cpu,,mem'], /--only: comma-separated benchmark ids or categories/],
+  [['bench', '--set', 'disk.seq_read=4'], /--set: expected BENCHMARK.SETTING=VALUE such as disk.seq_read.fileMiB=4096/],
+  [['daemon', '--only', 'cpu'], /daemon: --only does not apply/],
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);
+});
+
+test('no message of Node\'s argument parser shows through', () => {
+  for (const argv of [['bench', '--bogus'], ['bench', '--profile'], ['bench', '--json=1'], ['list', 'x'], ['load', '--zz'], ['serve-web', '--zz'], ['detect', '-q']]) {
+    expect(usageError(argv)).not.toMatch(/To specify|positional|Option '|Unknown option|ambiguous|Did you forget/);
+  }
+});
+
+test('--version says the version package.json has', () => {
+  expect(versionText()).toBe(`guestbench-agent ${agentPackage.version} (Node ${process.version})\n`);
 });

@@ -2,17 +2,21 @@
 // main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseHostPort, parseId, parseLabel, parsePlatform, PLATFORMS, type Parsed } from '@guestbench/proto';
+import { argumentErrorMessage, commandHelp, parseHostPort, parseId, parseLabel, parsePlatform, PLATFORMS, type Parsed } from '@guestbench/proto';
 import { isWebTargetError, parseWebTargets, type WebTargets } from '../web/pages';
 import { parseServeWebArguments, type ServeWebCommand } from '../web/serve-web';
 import { parseLoadArguments, type LoadCommand } from '../load/load-command';
+import { isProfileError } from '../profiles/profile';
+import { NO_SELECTION, parseBenchmarkList, parseOverride, type Selection } from '../profiles/selection';
+import { AGENT_VERSION } from '../version';
 
 export const USAGE = `guestbench-agent — measures what this machine (a guest, or the bare host) gets
 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
-  guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
-  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
+  guestbench-agent bench  [--profile NAME|FILE] [--only LIST] [--skip LIST] [--set B.KEY=V…] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
+  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME|FILE] [--agent-id ID]
+                          [--only LIST] [--skip LIST] [--set B.KEY=V…] [--offline]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
   guestbench-agent flush  [--collector HOST:PORT] [--json]
@@ -22,14 +26,16 @@ Usage:
   guestbench-agent serve-web [--listen HOST:PORT] [--large-kib N] [--site DIR | --write-site DIR] [--json]
   guestbench-agent load   URL [-c N] [-n N] [-t SECONDS] [-k] [--rate R] [--threads T] [--generator builtin|ab] [--json]
   guestbench-agent list   [--json]
-  guestbench-agent --help
+  guestbench-agent --help | --version
+  guestbench-agent COMMAND --help       that command's usage and options
 
 Commands:
   detect   say which platform this is (native, kvm, qemu, vmware, xen, hyperv, other) and why
   bench    run the benchmark suite locally and print the samples; no collector needed
-  run      run the suite and report every sample to a collector as each benchmark finishes;
-           exits 0 only when every sample was acknowledged
-  daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
+  run      check the collector, run the suite once and report every sample as each benchmark
+           finishes; exits 0 only when every sample was acknowledged
+  daemon   stay connected to the collector and run the jobs it hands out (for long-lived guests;
+           the systemd unit of a baked image runs \`run\` once per boot instead)
   flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
   config   show the collector, token, label, platform and profile this agent would use, and where
            each came from (flags, environment, /etc/guestbench/agent.json, SMBIOS, fw_cfg,
@@ -42,12 +48,19 @@ Commands:
   list     the benchmarks and profiles this agent knows
 
 Options:
-  --profile NAME       smoke (seconds), quick (about a minute), standard, full; default smoke
+  --profile NAME|FILE  smoke (seconds), quick (about a minute), standard, full; default smoke; or a JSON
+                       file of the same shape (see README), e.g. ./mine.json
+  --only LIST          run only these benchmarks: ids or categories, comma-separated (cpu,disk.seq_read)
+  --skip LIST          leave these out (web); \`guestbench-agent list\` names them
+  --set B.KEY=VALUE    change one setting of one benchmark, e.g. disk.seq_read.fileMiB=4096; may be
+                       repeated; checked like the profile's settings, and recorded with the samples
   --token TOKEN        the enrollment token from \`guestbench-collector token create\` (else $GUESTBENCH_TOKEN, …)
   --ca FILE            verify the collector's TLS certificate with this CA (PEM); TLS is off without it
   --cert/--key FILE    this agent's certificate and key, for collectors that require mutual TLS
   --state-dir DIR      where the spool lives (default $GUESTBENCH_STATE_DIR, /var/lib/guestbench as root,
                        else ~/.local/state/guestbench)
+  --offline            run: start without reaching the collector first (otherwise run checks it, for at
+                       most 5 s, and stops at once with the cause); samples wait in the spool until it is back
   --deliver-timeout S  run: keep trying to deliver for S seconds after the run (default 600); what is
                        left stays in the spool for the next start
   --collector H:P      the collector's gRPC address (else $GUESTBENCH_COLLECTOR, the config file,
@@ -69,10 +82,11 @@ Options:
 `;
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly command?: string }
+  | { readonly kind: 'version' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
+  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly selection: Selection; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
       readonly kind: 'run' | 'daemon' | 'flush';
@@ -81,9 +95,13 @@ export type Command =
       readonly tls: { readonly ca: string; readonly cert: string | undefined; readonly key: string | undefined } | undefined;
       readonly stateDir: string | undefined;
       readonly deliverTimeoutSeconds: number;
+      /** run: start without checking the collector first; deliver when it is back. */
+      readonly offline: boolean;
       readonly label: string | undefined;
       readonly platform: string | undefined;
       readonly profile: string | undefined;
+      /** --only, --skip and --set (run; empty for daemon and flush, whose jobs carry their own). */
+      readonly selection: Selection;
       readonly agentId: string | undefined;
       readonly json: boolean;
       readonly diskDir: string | undefined;
@@ -111,8 +129,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   list: ['json'],
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
-  bench: ['profile', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout'],
+  bench: ['profile', 'only', 'skip', 'set', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
+  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'offline'],
   daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
   flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
@@ -146,9 +164,19 @@ export function checkListen(address: string): string {
   return checked('--listen', address, parseHostPort(address, { allowZero: true }));
 }
 
+/** Every command, for the "unknown command" message. */
+export const COMMANDS: readonly string[] = ['detect', 'bench', 'run', 'daemon', 'flush', 'config', 'serve-net', 'serve-web', 'load', 'list'];
+
+/** The help of one command (load and serve-web have their own, longer ones). */
+export function agentCommandHelp(command: string): string {
+  return commandHelp(USAGE, 'guestbench-agent', command, ALLOWED[command] ?? []);
+}
+
 export function parseArguments(argv: readonly string[]): Command {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  if (sub === undefined || sub === '--help' || sub === '-h') return { kind: 'help' };
+  if (sub === '--version' || sub === '-V' || sub === 'version') return { kind: 'version' };
+  if (sub === 'help') return rest[0] !== undefined && ALLOWED[rest[0]] !== undefined ? { kind: 'help', command: rest[0] } : { kind: 'help' };
   if (sub === 'load') {
     try {
       return parseLoadArguments(rest);
@@ -164,7 +192,7 @@ export function parseArguments(argv: readonly string[]): Command {
     }
   }
   const allow = ALLOWED[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${Object.keys(ALLOWED).join(', ')})`);
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${COMMANDS.join(', ')})`);
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     values = parseArgs({
@@ -176,14 +204,15 @@ export function parseArguments(argv: readonly string[]): Command {
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
         'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
+        only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true }, offline: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
     }).values;
   } catch (err: unknown) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(argumentErrorMessage(err, sub, allow));
   }
-  if (values['help'] === true) return { kind: 'help' };
+  if (values['help'] === true) return { kind: 'help', command: sub };
   for (const k of Object.keys(values)) {
     if (values[k] !== undefined && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
   }
@@ -192,13 +221,14 @@ export function parseArguments(argv: readonly string[]): Command {
   const diskDir = str('disk-dir') === undefined ? undefined : path.resolve(str('disk-dir') as string);
   const netTarget = str('net-target') === undefined ? undefined : checkNetTarget(str('net-target') as string);
   const web = webFlags(values['web-target'] as string[] | undefined, str('load-generator'));
+  const selection = selectionFlags(str('only'), str('skip'), values['set'] as string[] | undefined);
   switch (sub) {
     case 'list':
       return { kind: 'list', json };
     case 'detect':
       return { kind: 'detect', json, root: str('root') ?? '/' };
     case 'bench':
-      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget, ...web };
+      return { kind: 'bench', profile: str('profile'), selection, json, diskDir, netTarget, ...web };
     case 'serve-net':
       return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
@@ -226,9 +256,11 @@ export function parseArguments(argv: readonly string[]): Command {
         tls: ca === undefined ? undefined : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
         stateDir: str('state-dir') === undefined ? undefined : path.resolve(str('state-dir') as string),
         deliverTimeoutSeconds: Number(timeout),
+        offline: values['offline'] === true,
         label: label === undefined ? undefined : checkLabel(label),
         platform: platform === undefined ? undefined : checkPlatform(platform),
         profile: str('profile'),
+        selection,
         agentId: agentId === undefined ? undefined : checked('--agent-id', agentId, parseId(agentId)),
         json,
         diskDir,
@@ -249,4 +281,23 @@ function webFlags(targets: readonly string[] | undefined, generator: string | un
     if (isWebTargetError(err)) throw new UsageError(err.message);
     throw err;
   }
+}
+
+function selectionFlags(only: string | undefined, skip: string | undefined, set: readonly string[] | undefined): Selection {
+  if (only === undefined && skip === undefined && set === undefined) return NO_SELECTION;
+  try {
+    return {
+      only: only === undefined ? [] : parseBenchmarkList('--only', only),
+      skip: skip === undefined ? [] : parseBenchmarkList('--skip', skip),
+      set: (set ?? []).map(parseOverride),
+    };
+  } catch (err: unknown) {
+    if (isProfileError(err)) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The version line of --version. */
+export function versionText(): string {
+  return `guestbench-agent ${AGENT_VERSION} (Node ${process.version})\n`;
 }

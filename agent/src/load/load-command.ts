@@ -1,6 +1,7 @@
 // `guestbench-agent load URL`: the load generator on its own, with ab's flags and ab's
 // report (as text, or as JSON under ab's field names), or the real ab behind the same flags.
 import { parseArgs } from 'node:util';
+import { argumentErrorMessage } from '@guestbench/proto';
 import { isAbError, runAb } from './ab';
 import { isLoadOptionsError, parseLoadOptions, type LoadOptions } from './options';
 import { PERCENTILES, toAbJson, type LoadReport, type TimeStats } from './report';
@@ -57,7 +58,7 @@ export function parseLoadArguments(argv: readonly string[]): LoadCommand {
       allowPositionals: true,
     });
   } catch (err: unknown) {
-    throw new LoadUsageError(`load: ${(err as Error).message}`);
+    throw new LoadUsageError(argumentErrorMessage(err, 'load', ['c', 'n', 't', 'k', 's', 'pipelining', 'rate', 'threads', 'transport', 'generator', 'json', 'help']));
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'load-help' };

@@ -1,5 +1,9 @@
-// Profiles choose durations, trial counts and sizes. They are data (profiles.json); this
-// file parses and checks them, once, before any benchmark starts.
+// Profiles choose durations, trial counts and sizes. They are data (profiles.json, or a
+// file of the same shape given to --profile); this file parses and checks them, once,
+// before any benchmark starts. Which benchmarks a built-in profile runs is declared by each
+// benchmark (its `profiles`), so adding one touches no profile data.
+import fs from 'node:fs';
+import path from 'node:path';
 import { PROFILE_NAMES } from '@guestbench/proto';
 import builtinProfiles from './profiles.json';
 
@@ -22,6 +26,11 @@ export interface Profile {
   readonly benchmarks: readonly string[];
   /** Per-benchmark settings, parsed by each benchmark's parseSettings. */
   readonly settings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Settings changed by --set, by benchmark: the runner adds them to the samples' parameters
+   * (where the benchmark does not record them already), so the comparison keeps them apart.
+   */
+  readonly parameterOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export class ProfileError extends Error {
@@ -55,12 +64,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What loading a profile needs to know of a registered benchmark. */
+export interface BenchmarkMembership {
+  readonly id: string;
+  /** The built-in profiles the benchmark runs in. */
+  readonly profiles: readonly string[];
+}
+
 /**
  * Parses one profile object. `knownBenchmarks` are the registered ids; naming any other
- * id, in the list or in the settings, is an error.
+ * id, in the list or in the settings, is an error. Without a "benchmarks" list, every
+ * known benchmark runs. `where` names the profile in messages.
  */
-export function parseProfile(name: string, raw: unknown, knownBenchmarks: readonly string[]): Profile {
-  const where = `profile "${name}"`;
+export function parseProfile(name: string, raw: unknown, knownBenchmarks: readonly string[], where = `profile "${name}"`): Profile {
   if (!isRecord(raw)) throw new ProfileError(`${where} must be an object`);
   const known = new Set(['description', 'warmupSeconds', 'trialSeconds', 'minTrials', 'maxTrials', 'rsdThreshold', 'budgetSeconds', 'benchmarks', 'settings']);
   for (const key of Object.keys(raw)) {
@@ -70,7 +86,7 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
   const maxTrials = integerAtLeast(raw, 'maxTrials', where, minTrials);
   const rsdThreshold = positiveNumber(raw, 'rsdThreshold', where);
   if (rsdThreshold >= 1) throw new ProfileError(`${where}: "rsdThreshold" is a fraction (0.03 = 3%), got ${rsdThreshold}`);
-  const benchmarks = raw['benchmarks'];
+  const benchmarks = raw['benchmarks'] ?? knownBenchmarks;
   if (!Array.isArray(benchmarks) || benchmarks.length === 0 || !benchmarks.every((b): b is string => typeof b === 'string')) {
     throw new ProfileError(`${where}: "benchmarks" must be a non-empty list of benchmark ids`);
   }
@@ -104,11 +120,45 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
 /** Names of the built-in profiles, in order of growing length: the protocol's list, which profiles.json defines. */
 export { PROFILE_NAMES };
 
-/** Looks up and parses a built-in profile; an unknown name is a ProfileError listing the known ones. */
-export function loadProfile(name: string, knownBenchmarks: readonly string[]): Profile {
+/** The benchmarks that declare `profileName`, in registry order. */
+export function profileMembers(profileName: string, registered: readonly BenchmarkMembership[]): string[] {
+  return registered.filter((b) => b.profiles.includes(profileName)).map((b) => b.id);
+}
+
+/** A --profile value that names a file rather than a built-in profile. */
+export function isProfileFile(value: string): boolean {
+  return value.includes('/') || value.endsWith('.json');
+}
+
+/**
+ * Looks up and parses a built-in profile (its benchmarks: those of `registered` that declare
+ * it), or reads a profile file when `name` is a path (see isProfileFile). An unknown name is a
+ * ProfileError listing the known ones.
+ */
+export function loadProfile(name: string, registered: readonly BenchmarkMembership[]): Profile {
+  const ids = registered.map((b) => b.id);
+  if (isProfileFile(name)) return readProfileFile(name, ids);
   const raw = (builtinProfiles as Record<string, unknown>)[name];
-  if (raw === undefined) {
-    throw new ProfileError(`unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')})`);
+  if (raw === undefined || !(PROFILE_NAMES as readonly string[]).includes(name)) {
+    throw new ProfileError(`unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')}, or a file such as ./mine.json)`);
   }
-  return parseProfile(name, raw, knownBenchmarks);
+  return parseProfile(name, { ...(raw as Record<string, unknown>), benchmarks: profileMembers(name, registered) }, ids);
+}
+
+/** A profile file: the shape of one entry of profiles.json, "benchmarks" optional. */
+export function readProfileFile(file: string, knownBenchmarks: readonly string[]): Profile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err: unknown) {
+    throw new ProfileError(`--profile: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new ProfileError(`profile file ${file}: not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const name = `file:${path.basename(file).replace(/\.json$/, '')}`;
+  return parseProfile(name, raw, knownBenchmarks, `profile file ${file}`);
 }

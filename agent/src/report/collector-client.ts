@@ -48,6 +48,8 @@ export interface ClientTls {
 export interface CallOptions {
   readonly attempts?: number;
   readonly deadlineMs?: number;
+  /** Cancels the call (and its retries) when aborted, e.g. a long poll when the agent stops. */
+  readonly signal?: AbortSignal;
 }
 
 export interface CollectorClientOptions {
@@ -63,7 +65,7 @@ export interface CollectorClientOptions {
   readonly retryDelayMs?: number;
 }
 
-type Unary<Req, Res> = (req: Req, metadata: Metadata, options: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type Unary<Req, Res> = (req: Req, metadata: Metadata, options: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => { cancel(): void } | undefined;
 
 export class CollectorClient {
   private readonly client: AgentServiceClient;
@@ -93,11 +95,19 @@ export class CollectorClient {
         return await new Promise<Res>((resolve, reject) => {
           const metadata = new Metadata();
           if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
-          fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
+          const signal = opts.signal;
+          const cancel = (): void => (pending as { cancel?: () => void } | undefined)?.cancel?.();
+          const pending = fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => {
+            signal?.removeEventListener('abort', cancel);
+            if (err) reject(err);
+            else resolve(res);
+          });
+          if (signal?.aborted === true) cancel();
+          else signal?.addEventListener('abort', cancel, { once: true });
         });
       } catch (err: unknown) {
         const e = err as ServiceError;
-        if (!TRANSIENT.has(e.code) || attempt >= attempts) {
+        if (!TRANSIENT.has(e.code) || attempt >= attempts || opts.signal?.aborted === true) {
           throw new CollectorError(`${name} to ${this.address} failed: ${e.details || e.message}`, e.code, { cause: err });
         }
         await new Promise((r) => setTimeout(r, delay));
@@ -122,17 +132,17 @@ export class CollectorClient {
     return this.call('EndRun', this.client.endRun as unknown as Unary<EndRunRequest, EndRunResponse>, req, 0, opts);
   }
 
-  heartbeat(req: HeartbeatRequest): Promise<unknown> {
-    return this.call('Heartbeat', this.client.heartbeat as unknown as Unary<HeartbeatRequest, unknown>, req);
+  heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<unknown> {
+    return this.call('Heartbeat', this.client.heartbeat as unknown as Unary<HeartbeatRequest, unknown>, req, 0, opts);
   }
 
-  sendLogs(req: SendLogsRequest): Promise<unknown> {
-    return this.call('SendLogs', this.client.sendLogs as unknown as Unary<SendLogsRequest, unknown>, req);
+  sendLogs(req: SendLogsRequest, opts?: CallOptions): Promise<unknown> {
+    return this.call('SendLogs', this.client.sendLogs as unknown as Unary<SendLogsRequest, unknown>, req, 0, opts);
   }
 
   /** Long poll: the deadline is the wait plus the usual per-call deadline. */
-  waitForJob(req: WaitForJobRequest): Promise<WaitForJobResponse> {
-    return this.call('WaitForJob', this.client.waitForJob as unknown as Unary<WaitForJobRequest, WaitForJobResponse>, req, req.waitMs);
+  waitForJob(req: WaitForJobRequest, opts?: CallOptions): Promise<WaitForJobResponse> {
+    return this.call('WaitForJob', this.client.waitForJob as unknown as Unary<WaitForJobRequest, WaitForJobResponse>, req, req.waitMs, opts);
   }
 
   close(): void {

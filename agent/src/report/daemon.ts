@@ -2,11 +2,13 @@
 // from the collector, run them and report; survive the collector going away.
 import type { Logger } from 'pino';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
-import { BENCHMARK_IDS } from '../bench/registry';
+import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
-import { isProfileError, loadProfile } from '../profiles/profile';
+import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
+import { applySelection, parseJobProfile } from '../profiles/selection';
 import { isRefusal, type CollectorClient } from './collector-client';
+import { describeCollectorFailure } from './collector-check';
 import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
 import type { Spool } from './spool';
@@ -42,14 +44,25 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let jobs = 0;
   let backoff = 1000;
   let enrolled: { heartbeatIntervalMs: number } | undefined;
+  // One log line per change of the connection's state, not one per retry.
+  let state = '';
+  const setState = (event: 'collector-waiting' | 'collector-unreachable', key: string, fields: Record<string, unknown>, message: string): void => {
+    if (key === state) return;
+    state = key;
+    (event === 'collector-waiting' ? logger.info.bind(logger) : logger.warn.bind(logger))({ event, ...fields }, message);
+  };
+  // While waiting, one attempt per call and the stop signal cancels it: SIGTERM ends the
+  // daemon at once, and the loop below does the retrying.
+  const waiting = { attempts: 1, signal };
   while (!signal.aborted && (options.maxJobs === undefined || jobs < options.maxJobs)) {
     try {
       if (enrolled === undefined) {
-        enrolled = await enroll(options);
+        enrolled = await enroll(options, waiting);
         await deliverLeftovers(client, options.spool, logger);
       }
-      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true });
-      const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 });
+      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true }, waiting);
+      setState('collector-waiting', 'waiting', { collector: client.address }, 'waiting for jobs');
+      const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 }, waiting);
       backoff = 1000;
       const job = res.job;
       if (job === undefined) continue;
@@ -57,10 +70,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       logger.info({ event: 'job-received', jobId: job.id, profile: job.profile, label: job.label }, 'job received');
       let profile;
       try {
-        profile = loadProfile(job.profile, BENCHMARK_IDS);
+        const spec = parseJobProfile(job.profile, PROFILE_NAMES);
+        profile = applySelection(loadProfile(spec.name, listBenchmarks()), spec.selection, BENCHMARK_IDS);
+        checkProfileSettings(profile);
       } catch (err: unknown) {
         if (!isProfileError(err)) throw err;
-        logger.error({ event: 'job-refused', jobId: job.id, err }, 'job names a profile this agent does not have');
+        logger.error({ event: 'job-refused', jobId: job.id, err }, 'job names a profile, benchmark or setting this agent does not have');
         continue;
       }
       const result = await reportRun({
@@ -78,7 +93,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       // The collector refused what this agent sends (INVALID_ARGUMENT): no retry can cure it.
       if (isRefusal(err)) throw err;
       enrolled = undefined;
-      logger.warn({ event: 'collector-unreachable', err, retryInMs: backoff }, 'collector call failed; retrying');
+      const cause = describeCollectorFailure(err, client.address, client.tls !== undefined);
+      setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
       await sleep(backoff, signal);
       backoff = Math.min(backoff * 2, 30_000);
     }

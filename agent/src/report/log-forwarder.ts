@@ -4,7 +4,7 @@
 // be delivered stay in the agent's own log (stderr/journal) and are dropped here.
 import { Writable } from 'node:stream';
 import type { LogLine } from '@guestbench/proto';
-import type { CollectorClient } from './collector-client';
+import type { CallOptions, CollectorClient } from './collector-client';
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const OWN_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'runId', 'v']);
@@ -53,8 +53,8 @@ export class LogForwarder extends Writable {
     callback();
   }
 
-  /** Sends what is buffered; resolves when it was sent or given up. */
-  flush(): Promise<void> {
+  /** Sends what is buffered; resolves when it was sent or given up (`opts`: e.g. one quick try at exit). */
+  flush(opts?: CallOptions): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const client = this.client;
@@ -64,7 +64,7 @@ export class LogForwarder extends Writable {
     this.inFlight = this.inFlight.then(async () => {
       for (const [runId, lines] of batches) {
         for (let i = 0; i < lines.length; i += 500) {
-          await client.sendLogs({ agentId: this.agentId, runId, lines: lines.slice(i, i + 500) }).catch(() => undefined);
+          await client.sendLogs({ agentId: this.agentId, runId, lines: lines.slice(i, i + 500) }, opts).catch(() => undefined);
         }
       }
     });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { RunStatus, type EnrollRequest } from '@guestbench/proto';
 import type { Logger } from 'pino';
-import { runSuite, type BenchmarkOutcome } from '../bench/runner';
+import { runSuite, type BenchmarkOutcome, type RunnerEvent } from '../bench/runner';
 import type { BenchTargets } from '../bench/types';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
@@ -43,6 +43,8 @@ export interface ReportRunOptions {
   readonly deliverTimeoutMs?: number;
   /** Extra samples measured outside the suite (e.g. boot.to_agent), sent first. */
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
+  /** Told of the suite's progress too, e.g. to print each finished benchmark. */
+  readonly onEvent?: (event: RunnerEvent) => void;
 }
 
 export interface ReportRunResult {
@@ -199,6 +201,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       signal: options.signal,
       targets,
       onEvent: async (event) => {
+        options.onEvent?.(event);
         if (event.type === 'benchmark-start') {
           if (event.benchmarkId.startsWith('net.')) await refreshSink();
           pump.update(beatRequest(event.benchmarkId));

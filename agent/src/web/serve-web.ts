@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseHostPort } from '@guestbench/proto';
+import { argumentErrorMessage, parseHostPort } from '@guestbench/proto';
 import pino from 'pino';
 import { DEFAULT_LARGE_BYTES, writeSite } from './site';
 import { startWebServer } from './server';
@@ -50,7 +50,7 @@ export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand
       allowPositionals: false,
     }).values;
   } catch (err: unknown) {
-    throw new ServeWebUsageError(`serve-web: ${(err as Error).message}`);
+    throw new ServeWebUsageError(argumentErrorMessage(err, 'serve-web', ['listen', 'large-kib', 'site', 'write-site', 'json', 'help']));
   }
   if (values.help === true) return { kind: 'serve-web-help' };
   const kib = values['large-kib'] ?? String(DEFAULT_LARGE_BYTES / 1024);

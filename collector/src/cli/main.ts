@@ -3,7 +3,8 @@
 import { startCollector } from '../collector';
 import { createLogger } from '../log';
 import { describeDatabase } from '../store/database-spec';
-import { isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
+import { collectorCommandHelp, isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
+import { COLLECTOR_VERSION } from '../version';
 import { jobCommand } from './job-command';
 import { reportCommand } from './report-command';
 import { tokenCommand } from './token-command';
@@ -57,14 +58,18 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseArguments(argv);
   } catch (err: unknown) {
     if (isUsageError(err)) {
-      process.stderr.write(`guestbench-collector: ${err.message}\nRun \`guestbench-collector --help\` for usage.\n`);
+      const topic = argv[0] === 'job' || argv[0] === 'token' || argv[0] === 'serve' || argv[0] === 'report' ? `${argv[0]} ` : '';
+      process.stderr.write(`guestbench-collector: ${err.message}\nRun \`guestbench-collector ${topic}--help\` for usage.\n`);
       return 2;
     }
     throw err;
   }
   switch (cmd.kind) {
     case 'help':
-      process.stdout.write(USAGE);
+      process.stdout.write(cmd.command === undefined ? USAGE : collectorCommandHelp(cmd.command));
+      return 0;
+    case 'version':
+      process.stdout.write(`guestbench-collector ${COLLECTOR_VERSION} (Node ${process.version})\n`);
       return 0;
     case 'serve':
       return serve(cmd);

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { isUsageError, parseArguments } from './parse-arguments';
+import { collectorCommandHelp, isUsageError, parseArguments } from './parse-arguments';
+import { COLLECTOR_VERSION } from '../version';
+import collectorPackage from '../../package.json';
 
 function usageError(argv: string[]): string {
   try {
@@ -76,7 +78,41 @@ test.each([
   [['report', '--since', 'yesterday'], /--since: expected an ISO date/],
   [['report', '--since', '2024-05-02', '--until', '2024-05-01'], /--since: must not be after until/],
   [['report', '--baseline', 'Not A Group'], /--baseline: expected "platform" or "platform\/label"/],
-  [['launch'], /unknown command "launch"/],
+  [['launch'], /unknown command "launch" \(commands: serve, report, job create\|list\|show, token create\|list\|revoke\)/],
+  [['job', 'launch'], /^job: unknown command "launch" \(create, list or show\)$/],
+  [['serve', '--bogus'], /^serve: unknown option --bogus \(options: --grpc, --http/],
+  [['report', '--out'], /^report: --out needs a value$/],
+  [['serve', 'now'], /^serve: unexpected argument "now"$/],
+  [['token', 'list', '--json=no'], /^token list: --json is a switch and takes no value$/],
+  [['job', 'create', '--only', 'cpu,'], /--only: comma-separated benchmark ids or categories/],
+  [['job', 'create', '--set', 'fileMiB=3'], /--set: expected BENCHMARK.SETTING=VALUE/],
+  [['job', 'list', '--only', 'cpu'], /job list: --only does not apply/],
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);
+});
+
+test('job create --only/--skip/--set become the job\'s profile text, which agents parse', () => {
+  expect(parseArguments(['job', 'create', '--profile', 'smoke', '--only', 'cpu,disk.seq_read', '--skip', 'cpu.math', '--set', 'disk.seq_read.fileMiB=64', '--set', 'cpu.int32.x=1'], {}, '/srv')).toMatchObject({
+    kind: 'job-create', profile: 'smoke only=cpu,disk.seq_read skip=cpu.math set=disk.seq_read.fileMiB=64 set=cpu.int32.x=1',
+  });
+  expect(parseArguments(['job', 'create'], {}, '/srv')).toMatchObject({ profile: 'quick' });
+});
+
+test('help and version in every spelling; a command group\'s help lists its commands', () => {
+  for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseArguments(argv, {}, '/srv')).toEqual({ kind: 'help' });
+  expect(parseArguments(['job', '--help'], {}, '/srv')).toEqual({ kind: 'help', command: 'job' });
+  expect(parseArguments(['token', '-h'], {}, '/srv')).toEqual({ kind: 'help', command: 'token' });
+  expect(parseArguments(['job', 'create', '--help'], {}, '/srv')).toEqual({ kind: 'help', command: 'job create' });
+  expect(parseArguments(['help', 'serve'], {}, '/srv')).toEqual({ kind: 'help', command: 'serve' });
+  for (const argv of [['--version'], ['-V'], ['version']]) expect(parseArguments(argv, {}, '/srv')).toEqual({ kind: 'version' });
+  expect(COLLECTOR_VERSION).toBe(collectorPackage.version);
+  const job = collectorCommandHelp('job');
+  for (const line of ['guestbench-collector job create', 'guestbench-collector job list', 'guestbench-collector job show', '--only', '--set', '--token']) expect(job).toContain(line);
+  expect(job).not.toContain('guestbench-collector token');
+  expect(job).not.toContain('--tls-cert');
+  const token = collectorCommandHelp('token');
+  for (const line of ['token create', 'token list', 'token revoke', '--expires', '--operator']) expect(token).toContain(line);
+  expect(token).not.toContain('job create');
+  expect(collectorCommandHelp('serve')).toContain('--grpc');
+  expect(collectorCommandHelp('serve')).not.toContain('--baseline');
 });

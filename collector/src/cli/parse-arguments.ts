@@ -2,7 +2,7 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ID_PATTERN, parseHostPort, parsePlatform } from '@guestbench/proto';
+import { argumentErrorMessage, commandHelp, formatProfileSpec, ID_PATTERN, parseBenchmarkList, parseHostPort, parsePlatform, parseSettingOverride, type SpecOverride } from '@guestbench/proto';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
 import { isPostgresUrl } from '../store/database-spec';
@@ -16,14 +16,22 @@ Usage:
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
-  guestbench-collector job create [--platform NAME|any] [--profile NAME] [--label NAME] [--collector HOST:PORT] [--json]
+  guestbench-collector job create [--platform NAME|any] [--profile NAME] [--only LIST] [--skip LIST] [--set B.KEY=V…]
+                                  [--label NAME] [--collector HOST:PORT] [--json]
   guestbench-collector job list   [--collector HOST:PORT] [--json]
   guestbench-collector job show ID [--collector HOST:PORT] [--json]
   guestbench-collector token create --name NAME [--platform NAME] [--expires 90d] [--operator] [--db FILE] [--json]
   guestbench-collector token list [--db FILE] [--json]
   guestbench-collector token revoke ID|NAME [--db FILE]
   guestbench-collector token rebind ID|NAME [--agent AGENT_ID] [--db FILE]
-  guestbench-collector --help
+  guestbench-collector --help | --version
+  guestbench-collector COMMAND --help     that command's usage and options (e.g. job create --help)
+
+Commands:
+  serve    run the collector: gRPC for agents and queries, the HTTP API and report, /metrics
+  report   print or write the comparison of guests against the baseline
+  job      hand a run to connected daemon agents (create), and follow it (list, show)
+  token    make, list, revoke and rebind the tokens agents and operators present
 
 Options:
   --grpc HOST:PORT    gRPC listen address for agents and queries (default 127.0.0.1:50051)
@@ -62,6 +70,10 @@ Options:
   --collector H:P     job: the collector's gRPC address (default 127.0.0.1:50051)
   --platform NAME     job: only agents of this platform (default any); report: only this platform's groups
   --profile NAME      job: smoke, quick, standard or full (default quick)
+  --only LIST         job: run only these benchmarks: ids or categories, comma-separated (cpu,disk.seq_read)
+  --skip LIST         job: leave these out (web)
+  --set B.KEY=VALUE   job: change one benchmark setting, e.g. disk.seq_read.fileMiB=4096; may be repeated;
+                      the agent checks it as it checks its profiles, and refuses a job it cannot run
   --label NAME        job: the label of the runs; report: only groups with this label
 
 Environment:
@@ -69,7 +81,8 @@ Environment:
 `;
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly command?: string }
+  | { readonly kind: 'version' }
   | {
       readonly kind: 'serve';
       readonly grpc: string;
@@ -109,6 +122,24 @@ export function isUsageError(err: unknown): err is UsageError {
   return err instanceof UsageError;
 }
 
+const ALLOWED: Record<string, readonly string[]> = {
+  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca'],
+  report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
+  'job create': ['collector', 'platform', 'profile', 'only', 'skip', 'set', 'label', 'json', 'token', 'ca'],
+  'job list': ['collector', 'json', 'token', 'ca'],
+  'job show': ['collector', 'json', 'token', 'ca'],
+  'token create': ['db', 'name', 'platform', 'expires', 'operator', 'json'],
+  'token list': ['db', 'json'],
+  'token revoke': ['db'],
+  'token rebind': ['db', 'agent'],
+};
+
+/** The help of a command ("serve", "job create") or of a command group ("job", "token"). */
+export function collectorCommandHelp(command: string): string {
+  const flags = Object.entries(ALLOWED).filter(([c]) => c === command || c.startsWith(`${command} `)).flatMap(([, f]) => f);
+  return commandHelp(USAGE, 'guestbench-collector', command, [...new Set(flags)]);
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** An address to listen on (port 0 picks a free one) or to dial. */
@@ -127,6 +158,24 @@ function tlsFiles(cert: string | undefined, key: string | undefined, clientCa: s
   return { cert: path.resolve(cwd, cert), key: path.resolve(cwd, key), clientCa: clientCa === undefined ? undefined : path.resolve(cwd, clientCa) };
 }
 
+const COMMAND_LIST = 'serve, report, job create|list|show, token create|list|revoke|rebind';
+
+/** The job's profile text: the name and what --only/--skip/--set narrow or change ("quick only=cpu"). */
+function jobProfile(name: string, only: string | undefined, skip: string | undefined, set: readonly string[] | undefined): string {
+  const list = (flag: string, value: string | undefined): string[] => {
+    if (value === undefined) return [];
+    const parsed = parseBenchmarkList(flag, value);
+    if (!parsed.ok) throw new UsageError(parsed.error);
+    return parsed.value;
+  };
+  const overrides = (set ?? []).map((text): SpecOverride => {
+    const parsed = parseSettingOverride(text);
+    if (!parsed.ok) throw new UsageError(parsed.error);
+    return parsed.value;
+  });
+  return formatProfileSpec({ name, only: list('--only', only), skip: list('--skip', skip), set: overrides });
+}
+
 export function defaultDbFile(env: NodeJS.ProcessEnv, cwd: string): string {
   const data = env['GUESTBENCH_DATA'] !== undefined && env['GUESTBENCH_DATA'] !== '' ? env['GUESTBENCH_DATA'] : path.join(cwd, 'data');
   return path.resolve(cwd, data, 'guestbench.db');
@@ -134,14 +183,23 @@ export function defaultDbFile(env: NodeJS.ProcessEnv, cwd: string): string {
 
 export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Command {
   const [first, ...afterFirst] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
+  if (first === undefined || first === '--help' || first === '-h') return { kind: 'help' };
+  if (first === '--version' || first === '-V' || first === 'version') return { kind: 'version' };
+  if (first === 'help') {
+    const topic = afterFirst.join(' ');
+    return topic !== '' && Object.keys(ALLOWED).some((c) => c === topic || c.startsWith(`${topic} `)) ? { kind: 'help', command: topic } : { kind: 'help' };
+  }
   // "job create" and friends are one command of two words.
   const isPair = first === 'job' || first === 'token';
-  const sub = isPair ? `${first} ${afterFirst[0] ?? ''}`.trim() : first;
+  const second = afterFirst[0];
+  if (isPair && (second === '--help' || second === '-h')) return { kind: 'help', command: first };
+  const sub = isPair ? `${first} ${second ?? ''}`.trim() : first;
   const rest = isPair ? afterFirst.slice(1) : afterFirst;
-  if (sub === 'job') throw new UsageError('job: say create, list or show');
-  if (sub === 'token') throw new UsageError('token: say create, list, revoke or rebind');
-  let values: Record<string, string | boolean | undefined>;
+  if (sub === 'job') throw new UsageError('job: say create, list or show (`guestbench-collector job --help`)');
+  if (sub === 'token') throw new UsageError('token: say create, list, revoke or rebind (`guestbench-collector token --help`)');
+  if (isPair && ALLOWED[sub] === undefined) throw new UsageError(`${first}: unknown command "${second ?? ''}" (${first === 'job' ? 'create, list or show' : 'create, list, revoke or rebind'})`);
+  if (ALLOWED[sub] === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${COMMAND_LIST})`);
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     const options = {
@@ -153,28 +211,17 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
       name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
       agent: { type: 'string' },
+      only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
     positionals = parsed.positionals;
   } catch (err: unknown) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(argumentErrorMessage(err, sub, ALLOWED[sub] ?? []));
   }
-  if (values['help'] === true) return { kind: 'help' };
+  if (values['help'] === true) return { kind: 'help', command: sub };
   const str = (k: string): string | undefined => values[k] as string | undefined;
-  const allowed: Record<string, readonly string[]> = {
-    serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca'],
-    report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
-    'job create': ['collector', 'platform', 'profile', 'label', 'json', 'token', 'ca'],
-    'job list': ['collector', 'json', 'token', 'ca'],
-    'job show': ['collector', 'json', 'token', 'ca'],
-    'token create': ['db', 'name', 'platform', 'expires', 'operator', 'json'],
-    'token list': ['db', 'json'],
-    'token revoke': ['db'],
-    'token rebind': ['db', 'agent'],
-  };
-  const allow = allowed[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create|list|show, token create|list|revoke|rebind)`);
+  const allow = ALLOWED[sub] ?? [];
   const wantPositionals = sub === 'job show' || sub === 'token revoke' || sub === 'token rebind' ? 1 : 0;
   if (positionals.length !== wantPositionals) {
     throw new UsageError(
@@ -212,7 +259,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     const ca = str('ca') === undefined ? undefined : path.resolve(cwd, str('ca') as string);
     if (sub === 'job list') return { kind: 'job-list', collector, token, ca, json };
     if (sub === 'job show') return { kind: 'job-show', collector, token, ca, id: positionals[0] as string, json };
-    return { kind: 'job-create', collector, token, ca, platform: str('platform') ?? 'any', profile: str('profile') ?? 'quick', label: str('label') ?? '', json };
+    const profile = jobProfile(str('profile') ?? 'quick', str('only'), str('skip'), values['set'] as string[] | undefined);
+    return { kind: 'job-create', collector, token, ca, platform: str('platform') ?? 'any', profile, label: str('label') ?? '', json };
   }
   if (sub === 'serve') {
     const logLevel = str('log-level') ?? 'info';

@@ -240,9 +240,14 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });
       presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
       const aborted = new AbortController();
-      call.on('cancelled', () => aborted.abort());
+      call.on('cancelled', () => {
+        aborted.abort();
+        log.debug({ event: 'job-wait-cancelled', agentId: agent.id }, 'job wait cancelled by the agent');
+      });
+      log.debug({ event: 'job-wait-started', agentId: agent.id, waitMs: req.waitMs }, 'agent waits for a job');
       const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
       presence.seen(agent.id, { takesJobs: true });
+      if (job === undefined && options.jobs.isClosed) log.info({ event: 'job-wait-ended', agentId: agent.id, reason: 'collector stopping' }, 'job wait ended: the agent reconnects');
       if (job === undefined) return {};
       log.info({ event: 'job-taken', agentId: agent.id, jobId: job.id, profile: job.profile, label: job.label }, 'job handed to agent');
       return { job: { id: job.id, profile: job.profile, label: job.label, platform: job.platform, createdAtMs: job.createdAtMs } };

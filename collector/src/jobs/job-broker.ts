@@ -37,14 +37,22 @@ export class JobBroker {
     return view;
   }
 
-  /** The next job for this agent, waiting up to `waitMs` for one; undefined on timeout or abort. */
+  private closed = false;
+
+  /** Whether close() was called: waits end at once, so agents come back to a new collector. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The next job for this agent, waiting up to `waitMs` for one; undefined on timeout, abort or close. */
   async waitFor(agentId: string, waitMs: number, signal: AbortSignal): Promise<JobRecord | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (this.closed) return undefined;
       const job = await this.store.takePendingJob(agentId, Date.now());
       if (job !== undefined) return job;
       const left = deadline - Date.now();
-      if (left <= 0 || signal.aborted) return undefined;
+      if (left <= 0 || signal.aborted || this.closed) return undefined;
       await new Promise<void>((resolve) => {
         const set = this.waiters.get(agentId) ?? new Set<() => void>();
         this.waiters.set(agentId, set);
@@ -65,8 +73,9 @@ export class JobBroker {
     for (const w of [...(this.waiters.get(agentId) ?? [])]) w();
   }
 
-  /** Ends every wait (on shutdown). */
+  /** Ends every wait (on shutdown) and every later one. */
   close(): void {
+    this.closed = true;
     for (const agentId of this.waiters.keys()) this.wake(agentId);
   }
 }

@@ -24,6 +24,12 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMetrics(options: { store: Store; connectedAgents: () => number }): CollectorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'guestbench_collector_' });
+  // Three of the default gauges end in _total, which Prometheus keeps for counters (promtool
+  // check metrics refuses them); their per-type gauges without the suffix stay, and sum() of
+  // those gives the same totals.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(`guestbench_collector_${name}`);
+  }
   const runsByStatus = new Gauge({
     name: 'guestbench_runs',
     help: 'Runs in the store by status',

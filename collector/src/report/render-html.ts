@@ -125,7 +125,11 @@ function categoryChart(data: ReportData, category: string, compared: readonly Gr
         value: b?.relative,
         low: b?.ciLow,
         high: b?.ciHigh,
-        notes: (b?.flags ?? []).filter((f) => f !== 'no-baseline'),
+        notes: [
+          ...(b?.flags ?? []).filter((f) => f !== 'no-baseline'),
+          // With one run on a side the interval covers only trial-to-trial noise, not run-to-run variation.
+          ...(b?.ciLow !== undefined && (b.groupRuns === 1 || b.baselineRuns === 1) ? ['interval from 1 run'] : []),
+        ],
         missing: b === undefined ? 'not measured' : b.flags.includes('no-baseline') ? 'no baseline' : 'cannot be ratioed (a zero)',
         title: barTitle(g, m, b, data.comparison.baseline),
       };

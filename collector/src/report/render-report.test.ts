@@ -186,4 +186,49 @@ describe('barChartSvg', () => {
     expect(svg).toMatch(/>3\.0<\/text>/);
     expect(svg).not.toMatch(/>3\.5<\/text>/);
   });
+
+  test('a whisker cut at the axis edge ends in a marker, and the value sits at the bar\'s end', () => {
+    const chart = (high: number): string =>
+      barChartSvg({
+        id: 'c', title: 'T', series: [{ name: 'a', color: '#000' }],
+        // One bar at 1.5 fixes the scale at 1.6 (cap 3 is not reached by a value of 1.5 alone)…
+        rows: [
+          { label: 'ok', sublabel: '', bars: [{ series: 0, value: 1.5, low: 1.45, high: 1.52, notes: [], title: 'x' }] },
+          { label: 'wide', sublabel: '', bars: [{ series: 0, value: 0.5, low: 0.2, high, notes: [], title: 'y' }] },
+        ],
+      });
+    const valueX = (svg: string, text: string): number => Number(new RegExp(`<text class="value" x="([\\d.]+)"[^>]*>${text.replace('.', '\\.')}`).exec(svg)?.[1]);
+    const barEnd = (svg: string): number => {
+      const m = /data-row="wide"[^>]*><title>y<\/title><rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(svg);
+      return Number(m?.[1]) + Number(m?.[2]);
+    };
+    // …so a whisker up to 9 is cut: an arrowhead at the edge, the label right of the bar.
+    const cut = chart(9);
+    expect(cut.match(/class="ci-clipped"/g)).toHaveLength(1);
+    expect(cut).toContain('interval reaches 9.000, beyond the axis');
+    expect(valueX(cut, '0.500')).toBeCloseTo(barEnd(cut) + 6, 0);
+    // A whisker inside the axis keeps its cap, and the value goes after it.
+    const inside = chart(1.0);
+    expect(inside).not.toContain('ci-clipped');
+    expect(valueX(inside, '0.500')).toBeGreaterThan(barEnd(inside) + 6 + 50);
+  });
+});
+
+describe('intervals from one run', () => {
+  test('a bar whose interval rests on a single run says so beside its value; one from several runs does not', async () => {
+    const data = await fixtureReport();
+    const withCi = data.comparison.groups.filter((g) => !g.isBaseline).flatMap((g) => g.benchmarks.filter((b) => b.primary && b.ciLow !== undefined && b.groupRuns > 1 && b.baselineRuns > 1));
+    expect(withCi.length).toBeGreaterThan(1);
+    expect(renderReport(data, 'html')).not.toContain('interval from 1 run');
+    // The same report with one measurement's group down to a single run.
+    const target = withCi[0]!;
+    const oneRun: ReportData = {
+      ...data,
+      comparison: {
+        ...data.comparison,
+        groups: data.comparison.groups.map((g) => ({ ...g, benchmarks: g.benchmarks.map((b) => (b === target ? { ...b, groupRuns: 1 } : b)) })),
+      },
+    };
+    expect(renderReport(oneRun, 'html').match(/interval from 1 run<\/tspan>/g)).toHaveLength(1);
+  });
 });

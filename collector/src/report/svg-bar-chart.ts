@@ -98,11 +98,17 @@ export function barChartSvg(chart: BarChart): string {
         if (bar.low !== undefined && bar.high !== undefined && Number.isFinite(bar.low) && Number.isFinite(bar.high)) {
           const l = x(bar.low);
           const r = x(bar.high);
+          // A whisker that runs past the axis ends in an arrowhead at the edge, not a cap: the
+          // interval goes on. The value then stays at the bar's end, not out at the edge.
+          const clippedHigh = bar.high > max;
+          const rightEnd = clippedHigh
+            ? `<path class="ci-clipped" d="M${(r - 7).toFixed(1)} ${cy - 5} L${r.toFixed(1)} ${cy} L${(r - 7).toFixed(1)} ${cy + 5} Z" fill="#1b1f24" stroke="none"><title>interval reaches ${fmt(bar.high)}, beyond the axis</title></path>`
+            : `<line x1="${r.toFixed(1)}" y1="${cy - 5}" x2="${r.toFixed(1)}" y2="${cy + 5}"/>`;
           parts.push(
             `<g class="ci" stroke="#1b1f24" stroke-width="1.3"><line x1="${l.toFixed(1)}" y1="${cy}" x2="${r.toFixed(1)}" y2="${cy}"/>` +
-              `<line x1="${l.toFixed(1)}" y1="${cy - 5}" x2="${l.toFixed(1)}" y2="${cy + 5}"/><line x1="${r.toFixed(1)}" y1="${cy - 5}" x2="${r.toFixed(1)}" y2="${cy + 5}"/></g>`,
+              `<line x1="${l.toFixed(1)}" y1="${cy - 5}" x2="${l.toFixed(1)}" y2="${cy + 5}"/>${rightEnd}</g>`,
           );
-          end = Math.max(end, r);
+          if (!clippedHigh) end = Math.max(end, r);
         }
         const clipped = bar.value > max;
         const label = `${clipped ? '▸ ' : ''}${fmt(bar.value)}`;

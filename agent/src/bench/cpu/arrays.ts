@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface ArraysSettings {
   /** Elements in the array. @default 1000 */
@@ -41,6 +42,7 @@ export function arrayOps(array: number[], ops: number, state: number): number {
 export const cpuArrays: BenchmarkDefinition<ArraysSettings> = {
   id: 'cpu.arrays',
   description: 'fill, index and sort of a JavaScript array',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'ops/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     return parseNumberSettings('cpu.arrays', raw, {

@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 type Step = (x: number) => number;
 
@@ -51,6 +52,7 @@ export type CallsSettings = Record<string, never>;
 export const cpuCalls: BenchmarkDefinition<CallsSettings> = {
   id: 'cpu.calls',
   description: 'non-inlined function calls through a table of eight targets',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mcalls/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.calls', raw, {});

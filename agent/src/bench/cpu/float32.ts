@@ -6,6 +6,7 @@ import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
 import { F32, I32, countedLoop, encodeModule, instantiate, f32Const, op } from './wasm-module';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Floating-point operations per iteration of the chain. */
 export const FLOAT32_FLOPS_PER_ITERATION = 4;
@@ -41,6 +42,7 @@ export type Float32Settings = Record<string, never>;
 export const cpuFloat32: BenchmarkDefinition<Float32Settings> = {
   id: 'cpu.float32',
   description: 'dependent chain of single-precision multiply/add/subtract (WebAssembly f32)',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mflops', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.float32', raw, {});

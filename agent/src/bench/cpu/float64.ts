@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Floating-point operations per loop iteration of `float64Chain`. */
 export const FLOAT64_FLOPS_PER_ITERATION = 4;
@@ -27,6 +28,7 @@ export type Float64Settings = Record<string, never>;
 export const cpuFloat64: BenchmarkDefinition<Float64Settings> = {
   id: 'cpu.float64',
   description: 'dependent chain of double-precision multiply/add/subtract',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mflops', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.float64', raw, {});

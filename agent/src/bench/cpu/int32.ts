@@ -5,6 +5,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Integer operations per loop iteration of `int32Chain`. */
 export const INT32_OPS_PER_ITERATION = 6;
@@ -30,6 +31,7 @@ export type Int32Settings = Record<string, never>;
 export const cpuInt32: BenchmarkDefinition<Int32Settings> = {
   id: 'cpu.int32',
   description: 'dependent chain of 32-bit integer multiply/add/xor/shift',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mops/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.int32', raw, {});

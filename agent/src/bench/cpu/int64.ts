@@ -6,6 +6,7 @@ import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
 import { I32, I64, countedLoop, encodeModule, instantiate, i64Const, op } from './wasm-module';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Integer operations per iteration of the chain. */
 export const INT64_OPS_PER_ITERATION = 6;
@@ -47,6 +48,7 @@ export type Int64Settings = Record<string, never>;
 export const cpuInt64: BenchmarkDefinition<Int64Settings> = {
   id: 'cpu.int64',
   description: 'dependent chain of 64-bit integer multiply/add/xor/shift (WebAssembly i64)',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mops/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.int64', raw, {});

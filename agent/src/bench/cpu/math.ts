@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Math calls per loop iteration of `mathCalls`. */
 export const MATH_CALLS_PER_ITERATION = 5;
@@ -28,6 +29,7 @@ export type MathSettings = Record<string, never>;
 export const cpuMath: BenchmarkDefinition<MathSettings> = {
   id: 'cpu.math',
   description: 'Math.sqrt/sin/cos/exp/log calls',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mcalls/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('cpu.math', raw, {});

@@ -5,6 +5,7 @@ import { ProfileError } from '../../profiles/profile';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface MemorySettings {
   /** Size of the array worked on; a power of two that fits the L1 data cache. @default 16 */
@@ -36,6 +37,7 @@ export function loadsAndStores(array: Int32Array, iterations: number): number {
 export const cpuMemory: BenchmarkDefinition<MemorySettings> = {
   id: 'cpu.memory',
   description: 'loads and stores within the L1 data cache',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mops/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     const parsed = parseNumberSettings('cpu.memory', raw, {

@@ -7,6 +7,7 @@ import { nodeDiskIo, type DiskIo } from './disk-io';
 import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
 import { LatencyRecorder } from './latency-recorder';
 import { runTimed } from './timed-loop';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const FSYNC_ID = 'disk.fsync';
 
@@ -14,6 +15,7 @@ export function createFsync(io: DiskIo = nodeDiskIo): BenchmarkDefinition<DiskSe
   return {
     id: FSYNC_ID,
     description: '4 KiB write + fdatasync, one after another (a log commit): latency mean, p50, p99',
+    profiles: EVERY_PROFILE,
     metrics: [
       { name: 'latency', unit: 'µs', direction: 'lower', primary: true },
       { name: 'p50', unit: 'µs', direction: 'lower', primary: false },

@@ -8,6 +8,7 @@ import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type D
 import { LatencyRecorder } from './latency-recorder';
 import { RANDOM_METRICS, randomBlock, randomTrialValues } from './random-io';
 import { runTimed } from './timed-loop';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const RAND_READ_ID = 'disk.rand_read_4k';
 
@@ -15,6 +16,7 @@ export function createRandRead4k(io: DiskIo = nodeDiskIo): BenchmarkDefinition<D
   return {
     id: RAND_READ_ID,
     description: 'random 4 KiB reads from the device (O_DIRECT), queue depth 1: IOPS and latency p50/p99',
+    profiles: EVERY_PROFILE,
     metrics: RANDOM_METRICS,
     parseSettings: (raw) => parseDiskSettings(RAND_READ_ID, raw, 256),
     async prepare(settings, context): Promise<PreparedBenchmark> {

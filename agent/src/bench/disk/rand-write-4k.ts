@@ -8,6 +8,7 @@ import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type D
 import { LatencyRecorder } from './latency-recorder';
 import { RANDOM_METRICS, randomBlock, randomTrialValues } from './random-io';
 import { runTimed, timeSync } from './timed-loop';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const RAND_WRITE_ID = 'disk.rand_write_4k';
 
@@ -15,6 +16,7 @@ export function createRandWrite4k(io: DiskIo = nodeDiskIo): BenchmarkDefinition<
   return {
     id: RAND_WRITE_ID,
     description: 'random 4 KiB writes (O_DIRECT), queue depth 1, fdatasync before the clock stops: IOPS and latency p50/p99',
+    profiles: EVERY_PROFILE,
     metrics: RANDOM_METRICS,
     parseSettings: (raw) => parseDiskSettings(RAND_WRITE_ID, raw, 256),
     async prepare(settings, context): Promise<PreparedBenchmark> {

@@ -5,6 +5,7 @@ import { BLOCK_4K, hasStamp, MiB } from './direct-file';
 import { nodeDiskIo, type DiskIo } from './disk-io';
 import { bufferParameter, checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
 import { runTimed } from './timed-loop';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const SEQ_READ_ID = 'disk.seq_read';
 
@@ -12,6 +13,7 @@ export function createSeqRead(io: DiskIo = nodeDiskIo): BenchmarkDefinition<Disk
   return {
     id: SEQ_READ_ID,
     description: 'sequential 1 MiB reads from the device (O_DIRECT), data checked',
+    profiles: EVERY_PROFILE,
     metrics: [{ name: 'throughput', unit: 'MB/s', direction: 'higher', primary: true }],
     parseSettings: (raw) => parseDiskSettings(SEQ_READ_ID, raw, 256),
     async prepare(settings, context): Promise<PreparedBenchmark> {

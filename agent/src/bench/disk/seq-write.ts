@@ -5,6 +5,7 @@ import { MiB, stampBlocks, BLOCK_4K } from './direct-file';
 import { nodeDiskIo, type DiskIo } from './disk-io';
 import { bufferParameter, checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
 import { runTimed, timeSync } from './timed-loop';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const SEQ_WRITE_ID = 'disk.seq_write';
 
@@ -12,6 +13,7 @@ export function createSeqWrite(io: DiskIo = nodeDiskIo): BenchmarkDefinition<Dis
   return {
     id: SEQ_WRITE_ID,
     description: 'sequential 1 MiB writes, O_DIRECT, fdatasync before the clock stops',
+    profiles: EVERY_PROFILE,
     metrics: [{ name: 'throughput', unit: 'MB/s', direction: 'higher', primary: true }],
     parseSettings: (raw) => parseDiskSettings(SEQ_WRITE_ID, raw, 256),
     async prepare(settings, context): Promise<PreparedBenchmark> {

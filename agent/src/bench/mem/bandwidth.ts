@@ -5,6 +5,7 @@ import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface BandwidthSettings {
   /** Size of each of the two buffers. @default 256 */
@@ -26,6 +27,7 @@ export function copyBuffers(source: Uint8Array, target: Uint8Array, copies: numb
 export const memBandwidth: BenchmarkDefinition<BandwidthSettings> = {
   id: 'mem.bandwidth',
   description: 'copy of a buffer far larger than the last-level cache',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'copy', unit: 'GB/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     return parseNumberSettings('mem.bandwidth', raw, {

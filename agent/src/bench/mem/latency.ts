@@ -7,6 +7,7 @@ import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface LatencySettings {
   /** The large working set, far beyond the TLB's reach. @default 256 */
@@ -69,6 +70,7 @@ const MiB = 1024 * 1024;
 export const memLatency: BenchmarkDefinition<LatencySettings> = {
   id: 'mem.latency',
   description: 'dependent random pointer chase over a large and a small working set',
+  profiles: EVERY_PROFILE,
   metrics: [
     { name: 'chase', unit: 'ns/load', direction: 'lower', primary: true },
     { name: 'chase_in_cache', unit: 'ns/load', direction: 'lower', primary: false },

@@ -6,6 +6,7 @@ import { calibrateAsync, consume, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { releaseArrayBuffers } from './release-memory';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface PagefaultSettings {
   /**
@@ -96,6 +97,7 @@ class FreshPages {
 export const memPagefault: BenchmarkDefinition<PagefaultSettings> = {
   id: 'mem.pagefault',
   description: 'first touch of freshly mapped memory, one write per 4 KiB page',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'faults', unit: 'faults/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     return parseNumberSettings('mem.pagefault', raw, {

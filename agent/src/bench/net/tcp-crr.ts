@@ -6,6 +6,7 @@ import { oneShot } from '../../net/sink-client';
 import { LatencyRecorder } from '../disk/latency-recorder';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { acquireSink, rejectUnknown, takeSeconds } from './sink-target';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const TCP_CRR_ID = 'net.tcp_crr';
 
@@ -17,6 +18,7 @@ export interface TcpCrrSettings {
 export const netTcpCrr: BenchmarkDefinition<TcpCrrSettings> = {
   id: TCP_CRR_ID,
   description: 'connect + 1-byte request/response + close, one connection per transaction: connections/s',
+  profiles: EVERY_PROFILE,
   metrics: [
     { name: 'rate', unit: 'conn/s', direction: 'higher', primary: true },
     { name: 'p50', unit: 'µs', direction: 'lower', primary: false },

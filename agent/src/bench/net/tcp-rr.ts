@@ -5,6 +5,7 @@ import { EchoConnection } from '../../net/sink-client';
 import { LatencyRecorder } from '../disk/latency-recorder';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { acquireSink, rejectUnknown, takeSeconds } from './sink-target';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const TCP_RR_ID = 'net.tcp_rr';
 
@@ -16,6 +17,7 @@ export interface TcpRrSettings {
 export const netTcpRr: BenchmarkDefinition<TcpRrSettings> = {
   id: TCP_RR_ID,
   description: '1-byte request/response on one TCP connection: round trips/s, latency p50/p99',
+  profiles: EVERY_PROFILE,
   metrics: [
     { name: 'rate', unit: 'round trips/s', direction: 'higher', primary: true },
     { name: 'p50', unit: 'µs', direction: 'lower', primary: false },

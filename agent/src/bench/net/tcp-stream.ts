@@ -6,6 +6,7 @@ import { streamToSink } from '../../net/sink-client';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { acquireSink, takeSeconds } from './sink-target';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export const TCP_STREAM_ID = 'net.tcp_stream';
 
@@ -23,6 +24,7 @@ export interface TcpStreamSettings {
 export const netTcpStream: BenchmarkDefinition<TcpStreamSettings> = {
   id: TCP_STREAM_ID,
   description: 'bulk TCP to the network sink, first seconds omitted (iperf3 -O), optional parallel streams',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'throughput', unit: 'Mbit/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     const { seconds, rest } = takeSeconds(TCP_STREAM_ID, raw);

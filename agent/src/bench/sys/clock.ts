@@ -6,6 +6,7 @@
 import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /**
  * `iterations` reads of performance.now() (clock_gettime(CLOCK_MONOTONIC) underneath).
@@ -23,6 +24,7 @@ export type ClockSettings = Record<string, never>;
 export const sysClock: BenchmarkDefinition<ClockSettings> = {
   id: 'sys.clock',
   description: 'cost of one monotonic clock read (performance.now, clock_gettime underneath)',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'read', unit: 'ns', direction: 'lower', primary: true }],
   parseSettings(raw) {
     parseNumberSettings('sys.clock', raw, {});

@@ -12,6 +12,7 @@ import { calibrateAsync, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { allowedCpus, pinThread } from './cpu-affinity';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface CtxswitchSettings {
   /** At least this many round trips per trial, however slow the machine. @default 100 */
@@ -90,6 +91,7 @@ export class PingPong {
 export const sysCtxswitch: BenchmarkDefinition<CtxswitchSettings> = {
   id: 'sys.ctxswitch',
   description: 'one-byte ping-pong with a child process over two pipes, both pinned to one CPU',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'rate', unit: 'round trips/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     return parseNumberSettings('sys.ctxswitch', raw, {

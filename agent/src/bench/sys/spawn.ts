@@ -9,6 +9,7 @@ import { calibrateAsync, now } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { allowedCpus, pinThread } from './cpu-affinity';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface SpawnSettings {
   /** At least this many spawns per trial, however slow the machine. @default 3 */
@@ -43,6 +44,7 @@ export async function spawnSeries(command: string, count: number): Promise<numbe
 export const sysSpawn: BenchmarkDefinition<SpawnSettings> = {
   id: 'sys.spawn',
   description: 'spawn of a real process (fork + exec of /bin/true) and wait for its exit',
+  profiles: EVERY_PROFILE,
   metrics: [{ name: 'rate', unit: 'spawns/s', direction: 'higher', primary: true }],
   parseSettings(raw) {
     return parseNumberSettings('sys.spawn', raw, {

@@ -6,6 +6,7 @@ import { types } from 'node:util';
 import { calibrate, consume, timeRun } from '../calibrate';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /**
  * `iterations` calls of process.getuid(), a C++ binding that makes the getuid system call
@@ -34,6 +35,7 @@ export type SyscallSettings = Record<string, never>;
 export const sysSyscall: BenchmarkDefinition<SyscallSettings> = {
   id: 'sys.syscall',
   description: 'getuid system call round trip, net of the JavaScript binding overhead',
+  profiles: EVERY_PROFILE,
   metrics: [
     { name: 'syscall', unit: 'ns', direction: 'lower', primary: true },
     { name: 'call', unit: 'ns', direction: 'lower', primary: false },

@@ -12,6 +12,7 @@ import { startServerProcess, type ServerProcess } from '../../web/server-process
 import { DEFAULT_LARGE_BYTES, DEFAULT_SMALL_BYTES } from '../../web/site';
 import { parseNumberSettings, type NumberSetting } from '../settings';
 import type { BenchmarkDefinition, MetricSpec, PreparedBenchmark, TrialValues } from '../types';
+import { EVERY_PROFILE, type ProfileName } from '../../profiles/profile-names';
 
 /** A web benchmark that cannot run or whose trial failed; the message starts with its id. */
 export class WebBenchmarkError extends Error {
@@ -114,6 +115,7 @@ interface PageSpec {
   readonly id: string;
   readonly page: PageName;
   readonly description: string;
+  readonly profiles: readonly ProfileName[];
   readonly large: boolean;
 }
 
@@ -126,6 +128,7 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
   return {
     id: spec.id,
     description: spec.description,
+    profiles: spec.profiles,
     metrics: spec.large ? [RPS, MBPS, P50, P99] : [RPS, P50, P99],
     parseSettings(raw) {
       const s: Record<string, number> = parseNumberSettings(spec.id, raw, settingsSpec);
@@ -212,6 +215,7 @@ export const webStaticSmall = webBenchmark({
   id: 'web.static_small',
   page: 'static_small',
   description: 'ab-style load on a ~1 KiB static page (/static/small)',
+  profiles: EVERY_PROFILE,
   large: false,
 });
 
@@ -219,6 +223,7 @@ export const webStaticLarge = webBenchmark({
   id: 'web.static_large',
   page: 'static_large',
   description: 'ab-style load on a large static file (/static/large, 4 MiB by default)',
+  profiles: EVERY_PROFILE,
   large: true,
 });
 
@@ -226,6 +231,7 @@ export const webCgiSmall = webBenchmark({
   id: 'web.cgi_small',
   page: 'cgi_small',
   description: 'real CGI, a process per request, printing its environment (/cgi-bin/env)',
+  profiles: EVERY_PROFILE,
   large: false,
 });
 
@@ -233,5 +239,6 @@ export const webCgiLarge = webBenchmark({
   id: 'web.cgi_large',
   page: 'cgi_large',
   description: 'real CGI generating an HTML maze page (/cgi-bin/maze?size=N&seed=S)',
+  profiles: EVERY_PROFILE,
   large: true,
 });

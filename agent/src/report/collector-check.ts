@@ -1,0 +1,42 @@
+// Before a run: is the collector there, and does it take us? One quick enrollment (at most
+// 5 s) whose failure is told in one line, by cause, instead of a run that cannot be delivered.
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isCollectorError } from './collector-client';
+
+/** How long the check waits for an answer, in all. */
+export const CHECK_DEADLINE_MS = 5000;
+
+/**
+ * The check's calls: three tries of 1.5 s with 0.2 s and 0.4 s between them stay within
+ * CHECK_DEADLINE_MS, and a connection dropped once (a restarting collector, a flaky proxy)
+ * does not stop the run.
+ */
+export const CHECK_CALL = { attempts: 3, deadlineMs: 1500 } as const;
+
+/**
+ * The cause of a failed call to `address`, in one line for people: refused, no answer, not a
+ * gRPC server, TLS on one side only or an untrusted certificate, the token refused.
+ */
+export function describeCollectorFailure(err: unknown, address: string, tls: boolean): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = isCollectorError(err) ? err.code : undefined;
+  const detail = message.replace(/^\w+ to \S+ failed: /, '').replace(/\. Resolution note: .*$/s, '').trim();
+  if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
+    return `the collector at ${address} refused the token: ${detail} (make one with \`guestbench-collector token create --name NAME\`, pass it with --token)`;
+  }
+  if (/ECONNREFUSED/.test(message)) return `connection refused: nothing listens on ${address} (is \`guestbench-collector serve\` running, with --grpc on this address?)`;
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i.test(message)) return `cannot resolve the host of ${address}`;
+  if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return `no route to ${address}`;
+  if (/wrong version number|packet length too long|unknown protocol/i.test(message)) {
+    return `TLS mismatch: ${address} does not speak TLS (drop --ca, or serve the collector with --tls-cert and --tls-key)`;
+  }
+  if (/certificate|self.signed|SSL|TLS|altnames|Hostname\/IP/i.test(message)) return `TLS: the certificate of ${address} is not accepted: ${detail}`;
+  if (!tls && /Failed to connect|Connection dropped|ECONNRESET/i.test(message)) {
+    return `${address} accepted the connection but not plaintext gRPC: a TLS collector? (then pass --ca FILE): ${detail}`;
+  }
+  if (/Protocol error|HTTP status code|Received RST_STREAM|unexpected content-type|malformed/i.test(message) || code === GrpcStatus.UNIMPLEMENTED) {
+    return `${address} answers, but not as a guestbench collector's gRPC port (an HTTP port? the collector's --grpc address, default port 50051): ${detail}`;
+  }
+  if (code === GrpcStatus.DEADLINE_EXCEEDED) return `no answer from ${address} within ${CHECK_DEADLINE_MS / 1000} s (a firewall dropping packets, or the wrong host)`;
+  return `the collector at ${address} could not be reached: ${detail}`;
+}

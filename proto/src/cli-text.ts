@@ -1,0 +1,73 @@
+// What both command lines say about themselves: one command's help cut out of the global
+// usage text, and Node's argument-parser errors retold in the commands' own words.
+
+function block(lines: readonly string[], start: number): string[] {
+  const first = lines[start] as string;
+  const indent = first.length - first.trimStart().length;
+  const out = [first];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const lineIndent = line.length - line.trimStart().length;
+    if (line.trim() === '' || lineIndent <= indent) break;
+    out.push(line);
+  }
+  return out;
+}
+
+/**
+ * The help of one command, from `usage` (the global help): its usage lines (those starting
+ * with `program command`), its line under "Commands:" if there is one, and the lines of the
+ * options it takes (`flags`, without dashes).
+ */
+export function commandHelp(usage: string, program: string, command: string, flags: readonly string[]): string {
+  const lines = usage.split('\n');
+  const usageLines: string[] = [];
+  const summary: string[] = [];
+  const options: string[] = [];
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (/^\S.*:$/.test(line)) {
+      section = line;
+      continue;
+    }
+    const trimmed = line.trimStart();
+    if (section === 'Usage:' && (trimmed === `${program} ${command}` || trimmed.startsWith(`${program} ${command} `))) usageLines.push(...block(lines, i));
+    else if (section === 'Commands:' && line.startsWith(`  ${command} `) && !line.startsWith(`  ${command}  -`)) summary.push(...block(lines, i).map((l) => l.replace(/^\s+/, '  ')));
+    else if (section === 'Options:' && trimmed.startsWith('--')) {
+      const names = (trimmed.split(/\s/)[0] as string).split('/').map((n) => n.replace(/^--/, ''));
+      if (names.some((n) => flags.includes(n))) options.push(...block(lines, i));
+    }
+  }
+  return [
+    `Usage:`,
+    ...usageLines,
+    ...(summary.length > 0 ? ['', ...summary] : []),
+    ...(options.length > 0 ? ['', 'Options:', ...options] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Retells an error of node:util parseArgs (strict mode) in the commands' words: which
+ * option was wrong and, for an unknown one, which options `command` takes.
+ */
+export function argumentErrorMessage(err: unknown, command: string, flags: readonly string[]): string {
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const quoted = /'([^']+)'/.exec(message)?.[1] ?? '';
+  const option = quoted.split(' ')[0] ?? quoted;
+  const takes = flags.length > 0 ? flags.map((f) => `--${f}`).join(', ') : 'none';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `${command}: unknown option ${option} (options: ${takes})`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `${command}: unexpected argument "${quoted}"`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(message)) return `${command}: ${option} is a switch and takes no value`;
+      if (/ambiguous/.test(message)) return `${command}: ${option} needs a value; one that starts with "-" is written ${option}=-VALUE`;
+      return `${command}: ${option} needs a value`;
+    default:
+      return `${command}: ${message.split('\n')[0] ?? message}`;
+  }
+}
