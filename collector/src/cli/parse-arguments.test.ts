@@ -78,7 +78,7 @@ test.each([
   [['report', '--since', 'yesterday'], /--since: expected an ISO date/],
   [['report', '--since', '2024-05-02', '--until', '2024-05-01'], /--since: must not be after until/],
   [['report', '--baseline', 'Not A Group'], /--baseline: expected "platform" or "platform\/label"/],
-  [['launch'], /unknown command "launch" \(commands: serve, report, job create\|list\|show, token create\|list\|revoke\)/],
+  [['launch'], /unknown command "launch" \(commands: serve, report, job create\|list\|show, token create\|list\|revoke\|rebind\)/],
   [['job', 'launch'], /^job: unknown command "launch" \(create, list or show\)$/],
   [['serve', '--bogus'], /^serve: unknown option --bogus \(options: --grpc, --http/],
   [['report', '--out'], /^report: --out needs a value$/],
