@@ -127,3 +127,20 @@ export const EMPTY_INVENTORY: InventoryRecord = {
 export function canonicalParameters(parameters: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(parameters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
+
+export type TokenKind = 'agent' | 'operator';
+
+/** A token as stored: its id and a SHA-256 of its secret (auth/tokens.ts makes and checks them). */
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: TokenKind;
+  /** For agent tokens: the platform the operator declares for the agent ('' = detect). */
+  readonly platform: string;
+  readonly secretHash: string;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number | undefined;
+  readonly revokedAtMs: number | undefined;
+  /** The agent this token enrolled, '' until its first enrollment. */
+  readonly agentId: string;
+}

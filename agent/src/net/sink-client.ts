@@ -1,5 +1,5 @@
-// The client side of the sink/echo protocol (proto/src/sink/protocol.ts): reaching a sink, checking that it
-// speaks the protocol, and the three ways the network benchmarks load it.
+// The client side of the sink/echo protocol (proto/src/sink/protocol.ts): reaching a sink,
+// checking that it speaks the protocol, and the three ways the network benchmarks load it.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';

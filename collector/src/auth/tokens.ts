@@ -2,22 +2,10 @@
 // a SHA-256 of the secret (the secret is 32 random bytes, so a fast hash is enough); the
 // token itself is printed once, when it is created.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { TokenKind, TokenRecord } from '../model';
 
-export type TokenKind = 'agent' | 'operator';
-
-export interface TokenRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: TokenKind;
-  /** For agent tokens: the platform the operator declares for the agent ('' = detect). */
-  readonly platform: string;
-  readonly secretHash: string;
-  readonly createdAtMs: number;
-  readonly expiresAtMs: number | undefined;
-  readonly revokedAtMs: number | undefined;
-  /** The agent this token enrolled, '' until its first enrollment. */
-  readonly agentId: string;
-}
+// The record lives with the others the store keeps (model.ts), so the store needs nothing from auth/.
+export type { TokenKind, TokenRecord };
 
 const TOKEN_PATTERN = /^gbt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 

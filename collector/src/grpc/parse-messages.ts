@@ -14,6 +14,7 @@ import {
   parseLabel,
   parsePlatform,
   RunStatus as WireRunStatus,
+  sampleId,
   type EndRunRequest,
   type EnrollRequest,
   type Inventory,
@@ -152,7 +153,7 @@ function sample(s: Sample, runId: string, field: string): SampleRecord {
   if (s.unit.length === 0) throw new FieldError(`${field}.unit: must not be empty`);
   // A sample id names its own run: no agent can file an id that belongs to another run
   // (run ids are public while a run goes on) and so block that run's real samples.
-  const expectedId = `${runId}:${benchmarkId}:${s.metric}`;
+  const expectedId = sampleId(runId, benchmarkId, s.metric);
   if (s.id !== expectedId) throw new FieldError(`${field}.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, ${JSON.stringify(expectedId)}, got ${JSON.stringify(s.id.slice(0, 200))}`);
   return {
     id: id(s.id, `${field}.id`),

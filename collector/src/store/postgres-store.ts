@@ -13,8 +13,8 @@ import {
   type RunRecord,
   type RunStatus,
   type SampleRecord,
+  type TokenRecord,
 } from '../model';
-import type { TokenRecord } from '../auth/tokens';
 import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';

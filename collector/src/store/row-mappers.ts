@@ -1,7 +1,6 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
-import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
 
 export interface AgentRow {
   id: string;

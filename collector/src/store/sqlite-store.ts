@@ -14,8 +14,8 @@ import {
   type RunRecord,
   type RunStatus,
   type SampleRecord,
+  type TokenRecord,
 } from '../model';
-import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type Rebinding, type TokenBinding, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
 import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';

@@ -2,8 +2,7 @@
 // `--db postgres://…` behaves exactly as the embedded default does.
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type SampleRecord } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type SampleRecord, type TokenRecord } from '../model';
 import { openTestDatabase, planTestPostgres, warnSkipped, type TestDatabase } from '../../test/helpers/test-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import { PostgresStore } from './postgres-store';

@@ -1,7 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { TokenRecord } from '../auth/tokens';
-import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
+import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
