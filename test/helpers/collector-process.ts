@@ -78,6 +78,7 @@ export async function startCollectorProcess(db: string, grpcPort: number, extraA
       });
     },
   };
-  await proc.waitForEvent((e) => e['event'] === 'collector-ready', 20_000);
+  // Generous: on a busy machine a cold start (Node, the store, migrations) can take long.
+  await proc.waitForEvent((e) => e['event'] === 'collector-ready', 60_000);
   return proc;
 }

@@ -26,7 +26,7 @@ beforeAll(async () => {
   const ready = collector.events.find((e) => e['event'] === 'collector-ready')!;
   httpUrl = ready['http'] as string;
   c = agentClient(ready['grpc'] as string);
-}, 30_000);
+}, 90_000);
 
 afterAll(async () => {
   c?.close();

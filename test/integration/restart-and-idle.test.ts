@@ -64,11 +64,19 @@ test('collector restarted mid-run with its net sink on another port: the agent a
   const sinks = [first, second].map((c) => c.events.find((e) => e['event'] === 'collector-ready')?.['netSink']);
   expect(sinks[0]).not.toEqual(sinks[1]);
   const res = await agent;
-  expect(res.stderr.split('\n').filter((l) => /"event":"benchmark-failed"/.test(l))).toEqual([]);
-  expect(res.code).toBe(0);
+  // No network benchmark may fail. (Others can, for their own reasons on a busy machine; then
+  // the run says which, and only those.)
+  const failed = res.stderr.split('\n').filter((l) => l.includes('"event":"benchmark-failed"')).map((l) => (JSON.parse(l) as { benchmark: string }).benchmark);
+  expect(failed.filter((id) => id.startsWith('net.'))).toEqual([]);
   await withStore(db, async (s) => {
     const runs = await s.listRuns();
-    expect(runs.map((r) => r.status)).toEqual(['completed']);
+    expect(runs).toHaveLength(1);
+    if (failed.length === 0) {
+      expect(res.code).toBe(0);
+      expect(runs[0]!.status).toBe('completed');
+    } else {
+      expect(runs[0]).toMatchObject({ status: 'failed', error: `benchmarks failed: ${failed.join(', ')}` });
+    }
     const benchmarks = new Set((await s.getSamples([runs[0]!.id])).map((x) => x.benchmarkId));
     const net = smokeBenchmarkIds().filter((id) => id.startsWith('net.'));
     expect(net.length).toBeGreaterThan(0);

@@ -183,11 +183,14 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const givenSink = options.targets?.netSink;
   const targets: BenchTargets = { ...options.targets, get netSink() { return givenSink ?? enrolled?.netSink; } };
   async function refreshSink(): Promise<void> {
-    if (givenSink !== undefined) return;
+    // Not while the collector is known to be unreachable: that must not stall the run.
+    if (givenSink !== undefined || Date.now() < quietUntil) return;
     try {
       enrolled = await enroll(options, QUICK);
     } catch (err: unknown) {
       if (isCollectorError(err) && err.code !== undefined && FATAL.has(err.code)) throw err;
+      quietUntil = Date.now() + quietMs;
+      quietMs = Math.min(quietMs * 2, 60_000);
       log.warn({ event: 'collector-unreachable', err }, 'could not ask the collector for its net sink; using the one it announced before');
     }
   }

@@ -59,11 +59,19 @@ test('job commands talk to a collector', () => {
   expect(parseArguments(['job', 'list'], {}, '/srv')).toMatchObject({ kind: 'job-list' });
 });
 
+test('token rebind moves an agent id to a token, or unbinds the token', () => {
+  expect(parseArguments(['token', 'rebind', 'web01', '--agent', 'web01-3f2a', '--db', 'g.db'], {}, '/srv')).toEqual({ kind: 'token-rebind', db: '/srv/g.db', idOrName: 'web01', agentId: 'web01-3f2a' });
+  expect(parseArguments(['token', 'rebind', 'web01', '--db', 'g.db'], {}, '/srv')).toEqual({ kind: 'token-rebind', db: '/srv/g.db', idOrName: 'web01', agentId: '' });
+});
+
 test.each([
   [['job'], /job: say create, list or show/],
   [['token', 'create'], /--name NAME is required/],
   [['token', 'create', '--name', 'a', '--platform', 'bochs'], /--platform: expected one of native/],
   [['token', 'revoke'], /token revoke: give one token id or name/],
+  [['token', 'rebind', '--agent', 'a'], /token rebind: give one token id or name/],
+  [['token', 'rebind', 'web01', '--agent', 'has space'], /--agent: an agent id, 1 to 128 letters/],
+  [['token', 'list', '--agent', 'a'], /token list: --agent does not apply/],
   [['serve', '--tls-cert', 'c.pem'], /TLS needs both --tls-cert FILE and --tls-key FILE/],
   [['job', 'show'], /job show: give one job id/],
   [['job', 'list', 'extra'], /unexpected argument "extra"/],

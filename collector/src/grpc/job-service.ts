@@ -30,15 +30,15 @@ export function jobToWire(v: JobView): JobInfo {
 export function createJobService(options: { store: Store; jobs: JobBroker; auth: Authenticator; logger: Logger; metrics?: CollectorMetrics }): JobServiceServer {
   const log = options.logger.child({ component: 'job-service' });
   const ctx = { log, metrics: options.metrics };
-  function refuse(method: string, code: GrpcStatus, message: string): ServiceError {
-    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message }, 'request rejected');
+  function refuse(method: string, code: GrpcStatus, message: string, detail?: string): ServiceError {
+    log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message, detail }, 'request rejected');
     options.metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
     return grpcError(code, message);
   }
   return {
     createJob: unary<CreateJobRequest, CreateJobResponse>(ctx, 'CreateJob', async (req, call) => {
       const auth = await options.auth.checkMetadata(call.metadata, 'operator');
-      if (!auth.ok) return refuse('CreateJob', GrpcStatus.UNAUTHENTICATED, auth.reason);
+      if (!auth.ok) return refuse('CreateJob', GrpcStatus.UNAUTHENTICATED, auth.reason, auth.detail);
       const parsed = parseJobRequest(req);
       if (!parsed.ok) return refuse('CreateJob', GrpcStatus.INVALID_ARGUMENT, parsed.error);
       try {

@@ -333,6 +333,22 @@ function contract(name: string, makeBackend: () => Backend): void {
 
 contract('SQLite', sqliteBackend);
 
+test('migrating a database where two tokens share an agent id: the oldest keeps it, the others are revoked, and a new pair is refused', () => {
+  const at = SQLITE_MIGRATIONS.findIndex((m) => m.sql.includes('tokens_agent_once'));
+  const raw = new Database(':memory:');
+  for (const m of SQLITE_MIGRATIONS.slice(0, at)) raw.exec(m.sql);
+  const insert = raw.prepare("INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES (?, ?, 'agent', '', 'ab', ?, NULL, ?, ?)");
+  insert.run('first', 'first', 10, null, 'x');
+  insert.run('second', 'second', 20, null, 'x');
+  insert.run('gone', 'gone', 5, 7, 'x');
+  insert.run('other', 'other', 30, null, 'y');
+  raw.exec((SQLITE_MIGRATIONS[at] as { sql: string }).sql);
+  const revoked = raw.prepare('SELECT id, revoked_at_ms IS NOT NULL AS revoked FROM tokens ORDER BY id').all();
+  expect(revoked).toEqual([{ id: 'first', revoked: 0 }, { id: 'gone', revoked: 1 }, { id: 'other', revoked: 0 }, { id: 'second', revoked: 1 }]);
+  expect(() => insert.run('third', 'third', 40, null, 'x')).toThrow(/UNIQUE/);
+  raw.close();
+});
+
 const pgPlan = planTestPostgres();
 if (pgPlan.kind === 'skip') {
   // Said loudly (and refused under CI=true, see planTestPostgres); the PostgreSQL half is
