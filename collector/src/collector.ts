@@ -7,6 +7,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { AgentServiceService, JobServiceService, protoRoot, QueryServiceService } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
@@ -46,6 +47,13 @@ export interface CollectorOptions {
   readonly auth: 'tokens' | 'none';
   /** TLS for gRPC and HTTP; PEM contents. With clientCa, clients must present a certificate (mutual TLS). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
+  /**
+   * This collector's name in the shared presence table (which agent is connected where).
+   * @default "HOSTNAME:GRPC_PORT" with a fixed gRPC port, else "HOSTNAME:pidPID"
+   */
+  readonly collectorId?: string;
+  /** How often agents waiting here are checked for jobs, should a notification be missed. @default 2000 */
+  readonly jobPollMs?: number;
 }
 
 export interface RunningCollector {
@@ -56,6 +64,8 @@ export interface RunningCollector {
   readonly store: Store;
   /** HOST:PORT of the net sink as announced to agents, or undefined when there is none. */
   readonly netSink: string | undefined;
+  /** This collector's name in the shared presence table. */
+  readonly collectorId: string;
   /** Marks silent runs lost now (the sweeper also does it periodically). */
   sweepLostRuns(): Promise<number>;
   close(): Promise<void>;
@@ -84,11 +94,24 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const lostAfterMs = options.lostAfterMs ?? 6 * heartbeatIntervalMs;
   const store =
     'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile)
-    : 'database' in options.store ? await openStore(options.store.database, { onIdleError: (err) => log.warn({ err }, 'database connection lost while idle') })
+    : 'database' in options.store
+      ? await openStore(options.store.database, {
+          onIdleError: (err) => log.warn({ err }, 'database connection lost while idle'),
+          onListenError: (err) => log.warn({ err, event: 'job-listen-lost' }, 'job notification connection lost; reconnecting (jobs are polled meanwhile)'),
+        })
     : options.store;
-  const presence = new PresenceTracker(Math.max(3 * heartbeatIntervalMs, 65_000));
-  const jobs = new JobBroker(store, presence);
-  const metrics = createMetrics({ store, connectedAgents: () => presence.count() });
+  const fixedPort = splitHostPort(options.grpcAddress).port;
+  const collectorId = options.collectorId ?? `${os.hostname()}:${fixedPort !== 0 ? fixedPort : `pid${process.pid}`}`;
+  // Longer than the longest WaitForJob (60 s), during which a waiting agent makes no call.
+  const presence = new PresenceTracker(store, { collectorId, timeoutMs: Math.max(3 * heartbeatIntervalMs, 65_000) });
+  const jobs = new JobBroker(store, presence, { pollMs: options.jobPollMs, onPollError: (err) => log.warn({ err }, 'job poll failed') });
+  try {
+    await jobs.start();
+  } catch (err: unknown) {
+    await store.close();
+    throw err;
+  }
+  const metrics = createMetrics({ store, connectedAgents: () => presence.localCount() });
   const auth = new Authenticator(store, options.auth === 'tokens');
   if (!auth.enabled) {
     log.warn({ event: 'auth-disabled' }, 'AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches this collector can write results');
@@ -101,7 +124,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     try {
       sink = await startNetSink(s.host, s.port, log);
     } catch (err: unknown) {
-      jobs.close();
+      await jobs.close();
       await store.close();
       throw err;
     }
@@ -150,7 +173,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
     const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;
-    log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
+    log.info({ event: 'collector-listening', collectorId, grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {
       grpcPort,
@@ -159,11 +182,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       httpUrl,
       store,
       netSink,
+      collectorId,
       sweepLostRuns,
       async close() {
         clearInterval(sweeper);
         await sink?.close();
-        jobs.close();
+        await jobs.close();
         await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -173,6 +197,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   } catch (err: unknown) {
     clearInterval(sweeper);
     await sink?.close();
+    await jobs.close();
     grpcServer.forceShutdown();
     httpServer?.close();
     await store.close();
