@@ -20,7 +20,7 @@ import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
 import { createMetrics } from './metrics/metrics';
 import { startNetSink, type NetSink } from './net-sink/net-sink';
-import { PresenceTracker } from './presence';
+import { fleetSummary, PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
@@ -169,7 +169,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   let httpServer: http.Server | undefined;
   try {
     const h = splitHostPort(options.httpAddress);
-    httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth }, reportRoutes(store), options.tls);
+    httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth, fleet: () => fleetSummary(store, presence) }, reportRoutes(store), options.tls);
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = `${formatHost(g.host)}:${grpcPort}`;
     const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHost(h.host)}:${addr.port}`;

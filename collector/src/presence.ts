@@ -34,6 +34,10 @@ export class PresenceTracker {
     return this.options.collectorId;
   }
 
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
   /**
    * Records that the agent was heard from here. Writes to the store when something changed
    * (or `force`), and otherwise at most once per refresh interval.
@@ -70,4 +74,49 @@ export class PresenceTracker {
     }
     return n;
   }
+}
+
+/** Fleet totals from the shared store: what GET /api/v1/fleet answers. */
+export interface FleetSummary {
+  /** The collector that answered. */
+  readonly collectorId: string;
+  /** Agents heard of within this many milliseconds count as connected. */
+  readonly connectedWithinMs: number;
+  readonly agents: {
+    readonly connected: number;
+    readonly idle: number;
+    readonly busy: number;
+    /** Connected in daemon mode (they take jobs). */
+    readonly daemon: number;
+    readonly byPlatform: Readonly<Record<string, number>>;
+  };
+  /** Connected agents by the collector they last talked to. */
+  readonly collectors: readonly { readonly id: string; readonly agents: number }[];
+  readonly runs: { readonly total: number; readonly byStatus: Readonly<Record<string, number>> };
+}
+
+export async function fleetSummary(store: Store, presence: PresenceTracker, nowMs = Date.now()): Promise<FleetSummary> {
+  const within = presence.timeoutMs;
+  const [counts, runs] = await Promise.all([store.countPresence(nowMs - within), store.countRunsByStatus()]);
+  const byPlatform: Record<string, number> = {};
+  const byCollector = new Map<string, number>();
+  let connected = 0;
+  let busy = 0;
+  let daemon = 0;
+  for (const c of counts) {
+    connected += c.agents;
+    if (c.busy) busy += c.agents;
+    if (c.takesJobs) daemon += c.agents;
+    const platform = c.platform === '' ? 'unknown' : c.platform;
+    byPlatform[platform] = (byPlatform[platform] ?? 0) + c.agents;
+    byCollector.set(c.collectorId, (byCollector.get(c.collectorId) ?? 0) + c.agents);
+  }
+  const byStatus = Object.fromEntries(Object.entries(runs).filter(([, n]) => n !== undefined)) as Record<string, number>;
+  return {
+    collectorId: presence.collectorId,
+    connectedWithinMs: within,
+    agents: { connected, idle: connected - busy, busy, daemon, byPlatform },
+    collectors: [...byCollector].map(([id, agents]) => ({ id, agents })),
+    runs: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus },
+  };
 }

@@ -182,13 +182,34 @@ describePg('two collectors on one PostgreSQL', () => {
     expect(got.map((g) => g.job?.id).filter((id) => id !== undefined)).toEqual([created.job.id]);
   }, 120_000);
 
-  test('a busy agent is not given a job, wherever it is connected; once its run ends it is', async () => {
+  test('a busy agent is not given a job, wherever it is connected; once its run ends it is; fleet totals agree on both collectors', async () => {
     const a = await collector(await freePort(), 'A');
     const b = await collector(await freePort(), 'B');
     const agent = client(a.grpc);
     await enroll(agent, 'fleet-agent-4', 'xen');
     await unary(agent, 'heartbeat', { agentId: 'fleet-agent-4', runId: '', takesJobs: true });
     await unary(agent, 'startRun', { runId: 'busy-run', agentId: 'fleet-agent-4', profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
+    const other = client(b.grpc);
+    await enroll(other, 'fleet-agent-5', 'kvm');
+
+    // Fleet totals: the same from either collector, whichever one the agents talk to.
+    const fleetA = (await (await fetch(`${a.http}/api/v1/fleet`)).json()) as Record<string, unknown>;
+    const fleetB = (await (await fetch(`${b.http}/api/v1/fleet`)).json()) as Record<string, unknown>;
+    expect(fleetA['collectorId']).toBe('A');
+    expect(fleetB['collectorId']).toBe('B');
+    expect({ ...fleetA, collectorId: '' }).toEqual({ ...fleetB, collectorId: '' });
+    expect(fleetA).toMatchObject({
+      agents: { connected: 2, idle: 1, busy: 1, daemon: 1, byPlatform: { kvm: 1, xen: 1 } },
+      collectors: [{ id: 'A', agents: 1 }, { id: 'B', agents: 1 }],
+    });
+    expect((fleetA['runs'] as { byStatus: Record<string, number> }).byStatus['running']).toBeGreaterThanOrEqual(1);
+    const bad = await fetch(`${a.http}/api/v1/fleet?platform=kvm`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('unknown query parameter "platform" (known: none)');
+    // /metrics stays per collector: each counts the agent it heard from.
+    const metricsA = await (await fetch(`${a.http}/metrics`)).text();
+    expect(metricsA).toMatch(/^guestbench_agents_connected 1$/m);
+
     const refused = await runCli(COLLECTOR_CLI, ['job', 'create', '--platform', 'xen', '--profile', 'smoke', '--collector', b.grpc]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/no connected, idle agent in daemon mode for platform xen/);
