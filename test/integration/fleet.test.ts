@@ -10,8 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openTestDatabase, planTestPostgres, warnSkipped, type TestDatabase } from '../../collector/test/helpers/test-postgres';
-import { COLLECTOR_CLI, runCli, waitFor } from '../helpers/collector-harness';
+import { spawn } from 'node:child_process';
+import { AGENT_CLI, COLLECTOR_CLI, runCli, waitFor } from '../helpers/collector-harness';
 import { freePort, startCollectorProcess, type CollectorProcess } from '../helpers/collector-process';
+import { smokeMetricCount } from '../helpers/smoke-profile';
 
 interface WireJob {
   job: { id: string };
@@ -168,6 +170,52 @@ describePg('two collectors on one PostgreSQL', () => {
     const again = await waitForJob(client(a.grpc), 'fleet-agent-2', 300);
     expect(again.job).toBeUndefined();
   }, 120_000);
+
+  test('an agent given --collector A,B moves to B when A stops answering mid-run, and delivers everything there once', async () => {
+    const a = await collector(await freePort(), 'A');
+    const b = await collector(await freePort(), 'B');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-failover-'));
+    // The network benchmarks need a sink that outlives collector A's own.
+    const sink = spawn(process.execPath, [AGENT_CLI, 'serve-net', '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const sinkAddress = await new Promise<string>((resolve, reject) => {
+        sink.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString('utf8').split('\n')[0] ?? '') as { listening: string }).listening));
+        sink.once('exit', () => reject(new Error('serve-net exited')));
+      });
+      const agent = spawn(process.execPath, [
+        AGENT_CLI, 'run', '--collector', `${a.grpc},${b.grpc}`, '--profile', 'smoke', '--platform', 'native', '--agent-id', 'failover-agent',
+        '--state-dir', path.join(dir, 'state'), '--net-target', sinkAddress,
+      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      agent.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const exit = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+      await a.proc.waitForEvent((e) => e['event'] === 'samples-stored' && e['agentId'] === 'failover-agent', 90_000);
+      // A stops answering (its connections stay open): calls to it run into their deadline.
+      a.proc.child.kill('SIGSTOP');
+      const code = await exit;
+      expect(stderr).toMatch(/"event":"collector-failover".*"from":"127\.0\.0\.1:\d+".*"to":"127\.0\.0\.1:\d+"/);
+      expect(code).toBe(0);
+      expect(b.proc.events.some((e) => e['event'] === 'samples-stored' && e['agentId'] === 'failover-agent')).toBe(true);
+
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const runs = await c.query<{ id: string; status: string; n: number }>(
+          "SELECT r.id, r.status, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id)::int AS n FROM runs r WHERE r.agent_id = 'failover-agent'",
+        );
+        expect(runs.rows).toEqual([{ id: expect.any(String), status: 'completed', n: smokeMetricCount() }]);
+      } finally {
+        await c.end();
+      }
+      // The spool is empty: everything was acknowledged.
+      const spool = path.join(dir, 'state', 'spool');
+      expect(fs.existsSync(spool) ? fs.readdirSync(spool) : []).toEqual([]);
+    } finally {
+      a.proc.child.kill('SIGCONT');
+      sink.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   test('an agent waiting on both collectors at once gets each job once', async () => {
     const a = await collector(await freePort(), 'A');

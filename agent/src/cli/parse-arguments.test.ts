@@ -29,6 +29,8 @@ test.each([
   [['config'], /config: say --show/],
   [['run', '--collector', 'nohost'], /--collector: expected HOST:PORT/],
   [['run', '--collector', 'h:99999'], /--collector: expected HOST:PORT/],
+  [['daemon', '--collector', 'a:1,,b:2'], /--collector: expected HOST:PORT .* got "" \(in the list "a:1,,b:2"\)/],
+  [['daemon', '--collector', 'a:1,b'], /got "b" \(in the list "a:1,b"\)/],
   [['run', '--platform', 'bochs'], /--platform: auto or one of native, kvm/],
   [['run', '--label', 'a/b'], /--label: 1 to 64 letters/],
   [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],

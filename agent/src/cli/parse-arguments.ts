@@ -13,10 +13,10 @@ export const USAGE = `guestbench-agent — measures what this machine (a guest, 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
-  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
+  guestbench-agent run    [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
-  guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
-  guestbench-agent flush  [--collector HOST:PORT] [--json]
+  guestbench-agent daemon [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--agent-id ID]
+  guestbench-agent flush  [--collector HOST:PORT[,HOST:PORT…]] [--json]
   guestbench-agent config --show [--json]
   (run, daemon and flush also take --token T, --ca FILE, --cert FILE --key FILE, --state-dir DIR)
   guestbench-agent serve-net [--listen HOST:PORT] [--json]
@@ -43,6 +43,9 @@ Commands:
   list     the benchmarks and profiles this agent knows
 
 Options:
+  --collector LIST     HOST:PORT of the collector; several, comma-separated, to move to the next when one
+                       stops answering (collectors sharing one PostgreSQL database); the same in
+                       $GUESTBENCH_COLLECTOR, agent.json and every hypervisor channel
   --profile NAME       smoke (seconds), quick (about a minute), standard, full; default smoke
   --token TOKEN        the enrollment token from \`guestbench-collector token create\` (else $GUESTBENCH_TOKEN, …)
   --ca FILE            verify the collector's TLS certificate with this CA (PEM); TLS is off without it
@@ -131,9 +134,15 @@ export function checkPlatform(platform: string): string {
   return platform;
 }
 
+/** HOST:PORT, or several comma-separated for failover (the config layer checks them fully). */
 export function checkCollector(address: string): string {
-  const m = /^(\[[^\]]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--collector: expected HOST:PORT such as 192.0.2.10:50051, got "${address}"`);
+  for (const item of address.split(',')) {
+    const m = /^(\[[^\]]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      const what = item === address ? '' : ` (in the list "${address}")`;
+      throw new UsageError(`--collector: expected HOST:PORT such as 192.0.2.10:50051, or HOST:PORT,HOST:PORT to fail over, got "${item}"${what}`);
+    }
+  }
   return address;
 }
 

@@ -1,4 +1,4 @@
-import { parseCollectorAddress, parseSettingsObject } from './settings';
+import { parseCollectorAddress, parseCollectorAddresses, parseSettingsObject } from './settings';
 
 describe('parseCollectorAddress', () => {
   it.each([
@@ -23,6 +23,24 @@ describe('parseCollectorAddress', () => {
     expect(() => parseCollectorAddress(text, 'flag --collector')).toThrow(
       `collector ${JSON.stringify(text)} from flag --collector ${why}; expected HOST:PORT`,
     );
+  });
+});
+
+describe('parseCollectorAddresses', () => {
+  it('takes one address, or several in the order to try them', () => {
+    expect(parseCollectorAddresses('10.0.2.2:50051', 'x')).toEqual({ list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' });
+    const two = parseCollectorAddresses('a.example:1, [::1]:2', 'x');
+    expect(two.list.map((a) => a.address)).toEqual(['a.example:1', '[::1]:2']);
+    expect(two.address).toBe('a.example:1,[::1]:2');
+  });
+  it.each([
+    ['a:1,,b:2', 'collector "a:1,,b:2" from env has an empty address at position 2'],
+    ['a:1,', 'has an empty address at position 2'],
+    ['a:1,a:1', 'lists a:1 twice'],
+    ['a:1,b', 'collector "b" from env (address 2) has no port'],
+    [Array.from({ length: 17 }, (_, i) => `h${i}:1`).join(','), 'lists 17 addresses; at most 16'],
+  ])('rejects %j', (text, message) => {
+    expect(() => parseCollectorAddresses(text, 'env')).toThrow(message);
   });
 });
 

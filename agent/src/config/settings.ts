@@ -89,6 +89,40 @@ export function parseCollectorAddress(text: string, where: string): CollectorAdd
   return { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
 }
 
+/** Collector addresses in the order to try them: `A,B` fails over from A to B. */
+export interface CollectorAddressList {
+  readonly list: readonly CollectorAddress[];
+  /** The list as `host:port,host:port`: what a CollectorClient is given. */
+  readonly address: string;
+}
+
+/** At most this many addresses in one list. */
+export const MAX_COLLECTOR_ADDRESSES = 16;
+
+/**
+ * Parses `HOST:PORT[,HOST:PORT…]`: one collector, or several for failover. Every hypervisor
+ * channel carries one string, so the list is one string everywhere. A duplicate or an empty
+ * item is an error naming it.
+ */
+export function parseCollectorAddresses(text: string, where: string): CollectorAddressList {
+  const items = text.split(',');
+  if (items.length > MAX_COLLECTOR_ADDRESSES) {
+    throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} lists ${items.length} addresses; at most ${MAX_COLLECTOR_ADDRESSES}`);
+  }
+  const list: CollectorAddress[] = [];
+  for (const [i, item] of items.entries()) {
+    if (item.trim() === '') {
+      throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} has an empty address at position ${i + 1}; expected HOST:PORT or HOST:PORT,HOST:PORT`);
+    }
+    const parsed = parseCollectorAddress(item, items.length > 1 ? `${where} (address ${i + 1})` : where);
+    if (list.some((a) => a.address === parsed.address)) {
+      throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} lists ${parsed.address} twice`);
+    }
+    list.push(parsed);
+  }
+  return { list, address: list.map((a) => a.address).join(',') };
+}
+
 /** Checks one setting's text (not the collector's address syntax); returns it trimmed. */
 export function parseSettingValue(name: SettingName, value: unknown, where: string): string {
   if (typeof value !== 'string') {
