@@ -17,13 +17,18 @@ async function freePort() {
   return port;
 }
 
-/** @returns {Promise<{grpc: string, http: string, db: string, dir: string, stop: () => Promise<void>}>} */
+/**
+ * Options: dir, db (a SQLite file or a postgres:// URL), grpcPort and httpPort (free ones by
+ * default; give the same again to restart a collector in place), args (more serve flags).
+ * @returns {Promise<{grpc: string, http: string, db: string, dir: string, pid: number, child: import('node:child_process').ChildProcess, stop: () => Promise<void>}>}
+ */
 async function startCollector(options = {}) {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bench-'));
   const db = options.db ?? path.join(dir, 'bench.db');
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
-  const child = spawn(process.execPath, [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn'], {
+  const grpcPort = options.grpcPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
+  const flags = [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
+  const child = spawn(process.execPath, flags, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -46,8 +51,12 @@ async function startCollector(options = {}) {
     db,
     dir,
     pid: child.pid,
+    child,
+    grpcPort,
+    httpPort,
     async stop() {
       await new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', resolve);
         child.kill('SIGTERM');
       });
