@@ -164,7 +164,8 @@ describePg('two collectors on one PostgreSQL', () => {
     expect(got.job?.id).toBe(created.job.id);
     expect(await presenceOf('fleet-agent-2')).toMatchObject({ collector_id: 'B' });
 
-    // A comes back: it tells the same story, and the job is not handed out again.
+    // The agent starts the job's run; A comes back: it tells the same story, and the job is not handed out again.
+    await unary(onB, 'startRun', { runId: 'failover-run', agentId: 'fleet-agent-2', profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: created.job.id });
     a = await collector(portA, 'A');
     expect(await showJob(a.grpc, created.job.id)).toEqual(await showJob(b.grpc, created.job.id));
     const again = await waitForJob(client(a.grpc), 'fleet-agent-2', 300);

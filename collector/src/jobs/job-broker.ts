@@ -23,6 +23,12 @@ export interface JobBrokerOptions {
   readonly pollMs?: number;
   /** Told when a poll fails. @default ignored */
   readonly onPollError?: (err: unknown) => void;
+  /**
+   * A job taken this long ago of which the agent has no run, when the agent asks for a job
+   * again, was never handed over (the collector that took it died with the answer on the
+   * way): it is handed out again. @default 2000
+   */
+  readonly retakeAfterMs?: number;
 }
 
 export class JobBroker {
@@ -74,9 +80,13 @@ export class JobBroker {
   /** The next job for this agent, waiting up to `waitMs` for one; undefined on timeout or abort. */
   async waitFor(agentId: string, waitMs: number, signal: AbortSignal): Promise<JobRecord | undefined> {
     const deadline = Date.now() + waitMs;
+    // An agent that asks for a job holds none: one it was given and never started is retaken,
+    // on the first look only, so that two calls open at once still take each job once.
+    let retakeBefore: number | undefined = Date.now() - (this.options.retakeAfterMs ?? 2000);
     for (;;) {
       if (signal.aborted) return undefined;
-      const job = await this.store.takePendingJob(agentId, Date.now());
+      const job = await this.store.takePendingJob(agentId, Date.now(), retakeBefore);
+      retakeBefore = undefined;
       if (job !== undefined) return job;
       const left = deadline - Date.now();
       if (left <= 0 || signal.aborted) return undefined;

@@ -427,19 +427,21 @@ export class PostgresStore implements Store {
     });
   }
 
-  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
+  async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
     // One UPDATE … WHERE taken_at_ms IS NULL RETURNING: when collectors race for the same
     // assignment, the row lock lets one of them change it and the others skip it.
     const { rows } = await query<JobRow>(this.pool,
       `WITH taken AS (
          UPDATE job_assignments SET taken_at_ms = $2
-         WHERE agent_id = $1 AND taken_at_ms IS NULL AND job_id = (
+         WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
            SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-           WHERE a.agent_id = $1 AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id COLLATE "C" LIMIT 1
+           WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
+             AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+           ORDER BY j.created_at_ms, j.id COLLATE "C" LIMIT 1
            FOR UPDATE OF a SKIP LOCKED)
          RETURNING job_id)
        SELECT j.* FROM jobs j JOIN taken t ON t.job_id = j.id`,
-      [agentId, nowMs],
+      [agentId, nowMs, retakeBeforeMs ?? -1],
     );
     return rows[0] === undefined ? undefined : toJob(rows[0]);
   }

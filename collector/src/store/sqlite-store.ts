@@ -348,16 +348,19 @@ export class SqliteStore implements Store {
     for (const w of [...this.jobWatchers]) w(agentIds);
   }
 
-  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
+  async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
     // One statement: SQLite runs it under the write lock, so an assignment is taken once
     // even by two processes on the same file.
+    const retake = retakeBeforeMs ?? -1;
     const taken = this.stmt(
       `UPDATE job_assignments SET taken_at_ms = ?
-       WHERE taken_at_ms IS NULL AND agent_id = ? AND job_id = (
+       WHERE agent_id = ? AND (taken_at_ms IS NULL OR taken_at_ms < ?) AND job_id = (
          SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-         WHERE a.agent_id = ? AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id LIMIT 1)
+         WHERE a.agent_id = ? AND (a.taken_at_ms IS NULL OR a.taken_at_ms < ?)
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+         ORDER BY j.created_at_ms, j.id LIMIT 1)
        RETURNING job_id`,
-    ).pluck().get(nowMs, agentId, agentId) as string | undefined;
+    ).pluck().get(nowMs, agentId, retake, agentId, retake) as string | undefined;
     if (taken === undefined) return undefined;
     const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(taken) as { id: string; platform: string; profile: string; label: string; created_at_ms: number };
     return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };

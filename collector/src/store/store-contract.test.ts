@@ -302,6 +302,21 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect((await store.getJob('j1'))?.assignments.map((a) => a.state)).toEqual(['running']);
     });
 
+    test('a job taken and never started is retaken only when asked to, and never once a run of it exists', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1']);
+      expect((await store.takePendingJob('a1', 100))?.id).toBe('j1');
+      expect(await store.takePendingJob('a1', 200)).toBeUndefined();
+      expect(await store.takePendingJob('a1', 200, 100)).toBeUndefined(); // taken at 100: not before 100
+      expect((await store.takePendingJob('a1', 300, 101))?.id).toBe('j1');
+      await store.startRun(newRun('r1', 'a1', 301, { jobId: 'j1' }));
+      expect(await store.takePendingJob('a1', 400, 399)).toBeUndefined();
+      // an assignment still pending of a job the agent already ran is not handed out either
+      await store.createJob({ id: 'j2', platform: '', profile: 'smoke', label: '', createdAtMs: 20 }, ['a1']);
+      await store.startRun(newRun('r2', 'a1', 401, { jobId: 'j2' }));
+      expect(await store.takePendingJob('a1', 402)).toBeUndefined();
+    });
+
     test('watchers are told which agents a new job went to', async () => {
       const told: string[][] = [];
       const stop = await store.watchJobAssignments((ids) => told.push([...ids]));

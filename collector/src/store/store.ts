@@ -143,8 +143,11 @@ export interface Store {
   /**
    * The oldest job assigned to this agent and not yet handed to it, now marked taken: one
    * atomic update, so an assignment is taken once whichever collectors ask at the same time.
+   * A job the agent already has a run of is never handed out again. With `retakeBeforeMs`,
+   * an assignment taken before that time of which no run exists counts as not handed over
+   * (its collector died with the answer on the way) and is taken again.
    */
-  takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined>;
+  takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined>;
   /** Gives a taken assignment back (its WaitForJob call ended before the job reached the agent). */
   releaseJob(jobId: string, agentId: string): Promise<void>;
   /** Among `agentIds`, those with an assignment not yet taken. */
