@@ -167,6 +167,7 @@ async function main() {
     sampler = setInterval(poll, 200);
 
     const stats = { failovers: 0 };
+    let runsDone = 0;
     const benchCpu0 = process.cpuUsage();
     const limit = limiter(options.inFlight);
     for (let i = 0; i < N; i++) {
@@ -178,17 +179,19 @@ async function main() {
     say(`enrolling ${N} agents`);
     const t0 = Date.now();
     const enrollFailures = [];
+    let enrolled = 0;
+    const progress = setInterval(() => say(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers`), 30_000);
+    progress.unref();
     await Promise.all(agents.map((a) => limit(() => a.call('enroll', {
       agentId: a.id, hostname: a.id, declaredPlatform: a.platform, agentVersion: '0.1.0', detected: { platform: a.platform, evidence: [] },
       inventory: { hostname: a.id, cpuModel: 'bench', cpus: 1, memoryBytes: 1, kernel: 'k', os: 'o', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: '', systemModel: '', nodeVersion: process.version },
-    })).catch((err) => enrollFailures.push(`${a.id}: ${err.message}`))));
+    })).then(() => enrolled++, (err) => enrollFailures.push(`${a.id}: ${err.message}`))));
     const enrollSeconds = (Date.now() - t0) / 1000;
     if (enrollFailures.length > 0) throw new Error(`${enrollFailures.length} enrollments failed, e.g. ${enrollFailures[0]}`);
 
     const jobCreatedAt = new Map();
     const dispatchMs = [];
     const ackMs = [];
-    let runsDone = 0;
     let ackedIds = 0;
     const runFailures = [];
     let killAt;
@@ -277,6 +280,7 @@ async function main() {
     const benchProcess = { cpu: (benchCpu.user + benchCpu.system) / 1e6, peakMiB: process.resourceUsage().maxRSS / 1024 };
     poll();
     clearInterval(sampler);
+    clearInterval(progress);
     sampler = undefined;
     if (runFailures.length > 0) say(`${runFailures.length} agents failed, e.g. ${runFailures[0]}`);
 
