@@ -497,6 +497,33 @@ if (pgPlan.kind === 'skip') {
       }
     });
 
+    test('the LISTEN connection, cut by the server, reconnects by itself and notifications flow again', async () => {
+      const first = postgresBackend(current);
+      const a = await first.fresh();
+      const lost: Error[] = [];
+      const b = await PostgresStore.open(current().url, { onListenError: (err) => lost.push(err) });
+      const told = new Set<string>();
+      const stop = await b.watchJobAssignments((ids) => ids.forEach((id) => told.add(id)));
+      const admin = new pg.Client({ connectionString: current().url });
+      await admin.connect();
+      try {
+        const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN guestbench_job_assigned%' AND datname = current_database()");
+        expect(rowCount).toBe(1);
+        await waitUntil(() => lost.length > 0);
+        // Notifications sent while it was down are lost (the poll covers them); later ones arrive.
+        for (let i = 0; !told.has(`agent-${i - 1}`); i++) {
+          if (i > 200) throw new Error('no notification after the reconnect');
+          await a.createJob({ id: `j${i}`, platform: '', profile: 'smoke', label: '', createdAtMs: i }, [`agent-${i}`]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        await admin.end();
+        await stop();
+        await b.close();
+        await first.close();
+      }
+    });
+
     test('presence written through one collector is seen through another', async () => {
       const first = postgresBackend(current);
       const a = await first.fresh();
