@@ -36,6 +36,7 @@ export class JobBroker {
   private stopWatching: (() => Promise<void>) | undefined;
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
+  private closed = false;
 
   constructor(private readonly store: Store, private readonly presence: PresenceTracker, private readonly options: JobBrokerOptions = {}) {}
 
@@ -84,12 +85,12 @@ export class JobBroker {
     // on the first look only, so that two calls open at once still take each job once.
     let retakeBefore: number | undefined = Date.now() - (this.options.retakeAfterMs ?? 2000);
     for (;;) {
-      if (signal.aborted) return undefined;
+      if (signal.aborted || this.closed) return undefined;
       const job = await this.store.takePendingJob(agentId, Date.now(), retakeBefore);
       retakeBefore = undefined;
       if (job !== undefined) return job;
       const left = deadline - Date.now();
-      if (left <= 0 || signal.aborted) return undefined;
+      if (left <= 0 || signal.aborted || this.closed) return undefined;
       await new Promise<void>((resolve) => {
         const set = this.waiters.get(agentId) ?? new Set<() => void>();
         this.waiters.set(agentId, set);
@@ -113,6 +114,7 @@ export class JobBroker {
 
   /** Ends every wait and stops listening (on shutdown). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.poller !== undefined) clearInterval(this.poller);
     for (const agentId of [...this.waiters.keys()]) this.wake(agentId);
     await this.stopWatching?.();
