@@ -113,6 +113,8 @@ class LightAgent {
         if (!FAILOVER.has(err.code) || attempt >= 40) throw err;
         this.current = (this.current + 1) % this.addresses.length;
         this.stats.failovers++;
+        const why = `${method} ${GrpcStatus[err.code]}: ${String(err.details).slice(0, 60)}`;
+        this.stats.why.set(why, (this.stats.why.get(why) ?? 0) + 1);
         await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 1000)));
       }
     }
@@ -139,13 +141,15 @@ async function main() {
   u.pathname = `/${dbName}`;
   const dbUrl = u.toString();
 
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-fleet-logs-'));
+  say(`collector logs in ${logDir}`);
   const collectors = {};
   const usage = { A: { cpu: 0, peakMiB: 0 }, B: { cpu: 0, peakMiB: 0 } };
   const agents = [];
   let sampler;
   try {
     const start = async (name, ports = {}) => {
-      const c = await startCollector({ db: dbUrl, ...ports, args: ['--collector-id', name] });
+      const c = await startCollector({ db: dbUrl, ...ports, args: ['--collector-id', name], logFile: path.join(logDir, `collector-${name}.log`) });
       collectors[name] = c;
       return c;
     };
@@ -166,7 +170,7 @@ async function main() {
     };
     sampler = setInterval(poll, 200);
 
-    const stats = { failovers: 0 };
+    const stats = { failovers: 0, why: new Map() };
     let runsDone = 0;
     const benchCpu0 = process.cpuUsage();
     const limit = limiter(options.inFlight);
@@ -180,7 +184,10 @@ async function main() {
     const t0 = Date.now();
     const enrollFailures = [];
     let enrolled = 0;
-    const progress = setInterval(() => say(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers`), 30_000);
+    const progress = setInterval(() => {
+      const alive = ['A', 'B'].map((n) => `${n} ${collectors[n].child.exitCode === null && collectors[n].child.signalCode === null ? 'up' : 'DOWN'}`).join(', ');
+      say(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers (${alive}); top reason: ${[...stats.why].sort((x, y) => y[1] - x[1])[0]?.join(' × ') ?? '-'}`);
+    }, 30_000);
     progress.unref();
     await Promise.all(agents.map((a) => limit(() => a.call('enroll', {
       agentId: a.id, hostname: a.id, declaredPlatform: a.platform, agentVersion: '0.1.0', detected: { platform: a.platform, evidence: [] },
@@ -228,9 +235,14 @@ async function main() {
 
     // 2. Wait until the shared presence shows every agent idle in daemon mode, from either collector.
     say('waiting for every agent to wait for a job');
+    const waitUntil = Date.now() + 120_000 + N * 10;
     for (;;) {
       const fleet = await (await fetch(`${collectors.B.http}/api/v1/fleet`)).json();
       if (fleet.agents.daemon >= N) break;
+      if (Date.now() > waitUntil) {
+        say(`only ${fleet.agents.daemon} of ${N} agents are waiting for a job; going on with them`);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
     const fleetBefore = await (await fetch(`${collectors.A.http}/api/v1/fleet`)).json();
@@ -253,7 +265,9 @@ async function main() {
     const [jobKvm, jobXen] = await Promise.all([createOn(collectors.B, 'kvm'), createOn(collectors.A, 'xen')]);
 
     // 4. Midway through the runs, kill A and start it again on the same ports.
-    await Promise.race([half, Promise.all(lives)]);
+    let halfTimer;
+    await Promise.race([half, Promise.all(lives), new Promise((resolve) => (halfTimer = setTimeout(resolve, 120_000 + N * 20)))]);
+    clearTimeout(halfTimer);
     killAt = { runsDone, at: (Date.now() - jobStart) / 1000 };
     say(`killing collector A (SIGKILL) after ${runsDone} of ${N} runs`);
     poll();
@@ -309,6 +323,7 @@ async function main() {
       stored: { samples: samples.n, distinct: samples.d, expected, ackedIds, runsCompleted: runs.completed, runs: runs.n, assignments: taken.n, assignmentsTaken: taken.taken },
       fleetBefore: fleetBefore.agents, fleetAfterRuns: fleetAfter.runs,
       failures: runFailures.length,
+      failoverReasons: Object.fromEntries([...stats.why].sort((x, y) => y[1] - x[1]).slice(0, 8)),
       exactlyOnce: samples.n === expected && samples.d === expected && runs.completed === N && taken.taken === N && runFailures.length === 0,
     };
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -28,9 +28,15 @@ async function startCollector(options = {}) {
   const grpcPort = options.grpcPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
   const flags = [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
+  // With options.logFile, the collector's log lines and stderr are kept there (appended).
+  const out = options.logFile === undefined ? 'ignore' : fs.openSync(options.logFile, 'a');
   const child = spawn(process.execPath, flags, {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
   });
+  if (options.logFile !== undefined) {
+    child.stderr.on('data', (d) => fs.appendFileSync(options.logFile, d));
+    fs.closeSync(out);
+  }
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   // ready when the HTTP health check answers
