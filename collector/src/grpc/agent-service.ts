@@ -219,8 +219,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (req.waitMs > MAX_WAIT_MS) return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(req.agentId);
       if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });
-      // Written even when unchanged: a job created anywhere from now on must find this agent idle here.
-      await presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' }, true);
+      // Written when it changed or is getting old: a job created anywhere from now on must find this agent idle.
+      await presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
       const aborted = new AbortController();
       call.on('cancelled', () => aborted.abort());
       const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
