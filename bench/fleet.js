@@ -237,8 +237,10 @@ async function main() {
     say('waiting for every agent to wait for a job');
     const waitUntil = Date.now() + 120_000 + N * 10;
     for (;;) {
-      const fleet = await (await fetch(`${collectors.B.http}/api/v1/fleet`)).json();
-      if (fleet.agents.daemon >= N) break;
+      const res = await fetch(`${collectors.B.http}/api/v1/fleet`).catch((err) => ({ ok: false, status: err.message, json: async () => ({}) }));
+      const fleet = await res.json();
+      if (!res.ok) say(`GET /api/v1/fleet on B answered ${res.status}: ${JSON.stringify(fleet).slice(0, 120)}`);
+      else if (fleet.agents.daemon >= N) break;
       if (Date.now() > waitUntil) {
         say(`only ${fleet.agents.daemon} of ${N} agents are waiting for a job; going on with them`);
         break;
