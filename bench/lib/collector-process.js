@@ -17,15 +17,26 @@ async function freePort() {
   return port;
 }
 
-/** @returns {Promise<{grpc: string, http: string, db: string, dir: string, stop: () => Promise<void>}>} */
+/**
+ * Options: dir, db (a SQLite file or a postgres:// URL), grpcPort and httpPort (free ones by
+ * default; give the same again to restart a collector in place), args (more serve flags).
+ * @returns {Promise<{grpc: string, http: string, db: string, dir: string, pid: number, child: import('node:child_process').ChildProcess, stop: () => Promise<void>}>}
+ */
 async function startCollector(options = {}) {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bench-'));
   const db = options.db ?? path.join(dir, 'bench.db');
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
-  const child = spawn(process.execPath, [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const grpcPort = options.grpcPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
+  const flags = [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
+  // With options.logFile, the collector's log lines and stderr are kept there (appended).
+  const out = options.logFile === undefined ? 'ignore' : fs.openSync(options.logFile, 'a');
+  const child = spawn(process.execPath, flags, {
+    stdio: ['ignore', out, 'pipe'],
   });
+  if (options.logFile !== undefined) {
+    child.stderr.on('data', (d) => fs.appendFileSync(options.logFile, d));
+    fs.closeSync(out);
+  }
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   // ready when the HTTP health check answers
@@ -46,8 +57,12 @@ async function startCollector(options = {}) {
     db,
     dir,
     pid: child.pid,
+    child,
+    grpcPort,
+    httpPort,
     async stop() {
       await new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', resolve);
         child.kill('SIGTERM');
       });

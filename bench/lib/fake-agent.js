@@ -53,4 +53,4 @@ async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, 
   return { acked, runIds };
 }
 
-module.exports = { fakeAgent };
+module.exports = { fakeAgent, sample, unary };

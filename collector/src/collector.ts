@@ -7,6 +7,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { AgentServiceService, fileDescriptorProtos, formatHostPort, JobServiceService, parseHostPort, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
+import os from 'node:os';
 import { Authenticator } from './auth/authenticator';
 import { createAgentService } from './grpc/agent-service';
 import { createJobService } from './grpc/job-service';
@@ -18,7 +19,7 @@ import { JobBroker } from './jobs/job-broker';
 import type { Logger } from './log';
 import { createMetrics } from './metrics/metrics';
 import { startNetSink } from './net-sink/net-sink';
-import { PresenceTracker } from './presence';
+import { fleetSummary, PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
@@ -50,6 +51,13 @@ export interface CollectorOptions {
   readonly connectionIdleMs?: number;
   /** TLS for gRPC and HTTP; PEM contents. With clientCa, clients must present a certificate (mutual TLS). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
+  /**
+   * This collector's name in the shared presence table (which agent is connected where).
+   * @default "HOSTNAME:GRPC_PORT" with a fixed gRPC port, else "HOSTNAME:pidPID"
+   */
+  readonly collectorId?: string;
+  /** How often agents waiting here are checked for jobs, should a notification be missed. @default 2000 */
+  readonly jobPollMs?: number;
 }
 
 export interface RunningCollector {
@@ -60,6 +68,8 @@ export interface RunningCollector {
   readonly store: Store;
   /** HOST:PORT of the net sink as announced to agents, or undefined when there is none. */
   readonly netSink: string | undefined;
+  /** This collector's name in the shared presence table. */
+  readonly collectorId: string;
   /** Marks silent runs lost now (the sweeper also does it periodically). */
   sweepLostRuns(): Promise<number>;
   close(): Promise<void>;
@@ -88,11 +98,24 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const lostAfterMs = options.lostAfterMs ?? 6 * heartbeatIntervalMs;
   const store =
     'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile)
-    : 'database' in options.store ? await openStore(options.store.database, { onIdleError: (err) => log.warn({ err }, 'database connection lost while idle') })
+    : 'database' in options.store
+      ? await openStore(options.store.database, {
+          onIdleError: (err) => log.warn({ err }, 'database connection lost while idle'),
+          onListenError: (err) => log.warn({ err, event: 'job-listen-lost' }, 'job notification connection lost; reconnecting (jobs are polled meanwhile)'),
+        })
     : options.store;
-  const presence = new PresenceTracker(Math.max(3 * heartbeatIntervalMs, 65_000));
-  const jobs = new JobBroker(store, presence);
-  const metrics = createMetrics({ store, connectedAgents: () => presence.count() });
+  const fixedPort = listenAddress(options.grpcAddress).port;
+  const collectorId = options.collectorId ?? `${os.hostname()}:${fixedPort !== 0 ? fixedPort : `pid${process.pid}`}`;
+  // Longer than the longest WaitForJob (60 s), during which a waiting agent makes no call.
+  const presence = new PresenceTracker(store, { collectorId, timeoutMs: Math.max(3 * heartbeatIntervalMs, 65_000) });
+  const jobs = new JobBroker(store, presence, { pollMs: options.jobPollMs, onPollError: (err) => log.warn({ err }, 'job poll failed') });
+  try {
+    await jobs.start();
+  } catch (err: unknown) {
+    await store.close();
+    throw err;
+  }
+  const metrics = createMetrics({ store, connectedAgents: () => presence.localCount() });
   const auth = new Authenticator(store, options.auth === 'tokens');
   if (!auth.enabled) {
     log.warn({ event: 'auth-disabled' }, 'AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches this collector can write results');
@@ -116,7 +139,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         log.warn({ event: 'net-sink-port-busy', wanted: s.port, port: sink.address.port }, 'the default net sink port is taken; using a free one (agents learn it when they enroll)');
       }
     } catch (err: unknown) {
-      jobs.close();
+      await jobs.close();
       await store.close();
       throw err;
     }
@@ -170,11 +193,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   let httpServer: http.Server | undefined;
   try {
     const h = listenAddress(options.httpAddress);
-    httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth }, reportRoutes(store), options.tls);
+    httpServer = createHttpApi({ store, logger: log, metrics, jobs, auth, fleet: () => fleetSummary(store, presence) }, reportRoutes(store), options.tls);
     const addr = await listenHttp(httpServer, h.host, h.port);
     const grpcAddress = formatHostPort({ host: g.host, port: grpcPort });
     const httpUrl = `${options.tls !== undefined ? 'https' : 'http'}://${formatHostPort({ host: h.host, port: addr.port })}`;
-    log.info({ event: 'collector-listening', grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
+    log.info({ event: 'collector-listening', collectorId, grpc: grpcAddress, http: httpUrl, netSink }, 'collector listening');
     const server = httpServer;
     return {
       grpcPort,
@@ -183,11 +206,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       httpUrl,
       store,
       netSink,
+      collectorId,
       sweepLostRuns,
       async close() {
         clearInterval(sweeper);
         await sink?.close();
-        jobs.close();
+        await jobs.close();
         // Waiting agents were answered by jobs.close() and come back to the next collector;
         // a call still open after the grace period (a client that went silent) is cut, so
         // that a stop (systemctl restart) never waits on an agent.
@@ -212,6 +236,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   } catch (err: unknown) {
     clearInterval(sweeper);
     await sink?.close();
+    await jobs.close();
     grpcServer.forceShutdown();
     httpServer?.close();
     await store.close();

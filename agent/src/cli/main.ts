@@ -134,7 +134,11 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   const agentId = cmd.agentId ?? localAgentId();
   const forwarder = new LogForwarder(agentId);
   const logger = agentLogger(forwarder);
-  const client = new CollectorClient(settings.collector, { token: settings.token, tls: clientTls(cmd) });
+  const client = new CollectorClient(settings.collector, {
+    token: settings.token,
+    tls: clientTls(cmd),
+    onFailover: (e) => logger.warn({ event: 'collector-failover', from: e.from, to: e.to, reason: e.reason }, 'collector not answering; moving to the next address'),
+  });
   forwarder.attach(client);
   const spool = new Spool(cmd.stateDir ?? defaultStateDir());
   if (cmd.kind === 'flush') {
@@ -142,7 +146,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
       const delivered = await deliverLeftovers(client, spool, logger);
       const left = spool.runs().length;
       if (cmd.json) process.stdout.write(`${JSON.stringify({ delivered, runsLeft: left, spool: spool.dir })}\n`);
-      else process.stdout.write(`delivered ${delivered} spooled samples to ${settings.collector}; ${left} run(s) left in ${spool.dir}\n`);
+      else process.stdout.write(`delivered ${delivered} spooled samples to ${client.address}; ${left} run(s) left in ${spool.dir}\n`);
       return left === 0 ? 0 : 1;
     } finally {
       await forwarder.flush();
@@ -195,7 +199,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     else {
       if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
       process.stdout.write(
-        `run ${result.runId} (profile ${profile.name}): ${result.acked}/${result.samples} samples acknowledged by ${settings.collector}` +
+        `run ${result.runId} (profile ${profile.name}): ${result.acked}/${result.samples} samples acknowledged by ${client.address}` +
           `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
       );
     }

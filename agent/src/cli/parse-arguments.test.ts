@@ -61,6 +61,8 @@ test.each([
   [['config'], /config: say --show/],
   [['run', '--collector', 'nohost'], /--collector: expected HOST:PORT/],
   [['run', '--collector', 'h:99999'], /--collector: expected HOST:PORT/],
+  [['daemon', '--collector', 'a:1,,b:2'], /--collector: expected HOST:PORT .* got "", which .* \(in the list "a:1,,b:2"\)/],
+  [['daemon', '--collector', 'a:1,b'], /got "b", which has no port \(in the list "a:1,b"\)/],
   [['run', '--platform', 'bochs'], /--platform: expected auto or one of native, kvm/],
   [['run', '--label', 'a/b'], /--label: expected 1 to 64 letters/],
   [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],

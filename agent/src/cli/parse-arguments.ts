@@ -15,11 +15,11 @@ export const USAGE = `guestbench-agent — measures what this machine (a guest, 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME|FILE] [--only LIST] [--skip LIST] [--set B.KEY=V…] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
-  guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME|FILE] [--agent-id ID]
+  guestbench-agent run    [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--profile NAME|FILE] [--agent-id ID]
                           [--only LIST] [--skip LIST] [--set B.KEY=V…] [--offline]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
-  guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
-  guestbench-agent flush  [--collector HOST:PORT] [--json]
+  guestbench-agent daemon [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--agent-id ID]
+  guestbench-agent flush  [--collector HOST:PORT[,HOST:PORT…]] [--json]
   guestbench-agent config --show [--json]
   (run, daemon and flush also take --token T, --ca FILE, --cert FILE --key FILE, --state-dir DIR)
   guestbench-agent serve-net [--listen HOST:PORT] [--json]
@@ -48,6 +48,9 @@ Commands:
   list     the benchmarks and profiles this agent knows
 
 Options:
+  --collector LIST     HOST:PORT of the collector; several, comma-separated, to move to the next when one
+                       stops answering (collectors sharing one PostgreSQL database); the same in
+                       $GUESTBENCH_COLLECTOR, agent.json and every hypervisor channel
   --profile NAME|FILE  smoke (seconds), quick (about a minute), standard, full; default smoke; or a JSON
                        file of the same shape (see README), e.g. ./mine.json
   --only LIST          run only these benchmarks: ids or categories, comma-separated (cpu,disk.seq_read)
@@ -150,8 +153,14 @@ export function checkPlatform(platform: string): string {
   return checked('--platform', platform, parsePlatform(platform, { allowAuto: true }));
 }
 
+/** HOST:PORT, or several comma-separated for failover (the config layer checks them fully). */
 export function checkCollector(address: string): string {
-  return checked('--collector', address, parseHostPort(address));
+  // Several addresses, comma-separated: the agent fails over from one to the next.
+  for (const item of address.split(',')) {
+    const parsed = parseHostPort(item);
+    if (!parsed.ok) throw new UsageError(`--collector: ${parsed.error}${item === address ? '' : ` (in the list ${JSON.stringify(address)})`}`);
+  }
+  return address;
 }
 
 /** A sink address to dial: HOST:PORT with a port from 1. */

@@ -6,11 +6,12 @@ export {
   ConfigError,
   isConfigError,
   parseCollectorAddress,
+  parseCollectorAddresses,
   SETTING_NAMES,
   SETTING_ENV,
   CHANNEL_NAMES,
 } from './settings';
-export type { AgentSettings, SettingName, ChannelName, ConfigSource, CollectorAddress } from './settings';
+export type { AgentSettings, SettingName, ChannelName, ConfigSource, CollectorAddress, CollectorAddressList } from './settings';
 export { runCommand, findOnPath } from './run-command';
 export type { RunCommand, CommandResult } from './run-command';
 export { parseOemStrings, oemStringsFromTable, readOemStrings } from './smbios';

@@ -47,7 +47,7 @@ describe('resolveAgentConfig', () => {
       flags: { collector: '192.0.2.1:50051' },
       env: { PATH: pathWith(), GUESTBENCH_COLLECTOR: '192.0.2.2:1', GUESTBENCH_LABEL: 'from-env', GUESTBENCH_PROFILE: '' },
     });
-    expect(config.collector).toEqual({ value: { host: '192.0.2.1', port: 50051, address: '192.0.2.1:50051' }, source: 'flag' });
+    expect(config.collector).toEqual({ value: { list: [{ host: '192.0.2.1', port: 50051, address: '192.0.2.1:50051' }], address: '192.0.2.1:50051' }, source: 'flag' });
     expect(config.label).toEqual({ value: 'from-env', source: 'env' });
     expect(config.profile).toEqual({ value: 'quick', source: `file:${file}` }); // the empty variable does not count
     expect(config.token).toEqual({ value: 'smbios-token-xyz', source: 'smbios' });
@@ -56,7 +56,7 @@ describe('resolveAgentConfig', () => {
 
   it('reads what QEMU gave a real TCG guest over SMBIOS and fw_cfg (captured bytes)', async () => {
     const config = await resolveAgentConfig({ flags: {}, env: { PATH: pathWith() }, root: join(FIXTURES, 'qemu-tcg') });
-    expect(config.collector).toEqual({ value: { host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }, source: 'smbios' });
+    expect(config.collector).toEqual({ value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' }, source: 'smbios' });
     expect(config.label).toEqual({ value: 'tcg-standin', source: 'smbios' });
     expect(config.profile).toEqual({ value: 'smoke', source: 'smbios' });
     expect(config.token).toEqual({ value: 'fwcfg-token-0123456789', source: 'fw_cfg' });
@@ -81,7 +81,7 @@ describe('resolveAgentConfig', () => {
 
   it('reads VMware guestinfo keys through vmware-rpctool on PATH', async () => {
     const config = await resolve({ env: { PATH: pathWith(bin('vmware')) } });
-    expect(config.collector).toMatchObject({ value: { host: 'vmware.example', port: 7001 }, source: 'vmware-guestinfo' });
+    expect(config.collector).toMatchObject({ value: { list: [{ host: 'vmware.example', port: 7001 }] }, source: 'vmware-guestinfo' });
     expect(config.token).toEqual({ value: 'vmware-token-0123456789', source: 'vmware-guestinfo' });
   });
 
@@ -268,10 +268,22 @@ describe('resolveAgentConfig', () => {
       );
     });
 
+    it('takes a comma list of collectors from any place, a hypervisor channel too, and names a bad item', async () => {
+      await withSmbios(['guestbench.collector=10.0.2.2:50051,10.0.2.3:50051']);
+      const config = await resolve({});
+      expect(config.collector).toEqual({
+        value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }, { host: '10.0.2.3', port: 50051, address: '10.0.2.3:50051' }], address: '10.0.2.2:50051,10.0.2.3:50051' },
+        source: 'smbios',
+      });
+      expect((await failure({ env: { GUESTBENCH_COLLECTOR: 'a.example:1,b.example' } })).message).toBe(
+        'collector "b.example" from GUESTBENCH_COLLECTOR (address 2) has no port; expected HOST:PORT, e.g. 10.0.2.2:50051',
+      );
+    });
+
     it('ignores a bad lower-priority value that a higher one overrides', async () => {
       await withSmbios(['guestbench.collector=not an address']);
       const config = await resolve({ flags: { collector: '[fd00::2]:50051' } });
-      expect(config.collector).toEqual({ value: { host: 'fd00::2', port: 50051, address: '[fd00::2]:50051' }, source: 'flag' });
+      expect(config.collector).toEqual({ value: { list: [{ host: 'fd00::2', port: 50051, address: '[fd00::2]:50051' }], address: '[fd00::2]:50051' }, source: 'flag' });
     });
 
     it('rejects a fw_cfg blob that is not a settings object', async () => {

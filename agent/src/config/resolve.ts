@@ -9,14 +9,14 @@ import { runCommand as defaultRunCommand, type RunCommand } from './run-command'
 import {
   CHANNEL_NAMES,
   ConfigError,
-  parseCollectorAddress,
+  parseCollectorAddresses,
   parseSettingsObject,
   parseSettingValue,
   SETTING_ENV,
   SETTING_NAMES,
   type AgentSettings,
   type ChannelName,
-  type CollectorAddress,
+  type CollectorAddressList,
   type ConfigSource,
   type SettingName,
 } from './settings';
@@ -63,7 +63,7 @@ export interface SourceReport {
 }
 
 export interface ResolvedConfig {
-  readonly collector?: Resolved<CollectorAddress>;
+  readonly collector?: Resolved<CollectorAddressList>;
   readonly token?: Resolved<string>;
   readonly label?: Resolved<string>;
   readonly platform?: Resolved<string>;
@@ -171,7 +171,7 @@ export async function resolveAgentConfig(input: ResolveInput): Promise<ResolvedC
   const collector = chosen.get('collector');
   const config: { -readonly [K in keyof ResolvedConfig]: ResolvedConfig[K] } = { sources };
   if (collector) {
-    config.collector = { value: parseCollectorAddress(parseSettingValue('collector', collector.value, collector.where), collector.where), source: collector.source };
+    config.collector = { value: parseCollectorAddresses(parseSettingValue('collector', collector.value, collector.where), collector.where), source: collector.source };
   }
   const token = pick('token');
   const label = pick('label');

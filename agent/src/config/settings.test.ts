@@ -1,6 +1,6 @@
 // Every setting, whatever its source, goes through the protocol's rule for it (tested in
 // proto/src/vocabulary/), and a refusal names the setting and the source.
-import { parseCollectorAddress, parseSettingsObject, parseSettingValue } from './settings';
+import { parseCollectorAddress, parseCollectorAddresses, parseSettingsObject, parseSettingValue } from './settings';
 
 describe('parseCollectorAddress', () => {
   it.each([
@@ -35,6 +35,24 @@ describe('parseSettingValue', () => {
     ['profile', 'fast', 'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"'],
   ] as const)('refuses a %s of %j, naming the source', (name, value, message) => {
     expect(() => parseSettingValue(name, value, `the SMBIOS OEM string guestbench.${name}`)).toThrow(message);
+  });
+});
+
+describe('parseCollectorAddresses', () => {
+  it('takes one address, or several in the order to try them', () => {
+    expect(parseCollectorAddresses('10.0.2.2:50051', 'x')).toEqual({ list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' });
+    const two = parseCollectorAddresses('a.example:1, [::1]:2', 'x');
+    expect(two.list.map((a) => a.address)).toEqual(['a.example:1', '[::1]:2']);
+    expect(two.address).toBe('a.example:1,[::1]:2');
+  });
+  it.each([
+    ['a:1,,b:2', 'collector "a:1,,b:2" from env has an empty address at position 2'],
+    ['a:1,', 'has an empty address at position 2'],
+    ['a:1,a:1', 'lists a:1 twice'],
+    ['a:1,b', 'collector from env (address 2): expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "b", which has no port'],
+    [Array.from({ length: 17 }, (_, i) => `h${i}:1`).join(','), 'lists 17 addresses; at most 16'],
+  ])('rejects %j', (text, message) => {
+    expect(() => parseCollectorAddresses(text, 'env')).toThrow(message);
   });
 });
 

@@ -7,7 +7,7 @@ import { formatHostPort, parseHostPort, parseLabel, parsePlatform, parseProfileN
 
 /** Settings an operator can give the agent, by flag, environment, file or hypervisor channel. */
 export interface AgentSettings {
-  /** Collector address, `HOST:PORT` (IPv6 as `[ADDR]:PORT`). */
+  /** Collector address, `HOST:PORT` (IPv6 as `[ADDR]:PORT`); several comma-separated to fail over. */
   collector?: string;
   /** Enrollment token the collector gave for this agent. */
   token?: string;
@@ -74,6 +74,40 @@ export function parseCollectorAddress(text: string, where: string): CollectorAdd
   return { host, port, address: formatHostPort({ host, port }) };
 }
 
+/** Collector addresses in the order to try them: `A,B` fails over from A to B. */
+export interface CollectorAddressList {
+  readonly list: readonly CollectorAddress[];
+  /** The list as `host:port,host:port`: what a CollectorClient is given. */
+  readonly address: string;
+}
+
+/** At most this many addresses in one list. */
+export const MAX_COLLECTOR_ADDRESSES = 16;
+
+/**
+ * Parses `HOST:PORT[,HOST:PORT…]`: one collector, or several for failover. Every hypervisor
+ * channel carries one string, so the list is one string everywhere. A duplicate or an empty
+ * item is an error naming it.
+ */
+export function parseCollectorAddresses(text: string, where: string): CollectorAddressList {
+  const items = text.split(',');
+  if (items.length > MAX_COLLECTOR_ADDRESSES) {
+    throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} lists ${items.length} addresses; at most ${MAX_COLLECTOR_ADDRESSES}`);
+  }
+  const list: CollectorAddress[] = [];
+  for (const [i, item] of items.entries()) {
+    if (item.trim() === '') {
+      throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} has an empty address at position ${i + 1}; expected HOST:PORT or HOST:PORT,HOST:PORT`);
+    }
+    const parsed = parseCollectorAddress(item, items.length > 1 ? `${where} (address ${i + 1})` : where);
+    if (list.some((a) => a.address === parsed.address)) {
+      throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} lists ${parsed.address} twice`);
+    }
+    list.push(parsed);
+  }
+  return { list, address: list.map((a) => a.address).join(',') };
+}
+
 /**
  * Parses one setting's text, whatever its source, by the rule the collector applies to it
  * (the collector's address by parseCollectorAddress); returns it trimmed.
@@ -96,7 +130,7 @@ export function parseSettingValue(name: SettingName, value: unknown, where: stri
     case 'label':
       return typed(name, where, parseLabel(text));
     case 'collector':
-      return formatHostPort(parseCollectorAddress(text, where));
+      return parseCollectorAddresses(text, where).address;
   }
 }
 

@@ -1,5 +1,6 @@
 // Promise-shaped calls to the collector's AgentService, with deadlines and retries for
-// transient failures (the collector restarting, a dropped connection).
+// transient failures (the collector restarting, a dropped connection); with several
+// addresses, a failing collector's calls move to the next one.
 import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
@@ -63,22 +64,34 @@ export interface CollectorClientOptions {
   readonly attempts?: number;
   /** First retry delay, doubled each time. @default 200 */
   readonly retryDelayMs?: number;
+  /** Told when calls move from one collector address to the next. @default ignored */
+  readonly onFailover?: (event: { from: string; to: string; reason: string }) => void;
 }
 
 type Unary<Req, Res> = (req: Req, metadata: Metadata, options: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => { cancel(): void } | undefined;
 
 export class CollectorClient {
-  private readonly client: AgentServiceClient;
+  /** One gRPC client per address, made when first used. */
+  private readonly clients = new Map<string, AgentServiceClient>();
+  private readonly creds: ReturnType<typeof credentials.createInsecure>;
   private readonly deadlineMs: number;
   private readonly attempts: number;
   private readonly retryDelayMs: number;
+  private current = 0;
 
+  /** The collector addresses in the order tried. */
+  readonly addresses: readonly string[];
   readonly token: string | undefined;
   readonly tls: ClientTls | undefined;
 
-  constructor(readonly address: string, options: CollectorClientOptions = {}) {
-    const creds = options.tls === undefined ? credentials.createInsecure() : credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null);
-    this.client = new AgentServiceClient(address, creds);
+  /**
+   * @param address HOST:PORT, or several comma-separated: calls go to the first, and move to
+   * the next when one stops answering (UNAVAILABLE, a missed deadline), and stay there.
+   */
+  constructor(address: string, private readonly options: CollectorClientOptions = {}) {
+    this.addresses = address.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (this.addresses.length === 0) throw new Error(`no collector address in "${address}"`);
+    this.creds = options.tls === undefined ? credentials.createInsecure() : credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null);
     this.token = options.token;
     this.tls = options.tls;
     this.deadlineMs = options.deadlineMs ?? 10_000;
@@ -86,18 +99,47 @@ export class CollectorClient {
     this.retryDelayMs = options.retryDelayMs ?? 200;
   }
 
-  private async call<Req, Res>(name: string, fn: Unary<Req, Res>, req: Req, extraDeadlineMs = 0, opts: CallOptions = {}): Promise<Res> {
+  /** The address calls go to now. */
+  get address(): string {
+    return this.addresses[this.current] as string;
+  }
+
+  private clientFor(address: string): AgentServiceClient {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      client = new AgentServiceClient(address, this.creds);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  /** Moves to the next address, unless a concurrent call already moved on from `from`. */
+  private failOver(from: number, reason: string): boolean {
+    if (this.addresses.length < 2) return false;
+    if (this.current === from) {
+      this.current = (from + 1) % this.addresses.length;
+      this.options.onFailover?.({ from: this.addresses[from] as string, to: this.address, reason });
+    }
+    return true;
+  }
+
+  private async call<Req, Res>(name: string, pick: (c: AgentServiceClient) => unknown, req: Req, extraDeadlineMs = 0, opts: CallOptions = {}): Promise<Res> {
     let delay = this.retryDelayMs;
-    const attempts = opts.attempts ?? this.attempts;
+    // With several addresses, every one of them gets at least one try.
+    const attempts = Math.max(opts.attempts ?? this.attempts, this.addresses.length > 1 ? this.addresses.length : 1);
     const deadlineMs = opts.deadlineMs ?? this.deadlineMs;
+    let moves = 0;
     for (let attempt = 1; ; attempt++) {
+      const index = this.current;
+      const address = this.address;
+      const client = this.clientFor(address);
       try {
         return await new Promise<Res>((resolve, reject) => {
           const metadata = new Metadata();
           if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
           const signal = opts.signal;
           const cancel = (): void => (pending as { cancel?: () => void } | undefined)?.cancel?.();
-          const pending = fn.call(this.client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => {
+          const pending = (pick(client) as Unary<Req, Res>).call(client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => {
             signal?.removeEventListener('abort', cancel);
             if (err) reject(err);
             else resolve(res);
@@ -108,44 +150,50 @@ export class CollectorClient {
       } catch (err: unknown) {
         const e = err as ServiceError;
         if (!TRANSIENT.has(e.code) || attempt >= attempts || opts.signal?.aborted === true) {
-          throw new CollectorError(`${name} to ${this.address} failed: ${e.details || e.message}`, e.code, { cause: err });
+          throw new CollectorError(`${name} to ${address} failed: ${e.details || e.message}`, e.code, { cause: err });
         }
-        await new Promise((r) => setTimeout(r, delay));
-        delay *= 2;
+        // A collector that does not answer: try the next one at once; back off only once
+        // every address has had its turn.
+        const moved = (e.code === GrpcStatus.UNAVAILABLE || e.code === GrpcStatus.DEADLINE_EXCEEDED) && this.failOver(index, `${name}: ${e.details || e.message}`);
+        if (moved) moves++;
+        if (!moved || moves % this.addresses.length === 0) {
+          await new Promise((r) => setTimeout(r, delay));
+          delay *= 2;
+        }
       }
     }
   }
 
   enroll(req: EnrollRequest, opts?: CallOptions): Promise<EnrollResponse> {
-    return this.call('Enroll', this.client.enroll as unknown as Unary<EnrollRequest, EnrollResponse>, req, 0, opts);
+    return this.call('Enroll', (c) => c.enroll, req, 0, opts);
   }
 
   startRun(req: StartRunRequest, opts?: CallOptions): Promise<unknown> {
-    return this.call('StartRun', this.client.startRun as unknown as Unary<StartRunRequest, unknown>, req, 0, opts);
+    return this.call('StartRun', (c) => c.startRun, req, 0, opts);
   }
 
   submitSamples(req: SubmitSamplesRequest, opts?: CallOptions): Promise<SubmitSamplesResponse> {
-    return this.call('SubmitSamples', this.client.submitSamples as unknown as Unary<SubmitSamplesRequest, SubmitSamplesResponse>, req, 0, opts);
+    return this.call('SubmitSamples', (c) => c.submitSamples, req, 0, opts);
   }
 
   endRun(req: EndRunRequest, opts?: CallOptions): Promise<EndRunResponse> {
-    return this.call('EndRun', this.client.endRun as unknown as Unary<EndRunRequest, EndRunResponse>, req, 0, opts);
+    return this.call('EndRun', (c) => c.endRun, req, 0, opts);
   }
 
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<unknown> {
-    return this.call('Heartbeat', this.client.heartbeat as unknown as Unary<HeartbeatRequest, unknown>, req, 0, opts);
+    return this.call('Heartbeat', (c) => c.heartbeat, req, 0, opts);
   }
 
   sendLogs(req: SendLogsRequest, opts?: CallOptions): Promise<unknown> {
-    return this.call('SendLogs', this.client.sendLogs as unknown as Unary<SendLogsRequest, unknown>, req, 0, opts);
+    return this.call('SendLogs', (c) => c.sendLogs, req, 0, opts);
   }
 
   /** Long poll: the deadline is the wait plus the usual per-call deadline. */
   waitForJob(req: WaitForJobRequest, opts?: CallOptions): Promise<WaitForJobResponse> {
-    return this.call('WaitForJob', this.client.waitForJob as unknown as Unary<WaitForJobRequest, WaitForJobResponse>, req, req.waitMs, opts);
+    return this.call('WaitForJob', (c) => c.waitForJob, req, req.waitMs, opts);
   }
 
   close(): void {
-    this.client.close();
+    for (const c of this.clients.values()) c.close();
   }
 }

@@ -17,7 +17,9 @@ test('serve defaults to loopback and the data folder', () => {
   expect(parseArguments(['serve'], {}, '/srv')).toEqual({
     kind: 'serve', grpc: '127.0.0.1:50051', http: '127.0.0.1:8080', db: path.resolve('/srv/data/guestbench.db'), logLevel: 'info',
     logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false, insecureNoAuth: false, netSink: undefined, tls: undefined,
+    collectorId: undefined, jobPollMs: undefined,
   });
+  expect(parseArguments(['serve', '--collector-id', 'host-a:50051', '--job-poll-ms', '500'], {}, '/srv')).toMatchObject({ collectorId: 'host-a:50051', jobPollMs: 500 });
   expect(parseArguments(['serve', '--insecure-no-auth', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {}, '/srv')).toMatchObject({
     insecureNoAuth: true, tls: { cert: '/srv/c.pem', key: '/srv/k.pem', clientCa: undefined },
   });
@@ -76,6 +78,9 @@ test.each([
   [['job', 'show'], /job show: give one job id/],
   [['job', 'list', 'extra'], /unexpected argument "extra"/],
   [['serve', '--log-max-mb', '0'], /--log-max-mb: a whole number/],
+  [['serve', '--job-poll-ms', '10'], /--job-poll-ms: whole milliseconds, at least 100, got "10"/],
+  [['serve', '--job-poll-ms', '1s'], /--job-poll-ms: whole milliseconds/],
+  [['serve', '--collector-id', 'a b'], /--collector-id: 1 to 128 printable characters without spaces/],
   [['serve', '--grpc', 'localhost'], /--grpc: expected HOST:PORT/],
   [['serve', '--log-level', 'loud'], /--log-level: one of trace/],
   [['serve', '--json'], /serve: --json does not apply/],

@@ -13,6 +13,7 @@ Usage:
   guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--net-sink HOST:PORT|off] [--db FILE|URL]
                               [--log-level LEVEL] [--log-file FILE] [--log-max-mb N] [--log-pretty]
                               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--insecure-no-auth]
+                              [--collector-id NAME] [--job-poll-ms N]
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
@@ -42,6 +43,9 @@ Options:
                       when a firewall sits between guests and collector)
   --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
                       or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
+  --collector-id NAME this collector's name in the fleet's presence table (default HOSTNAME:GRPC_PORT)
+  --job-poll-ms N     how often agents waiting here are checked for jobs should a PostgreSQL notification
+                      be missed, and the only way on SQLite shared by several collectors (default 2000)
   --url URL           report: read from a running collector's HTTP API instead of the database
   --format FORMAT     report: text (the terminal table, default), html (a self-contained page with charts),
                       md, csv or json; --out FILE.html and friends choose it from the extension
@@ -96,6 +100,8 @@ export type Command =
       readonly logPretty: boolean;
       readonly insecureNoAuth: boolean;
       readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
+      readonly collectorId: string | undefined;
+      readonly jobPollMs: number | undefined;
     }
   | { readonly kind: 'token-create'; readonly db: string; readonly name: string; readonly platform: string; readonly expires: string | undefined; readonly operator: boolean; readonly json: boolean }
   | { readonly kind: 'token-list'; readonly db: string; readonly json: boolean }
@@ -123,7 +129,7 @@ export function isUsageError(err: unknown): err is UsageError {
 }
 
 const ALLOWED: Record<string, readonly string[]> = {
-  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca'],
+  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'collector-id', 'job-poll-ms'],
   report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
   'job create': ['collector', 'platform', 'profile', 'only', 'skip', 'set', 'label', 'json', 'token', 'ca'],
   'job list': ['collector', 'json', 'token', 'ca'],
@@ -212,6 +218,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
       agent: { type: 'string' },
       only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
+      'collector-id': { type: 'string' }, 'job-poll-ms': { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -268,8 +275,18 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     const maxMb = str('log-max-mb') ?? '10';
     if (!/^[0-9]{1,5}$/.test(maxMb) || Number(maxMb) < 1) throw new UsageError(`--log-max-mb: a whole number of MiB ≥ 1, got "${maxMb}"`);
     const logFile = str('log-file');
+    const collectorId = str('collector-id');
+    if (collectorId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(collectorId)) {
+      throw new UsageError(`--collector-id: 1 to 128 printable characters without spaces, got "${collectorId}"`);
+    }
+    const pollMs = str('job-poll-ms');
+    if (pollMs !== undefined && (!/^[0-9]{1,7}$/.test(pollMs) || Number(pollMs) < 100)) {
+      throw new UsageError(`--job-poll-ms: whole milliseconds, at least 100, got "${pollMs}"`);
+    }
     return {
       kind: 'serve',
+      collectorId,
+      jobPollMs: pollMs === undefined ? undefined : Number(pollMs),
       grpc: hostPort(str('grpc') ?? '127.0.0.1:50051', '--grpc'),
       http: hostPort(str('http') ?? '127.0.0.1:8080', '--http'),
       netSink: str('net-sink') === undefined ? undefined : str('net-sink') === 'off' ? false : hostPort(str('net-sink') as string, '--net-sink'),

@@ -122,7 +122,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         if (token.platform !== '') agent = { ...agent, declaredPlatform: token.platform, platform: token.platform };
       }
       await store.upsertAgent(agent);
-      presence.seen(agent.id, { platform: agent.platform });
+      await presence.seen(agent.id, { platform: agent.platform });
       log.info(
         { event: 'agent-enrolled', agentId: agent.id, hostname: agent.hostname, platform: agent.platform, detectedPlatform: agent.detectedPlatform, agentVersion: agent.agentVersion },
         'agent enrolled',
@@ -147,7 +147,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       // The run takes its platform from the agent record: make sure it is the pinned one.
       const agent = existing === undefined ? await pinPlatform(enrolled, token) : enrolled;
       const run = await store.startRun(parsed.value);
-      presence.seen(agent.id, { runId: run.id });
+      await presence.seen(agent.id, { platform: agent.platform, runId: run.id });
       if (existing === undefined) {
         log.info({ event: 'run-started', agentId: run.agentId, runId: run.id, platform: run.platform, label: run.label, profile: run.profile, jobId: run.jobId || undefined }, 'run started');
         metrics?.runsStarted.inc();
@@ -166,7 +166,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
       }
       const { acked, inserted } = await store.insertSamples(run.id, parsed.value);
-      presence.seen(run.agentId);
+      await presence.seen(run.agentId);
       metrics?.samplesIngested.inc(inserted);
       log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length, new: inserted }, 'samples stored');
       return { ackedSampleIds: acked };
@@ -181,7 +181,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       const { runId, end, sampleCount } = parsed.value;
       const run = await store.endRun(runId, end);
       if (run === undefined) return reject('EndRun', GrpcStatus.NOT_FOUND, `run ${runId} does not exist`, { runId });
-      presence.seen(run.agentId, { runId: '' });
+      await presence.seen(run.agentId, { runId: '' });
       if (before.status === 'running' || (before.status === 'lost' && run.status !== 'lost')) {
         const level = run.status === 'completed' ? 'info' : 'warn';
         log[level](
@@ -205,7 +205,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         if (run.agentId !== agent.id) return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
         await store.recordHeartbeat(run.id, Date.now());
       }
-      presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
+      await presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
       return {};
     }),
 
@@ -228,7 +228,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         const level = line.level as 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
         agentLog[level]({ event: 'agent-log', agentFields: JSON.parse(line.fieldsJson) as object, agentTime: line.timeMs }, line.message);
       }
-      presence.seen(req.agentId);
+      await presence.seen(req.agentId);
       return { stored };
     }),
 
@@ -238,7 +238,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (req.waitMs > MAX_WAIT_MS) return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(req.agentId);
       if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });
-      presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
+      // Written when it changed or is getting old: a job created anywhere from now on must find this agent idle.
+      await presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
       const aborted = new AbortController();
       call.on('cancelled', () => {
         aborted.abort();
@@ -246,7 +247,13 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       });
       log.debug({ event: 'job-wait-started', agentId: agent.id, waitMs: req.waitMs }, 'agent waits for a job');
       const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
-      presence.seen(agent.id, { takesJobs: true });
+      await presence.seen(agent.id, { takesJobs: true });
+      if (job !== undefined && (aborted.signal.aborted || call.cancelled)) {
+        // The agent went away (or moved to another collector) as the job was taken: give it back.
+        await store.releaseJob(job.id, agent.id);
+        log.info({ event: 'job-released', agentId: agent.id, jobId: job.id }, 'job given back: the agent left before it was handed over');
+        return {};
+      }
       if (job === undefined && options.jobs.isClosed) log.info({ event: 'job-wait-ended', agentId: agent.id, reason: 'collector stopping' }, 'job wait ended: the agent reconnects');
       if (job === undefined) return {};
       log.info({ event: 'job-taken', agentId: agent.id, jobId: job.id, profile: job.profile, label: job.label }, 'job handed to agent');

@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
 import { parseRunFilter } from '../query/parse-query';
 import { parseReportQuery } from '../query/parse-report-query';
+import type { FleetSummary } from '../presence';
 import type { Store } from '../store/store';
 
 export interface HttpApiOptions {
@@ -20,6 +21,8 @@ export interface HttpApiOptions {
   readonly jobs?: JobBroker;
   /** Writes (POST) need an operator token when auth is on. */
   readonly auth?: Authenticator;
+  /** Fleet totals from the shared store (GET /api/v1/fleet); the route answers 503 without it. */
+  readonly fleet?: () => Promise<FleetSummary>;
 }
 
 export class HttpError extends Error {
@@ -127,6 +130,14 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
         if (run === undefined) throw new HttpError(404, `run ${id} does not exist`);
         const lines = await store.getLogs(run.id, limit);
         return ok({ runId: run.id, agentId: run.agentId, lines: lines.map((l) => ({ timeMs: l.timeMs, level: l.level, message: l.message, fields: JSON.parse(l.fieldsJson) as unknown })) });
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/fleet', name: 'fleet',
+      async handle({ url }) {
+        onlyKeys(url, []);
+        if (options.fleet === undefined) throw new HttpError(503, 'fleet totals are not available on this collector');
+        return ok(await options.fleet());
       },
     },
     {

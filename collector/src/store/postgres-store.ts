@@ -18,7 +18,22 @@ import {
 import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
-import { StoreError, type AggregateFilter, type Rebinding, type TokenBinding, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import {
+  StoreError,
+  type AggregateFilter,
+  type CellAggregate,
+  type GroupRuns,
+  type InsertResult,
+  type JobAssignedListener,
+  type NewRun,
+  type PresenceCount,
+  type PresenceRecord,
+  type Rebinding,
+  type RunEnd,
+  type RunFilter,
+  type Store,
+  type TokenBinding,
+} from './store';
 import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
@@ -26,6 +41,8 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** Told about a connection that failed while idle (the pool replaces it). @default ignored */
   readonly onIdleError?: (err: Error) => void;
+  /** Told when the LISTEN connection for job notifications fails (it reconnects by itself). @default ignored */
+  readonly onListenError?: (err: Error) => void;
 }
 
 interface SampleRow {
@@ -64,6 +81,28 @@ const TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
+
+/** The channel a job's assigned agent ids are announced on (NOTIFY, delivered at commit). */
+const JOB_CHANNEL = 'guestbench_job_assigned';
+/** A NOTIFY payload must stay under 8000 bytes: agent ids are sent newline-separated in chunks below this. */
+const NOTIFY_PAYLOAD_BYTES = 7000;
+
+/** Agent ids joined by newlines, in payloads of at most NOTIFY_PAYLOAD_BYTES (an id is at most 128 characters). */
+export function notifyPayloads(agentIds: readonly string[]): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const id of agentIds) {
+    const next = current === '' ? id : `${current}\n${id}`;
+    if (Buffer.byteLength(next) > NOTIFY_PAYLOAD_BYTES && current !== '') {
+      out.push(current);
+      current = id;
+    } else {
+      current = next;
+    }
+  }
+  if (current !== '') out.push(current);
+  return out;
+}
 
 /** Held while migrating, so that collectors starting together migrate once, one at a time. */
 const MIGRATION_LOCK = 'guestbench.schema_migrations';
@@ -171,6 +210,8 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
     /** The URL without its password. */
     readonly url: string,
+    private readonly connectionString: string,
+    private readonly options: PostgresStoreOptions,
   ) {}
 
   /** Connects, and brings the schema up to date (once, whichever collector gets there first). */
@@ -191,7 +232,7 @@ export class PostgresStore implements Store {
       if (err instanceof StoreError) throw err;
       throw new StoreError(`cannot open PostgreSQL database ${redacted}: ${(err as Error).message}`, { cause: err });
     }
-    return new PostgresStore(pool, redacted);
+    return new PostgresStore(pool, redacted, url, options);
   }
 
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -380,23 +421,126 @@ export class PostgresStore implements Store {
       for (const batch of chunks(agentIds, ROWS_PER_INSERT)) {
         await query(client, `INSERT INTO job_assignments (job_id, agent_id) VALUES ${placeholders(batch.length, 2)}`, batch.flatMap((a) => [job.id, a]));
       }
+      // Delivered to every listening collector when this transaction commits, not before.
+      for (const payload of notifyPayloads(agentIds)) await query(client, 'SELECT pg_notify($1, $2)', [JOB_CHANNEL, payload]);
     });
   }
 
-  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
-    // The row lock makes "take" atomic across collectors: an assignment is handed out once.
-    return this.transaction(async (client) => {
-      const { rows } = await query<JobRow>(client,
-        `SELECT j.* FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-         WHERE a.agent_id = $1 AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id COLLATE "C" LIMIT 1
-         FOR UPDATE OF a SKIP LOCKED`,
-        [agentId],
+  async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
+    // One UPDATE … WHERE taken_at_ms IS NULL RETURNING: when collectors race for the same
+    // assignment, the row lock lets one of them change it and the others skip it.
+    const { rows } = await query<JobRow>(this.pool,
+      `WITH taken AS (
+         UPDATE job_assignments SET taken_at_ms = $2
+         WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
+           SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+           WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
+             AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+           ORDER BY j.created_at_ms, j.id COLLATE "C" LIMIT 1
+           FOR UPDATE OF a SKIP LOCKED)
+         RETURNING job_id)
+       SELECT j.* FROM jobs j JOIN taken t ON t.job_id = j.id`,
+      [agentId, nowMs, retakeBeforeMs ?? -1],
+    );
+    return rows[0] === undefined ? undefined : toJob(rows[0]);
+  }
+
+  async releaseJob(jobId: string, agentId: string): Promise<void> {
+    await this.transaction(async (client) => {
+      const { rowCount } = await query(client,
+        `UPDATE job_assignments SET taken_at_ms = NULL WHERE job_id = $1 AND agent_id = $2
+         AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND agent_id = $2)`,
+        [jobId, agentId],
       );
-      const row = rows[0];
-      if (row === undefined) return undefined;
-      await query(client, 'UPDATE job_assignments SET taken_at_ms = $1 WHERE job_id = $2 AND agent_id = $3', [nowMs, row.id, agentId]);
-      return toJob(row);
+      if ((rowCount ?? 0) > 0) await query(client, 'SELECT pg_notify($1, $2)', [JOB_CHANNEL, agentId]);
     });
+  }
+
+  async agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]> {
+    if (agentIds.length === 0) return [];
+    const { rows } = await query<{ agent_id: string }>(this.pool,
+      'SELECT DISTINCT agent_id FROM job_assignments WHERE taken_at_ms IS NULL AND agent_id = ANY($1::text[])',
+      [agentIds],
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  async watchJobAssignments(listener: JobAssignedListener): Promise<() => Promise<void>> {
+    // LISTEN needs a connection of its own, outside the pool, kept for as long as we watch.
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    let delayMs = 500;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.connectionString, types: TYPES, connectionTimeoutMillis: 15_000 });
+      c.on('notification', (msg) => {
+        if (msg.channel === JOB_CHANNEL && msg.payload !== undefined && msg.payload !== '') listener(msg.payload.split('\n'));
+      });
+      const lost = (err: Error): void => {
+        if (client !== c) return;
+        client = undefined;
+        c.end().catch(() => undefined);
+        if (stopped) return;
+        this.options.onListenError?.(err);
+        retry = setTimeout(() => void reconnect(), delayMs);
+        delayMs = Math.min(delayMs * 2, 10_000);
+      };
+      c.on('error', lost);
+      c.on('end', () => lost(new Error('LISTEN connection closed')));
+      await c.connect();
+      await c.query(`LISTEN ${JOB_CHANNEL}`);
+      client = c;
+      delayMs = 500;
+    };
+    const reconnect = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        await connect();
+      } catch (err: unknown) {
+        this.options.onListenError?.(err as Error);
+        retry = setTimeout(() => void reconnect(), delayMs);
+        delayMs = Math.min(delayMs * 2, 10_000);
+      }
+    };
+    try {
+      await connect();
+    } catch (err: unknown) {
+      throw new StoreError(`cannot LISTEN for jobs on PostgreSQL database ${this.url}: ${(err as Error).message}`, { cause: err });
+    }
+    return async () => {
+      stopped = true;
+      if (retry !== undefined) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    };
+  }
+
+  async recordPresence(p: PresenceRecord): Promise<void> {
+    await query(this.pool,
+      `INSERT INTO agent_presence (agent_id, collector_id, platform, run_id, takes_jobs, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (agent_id) DO UPDATE SET collector_id = excluded.collector_id, platform = excluded.platform, run_id = excluded.run_id,
+         takes_jobs = excluded.takes_jobs, last_seen_ms = excluded.last_seen_ms`,
+      [p.agentId, p.collectorId, p.platform, p.runId, p.takesJobs, p.lastSeenMs],
+    );
+  }
+
+  async listPresence(sinceMs: number): Promise<PresenceRecord[]> {
+    const { rows } = await query<{ agent_id: string; collector_id: string; platform: string; run_id: string; takes_jobs: boolean; last_seen_ms: number }>(this.pool,
+      'SELECT * FROM agent_presence WHERE last_seen_ms >= $1 ORDER BY agent_id COLLATE "C"',
+      [sinceMs],
+    );
+    return rows.map((r) => ({ agentId: r.agent_id, collectorId: r.collector_id, platform: r.platform, runId: r.run_id, takesJobs: r.takes_jobs, lastSeenMs: r.last_seen_ms }));
+  }
+
+  async countPresence(sinceMs: number): Promise<PresenceCount[]> {
+    const { rows } = await query<{ collector_id: string; platform: string; busy: boolean; takes_jobs: boolean; n: number }>(this.pool,
+      `SELECT collector_id, platform, run_id <> '' AS busy, takes_jobs, COUNT(*) AS n FROM agent_presence WHERE last_seen_ms >= $1
+       GROUP BY collector_id, platform, run_id <> '', takes_jobs
+       ORDER BY collector_id COLLATE "C", platform COLLATE "C", busy, takes_jobs`,
+      [sinceMs],
+    );
+    return rows.map((r) => ({ collectorId: r.collector_id, platform: r.platform, busy: r.busy, takesJobs: r.takes_jobs, agents: r.n }));
   }
 
   private async jobView(row: JobRow): Promise<JobView> {

@@ -195,4 +195,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX tokens_agent_once ON tokens(agent_id) WHERE agent_id <> '' AND revoked_at_ms IS NULL;
     `,
   },
+  {
+    version: 6,
+    description: 'presence: which agent is connected to which collector, idle or busy, and when it was last heard of',
+    sql: `
+      CREATE TABLE agent_presence (
+        agent_id TEXT PRIMARY KEY,
+        collector_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        takes_jobs INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      );
+      CREATE INDEX agent_presence_seen ON agent_presence(last_seen_ms);
+      CREATE INDEX job_assignments_pending ON job_assignments(agent_id) WHERE taken_at_ms IS NULL;
+    `,
+  },
 ];

@@ -17,7 +17,22 @@ import {
   type TokenRecord,
 } from '../model';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
-import { StoreError, type AggregateFilter, type Rebinding, type TokenBinding, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
+import {
+  StoreError,
+  type AggregateFilter,
+  type CellAggregate,
+  type GroupRuns,
+  type InsertResult,
+  type JobAssignedListener,
+  type NewRun,
+  type PresenceCount,
+  type PresenceRecord,
+  type Rebinding,
+  type RunEnd,
+  type RunFilter,
+  type Store,
+  type TokenBinding,
+} from './store';
 import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
@@ -129,6 +144,8 @@ const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id =
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  /** SQLite cannot notify other processes: job watchers are told by this process only. */
+  private readonly jobWatchers = new Set<JobAssignedListener>();
 
   /** Prepared once per SQL text: preparing is most of a small query's cost. */
   private stmt(sql: string): Database.Statement {
@@ -327,21 +344,71 @@ export class SqliteStore implements Store {
       insertJob.run(job.id, job.platform, job.profile, job.label, job.createdAtMs);
       for (const a of agentIds) assign.run(job.id, a);
     })();
+    for (const w of [...this.jobWatchers]) w(agentIds);
   }
 
-  async takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined> {
-    const take = this.db.transaction((): JobRecord | undefined => {
-      const row = this.db
-        .prepare(
-          `SELECT j.* FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-           WHERE a.agent_id = ? AND a.taken_at_ms IS NULL ORDER BY j.created_at_ms, j.id LIMIT 1`,
-        )
-        .get(agentId) as { id: string; platform: string; profile: string; label: string; created_at_ms: number } | undefined;
-      if (row === undefined) return undefined;
-      this.stmt('UPDATE job_assignments SET taken_at_ms = ? WHERE job_id = ? AND agent_id = ?').run(nowMs, row.id, agentId);
-      return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };
-    });
-    return take();
+  async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
+    // One statement: SQLite runs it under the write lock, so an assignment is taken once
+    // even by two processes on the same file.
+    const retake = retakeBeforeMs ?? -1;
+    const taken = this.stmt(
+      `UPDATE job_assignments SET taken_at_ms = ?
+       WHERE agent_id = ? AND (taken_at_ms IS NULL OR taken_at_ms < ?) AND job_id = (
+         SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+         WHERE a.agent_id = ? AND (a.taken_at_ms IS NULL OR a.taken_at_ms < ?)
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+         ORDER BY j.created_at_ms, j.id LIMIT 1)
+       RETURNING job_id`,
+    ).pluck().get(nowMs, agentId, retake, agentId, retake) as string | undefined;
+    if (taken === undefined) return undefined;
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(taken) as { id: string; platform: string; profile: string; label: string; created_at_ms: number };
+    return { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms };
+  }
+
+  async releaseJob(jobId: string, agentId: string): Promise<void> {
+    // Only while no run of that job exists: a started run means the agent did get it.
+    this.stmt(
+      `UPDATE job_assignments SET taken_at_ms = NULL WHERE job_id = ? AND agent_id = ?
+       AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND agent_id = ?)`,
+    ).run(jobId, agentId, jobId, agentId);
+    for (const w of [...this.jobWatchers]) w([agentId]);
+  }
+
+  async agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]> {
+    if (agentIds.length === 0) return [];
+    return this.stmt('SELECT DISTINCT agent_id FROM job_assignments WHERE taken_at_ms IS NULL AND agent_id IN (SELECT value FROM json_each(?))')
+      .pluck()
+      .all(JSON.stringify(agentIds)) as string[];
+  }
+
+  async watchJobAssignments(listener: JobAssignedListener): Promise<() => Promise<void>> {
+    this.jobWatchers.add(listener);
+    return async () => {
+      this.jobWatchers.delete(listener);
+    };
+  }
+
+  async recordPresence(p: PresenceRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO agent_presence (agent_id, collector_id, platform, run_id, takes_jobs, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(agent_id) DO UPDATE SET collector_id = excluded.collector_id, platform = excluded.platform, run_id = excluded.run_id,
+         takes_jobs = excluded.takes_jobs, last_seen_ms = excluded.last_seen_ms`,
+    ).run(p.agentId, p.collectorId, p.platform, p.runId, p.takesJobs ? 1 : 0, p.lastSeenMs);
+  }
+
+  async listPresence(sinceMs: number): Promise<PresenceRecord[]> {
+    const rows = this.stmt('SELECT * FROM agent_presence WHERE last_seen_ms >= ? ORDER BY agent_id').all(sinceMs) as {
+      agent_id: string; collector_id: string; platform: string; run_id: string; takes_jobs: number; last_seen_ms: number;
+    }[];
+    return rows.map((r) => ({ agentId: r.agent_id, collectorId: r.collector_id, platform: r.platform, runId: r.run_id, takesJobs: r.takes_jobs === 1, lastSeenMs: r.last_seen_ms }));
+  }
+
+  async countPresence(sinceMs: number): Promise<PresenceCount[]> {
+    const rows = this.stmt(
+      `SELECT collector_id, platform, run_id <> '' AS busy, takes_jobs, COUNT(*) AS n FROM agent_presence WHERE last_seen_ms >= ?
+       GROUP BY collector_id, platform, run_id <> '', takes_jobs ORDER BY collector_id, platform, busy, takes_jobs`,
+    ).all(sinceMs) as { collector_id: string; platform: string; busy: number; takes_jobs: number; n: number }[];
+    return rows.map((r) => ({ collectorId: r.collector_id, platform: r.platform, busy: r.busy === 1, takesJobs: r.takes_jobs === 1, agents: r.n }));
   }
 
   private jobView(row: { id: string; platform: string; profile: string; label: string; created_at_ms: number }): JobView {

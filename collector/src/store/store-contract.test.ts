@@ -8,7 +8,7 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import { PostgresStore } from './postgres-store';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations';
 import { SqliteStore } from './sqlite-store';
-import { isStoreError, type NewRun, type Store } from './store';
+import { isStoreError, type NewRun, type PresenceRecord, type Store } from './store';
 
 function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
   return {
@@ -35,6 +35,15 @@ function sample(runId: string, name: string, over: Partial<SampleRecord> = {}): 
     trials: [100.5, 101.25, 102.0000001], trialCount: 3, rsd: 0.0073, stealFraction: 0.0004, parameters: { size: '64', mode: 'seq' },
     primary: true, clocksource: 'tsc', durationSeconds: 1.5, finishedAtMs: 2_000, ...over,
   };
+}
+
+/** Resolves once `check` holds, checking on every turn of the event loop (no fixed sleep). */
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 interface Backend {
@@ -277,6 +286,68 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(await store.getJob('nope')).toBeUndefined();
     });
 
+    test('a released assignment can be taken again, unless a run of the job was started', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1']);
+      expect(await store.agentsWithPendingJobs(['a1', 'a2'])).toEqual(['a1']);
+      expect((await store.takePendingJob('a1', 100))?.id).toBe('j1');
+      expect(await store.agentsWithPendingJobs(['a1', 'a2'])).toEqual([]);
+      await store.releaseJob('j1', 'a1');
+      expect(await store.agentsWithPendingJobs(['a1'])).toEqual(['a1']);
+      expect((await store.takePendingJob('a1', 101))?.id).toBe('j1');
+      await store.startRun(newRun('r1', 'a1', 102, { jobId: 'j1' }));
+      await store.releaseJob('j1', 'a1');
+      expect(await store.takePendingJob('a1', 103)).toBeUndefined();
+      expect((await store.getJob('j1'))?.assignments.map((a) => a.state)).toEqual(['running']);
+    });
+
+    test('a job taken and never started is retaken only when asked to, and never once a run of it exists', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1']);
+      expect((await store.takePendingJob('a1', 100))?.id).toBe('j1');
+      expect(await store.takePendingJob('a1', 200)).toBeUndefined();
+      expect(await store.takePendingJob('a1', 200, 100)).toBeUndefined(); // taken at 100: not before 100
+      expect((await store.takePendingJob('a1', 300, 101))?.id).toBe('j1');
+      await store.startRun(newRun('r1', 'a1', 301, { jobId: 'j1' }));
+      expect(await store.takePendingJob('a1', 400, 399)).toBeUndefined();
+      // an assignment still pending of a job the agent already ran is not handed out either
+      await store.createJob({ id: 'j2', platform: '', profile: 'smoke', label: '', createdAtMs: 20 }, ['a1']);
+      await store.startRun(newRun('r2', 'a1', 401, { jobId: 'j2' }));
+      expect(await store.takePendingJob('a1', 402)).toBeUndefined();
+    });
+
+    test('watchers are told which agents a new job went to', async () => {
+      const told: string[][] = [];
+      const stop = await store.watchJobAssignments((ids) => told.push([...ids]));
+      try {
+        await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1', 'a2']);
+        await waitUntil(() => told.length > 0);
+        expect(told).toEqual([['a1', 'a2']]);
+      } finally {
+        await stop();
+      }
+      await store.createJob({ id: 'j2', platform: '', profile: 'smoke', label: '', createdAtMs: 11 }, ['a3']);
+      await store.getJob('j2'); // a round trip, after which a notification would have arrived
+      expect(told).toEqual([['a1', 'a2']]);
+    });
+
+    test('presence: one row per agent, the latest write wins; listed and counted from a cutoff', async () => {
+      const p = (agentId: string, over: Partial<PresenceRecord> = {}): PresenceRecord => ({
+        agentId, collectorId: 'c1', platform: 'kvm', runId: '', takesJobs: true, lastSeenMs: 100, ...over,
+      });
+      await store.recordPresence(p('a2', { collectorId: 'c1' }));
+      await store.recordPresence(p('a2', { collectorId: 'c2', runId: 'r9', lastSeenMs: 200 }));
+      await store.recordPresence(p('a1'));
+      await store.recordPresence(p('a3', { platform: 'xen', takesJobs: false, lastSeenMs: 50 }));
+      expect(await store.listPresence(100)).toEqual([p('a1'), p('a2', { collectorId: 'c2', runId: 'r9', lastSeenMs: 200 })]);
+      expect((await store.listPresence(0)).map((r) => r.agentId)).toEqual(['a1', 'a2', 'a3']);
+      expect(await store.countPresence(0)).toEqual([
+        { collectorId: 'c1', platform: 'kvm', busy: false, takesJobs: true, agents: 1 },
+        { collectorId: 'c1', platform: 'xen', busy: false, takesJobs: false, agents: 1 },
+        { collectorId: 'c2', platform: 'kvm', busy: true, takesJobs: true, agents: 1 },
+      ]);
+    });
+
     test('tokens: stored, listed, bound to the first agent that enrolls, revoked by id or name', async () => {
       const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
         id, name: 'fleet', kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 10, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '', ...over,
@@ -461,6 +532,67 @@ if (pgPlan.kind === 'skip') {
         await a.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 1 }, ['a1']);
         const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).takePendingJob('a1', 10 + i)));
         expect(taken.filter((j) => j !== undefined).map((j) => j?.id)).toEqual(['j1']);
+      } finally {
+        await b.close();
+        await first.close();
+      }
+    });
+
+    test('a job created through one collector is announced to the others (LISTEN/NOTIFY), in payloads PostgreSQL accepts', async () => {
+      const first = postgresBackend(current);
+      const a = await first.fresh();
+      const b = await PostgresStore.open(current().url);
+      const told: string[] = [];
+      const stop = await b.watchJobAssignments((ids) => told.push(...ids));
+      try {
+        // 200 ids of 100 characters: more than one NOTIFY payload (each must stay under 8000 bytes).
+        const ids = Array.from({ length: 200 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(97)}`);
+        await a.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 1 }, ids);
+        await waitUntil(() => told.length >= ids.length);
+        expect(told.sort()).toEqual(ids);
+      } finally {
+        await stop();
+        await b.close();
+        await first.close();
+      }
+    });
+
+    test('the LISTEN connection, cut by the server, reconnects by itself and notifications flow again', async () => {
+      const first = postgresBackend(current);
+      const a = await first.fresh();
+      const lost: Error[] = [];
+      const b = await PostgresStore.open(current().url, { onListenError: (err) => lost.push(err) });
+      const told = new Set<string>();
+      const stop = await b.watchJobAssignments((ids) => ids.forEach((id) => told.add(id)));
+      const admin = new pg.Client({ connectionString: current().url });
+      await admin.connect();
+      try {
+        const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN guestbench_job_assigned%' AND datname = current_database()");
+        expect(rowCount).toBe(1);
+        await waitUntil(() => lost.length > 0);
+        // Notifications sent while it was down are lost (the poll covers them); later ones arrive.
+        for (let i = 0; !told.has(`agent-${i - 1}`); i++) {
+          if (i > 200) throw new Error('no notification after the reconnect');
+          await a.createJob({ id: `j${i}`, platform: '', profile: 'smoke', label: '', createdAtMs: i }, [`agent-${i}`]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        await admin.end();
+        await stop();
+        await b.close();
+        await first.close();
+      }
+    });
+
+    test('presence written through one collector is seen through another', async () => {
+      const first = postgresBackend(current);
+      const a = await first.fresh();
+      const b = await PostgresStore.open(current().url);
+      try {
+        await a.recordPresence({ agentId: 'a1', collectorId: 'A', platform: 'kvm', runId: '', takesJobs: true, lastSeenMs: 10 });
+        expect((await b.listPresence(0)).map((p) => [p.agentId, p.collectorId])).toEqual([['a1', 'A']]);
+        await b.recordPresence({ agentId: 'a1', collectorId: 'B', platform: 'kvm', runId: '', takesJobs: true, lastSeenMs: 20 });
+        expect((await a.listPresence(0)).map((p) => [p.agentId, p.collectorId])).toEqual([['a1', 'B']]);
       } finally {
         await b.close();
         await first.close();

@@ -87,6 +87,31 @@ export interface InsertResult {
   readonly inserted: number;
 }
 
+/** Where an agent is connected and what it is doing, as its collector last wrote it. */
+export interface PresenceRecord {
+  readonly agentId: string;
+  /** The collector that heard from it last. */
+  readonly collectorId: string;
+  readonly platform: string;
+  /** The run it is busy with, '' when idle. */
+  readonly runId: string;
+  /** Whether it waits for jobs (daemon mode). */
+  readonly takesJobs: boolean;
+  readonly lastSeenMs: number;
+}
+
+/** Connected agents counted by collector, platform and whether they are busy (for fleet totals). */
+export interface PresenceCount {
+  readonly collectorId: string;
+  readonly platform: string;
+  readonly busy: boolean;
+  readonly takesJobs: boolean;
+  readonly agents: number;
+}
+
+/** Told of the agents that were just given a job, by whichever collector created it. */
+export type JobAssignedListener = (agentIds: readonly string[]) => void;
+
 export interface Store {
   upsertAgent(agent: AgentRecord): Promise<void>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
@@ -112,9 +137,32 @@ export interface Store {
   countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>>;
   /** Marks running runs whose last heartbeat is older than `cutoffMs` as lost; returns them. */
   markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]>;
+  /** Creates the job and its assignments in one transaction, then tells every watcher (see watchJobAssignments). */
   createJob(job: JobRecord, agentIds: readonly string[]): Promise<void>;
-  /** The oldest job assigned to this agent and not yet handed to it, now marked taken. */
-  takePendingJob(agentId: string, nowMs: number): Promise<JobRecord | undefined>;
+  /**
+   * The oldest job assigned to this agent and not yet handed to it, now marked taken: one
+   * atomic update, so an assignment is taken once whichever collectors ask at the same time.
+   * A job the agent already has a run of is never handed out again. With `retakeBeforeMs`,
+   * an assignment taken before that time of which no run exists counts as not handed over
+   * (its collector died with the answer on the way) and is taken again.
+   */
+  takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined>;
+  /** Gives a taken assignment back (its WaitForJob call ended before the job reached the agent). */
+  releaseJob(jobId: string, agentId: string): Promise<void>;
+  /** Among `agentIds`, those with an assignment not yet taken. */
+  agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]>;
+  /**
+   * Calls `listener` with the agents of every job created from now on, by any collector
+   * sharing this store where the backend can tell (PostgreSQL LISTEN/NOTIFY), else by this
+   * process. Resolves to a function that stops watching.
+   */
+  watchJobAssignments(listener: JobAssignedListener): Promise<() => Promise<void>>;
+  /** Writes (replaces) an agent's presence. */
+  recordPresence(presence: PresenceRecord): Promise<void>;
+  /** Agents heard of at or after `sinceMs`, by any collector, ordered by agent id. */
+  listPresence(sinceMs: number): Promise<PresenceRecord[]>;
+  /** The same, counted by collector, platform, busy and daemon mode. */
+  countPresence(sinceMs: number): Promise<PresenceCount[]>;
   getJob(id: string): Promise<JobView | undefined>;
   listJobs(limit: number): Promise<JobView[]>;
   insertLogs(lines: readonly LogRecord[]): Promise<number>;
