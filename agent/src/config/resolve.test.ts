@@ -276,7 +276,7 @@ describe('resolveAgentConfig', () => {
         source: 'smbios',
       });
       expect((await failure({ env: { GUESTBENCH_COLLECTOR: 'a.example:1,b.example' } })).message).toBe(
-        'collector "b.example" from GUESTBENCH_COLLECTOR (address 2) has no port; expected HOST:PORT, e.g. 10.0.2.2:50051',
+        'collector from environment GUESTBENCH_COLLECTOR (address 2): expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "b.example", which has no port',
       );
     });
 
