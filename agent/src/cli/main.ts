@@ -224,7 +224,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(versionText());
       return 0;
     case 'list': {
-      const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics }));
+      const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics, profiles: b.profiles }));
       if (cmd.json) process.stdout.write(`${JSON.stringify({ benchmarks: list, profiles: PROFILE_NAMES }, null, 2)}\n`);
       else {
         for (const b of list) process.stdout.write(`${b.id.padEnd(20)} ${b.description}\n`);
