@@ -19,7 +19,7 @@ import { CollectorClient, isCollectorError, isRefusal } from '../report/collecto
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { enroll, reportRun } from '../report/report-run';
-import { CHECK_CALL, describeCollectorFailure } from '../report/collector-check';
+import { describeCollectorFailure, reachCollector } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
 import { defaultStateDir, Spool } from '../report/spool';
@@ -174,7 +174,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     let enrolled: Awaited<ReturnType<typeof enroll>> | undefined;
     if (!cmd.offline) {
       try {
-        enrolled = await enroll(common, CHECK_CALL);
+        enrolled = await reachCollector((opts) => enroll(common, opts));
       } catch (err: unknown) {
         process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
         return 1;
@@ -231,7 +231,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(versionText());
       return 0;
     case 'list': {
-      const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics }));
+      const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics, profiles: b.profiles }));
       if (cmd.json) process.stdout.write(`${JSON.stringify({ benchmarks: list, profiles: PROFILE_NAMES }, null, 2)}\n`);
       else {
         for (const b of list) process.stdout.write(`${b.id.padEnd(20)} ${b.description}\n`);

@@ -6,12 +6,26 @@ import { isCollectorError } from './collector-client';
 /** How long the check waits for an answer, in all. */
 export const CHECK_DEADLINE_MS = 5000;
 
+/** Failures that waiting cannot cure: told at once rather than retried. */
+const DEFINITIVE = /ECONNREFUSED|ENOTFOUND|wrong version number|certificate|self.signed|Protocol error|HTTP status code/i;
+
 /**
- * The check's calls: three tries of 1.5 s with 0.2 s and 0.4 s between them stay within
- * CHECK_DEADLINE_MS, and a connection dropped once (a restarting collector, a flaky proxy)
- * does not stop the run.
+ * Calls `attempt` (an enrollment) within CHECK_DEADLINE_MS in all: one slow answer gets the
+ * whole time (a guest under emulation is slow), a dropped connection is tried again, and a
+ * definitive failure (refused, TLS, not gRPC, the token) is thrown at once.
  */
-export const CHECK_CALL = { attempts: 3, deadlineMs: 1500 } as const;
+export async function reachCollector<T>(attempt: (opts: { attempts: number; deadlineMs: number }) => Promise<T>, now: () => number = Date.now): Promise<T> {
+  const until = now() + CHECK_DEADLINE_MS;
+  for (;;) {
+    try {
+      return await attempt({ attempts: 1, deadlineMs: Math.max(100, until - now()) });
+    } catch (err: unknown) {
+      const transient = isCollectorError(err) && err.code === GrpcStatus.UNAVAILABLE && !DEFINITIVE.test(err.message);
+      if (!transient || now() + 300 >= until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 /**
  * The cause of a failed call to `address`, in one line for people: refused, no answer, not a
