@@ -13,7 +13,9 @@ export const USAGE = `guestbench-agent — measures what this machine (a guest, 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
+                          [--precision P% [--precision-budget SECONDS]]
   guestbench-agent run    [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--profile NAME] [--agent-id ID]
+                          [--precision P% [--precision-budget SECONDS]]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT] [--label NAME] [--platform auto|NAME] [--agent-id ID]
   guestbench-agent flush  [--collector HOST:PORT] [--json]
@@ -29,7 +31,9 @@ Commands:
   detect   say which platform this is (native, kvm, qemu, vmware, xen, hyperv, other) and why
   bench    run the benchmark suite locally and print the samples; no collector needed
   run      run the suite and report every sample to a collector as each benchmark finishes;
-           exits 0 only when every sample was acknowledged
+           exits 0 when every benchmark measured and every sample was acknowledged, 3 when
+           the run was partial (some benchmarks failed, the others' samples all acknowledged),
+           1 otherwise
   daemon   stay connected to the collector and run the jobs it hands out (the systemd unit's mode)
   flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
   config   show the collector, token, label, platform and profile this agent would use, and where
@@ -66,6 +70,13 @@ Options:
                        instead of the agent's own; PAGE=URL names one page's URL (pages: static_small,
                        static_large, cgi_small, cgi_large); may be repeated
   --load-generator G   builtin (default) or ab: run the real ApacheBench for the web benchmarks
+  --precision P%       bench, run: after the suite, more interleaved passes of each benchmark whose
+                       primary metric's 95 % interval is wider than ±P % of its mean (e.g. 5%, or
+                       0.05), until all are that precise or the budget is spent; those that are not
+                       are named and their samples flagged precision-not-reached (default: the
+                       profile's "precision", else off)
+  --precision-budget S seconds the extra passes may take in all (default: the profile's
+                       "precisionBudgetSeconds", else 600)
   --json               machine-readable output on stdout
 `;
 
@@ -73,7 +84,7 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
+  | ({ readonly kind: 'bench'; readonly profile: string | undefined; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags & PrecisionFlags)
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
       readonly kind: 'run' | 'daemon' | 'flush';
@@ -89,7 +100,7 @@ export type Command =
       readonly json: boolean;
       readonly diskDir: string | undefined;
       readonly netTarget: string | undefined;
-    } & WebFlags
+    } & WebFlags & PrecisionFlags
   | ServeWebCommand
   | LoadCommand
   | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
@@ -98,6 +109,13 @@ export type Command =
 export interface WebFlags {
   readonly webTargets: WebTargets | undefined;
   readonly loadGenerator: 'builtin' | 'ab' | undefined;
+}
+
+/** run/bench --precision and --precision-budget; undefined leaves it to the profile. */
+export interface PrecisionFlags {
+  /** Relative half-width, 0.05 for 5%. */
+  readonly precision: number | undefined;
+  readonly precisionBudgetSeconds: number | undefined;
 }
 
 export class UsageError extends Error {
@@ -112,8 +130,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   list: ['json'],
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
-  bench: ['profile', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout'],
+  bench: ['profile', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'precision', 'precision-budget'],
+  run: ['collector', 'label', 'platform', 'profile', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'precision', 'precision-budget'],
   daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
   flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
@@ -179,6 +197,7 @@ export function parseArguments(argv: readonly string[]): Command {
         label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
         'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
+        precision: { type: 'string' }, 'precision-budget': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -195,13 +214,14 @@ export function parseArguments(argv: readonly string[]): Command {
   const diskDir = str('disk-dir') === undefined ? undefined : path.resolve(str('disk-dir') as string);
   const netTarget = str('net-target') === undefined ? undefined : checkNetTarget(str('net-target') as string);
   const web = webFlags(values['web-target'] as string[] | undefined, str('load-generator'));
+  const precision = precisionFlags(str('precision'), str('precision-budget'));
   switch (sub) {
     case 'list':
       return { kind: 'list', json };
     case 'detect':
       return { kind: 'detect', json, root: str('root') ?? '/' };
     case 'bench':
-      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget, ...web };
+      return { kind: 'bench', profile: str('profile'), json, diskDir, netTarget, ...web, ...precision };
     case 'serve-net':
       return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
@@ -236,6 +256,7 @@ export function parseArguments(argv: readonly string[]): Command {
         diskDir,
         netTarget,
         ...web,
+        ...precision,
       };
     }
   }
@@ -251,4 +272,21 @@ function webFlags(targets: readonly string[] | undefined, generator: string | un
     if (isWebTargetError(err)) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** `5%` or `0.05` → 0.05 (more than 0, less than 100 %); the budget in whole or decimal seconds. */
+export function precisionFlags(precision: string | undefined, budget: string | undefined): PrecisionFlags {
+  let fraction: number | undefined;
+  if (precision !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(precision.trim());
+    const n = m === null ? Number.NaN : Number(m[1]) / (m[2] === '%' ? 100 : 1);
+    if (!(n > 0 && n < 1)) throw new UsageError(`--precision: a relative half-width above 0 and below 100%, such as 5% or 0.05, got "${precision}"`);
+    fraction = n;
+  }
+  let seconds: number | undefined;
+  if (budget !== undefined) {
+    seconds = /^\d+(?:\.\d+)?$/.test(budget) ? Number(budget) : Number.NaN;
+    if (!(seconds > 0 && seconds <= 86_400)) throw new UsageError(`--precision-budget: seconds above 0 and at most 86400, got "${budget}"`);
+  }
+  return { precision: fraction, precisionBudgetSeconds: seconds };
 }

@@ -5,7 +5,7 @@ import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-age
 import { BENCHMARK_IDS } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
-import { isProfileError, loadProfile } from '../profiles/profile';
+import { DEFAULT_PRECISION_BUDGET_SECONDS, isProfileError, loadProfile } from '../profiles/profile';
 import type { CollectorClient } from './collector-client';
 import { deliverLeftovers } from './deliver';
 import { enroll, reportRun } from './report-run';
@@ -69,10 +69,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         label: job.label !== '' ? job.label : options.label,
         jobId: job.id,
         takesJobs: true,
+        // A job names a profile only: its precision setting, if any, applies.
+        precision: profile.precision === undefined ? undefined : { halfWidth: profile.precision, budgetSeconds: profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS },
         enrolled,
         extraOutcomes: [bootToAgentOutcome(options.readyUptime, readUptimeSeconds(), options.inventory.clocksource)].filter((o) => o !== undefined),
       });
-      logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, acked: result.acked, samples: result.samples }, 'job done');
+      logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, status: result.status, failed: result.failedBenchmarks.map((f) => f.benchmarkId), acked: result.acked, samples: result.samples }, 'job done');
     } catch (err: unknown) {
       if (signal.aborted) break;
       enrolled = undefined;

@@ -24,5 +24,6 @@ export function sampleToWire(runId: string, s: MeasuredSample): Sample {
     clocksource: s.clocksource,
     durationSeconds: s.durationSeconds,
     finishedAtMs: s.finishedAtMs,
+    flags: [...s.flags],
   };
 }
