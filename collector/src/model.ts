@@ -1,8 +1,15 @@
 // The collector's own view of what it stores: plain typed records, independent of the
 // wire format. The gRPC and HTTP layers translate to and from these.
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'lost' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'lost', 'cancelled'];
+/** partial: the run finished, some benchmarks failed (failedBenchmarks), the others' samples count. */
+export type RunStatus = 'running' | 'completed' | 'partial' | 'failed' | 'lost' | 'cancelled';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'partial', 'failed', 'lost', 'cancelled'];
+
+/** A benchmark that gave no samples in a run, and why (as the agent said). */
+export interface FailedBenchmarkRecord {
+  readonly benchmarkId: string;
+  readonly reason: string;
+}
 
 export type Direction = 'higher' | 'lower';
 
@@ -61,6 +68,8 @@ export interface RunRecord {
   readonly lastHeartbeatMs: number;
   /** The job this run answers; '' for a run started by hand. */
   readonly jobId: string;
+  /** The benchmarks that failed in a partial (or failed) run, and why; empty otherwise. */
+  readonly failedBenchmarks: readonly FailedBenchmarkRecord[];
 }
 
 export interface SampleRecord {
@@ -80,6 +89,8 @@ export interface SampleRecord {
   readonly clocksource: string;
   readonly durationSeconds: number;
   readonly finishedAtMs: number;
+  /** How the value was obtained, e.g. precision-not-reached, not-settled, trial-retried. */
+  readonly flags: readonly string[];
 }
 
 export interface JobRecord {

@@ -14,6 +14,7 @@ import type { InventoryRecord, RunRecord, RunStatus, SampleRecord } from '../mod
 const STATUS: Record<RunStatus, WireRunStatus> = {
   running: WireRunStatus.RUN_STATUS_RUNNING,
   completed: WireRunStatus.RUN_STATUS_COMPLETED,
+  partial: WireRunStatus.RUN_STATUS_PARTIAL,
   failed: WireRunStatus.RUN_STATUS_FAILED,
   lost: WireRunStatus.RUN_STATUS_LOST,
   cancelled: WireRunStatus.RUN_STATUS_CANCELLED,
@@ -46,6 +47,7 @@ export function runToWire(r: RunRecord): Run {
     inventory: inventoryToWire(r.inventory),
     evidence: r.evidence.map((e) => ({ ...e })),
     lastHeartbeatMs: r.lastHeartbeatMs,
+    failedBenchmarks: r.failedBenchmarks.map((f) => ({ ...f })),
   };
 }
 
@@ -66,6 +68,7 @@ export function sampleToWire(s: SampleRecord): Sample {
     clocksource: s.clocksource,
     durationSeconds: s.durationSeconds,
     finishedAtMs: s.finishedAtMs,
+    flags: [...s.flags],
   };
 }
 

@@ -116,4 +116,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_status_started ON runs(status, started_at_ms);
     `,
   },
+  {
+    version: 5,
+    description: 'partial runs: the benchmarks that failed and why; sample flags (how a value was obtained)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN failed_benchmarks_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE samples ADD COLUMN flags_json TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

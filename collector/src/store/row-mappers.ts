@@ -1,7 +1,7 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
 import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -67,6 +67,7 @@ export interface RunRow {
   evidence_json: string;
   sample_count: number;
   job_id: string;
+  failed_benchmarks_json: string;
 }
 
 export function toRun(row: RunRow): RunRecord {
@@ -89,5 +90,6 @@ export function toRun(row: RunRow): RunRecord {
     evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
     lastHeartbeatMs: row.last_heartbeat_ms,
     jobId: row.job_id,
+    failedBenchmarks: JSON.parse(row.failed_benchmarks_json) as FailedBenchmarkRecord[],
   };
 }

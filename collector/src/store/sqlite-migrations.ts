@@ -184,4 +184,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, ${MAJOR_R};
     `,
   },
+  {
+    version: 5,
+    description: 'partial runs: the benchmarks that failed and why; sample flags (how a value was obtained)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN failed_benchmarks_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE samples ADD COLUMN flags_json TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

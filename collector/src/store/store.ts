@@ -1,7 +1,7 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
 import type { TokenRecord } from '../auth/tokens';
-import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
+import type { AgentRecord, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -31,6 +31,8 @@ export interface RunEnd {
   readonly status: RunStatus;
   readonly error: string;
   readonly endedAtMs: number;
+  /** What failed in a partial run. @default [] */
+  readonly failedBenchmarks?: readonly FailedBenchmarkRecord[];
 }
 
 /**
