@@ -17,6 +17,12 @@ test('run with every option', () => {
   });
 });
 
+test('--precision as a percentage or a fraction, with its budget', () => {
+  expect(parseArguments(['run', '--precision', '5%'])).toMatchObject({ precision: 0.05, precisionBudgetSeconds: undefined });
+  expect(parseArguments(['bench', '--precision', '0.02', '--precision-budget', '90'])).toMatchObject({ precision: 0.02, precisionBudgetSeconds: 90 });
+  expect(parseArguments(['bench'])).toMatchObject({ precision: undefined, precisionBudgetSeconds: undefined });
+});
+
 test('help in every spelling', () => {
   for (const argv of [[], ['--help'], ['-h'], ['help'], ['bench', '--help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
 });
@@ -33,6 +39,11 @@ test.each([
   [['run', '--label', 'a/b'], /--label: 1 to 64 letters/],
   [['bench', '--collector', 'h:1'], /bench: --collector does not apply/],
   [['bench', '--bogus'], /Unknown option '--bogus'/],
+  [['run', '--precision', '0%'], /--precision: a relative half-width above 0 and below 100%, such as 5% or 0.05, got "0%"/],
+  [['run', '--precision', '100%'], /--precision: a relative half-width above 0 and below 100%/],
+  [['bench', '--precision', 'five'], /--precision: a relative half-width/],
+  [['run', '--precision', '5%', '--precision-budget', '0'], /--precision-budget: seconds above 0 and at most 86400, got "0"/],
+  [['daemon', '--precision', '5%'], /daemon: --precision does not apply/],
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);
 });
