@@ -114,8 +114,12 @@ function rowsFor(o, cpu) {
       id: 'mem.bandwidth', raw: { bufferMiB: o.bufferMiB }, metric: 'copy', unit: 'GB/s',
       gb: (v) => v.copy,
       refCommand: (loops) => ['perf', ['bench', 'mem', 'memcpy', '-s', `${o.bufferMiB}MB`, '-l', String(loops), '-f', 'default']],
-      // perf's GB is 2^30 bytes; guestbench's 10^9.
-      ref: (out) => (perfNumber(out, 'GB/sec') * 2 ** 30) / 1e9,
+      // perf prints GB/sec, MB/sec or KB/sec in powers of 1024; guestbench's GB is 10^9 bytes.
+      ref: (out) => {
+        const m = /([0-9.]+) (G|M|K)B\/sec/.exec(out);
+        if (m === null) throw new Error(`no bandwidth in perf's output:\n${out.slice(0, 400)}`);
+        return (Number(m[1]) * 1024 ** { G: 3, M: 2, K: 1 }[m[2]]) / 1e9;
+      },
       size: 4,
       tolerance: 0.15,
       why: 'both copy a buffer far larger than the cache with glibc\'s memcpy (V8\'s TypedArray.set calls it); only the loop around it differs',
