@@ -64,10 +64,11 @@ describe('a precision target', () => {
   });
 
   test('that one pass meets gives one pass and no flag', async () => {
-    const outcomes = await runSuite({ profile: one, precision: { halfWidth: 0.99, budgetSeconds: 10 } });
+    // A target any finite interval meets (a real one could be missed on a busy machine).
+    const outcomes = await runSuite({ profile: one, precision: { halfWidth: 1e9, budgetSeconds: 10 } });
     const s = samplesOf(outcomes, 'cpu.int32')[0]!;
     expect(s.flags).not.toContain('precision-not-reached');
-    expect(s.halfWidth).toBeLessThanOrEqual(0.99);
+    expect(s.halfWidth).toBeLessThanOrEqual(1e9);
     expect(s.trials.length).toBeLessThanOrEqual(profile.maxTrials);
   });
 });
