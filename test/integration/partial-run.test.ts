@@ -14,7 +14,7 @@ beforeAll(async () => {
   agent = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', `${h.dir}/state`], {
     GUESTBENCH_TEST_IMPOSSIBLE_TRIAL: 'sys.syscall',
   });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await h?.close();
