@@ -2,8 +2,15 @@
 // wire format. The gRPC and HTTP layers translate to and from these.
 import type { SampleFields } from '@guestbench/proto';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'lost' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'lost', 'cancelled'];
+/** partial: the run finished, some benchmarks failed (failedBenchmarks), the others' samples count. */
+export type RunStatus = 'running' | 'completed' | 'partial' | 'failed' | 'lost' | 'cancelled';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'partial', 'failed', 'lost', 'cancelled'];
+
+/** A benchmark that gave no samples in a run, and why (as the agent said). */
+export interface FailedBenchmarkRecord {
+  readonly benchmarkId: string;
+  readonly reason: string;
+}
 
 export type Direction = 'higher' | 'lower';
 
@@ -62,6 +69,8 @@ export interface RunRecord {
   readonly lastHeartbeatMs: number;
   /** The job this run answers; '' for a run started by hand. */
   readonly jobId: string;
+  /** The benchmarks that failed in a partial (or failed) run, and why; empty otherwise. */
+  readonly failedBenchmarks: readonly FailedBenchmarkRecord[];
 }
 
 /** A stored sample: the protocol's fields (proto/src/wire.ts), its run and its trial count. */

@@ -5,6 +5,7 @@ export {
   directionFromJSON,
   directionToJSON,
   Evidence,
+  FailedBenchmark,
   Inventory,
   PlatformDetection,
   Run,

@@ -18,6 +18,8 @@ export interface SampleFields {
   readonly clocksource: string;
   readonly durationSeconds: number;
   readonly finishedAtMs: number;
+  /** How the value was obtained, e.g. precision-not-reached, not-settled, trial-retried. */
+  readonly flags: readonly string[];
 }
 
 export function directionToWire(direction: 'higher' | 'lower'): Direction {
@@ -41,5 +43,6 @@ export function sampleToWire(s: SampleFields): Sample {
     clocksource: s.clocksource,
     durationSeconds: s.durationSeconds,
     finishedAtMs: s.finishedAtMs,
+    flags: [...s.flags],
   };
 }

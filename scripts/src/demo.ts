@@ -144,7 +144,9 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
     path.join(repoRoot, 'deploy/qemu/run-guest.js'), '--collector-port', String(grpcPort), '--profile', profile, '--label', 'demo',
     '--serial-log', path.join(repoRoot, 'data', 'demo-guest.serial.log'), '--timeout', '1800',
   ]);
-  if (code !== 0) process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log.\n`);
+  if (code !== 0) {
+    process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log; a partial run is listed under the comparison with what failed.\n`);
+  }
   return code === 0;
 }
 
@@ -179,12 +181,21 @@ async function main(): Promise<number> {
     // so the interval covers run-to-run variation (with one run it could only cover the
     // trial-to-trial noise, and would be too narrow), and drift cannot favour either group.
     for (const [n, label] of [undefined, 'repeat', undefined, 'repeat'].entries()) {
-      if ((await runAgent(collector.grpcAddress, profile, label, n + 1)) !== 0) failures++;
+      // Exit 3 is a partial run: some benchmarks failed, the rest were measured and count.
+      const code = await runAgent(collector.grpcAddress, profile, label, n + 1);
+      if (code !== 0 && code !== 3) failures++;
     }
     if (values['no-guest'] !== true) await runGuest(collector.grpcPort, profile);
     const result = await compare(collector.store, { baseline: 'native' });
     process.stdout.write('\n');
     process.stdout.write(values.json === true ? `${JSON.stringify(result, null, 2)}\n` : `${formatComparison(result)}\n`);
+    // Runs that are not complete, and what is missing from the table because of them.
+    const incomplete = (await collector.store.listRuns({ statuses: ['partial', 'failed', 'lost', 'cancelled'] })).reverse();
+    for (const run of incomplete) {
+      const key = run.label === '' ? run.platform : `${run.platform}/${run.label}`;
+      process.stdout.write(`\n${run.status} run ${run.id} (${key}, ${run.sampleCount} samples kept)${run.error === '' ? '' : `: ${run.error}`}\n`);
+      for (const f of run.failedBenchmarks) process.stdout.write(`  ${f.benchmarkId} failed: ${f.reason}\n`);
+    }
     const repeat = result.groups.find((g) => g.key === 'native/repeat');
     if (repeat !== undefined) {
       const rows = repeat.benchmarks.filter((b) => b.relative !== undefined);

@@ -133,7 +133,7 @@ describe('bad requests get clear errors and store nothing', () => {
     const good: Sample = {
       id: `${firstRun.id}:cpu.extra:throughput`, benchmarkId: 'cpu.extra', metric: 'throughput', unit: 'Mops/s',
       direction: Direction.DIRECTION_HIGHER_IS_BETTER, value: 5, trials: [5, 5, 5], trialCount: 3, rsd: 0, stealFraction: 0,
-      parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(),
+      parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
     };
     const bad: Sample = { ...good, id: `${firstRun.id}:cpu.extra:latency`, metric: 'latency', value: Number.NaN };
     try {
@@ -151,7 +151,7 @@ describe('bad requests get clear errors and store nothing', () => {
     const client = new AgentServiceClient(h.collector.grpcAddress, credentials.createInsecure());
     const s: Sample = {
       id: 'x:cpu.int32:throughput', benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-      value: 1, trials: [1], trialCount: 1, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1,
+      value: 1, trials: [1], trialCount: 1, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1, flags: [],
     };
     try {
       await expect(unary(client, 'submitSamples', { runId: 'no-such-run', samples: [s] })).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });

@@ -37,7 +37,7 @@ function sample(runId: string, metric: string): Sample {
   return {
     id: `${runId}:cpu.int32:${metric}`, benchmarkId: 'cpu.int32', metric, unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
     value: 10, trials: [10, 10, 10], trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: metric === 'a', clocksource: 'tsc',
-    durationSeconds: 1, finishedAtMs: Date.now(),
+    durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
   };
 }
 

@@ -100,14 +100,14 @@ function grpcCall(method: string, payload: Buffer, badFrame = false): Promise<{ 
 const sampleBase = {
   id: `${RUN}:cpu.int32:throughput`, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
   value: 5, trials: [5, 5, 5], trialCount: 3, rsd: 0, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc',
-  durationSeconds: 1, finishedAtMs: 1,
+  durationSeconds: 1, finishedAtMs: 1, flags: [],
 };
 
 const CORPUS: readonly { path: string; bytes: () => Uint8Array }[] = [
   { path: '/guestbench.v1.AgentService/Enroll', bytes: () => EnrollRequest.encode({ agentId: AGENT, hostname: 'h', declaredPlatform: 'kvm', agentVersion: '0.1.0', detected: { platform: 'kvm', evidence: [{ source: 's', value: 'v', suggests: 'kvm' }] }, inventory: undefined }).finish() },
   { path: '/guestbench.v1.AgentService/StartRun', bytes: () => StartRunRequest.encode({ runId: `${RUN}-${int(3)}`, agentId: AGENT, profile: 'smoke', label: 'x', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' }).finish() },
   { path: '/guestbench.v1.AgentService/SubmitSamples', bytes: () => SubmitSamplesRequest.encode({ runId: RUN, samples: [{ ...sampleBase, id: `${RUN}:m${int(1000)}`, value: pick([5, Number.NaN, Infinity, -1, 1e308]) }] }).finish() },
-  { path: '/guestbench.v1.AgentService/EndRun', bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2 }).finish() },
+  { path: '/guestbench.v1.AgentService/EndRun', bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2, failedBenchmarks: [] }).finish() },
   { path: '/guestbench.v1.AgentService/Heartbeat', bytes: () => HeartbeatRequest.encode({ agentId: AGENT, runId: RUN, currentBenchmark: 'x', takesJobs: false }).finish() },
   { path: '/guestbench.v1.AgentService/SendLogs', bytes: () => SendLogsRequest.encode({ agentId: AGENT, runId: RUN, lines: [{ timeMs: 1, level: pick(['info', 'loud']), message: 'm', fieldsJson: pick(['{}', '[', '{"a":1}']) }] }).finish() },
   { path: '/guestbench.v1.AgentService/WaitForJob', bytes: () => WaitForJobRequest.encode({ agentId: AGENT, waitMs: pick([0, 1, 999_999]) }).finish() },

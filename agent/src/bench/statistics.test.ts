@@ -1,4 +1,4 @@
-import { hasOutlier, mean, relativeStandardDeviation, shouldStop, standardDeviation } from './statistics';
+import { hasOutlier, mean, relativeHalfWidth, relativeStandardDeviation, shouldStop, standardDeviation, tQuantile975 } from './statistics';
 import { parseProcStat, stealFraction } from './steal-time';
 
 const rule = { minTrials: 3, maxTrials: 6, rsdThreshold: 0.05, budgetSeconds: 10 };
@@ -49,5 +49,17 @@ describe('steal time from /proc/stat', () => {
   });
   test('no cpu line is no reading', () => {
     expect(parseProcStat('intr 1 2 3')).toBeUndefined();
+  });
+});
+
+describe('interval of the mean', () => {
+  test('Student t quantiles at known points, and the relative half-width of known values', () => {
+    expect(tQuantile975(1)).toBeCloseTo(12.706, 3);
+    expect(tQuantile975(30)).toBeCloseTo(2.042, 3);
+    expect(tQuantile975(60)).toBeCloseTo(2.0003, 3);
+    expect(tQuantile975(1000)).toBeCloseTo(1.9623, 3);
+    // mean 4, sd 2, n 3: 4.303 · 2 / √3 / 4
+    expect(relativeHalfWidth([2, 4, 6])).toBeCloseTo((4.303 * 2) / Math.sqrt(3) / 4, 6);
+    expect(relativeHalfWidth([5])).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -62,15 +62,16 @@ describe('sys.spawn', () => {
 });
 
 describe('sys.syscall', () => {
-  it('measures finite positive times in ns, the system call net of the binding', async () => {
+  it('measures two finite positive times in ns: the getuid round trip, and the binding alone', async () => {
     const { values, parameters } = await oneTrial(sysSyscall);
     expectRates(sysSyscall, values);
+    // No metric is a difference of two measurements, so none can come out negative.
     expect(sysSyscall.metrics.map((m) => [m.name, m.unit, m.primary])).toEqual([
-      ['syscall', 'ns', true],
-      ['call', 'ns', false],
+      ['call', 'ns', true],
       ['binding', 'ns', false],
     ]);
-    expect(values['syscall']).toBeCloseTo((values['call'] as number) - (values['binding'] as number), 6);
+    // A system call costs more than a binding call that makes none.
+    expect(values['call']).toBeGreaterThan(values['binding'] as number);
     expect(parameters).toEqual({ call: 'getuid' });
   });
 

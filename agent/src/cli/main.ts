@@ -3,7 +3,9 @@
 import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
-import { runSuite, type MeasuredSample } from '../bench/runner';
+import { runSuite, type MeasuredSample, type PrecisionTarget } from '../bench/runner';
+import { parseTrialFault, TRIAL_FAULT_ENV, type TrialFault } from '../bench/trial-fault';
+import { DEFAULT_PRECISION_BUDGET_SECONDS } from '../profiles/profile';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
@@ -65,12 +67,44 @@ function chooseProfile(name: string, selection: Selection): Profile {
   return profile;
 }
 
+/** Flags over the profile: the precision target of bench and run, or none. */
+function precisionTarget(cmd: { precision: number | undefined; precisionBudgetSeconds: number | undefined }, profile: Profile): PrecisionTarget | undefined {
+  const halfWidth = cmd.precision ?? profile.precision;
+  if (halfWidth === undefined) {
+    if (cmd.precisionBudgetSeconds !== undefined) throw new UsageError(`--precision-budget: applies with --precision (profile "${profile.name}" sets no precision)`);
+    return undefined;
+  }
+  return { halfWidth, budgetSeconds: cmd.precisionBudgetSeconds ?? profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS };
+}
+
+/** The test-only impossible-trial hook, from the environment; a malformed value is a usage error. */
+function trialFault(): TrialFault | undefined {
+  try {
+    return parseTrialFault(process.env[TRIAL_FAULT_ENV], BENCHMARK_IDS);
+  } catch (err: unknown) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Exit status of bench and run: 0 all measured, 3 partial (some benchmarks failed), 1 nothing. */
+export const EXIT_PARTIAL = 3;
+
+function impreciseLine(samples: readonly MeasuredSample[], precision: PrecisionTarget | undefined): string | undefined {
+  if (precision === undefined) return undefined;
+  const missed = samples.filter((s) => s.primary && s.flags.includes('precision-not-reached'));
+  const target = `±${(precision.halfWidth * 100).toFixed(1)}%`;
+  if (missed.length === 0) return `precision ${target}: reached by every primary metric`;
+  return `precision ${target}: not reached within ${precision.budgetSeconds} s by ${missed.map((s) => `${s.benchmarkId} (±${(s.halfWidth * 100).toFixed(1)}%)`).join(', ')}`;
+}
+
 async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
   const profile = chooseProfile(cmd.profile ?? DEFAULT_PROFILE, cmd.selection);
+  const precision = precisionTarget(cmd, profile);
+  const fault = trialFault();
   const signal = interruptSignal();
   const sink = await localSink(cmd, profile);
   const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
-  const outcomes = await runSuite({ profile, signal, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator } }).finally(() => sink?.close());
+  const outcomes = await runSuite({ profile, signal, precision, fault, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator } }).finally(() => sink?.close());
   const samples: MeasuredSample[] = outcomes.flatMap((o) => (o.ok ? o.samples : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ benchmarkId: o.benchmarkId, error: o.error.message }]));
   if (cmd.json) {
@@ -78,8 +112,10 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   } else {
     process.stdout.write(`${formatSamplesTable(samples)}\n`);
     for (const f of failed) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.error}\n`);
+    const line = impreciseLine(samples, precision);
+    if (line !== undefined) process.stdout.write(`${line}\n`);
   }
-  return failed.length === 0 ? 0 : 1;
+  return failed.length === 0 ? 0 : samples.length > 0 ? EXIT_PARTIAL : 1;
 }
 
 /** Settings of run, daemon and flush: flags, environment, config file, hypervisor channels (docs/architecture.md, "Settings"). */
@@ -188,8 +224,9 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     const boot = bootToAgentOutcome(READY_UPTIME, readUptimeSeconds(), inventory.clocksource);
     const measured: MeasuredSample[] = [];
     const progress = createProgress();
+    const precision = precisionTarget(cmd, profile);
     const result = await reportRun({
-      ...common, profile, enrolled, deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      ...common, profile, enrolled, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
       onEvent: (event) => {
         progress(event);
         if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
@@ -198,12 +235,18 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
-      process.stdout.write(
-        `run ${result.runId} (profile ${profile.name}): ${result.acked}/${result.samples} samples acknowledged by ${client.address}` +
-          `${result.failedBenchmarks.length > 0 ? `; failed: ${result.failedBenchmarks.join(', ')}` : ''}\n`,
-      );
+      process.stdout.write(`run ${result.runId} (profile ${profile.name}) ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address}\n`);
+      for (const f of result.failedBenchmarks) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.reason}\n`);
+      if (precision !== undefined) {
+        const target = `±${(precision.halfWidth * 100).toFixed(1)}%`;
+        process.stdout.write(result.imprecise.length === 0
+          ? `precision ${target}: reached by every primary metric\n`
+          : `precision ${target}: not reached within ${precision.budgetSeconds} s by ${result.imprecise.join(', ')} (samples flagged precision-not-reached)\n`);
+      }
     }
-    return result.delivered && result.unacked.length === 0 && result.failedBenchmarks.length === 0 && result.samples > 0 ? 0 : 1;
+    const everythingDelivered = result.delivered && result.unacked.length === 0 && result.samples > 0;
+    if (!everythingDelivered) return 1;
+    return result.status === 'completed' ? 0 : result.status === 'partial' ? EXIT_PARTIAL : 1;
   } finally {
     // When stopped (SIGTERM), one quick try: a stopping agent must not wait on its collector.
     await forwarder.flush(stop.aborted ? { attempts: 1, deadlineMs: 1000 } : undefined);

@@ -18,6 +18,12 @@ test('run with every option', () => {
   });
 });
 
+test('--precision as a percentage or a fraction, with its budget', () => {
+  expect(parseArguments(['run', '--precision', '5%'])).toMatchObject({ precision: 0.05, precisionBudgetSeconds: undefined });
+  expect(parseArguments(['bench', '--precision', '0.02', '--precision-budget', '90'])).toMatchObject({ precision: 0.02, precisionBudgetSeconds: 90 });
+  expect(parseArguments(['bench'])).toMatchObject({ precision: undefined, precisionBudgetSeconds: undefined });
+});
+
 test('help in every spelling', () => {
   for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
   for (const argv of [['bench', '--help'], ['bench', '-h'], ['help', 'bench']]) expect(parseArguments(argv)).toEqual({ kind: 'help', command: 'bench' });
@@ -76,6 +82,11 @@ test.each([
   [['bench', '--only', 'cpu,,mem'], /--only: comma-separated benchmark ids or categories/],
   [['bench', '--set', 'disk.seq_read=4'], /--set: expected BENCHMARK.SETTING=VALUE such as disk.seq_read.fileMiB=4096/],
   [['daemon', '--only', 'cpu'], /daemon: --only does not apply/],
+  [['run', '--precision', '0%'], /--precision: a relative half-width above 0 and below 100%, such as 5% or 0.05, got "0%"/],
+  [['run', '--precision', '100%'], /--precision: a relative half-width above 0 and below 100%/],
+  [['bench', '--precision', 'five'], /--precision: a relative half-width/],
+  [['run', '--precision', '5%', '--precision-budget', '0'], /--precision-budget: seconds above 0 and at most 86400, got "0"/],
+  [['daemon', '--precision', '5%'], /daemon: --precision does not apply/],
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);
 });

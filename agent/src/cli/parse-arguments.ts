@@ -15,8 +15,9 @@ export const USAGE = `guestbench-agent — measures what this machine (a guest, 
 Usage:
   guestbench-agent detect [--json] [--root DIR]
   guestbench-agent bench  [--profile NAME|FILE] [--only LIST] [--skip LIST] [--set B.KEY=V…] [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
+                          [--precision P% [--precision-budget SECONDS]]
   guestbench-agent run    [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--profile NAME|FILE] [--agent-id ID]
-                          [--only LIST] [--skip LIST] [--set B.KEY=V…] [--offline]
+                          [--only LIST] [--skip LIST] [--set B.KEY=V…] [--offline] [--precision P% [--precision-budget SECONDS]]
                           [--disk-dir DIR] [--net-target HOST:PORT] [--web-target URL…] [--load-generator builtin|ab] [--json]
   guestbench-agent daemon [--collector HOST:PORT[,HOST:PORT…]] [--label NAME] [--platform auto|NAME] [--agent-id ID]
   guestbench-agent flush  [--collector HOST:PORT[,HOST:PORT…]] [--json]
@@ -33,7 +34,9 @@ Commands:
   detect   say which platform this is (native, kvm, qemu, vmware, xen, hyperv, other) and why
   bench    run the benchmark suite locally and print the samples; no collector needed
   run      check the collector, run the suite once and report every sample as each benchmark
-           finishes; exits 0 only when every sample was acknowledged
+           finishes; exits 0 when every benchmark measured and every sample was acknowledged,
+           3 when the run was partial (some benchmarks failed, the others' samples all
+           acknowledged), 1 otherwise
   daemon   stay connected to the collector and run the jobs it hands out (for long-lived guests;
            the systemd unit of a baked image runs \`run\` once per boot instead)
   flush    deliver what earlier runs left in the spool (samples not yet acknowledged), then exit
@@ -81,6 +84,13 @@ Options:
                        instead of the agent's own; PAGE=URL names one page's URL (pages: static_small,
                        static_large, cgi_small, cgi_large); may be repeated
   --load-generator G   builtin (default) or ab: run the real ApacheBench for the web benchmarks
+  --precision P%       bench, run: after the suite, more interleaved passes of each benchmark whose
+                       primary metric's 95 % interval is wider than ±P % of its mean (e.g. 5%, or
+                       0.05), until all are that precise or the budget is spent; those that are not
+                       are named and their samples flagged precision-not-reached (default: the
+                       profile's "precision", else off)
+  --precision-budget S seconds the extra passes may take in all (default: the profile's
+                       "precisionBudgetSeconds", else 600)
   --json               machine-readable output on stdout
 `;
 
@@ -89,7 +99,7 @@ export type Command =
   | { readonly kind: 'version' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | { readonly kind: 'bench'; readonly profile: string | undefined; readonly selection: Selection; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags
+  | ({ readonly kind: 'bench'; readonly profile: string | undefined; readonly selection: Selection; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags & PrecisionFlags)
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
   | {
       readonly kind: 'run' | 'daemon' | 'flush';
@@ -109,7 +119,7 @@ export type Command =
       readonly json: boolean;
       readonly diskDir: string | undefined;
       readonly netTarget: string | undefined;
-    } & WebFlags
+    } & WebFlags & PrecisionFlags
   | ServeWebCommand
   | LoadCommand
   | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
@@ -118,6 +128,13 @@ export type Command =
 export interface WebFlags {
   readonly webTargets: WebTargets | undefined;
   readonly loadGenerator: 'builtin' | 'ab' | undefined;
+}
+
+/** run/bench --precision and --precision-budget; undefined leaves it to the profile. */
+export interface PrecisionFlags {
+  /** Relative half-width, 0.05 for 5%. */
+  readonly precision: number | undefined;
+  readonly precisionBudgetSeconds: number | undefined;
 }
 
 export class UsageError extends Error {
@@ -132,8 +149,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   list: ['json'],
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
-  bench: ['profile', 'only', 'skip', 'set', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
-  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'offline'],
+  bench: ['profile', 'only', 'skip', 'set', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'precision', 'precision-budget'],
+  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'offline', 'precision', 'precision-budget'],
   daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
   flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
@@ -214,6 +231,7 @@ export function parseArguments(argv: readonly string[]): Command {
         'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
         'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
         only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true }, offline: { type: 'boolean' },
+        precision: { type: 'string' }, 'precision-budget': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -231,13 +249,14 @@ export function parseArguments(argv: readonly string[]): Command {
   const netTarget = str('net-target') === undefined ? undefined : checkNetTarget(str('net-target') as string);
   const web = webFlags(values['web-target'] as string[] | undefined, str('load-generator'));
   const selection = selectionFlags(str('only'), str('skip'), values['set'] as string[] | undefined);
+  const precision = precisionFlags(str('precision'), str('precision-budget'));
   switch (sub) {
     case 'list':
       return { kind: 'list', json };
     case 'detect':
       return { kind: 'detect', json, root: str('root') ?? '/' };
     case 'bench':
-      return { kind: 'bench', profile: str('profile'), selection, json, diskDir, netTarget, ...web };
+      return { kind: 'bench', profile: str('profile'), selection, json, diskDir, netTarget, ...web, ...precision };
     case 'serve-net':
       return { kind: 'serve-net', listen: checkListen(str('listen') ?? '127.0.0.1:0'), json };
     default: {
@@ -275,6 +294,7 @@ export function parseArguments(argv: readonly string[]): Command {
         diskDir,
         netTarget,
         ...web,
+        ...precision,
       };
     }
   }
@@ -309,4 +329,21 @@ function selectionFlags(only: string | undefined, skip: string | undefined, set:
 /** The version line of --version. */
 export function versionText(): string {
   return `guestbench-agent ${AGENT_VERSION} (Node ${process.version})\n`;
+}
+
+/** `5%` or `0.05` → 0.05 (more than 0, less than 100 %); the budget in whole or decimal seconds. */
+export function precisionFlags(precision: string | undefined, budget: string | undefined): PrecisionFlags {
+  let fraction: number | undefined;
+  if (precision !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(precision.trim());
+    const n = m === null ? Number.NaN : Number(m[1]) / (m[2] === '%' ? 100 : 1);
+    if (!(n > 0 && n < 1)) throw new UsageError(`--precision: a relative half-width above 0 and below 100%, such as 5% or 0.05, got "${precision}"`);
+    fraction = n;
+  }
+  let seconds: number | undefined;
+  if (budget !== undefined) {
+    seconds = /^\d+(?:\.\d+)?$/.test(budget) ? Number(budget) : Number.NaN;
+    if (!(seconds > 0 && seconds <= 86_400)) throw new UsageError(`--precision-budget: seconds above 0 and at most 86400, got "${budget}"`);
+  }
+  return { precision: fraction, precisionBudgetSeconds: seconds };
 }

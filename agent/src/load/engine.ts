@@ -28,10 +28,20 @@ interface Slot {
 
 export const USER_AGENT = `guestbench/${AGENT_VERSION}`;
 
+/**
+ * The transport the engine really uses for `options`: handle falls back to node:net where
+ * Node's internal TCP bindings cannot be loaded. Each costs the client differently per
+ * request, so it is recorded with every sample (a result made another way is not compared).
+ */
+export function effectiveTransport(options: Pick<LoadOptions, 'transport'>): 'handle' | 'net' | 'undici' {
+  if (options.transport === 'undici') return 'undici';
+  if (options.transport === 'handle' && handlesAvailable()) return 'handle';
+  return 'net';
+}
+
 function factoryFor(options: LoadOptions): ConnectionFactory {
-  if (options.transport === 'undici') return undiciConnection;
-  if (options.transport === 'handle' && handlesAvailable()) return handleConnection;
-  return netConnection;
+  const transport = effectiveTransport(options);
+  return transport === 'undici' ? undiciConnection : transport === 'handle' ? handleConnection : netConnection;
 }
 
 export function requestTarget(options: LoadOptions): RequestTarget {

@@ -37,8 +37,15 @@ test.each([
   [{ ...valid, benchmarks: ['cpu.nope'] }, /unknown benchmark "cpu.nope"/],
   [{ ...valid, settings: { 'cpu.nope': {} } }, /settings for unknown benchmark "cpu.nope"/],
   [{ ...valid, trialSecs: 1 }, /unknown key "trialSecs"/],
+  [{ ...valid, precision: 5 }, /"precision" is a fraction \(0.05 = ±5%\), got 5/],
+  [{ ...valid, precision: 0.05, precisionBudgetSeconds: 0 }, /"precisionBudgetSeconds" must be a finite number above 0, got 0/],
 ])('a bad profile value is refused with a clear message (%#)', (raw, message) => {
   expect(messageOf(() => parseProfile('custom', raw, BENCHMARK_IDS))).toMatch(message);
+});
+
+test('a profile may ask for a precision, with a budget that defaults to 600 s', () => {
+  expect(parseProfile('custom', { ...valid, precision: 0.05 }, BENCHMARK_IDS)).toMatchObject({ precision: 0.05, precisionBudgetSeconds: 600 });
+  expect(parseProfile('custom', valid, BENCHMARK_IDS).precision).toBeUndefined();
 });
 
 test('an unknown profile name lists the known ones', () => {

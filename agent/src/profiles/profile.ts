@@ -22,6 +22,13 @@ export interface Profile {
   readonly rsdThreshold: number;
   /** Time budget for one benchmark's timed trials, in seconds; minTrials always run. */
   readonly budgetSeconds: number;
+  /**
+   * When set, `runSuite` adds interleaved passes until each primary metric's 95 % interval
+   * half-width (relative, 0.05 = ±5 %) is at most this, within precisionBudgetSeconds.
+   */
+  readonly precision?: number;
+  /** Seconds the precision passes may take in all. @default 600 */
+  readonly precisionBudgetSeconds?: number;
   /** Which benchmarks run, in order. */
   readonly benchmarks: readonly string[];
   /** Per-benchmark settings, parsed by each benchmark's parseSettings. */
@@ -43,6 +50,9 @@ export class ProfileError extends Error {
 export function isProfileError(err: unknown): err is ProfileError {
   return err instanceof ProfileError;
 }
+
+/** How long precision passes may take when the profile does not say. */
+export const DEFAULT_PRECISION_BUDGET_SECONDS = 600;
 
 function positiveNumber(obj: Record<string, unknown>, key: string, where: string, min = 0): number {
   const v = obj[key];
@@ -78,7 +88,7 @@ export interface BenchmarkMembership {
  */
 export function parseProfile(name: string, raw: unknown, knownBenchmarks: readonly string[], where = `profile "${name}"`): Profile {
   if (!isRecord(raw)) throw new ProfileError(`${where} must be an object`);
-  const known = new Set(['description', 'warmupSeconds', 'trialSeconds', 'minTrials', 'maxTrials', 'rsdThreshold', 'budgetSeconds', 'benchmarks', 'settings']);
+  const known = new Set(['description', 'warmupSeconds', 'trialSeconds', 'minTrials', 'maxTrials', 'rsdThreshold', 'budgetSeconds', 'benchmarks', 'settings', 'precision', 'precisionBudgetSeconds']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new ProfileError(`${where}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -103,6 +113,8 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
     settings[id] = value;
   }
   const description = typeof raw['description'] === 'string' ? raw['description'] : '';
+  const precision = raw['precision'] === undefined ? undefined : positiveNumber(raw, 'precision', where);
+  if (precision !== undefined && precision >= 1) throw new ProfileError(`${where}: "precision" is a fraction (0.05 = ±5%), got ${precision}`);
   return {
     name,
     description,
@@ -112,6 +124,8 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
     maxTrials,
     rsdThreshold,
     budgetSeconds: positiveNumber(raw, 'budgetSeconds', where),
+    ...(precision === undefined ? {} : { precision }),
+    precisionBudgetSeconds: raw['precisionBudgetSeconds'] === undefined ? DEFAULT_PRECISION_BUDGET_SECONDS : positiveNumber(raw, 'precisionBudgetSeconds', where),
     benchmarks,
     settings,
   };

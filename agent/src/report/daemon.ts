@@ -5,7 +5,7 @@ import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-age
 import { BENCHMARK_IDS, checkProfileSettings, listBenchmarks } from '../bench/registry';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
-import { isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
+import { DEFAULT_PRECISION_BUDGET_SECONDS, isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
 import { applySelection, parseJobProfile } from '../profiles/selection';
 import { isRefusal, type CollectorClient } from './collector-client';
 import { describeCollectorFailure } from './collector-check';
@@ -84,10 +84,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         label: job.label !== '' ? job.label : options.label,
         jobId: job.id,
         takesJobs: true,
+        // A job names a profile only: its precision setting, if any, applies.
+        precision: profile.precision === undefined ? undefined : { halfWidth: profile.precision, budgetSeconds: profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS },
         enrolled,
         extraOutcomes: [bootToAgentOutcome(options.readyUptime, readUptimeSeconds(), options.inventory.clocksource)].filter((o) => o !== undefined),
       });
-      logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, acked: result.acked, samples: result.samples }, 'job done');
+      logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, status: result.status, failed: result.failedBenchmarks.map((f) => f.benchmarkId), acked: result.acked, samples: result.samples }, 'job done');
     } catch (err: unknown) {
       if (signal.aborted) break;
       // The collector refused what this agent sends (INVALID_ARGUMENT): no retry can cure it.

@@ -63,6 +63,7 @@ export async function deliverLeftovers(client: CollectorClient, spool: Spool, lo
         error: 'the agent process ended before the run finished; these are the samples it had measured',
         sampleCount: 0,
         endedAtMs: Date.now(),
+        failedBenchmarks: [],
       });
     }
     let result: DeliveryResult;

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { RunStatus, type EnrollRequest } from '@guestbench/proto';
 import type { Logger } from 'pino';
-import { runSuite, type BenchmarkOutcome, type RunnerEvent } from '../bench/runner';
+import { runSuite, type BenchmarkOutcome, type PrecisionTarget, type RunnerEvent } from '../bench/runner';
+import type { TrialFault } from '../bench/trial-fault';
 import type { BenchTargets } from '../bench/types';
 import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
@@ -45,13 +46,27 @@ export interface ReportRunOptions {
   readonly extraOutcomes?: readonly BenchmarkOutcome[];
   /** Told of the suite's progress too, e.g. to print each finished benchmark. */
   readonly onEvent?: (event: RunnerEvent) => void;
+  /** Keep measuring until each primary metric's interval is this narrow (run --precision). */
+  readonly precision?: PrecisionTarget;
+  /** Test-only impossible trials (GUESTBENCH_TEST_IMPOSSIBLE_TRIAL). */
+  readonly fault?: TrialFault;
+}
+
+/** A benchmark that gave no samples, and why. */
+export interface FailedBenchmarkReport {
+  readonly benchmarkId: string;
+  readonly reason: string;
 }
 
 export interface ReportRunResult {
   readonly runId: string;
   readonly samples: number;
   readonly acked: number;
-  readonly failedBenchmarks: readonly string[];
+  /** completed; partial when some benchmarks failed and others gave samples; failed; cancelled. */
+  readonly status: 'completed' | 'partial' | 'failed' | 'cancelled';
+  readonly failedBenchmarks: readonly FailedBenchmarkReport[];
+  /** Benchmarks whose primary metric missed the precision target (flag precision-not-reached). */
+  readonly imprecise: readonly string[];
   readonly unacked: readonly string[];
   /** Whether the collector has the whole run, its end included. */
   readonly delivered: boolean;
@@ -163,13 +178,18 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const beatRequest = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
   const pump = new HeartbeatPump(client.address, Math.max(200, enrolled?.heartbeatIntervalMs || 5000), beatRequest(''), { token: client.token, tls: client.tls });
 
-  const failed: string[] = [];
+  const failed: FailedBenchmarkReport[] = [];
+  const imprecise: string[] = [];
+  let measured = 0;
+  let inSuite = false;
   async function deliver(outcome: BenchmarkOutcome): Promise<void> {
     if (!outcome.ok) {
-      failed.push(outcome.benchmarkId);
+      failed.push({ benchmarkId: outcome.benchmarkId, reason: outcome.error.message.slice(0, 1000) });
       log.error({ event: 'benchmark-failed', benchmark: outcome.benchmarkId, err: outcome.error }, 'benchmark failed');
       return;
     }
+    if (inSuite) measured++;
+    if (outcome.samples.some((s) => s.flags.includes('precision-not-reached'))) imprecise.push(outcome.benchmarkId);
     const samples = outcome.samples.map((s) => sampleToWire(runId, s));
     spooled.add(samples);
     samples.forEach((s) => sent.add(s.id));
@@ -199,9 +219,12 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   let error = '';
   try {
     for (const extra of options.extraOutcomes ?? []) await deliver(extra);
+    inSuite = true;
     await runSuite({
       profile: options.profile,
       signal: options.signal,
+      precision: options.precision,
+      fault: options.fault,
       targets,
       onEvent: async (event) => {
         options.onEvent?.(event);
@@ -221,11 +244,13 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     await pump.stop();
   }
   if (refused !== undefined) throw refused;
+  // Some benchmarks failed while others measured: the run is partial, and the others' samples
+  // stand (the comparison uses them); only a run that measured nothing has failed.
   if (status === RunStatus.RUN_STATUS_COMPLETED && failed.length > 0) {
-    status = RunStatus.RUN_STATUS_FAILED;
-    error = `benchmarks failed: ${failed.join(', ')}`;
+    status = measured > 0 ? RunStatus.RUN_STATUS_PARTIAL : RunStatus.RUN_STATUS_FAILED;
+    error = `benchmarks failed: ${failed.map((f) => f.benchmarkId).join(', ')}`;
   }
-  spooled.markEnded({ runId, status, error, sampleCount: sent.size, endedAtMs: Date.now() });
+  spooled.markEnded({ runId, status, error, sampleCount: sent.size, endedAtMs: Date.now(), failedBenchmarks: failed.map((f) => ({ ...f })) });
 
   // Drain: deliver what is left and end the run, with backoff, within the deadline.
   const deadline = Date.now() + (options.deliverTimeoutMs ?? 600_000);
@@ -242,5 +267,6 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     { event: 'run-ended', status: RunStatus[status], samples: sent.size, acked: acked.size, unacked: unacked.length, delivered: done, spool: done ? undefined : spooled.dir },
     done ? 'run ended' : 'run ended; not everything reached the collector: it stays in the spool',
   );
-  return { runId, samples: sent.size, acked: acked.size, failedBenchmarks: failed, unacked, delivered: done };
+  const statusName = status === RunStatus.RUN_STATUS_COMPLETED ? 'completed' : status === RunStatus.RUN_STATUS_PARTIAL ? 'partial' : status === RunStatus.RUN_STATUS_CANCELLED ? 'cancelled' : 'failed';
+  return { runId, status: statusName, samples: sent.size, acked: acked.size, failedBenchmarks: failed, imprecise, unacked, delivered: done };
 }

@@ -7,7 +7,7 @@ import { Spool } from './spool';
 function sample(id: string): Sample {
   return {
     id, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER, value: 1.5,
-    trials: [1, 2], trialCount: 2, rsd: 0.1, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 5,
+    trials: [1, 2], trialCount: 2, rsd: 0.1, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 5, flags: [],
   };
 }
 
@@ -28,7 +28,7 @@ test('samples stay spooled, exactly as sent, until acknowledged; the run leaves 
     const again = new Spool(dir).runs();
     expect(again.map((r) => r.runId)).toEqual(['r1']);
     expect(again[0]!.state()).toMatchObject({ agentId: 'a1', pid: process.pid, start, end: undefined, enroll: { agentId: 'a1' } });
-    again[0]!.markEnded({ runId: 'r1', status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 2, endedAtMs: 9 });
+    again[0]!.markEnded({ runId: 'r1', status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 2, endedAtMs: 9, failedBenchmarks: [] });
     expect(run.state().end?.status).toBe(RunStatus.RUN_STATUS_COMPLETED);
     expect(run.ownedByOtherProcess()).toBe(false);
     run.remove();

@@ -16,7 +16,7 @@ function sample(runId: string, benchmarkId: string, trials: number[], over: Part
   return {
     id: `${runId}:${benchmarkId}:${over.metric ?? 'throughput'}`, runId, benchmarkId, metric: 'throughput', unit: 'ops/s',
     direction: 'higher', value, trials, trialCount: trials.length, rsd: 0.01, stealFraction: 0, parameters: { size: '1' },
-    primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, ...over,
+    primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [], ...over,
   };
 }
 

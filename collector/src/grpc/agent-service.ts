@@ -185,7 +185,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (before.status === 'running' || (before.status === 'lost' && run.status !== 'lost')) {
         const level = run.status === 'completed' ? 'info' : 'warn';
         log[level](
-          { event: 'run-ended', agentId: run.agentId, runId: run.id, status: run.status, samples: run.sampleCount, samplesReported: sampleCount, error: run.error || undefined },
+          { event: 'run-ended', agentId: run.agentId, runId: run.id, status: run.status, samples: run.sampleCount, samplesReported: sampleCount, error: run.error || undefined, failedBenchmarks: run.failedBenchmarks.length > 0 ? run.failedBenchmarks.map((f) => f.benchmarkId) : undefined },
           'run ended',
         );
         metrics?.runsEnded.inc({ status: run.status });

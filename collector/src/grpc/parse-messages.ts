@@ -17,12 +17,13 @@ import {
   sampleId,
   type EndRunRequest,
   type EnrollRequest,
+  type FailedBenchmark,
   type Inventory,
   type LogLine,
   type Sample,
   type StartRunRequest,
 } from '@guestbench/proto';
-import { EMPTY_INVENTORY, type AgentRecord, type InventoryRecord, type LogRecord, type RunStatus, type SampleRecord } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type FailedBenchmarkRecord, type InventoryRecord, type LogRecord, type RunStatus, type SampleRecord } from '../model';
 import type { NewRun, RunEnd } from '../store/store';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
@@ -172,6 +173,7 @@ function sample(s: Sample, runId: string, field: string): SampleRecord {
     clocksource: bounded(s.clocksource, `${field}.clocksource`, 64),
     durationSeconds: finite(s.durationSeconds, `${field}.duration_seconds`),
     finishedAtMs: finite(s.finishedAtMs, `${field}.finished_at_ms`),
+    flags: sampleFlags(s.flags, `${field}.flags`),
   };
 }
 
@@ -191,8 +193,33 @@ export function parseSamples(runId: string, samples: readonly Sample[]): Parsed<
   });
 }
 
+const FLAG_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+const MAX_FLAGS = 16;
+
+function sampleFlags(flags: readonly string[], field: string): string[] {
+  if (flags.length > MAX_FLAGS) throw new FieldError(`${field}: at most ${MAX_FLAGS}, got ${flags.length}`);
+  flags.forEach((f, i) => {
+    if (!FLAG_PATTERN.test(f)) throw new FieldError(`${field}[${i}]: lower-case words joined by "-", up to 64 characters, got ${JSON.stringify(f.slice(0, 80))}`);
+  });
+  return [...new Set(flags)];
+}
+
+const MAX_FAILED_BENCHMARKS = 256;
+
+function failedBenchmarks(list: readonly FailedBenchmark[]): FailedBenchmarkRecord[] {
+  if (list.length > MAX_FAILED_BENCHMARKS) throw new FieldError(`failed_benchmarks: at most ${MAX_FAILED_BENCHMARKS}, got ${list.length}`);
+  return list.map((f, i) => {
+    if (!BENCHMARK_PATTERN.test(f.benchmarkId) || f.benchmarkId.length > 64) {
+      throw new FieldError(`failed_benchmarks[${i}].benchmark_id: must look like category.name in lower case, got ${JSON.stringify(f.benchmarkId.slice(0, 80))}`);
+    }
+    if (f.reason.trim() === '') throw new FieldError(`failed_benchmarks[${i}].reason: must say why ${f.benchmarkId} failed`);
+    return { benchmarkId: f.benchmarkId, reason: bounded(f.reason, `failed_benchmarks[${i}].reason`, 1000) };
+  });
+}
+
 const END_STATUSES: ReadonlyMap<WireRunStatus, RunStatus> = new Map([
   [WireRunStatus.RUN_STATUS_COMPLETED, 'completed'],
+  [WireRunStatus.RUN_STATUS_PARTIAL, 'partial'],
   [WireRunStatus.RUN_STATUS_FAILED, 'failed'],
   [WireRunStatus.RUN_STATUS_CANCELLED, 'cancelled'],
 ]);
@@ -200,10 +227,13 @@ const END_STATUSES: ReadonlyMap<WireRunStatus, RunStatus> = new Map([
 export function parseEndRun(req: EndRunRequest, nowMs: number): Parsed<{ runId: string; end: RunEnd; sampleCount: number }> {
   return wrap(() => {
     const status = END_STATUSES.get(req.status);
-    if (status === undefined) throw new FieldError(`status: must be RUN_STATUS_COMPLETED, RUN_STATUS_FAILED or RUN_STATUS_CANCELLED, got ${String(req.status)}`);
+    if (status === undefined) throw new FieldError(`status: must be RUN_STATUS_COMPLETED, RUN_STATUS_PARTIAL, RUN_STATUS_FAILED or RUN_STATUS_CANCELLED, got ${String(req.status)}`);
+    const failed = failedBenchmarks(req.failedBenchmarks);
+    if (status === 'partial' && failed.length === 0) throw new FieldError('failed_benchmarks: a partial run names at least one failed benchmark');
+    if (status === 'completed' && failed.length > 0) throw new FieldError(`failed_benchmarks: a completed run has none, got ${failed.length}; end it as RUN_STATUS_PARTIAL`);
     return {
       runId: id(req.runId, 'run_id'),
-      end: { status, error: bounded(req.error, 'error', 4096), endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs },
+      end: { status, error: bounded(req.error, 'error', 4096), endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs, failedBenchmarks: failed },
       sampleCount: req.sampleCount,
     };
   });

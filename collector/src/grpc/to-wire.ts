@@ -15,6 +15,7 @@ import type { InventoryRecord, RunRecord, RunStatus, SampleRecord } from '../mod
 const STATUS: Record<RunStatus, WireRunStatus> = {
   running: WireRunStatus.RUN_STATUS_RUNNING,
   completed: WireRunStatus.RUN_STATUS_COMPLETED,
+  partial: WireRunStatus.RUN_STATUS_PARTIAL,
   failed: WireRunStatus.RUN_STATUS_FAILED,
   lost: WireRunStatus.RUN_STATUS_LOST,
   cancelled: WireRunStatus.RUN_STATUS_CANCELLED,
@@ -47,6 +48,7 @@ export function runToWire(r: RunRecord): Run {
     inventory: inventoryToWire(r.inventory),
     evidence: r.evidence.map((e) => ({ ...e })),
     lastHeartbeatMs: r.lastHeartbeatMs,
+    failedBenchmarks: r.failedBenchmarks.map((f) => ({ ...f })),
   };
 }
 

@@ -31,7 +31,7 @@ export interface StabilityRow {
   readonly longestRunningSilenceMs: number | undefined;
   /** The group's `boot.to_agent` value (kernel start to agent ready), when measured. */
   readonly bootToAgent: { readonly seconds: number; readonly runs: number } | undefined;
-  /** The newest failed and lost runs, with their error. */
+  /** The newest partial, failed and lost runs, with their error (a partial run's: each failed benchmark and why). */
   readonly problems: readonly RunProblem[];
 }
 
@@ -58,7 +58,7 @@ export interface ReportData {
   readonly systems: readonly SystemRow[];
 }
 
-const STATUSES: readonly RunStatus[] = ['completed', 'failed', 'lost', 'cancelled', 'running'];
+const STATUSES: readonly RunStatus[] = ['completed', 'partial', 'failed', 'lost', 'cancelled', 'running'];
 const PROBLEMS_SHOWN = 5;
 
 function median(values: readonly number[]): number {
@@ -88,9 +88,12 @@ function stabilityOf(key: string, runs: readonly RunRecord[], isBaseline: boolea
     longestRunningSilenceMs: running.length === 0 ? undefined : Math.max(...running),
     bootToAgent: boot === undefined ? undefined : { seconds: boot.groupValue, runs: boot.groupRuns },
     problems: runs
-      .filter((r) => r.status === 'failed' || r.status === 'lost')
+      .filter((r) => r.status === 'partial' || r.status === 'failed' || r.status === 'lost')
       .slice(0, PROBLEMS_SHOWN)
-      .map((r) => ({ runId: r.id, hostname: r.hostname, status: r.status, error: r.error, startedAtMs: r.startedAtMs })),
+      .map((r) => ({
+        runId: r.id, hostname: r.hostname, status: r.status, startedAtMs: r.startedAtMs,
+        error: r.failedBenchmarks.length === 0 ? r.error : `failed benchmarks: ${r.failedBenchmarks.map((f) => `${f.benchmarkId} (${f.reason})`).join('; ')}`,
+      })),
   };
 }
 

@@ -223,7 +223,7 @@ function stabilitySection(rows: readonly StabilityRow[]): string {
     .map(
       (s) =>
         `<tr data-group="${h(s.key)}"><td>${h(s.key)}</td><td class="num">${s.runs}</td>` +
-        `<td class="num">${s.byStatus.completed}</td><td class="num">${s.byStatus.failed}</td><td class="num">${s.byStatus.lost}</td>` +
+        `<td class="num">${s.byStatus.completed}</td><td class="num">${s.byStatus.partial}</td><td class="num">${s.byStatus.failed}</td><td class="num">${s.byStatus.lost}</td>` +
         `<td class="num">${s.byStatus.cancelled}</td><td class="num">${s.byStatus.running}</td>` +
         `<td class="num">${s.silenceBeforeEnd === undefined ? '–' : `${fmtDuration(s.silenceBeforeEnd.medianMs)} / ${fmtDuration(s.silenceBeforeEnd.maxMs)}`}</td>` +
         `<td class="num">${fmtDuration(s.longestRunningSilenceMs)}</td>` +
@@ -237,12 +237,13 @@ function stabilitySection(rows: readonly StabilityRow[]): string {
   return (
     '<section id="stability"><h2>Stability</h2>' +
     '<p class="lead">How each group\'s runs ended. A run is <b>lost</b> when its agent stops heartbeating: the guest crashed, hung or lost its network. ' +
+    'A run is <b>partial</b> when some of its benchmarks failed: the others\' samples are compared as usual, and the failed ones are listed below. ' +
     '"Silence before end" is the time from a run\'s last heartbeat to its end (median / longest): a few seconds for a healthy run, the whole timeout for a lost one. ' +
     'Boot to agent is the kernel start to the agent being ready (<code>boot.to_agent</code>).</p>' +
-    '<div class="table-box"><table class="stability"><thead><tr><th>group</th><th class="num">runs</th><th class="num">completed</th><th class="num">failed</th><th class="num">lost</th>' +
+    '<div class="table-box"><table class="stability"><thead><tr><th>group</th><th class="num">runs</th><th class="num">completed</th><th class="num">partial</th><th class="num">failed</th><th class="num">lost</th>' +
     '<th class="num">cancelled</th><th class="num">running</th><th class="num">silence before end</th><th class="num">running, silent for</th>' +
     `<th class="num">boot to agent</th></tr></thead><tbody>${body}</tbody></table></div>` +
-    (problems === '' ? '' : `<h3>Failed and lost runs (newest first)</h3><ul class="problems">${problems}</ul>`) +
+    (problems === '' ? '' : `<h3>Partial, failed and lost runs (newest first)</h3><ul class="problems">${problems}</ul>`) +
     '</section>'
   );
 }

@@ -91,7 +91,7 @@ describe('the report from a store', () => {
 
   test('stability counts every run by how it ended, and the silence before each end', () => {
     const xen = data.stability.find((s) => s.key === 'xen')!;
-    expect(xen.byStatus).toEqual({ completed: 3, failed: 0, lost: 1, cancelled: 0, running: 0 });
+    expect(xen.byStatus).toEqual({ completed: 3, partial: 0, failed: 0, lost: 1, cancelled: 0, running: 0 });
     expect(xen.silenceBeforeEnd).toEqual({ runs: 4, medianMs: 2_000, maxMs: 30_000 });
     expect(xen.problems.map((p) => [p.runId, p.status])).toEqual([['run-xen-lost', 'lost']]);
     expect(data.stability.map((s) => s.key)).toEqual(['native', 'kvm', 'kvm/virtio-scsi', 'vmware', 'xen']);

@@ -31,6 +31,7 @@ function stabilityCells(data: ReportData): string[][] {
     s.key,
     String(s.runs),
     String(s.byStatus.completed),
+    String(s.byStatus.partial),
     String(s.byStatus.failed),
     String(s.byStatus.lost),
     String(s.byStatus.cancelled),
@@ -40,7 +41,12 @@ function stabilityCells(data: ReportData): string[][] {
   ]);
 }
 
-const STABILITY_HEADER = ['group', 'runs', 'completed', 'failed', 'lost', 'cancelled', 'running', 'silence before end (median / max)', 'boot to agent'];
+/** One line per partial, failed or lost run: a partial run's line names each failed benchmark and why. */
+function problemLines(data: ReportData): string[] {
+  return data.stability.flatMap((s) => s.problems.map((p) => `${p.status} ${s.key} on ${p.hostname} (run ${p.runId})${p.error === '' ? '' : `: ${p.error}`}`));
+}
+
+const STABILITY_HEADER = ['group', 'runs', 'completed', 'partial', 'failed', 'lost', 'cancelled', 'running', 'silence before end (median / max)', 'boot to agent'];
 
 export function renderMarkdown(data: ReportData): string {
   const groups = data.comparison.groups;
@@ -94,7 +100,9 @@ export function renderMarkdown(data: ReportData): string {
     }
   }
   if (data.stability.length > 0) {
-    out.push('## Stability', '', mdTable(STABILITY_HEADER, stabilityCells(data).map((r) => [md(r[0] as string), ...r.slice(1)]), new Set([1, 2, 3, 4, 5, 6, 7, 8])), '');
+    out.push('## Stability', '', mdTable(STABILITY_HEADER, stabilityCells(data).map((r) => [md(r[0] as string), ...r.slice(1)]), new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])), '');
+    const problems = problemLines(data);
+    if (problems.length > 0) out.push('Partial, failed and lost runs (newest first):', '', ...problems.map((l) => `- ${md(l)}`), '');
   }
   if (data.systems.length > 0) {
     out.push(
@@ -144,7 +152,9 @@ export function renderCsv(data: ReportData): string {
 export function renderText(data: ReportData): string {
   const out = [formatComparison(data.comparison)];
   if (data.stability.length > 0) {
-    out.push('', 'Stability', textTable(STABILITY_HEADER, stabilityCells(data), new Set([1, 2, 3, 4, 5, 6, 7, 8])));
+    out.push('', 'Stability', textTable(STABILITY_HEADER, stabilityCells(data), new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])));
+    const problems = problemLines(data);
+    if (problems.length > 0) out.push('', 'Partial, failed and lost runs (newest first):', ...problems.map((l) => `  ${l}`));
   }
   // Text from guests must not steer the terminal: no escape sequences or other controls.
   // eslint-disable-next-line no-control-regex

@@ -143,4 +143,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_assignments_pending ON job_assignments(agent_id) WHERE taken_at_ms IS NULL;
     `,
   },
+  {
+    version: 7,
+    description: 'partial runs: the benchmarks that failed and why; sample flags (how a value was obtained)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN failed_benchmarks_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE samples ADD COLUMN flags_json TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

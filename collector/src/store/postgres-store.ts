@@ -62,6 +62,7 @@ interface SampleRow {
   clocksource: string;
   duration_seconds: number;
   finished_at_ms: number;
+  flags_json: string;
 }
 
 interface JobRow {
@@ -125,6 +126,7 @@ function toSample(row: SampleRow): SampleRecord {
     clocksource: row.clocksource,
     durationSeconds: row.duration_seconds,
     finishedAtMs: row.finished_at_ms,
+    flags: JSON.parse(row.flags_json) as string[],
   };
 }
 
@@ -156,7 +158,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 // Ids are compared byte-wise (COLLATE "C"), as SQLite does, whatever the database's locale.
 const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
-const SAMPLE_COLUMNS = 16;
+const SAMPLE_COLUMNS = 17;
 const LOG_COLUMNS = 6;
 /** Rows per INSERT: well under PostgreSQL's 65535 parameters per statement. */
 const ROWS_PER_INSERT = 1000;
@@ -291,10 +293,11 @@ export class PostgresStore implements Store {
         const args = batch.flatMap((s) => [
           s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, s.trials, s.trialCount, s.rsd,
           s.stealFraction, canonicalParameters(s.parameters), s.primary, s.clocksource, s.durationSeconds, s.finishedAtMs,
+          JSON.stringify(s.flags),
         ]);
         const result = await query(client,
           `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials, trial_count, rsd,
-             steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms)
+             steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms, flags_json)
            VALUES ${placeholders(batch.length, SAMPLE_COLUMNS)}
            ON CONFLICT (id) DO NOTHING`,
           args,
@@ -313,8 +316,8 @@ export class PostgresStore implements Store {
   }
 
   async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
-    await query(this.pool, "UPDATE runs SET status = $1, error = $2, ended_at_ms = $3 WHERE id = $4 AND status IN ('running', 'lost')", [
-      end.status, end.error, end.endedAtMs, runId,
+    await query(this.pool, "UPDATE runs SET status = $1, error = $2, ended_at_ms = $3, failed_benchmarks_json = $4 WHERE id = $5 AND status IN ('running', 'lost')", [
+      end.status, end.error, end.endedAtMs, JSON.stringify(end.failedBenchmarks ?? []), runId,
     ]);
     return this.getRun(runId);
   }
@@ -557,7 +560,7 @@ export class PostgresStore implements Store {
       runId: a.run_id ?? '',
       samples: a.run_id === null ? 0 : (a.samples ?? 0),
     }));
-    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'failed' || s === 'lost' || s === 'cancelled';
+    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'partial' || s === 'failed' || s === 'lost' || s === 'cancelled';
     const state = list.length > 0 && list.every((a) => ended(a.state)) ? 'done' : list.some((a) => a.state !== 'assigned') ? 'running' : 'pending';
     return { job: toJob(row), state, assignments: list };
   }

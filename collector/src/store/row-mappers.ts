@@ -1,6 +1,6 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -75,6 +75,7 @@ export interface RunRow {
   evidence_json: string;
   sample_count: number;
   job_id: string;
+  failed_benchmarks_json: string;
 }
 
 export function toRun(row: RunRow): RunRecord {
@@ -97,5 +98,6 @@ export function toRun(row: RunRow): RunRecord {
     evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
     lastHeartbeatMs: row.last_heartbeat_ms,
     jobId: row.job_id,
+    failedBenchmarks: JSON.parse(row.failed_benchmarks_json) as FailedBenchmarkRecord[],
   };
 }

@@ -52,6 +52,7 @@ interface SampleRow {
   clocksource: string;
   duration_seconds: number;
   finished_at_ms: number;
+  flags_json: string;
 }
 
 function applyMigrations(db: Database.Database, migrations: readonly Migration[]): void {
@@ -84,6 +85,7 @@ function toSample(row: SampleRow): SampleRecord {
     clocksource: row.clocksource,
     durationSeconds: row.duration_seconds,
     finishedAtMs: row.finished_at_ms,
+    flags: JSON.parse(row.flags_json) as string[],
   };
 }
 
@@ -215,8 +217,8 @@ export class SqliteStore implements Store {
     const stmt = this.stmt(
       `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials_json, trial_count, rsd,
          steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms,
-         trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq, flags_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO NOTHING`,
     );
     let inserted = 0;
@@ -225,7 +227,7 @@ export class SqliteStore implements Store {
         inserted += stmt.run(
           s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
           s.stealFraction, canonicalParameters(s.parameters), s.primary ? 1 : 0, s.clocksource, s.durationSeconds, s.finishedAtMs,
-          ...trialStats(s.trials),
+          ...trialStats(s.trials), JSON.stringify(s.flags),
         ).changes;
       }
     });
@@ -245,8 +247,8 @@ export class SqliteStore implements Store {
     this.db
       // A run marked lost (its heartbeats stopped) that its agent still ends was only cut
       // off; its own end is the truth, and the gap stays in the log.
-      .prepare("UPDATE runs SET status = ?, error = ?, ended_at_ms = ? WHERE id = ? AND status IN ('running', 'lost')")
-      .run(end.status, end.error, end.endedAtMs, runId);
+      .prepare("UPDATE runs SET status = ?, error = ?, ended_at_ms = ?, failed_benchmarks_json = ? WHERE id = ? AND status IN ('running', 'lost')")
+      .run(end.status, end.error, end.endedAtMs, JSON.stringify(end.failedBenchmarks ?? []), runId);
     return this.getRun(runId);
   }
 
@@ -426,7 +428,7 @@ export class SqliteStore implements Store {
       runId: a.run_id ?? '',
       samples: a.samples ?? 0,
     }));
-    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'failed' || s === 'lost' || s === 'cancelled';
+    const ended = (s: JobAssignmentRecord['state']): boolean => s === 'completed' || s === 'partial' || s === 'failed' || s === 'lost' || s === 'cancelled';
     const state = list.length > 0 && list.every((a) => ended(a.state)) ? 'done' : list.some((a) => a.state !== 'assigned') ? 'running' : 'pending';
     return {
       job: { id: row.id, platform: row.platform, profile: row.profile, label: row.label, createdAtMs: row.created_at_ms },

@@ -33,7 +33,7 @@ function sample(runId: string, name: string, over: Partial<SampleRecord> = {}): 
   return {
     id: `${runId}:${name}`, runId, benchmarkId: name, metric: 'throughput', unit: 'Mops/s', direction: 'higher', value: 101.25,
     trials: [100.5, 101.25, 102.0000001], trialCount: 3, rsd: 0.0073, stealFraction: 0.0004, parameters: { size: '64', mode: 'seq' },
-    primary: true, clocksource: 'tsc', durationSeconds: 1.5, finishedAtMs: 2_000, ...over,
+    primary: true, clocksource: 'tsc', durationSeconds: 1.5, finishedAtMs: 2_000, flags: [], ...over,
   };
 }
 
@@ -139,7 +139,7 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.startRun(newRun('r1', 'a1', 1));
       const batch = [
         sample('r1', 'cpu.int32'),
-        sample('r1', 'sys.clock', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {} }),
+        sample('r1', 'sys.clock', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {}, flags: ['not-settled', 'trial-retried'] }),
       ];
       expect(await store.insertSamples('r1', batch)).toEqual({ acked: ['r1:cpu.int32', 'r1:sys.clock'], inserted: 2 });
       // The resend holds one new sample beside the two stored ones.
@@ -176,6 +176,22 @@ function contract(name: string, makeBackend: () => Backend): void {
       for (const c of cells) expect(byId(narrowed)[c.benchmarkId]).toEqual(expect.objectContaining({ ...c, valueLogSum: expect.closeTo(c.valueLogSum, 9), valueLogSumSq: expect.closeTo(c.valueLogSumSq, 9), trialLogSum: expect.closeTo(c.trialLogSum, 9), trialLogSumSq: expect.closeTo(c.trialLogSumSq, 9) }));
       expect(await store.groupRuns({})).toEqual([{ platform: 'kvm', label: '', runIds: ['r2', 'r1'], hostnames: ['a1.example'] }]);
       expect(await store.aggregateCells({ hostname: 'elsewhere' })).toEqual([]);
+    });
+
+    test('a partial run keeps its failed benchmarks and why, and its other samples count in the comparison', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      await store.insertSamples('r1', [sample('r1', 'cpu.int32', { value: 4, trials: [4, 4], trialCount: 2 })]);
+      const failed = [{ benchmarkId: 'sys.syscall', reason: 'sys.syscall: trial gave NaN for metric "call", and its retry NaN' }];
+      const ended = await store.endRun('r1', { status: 'partial', error: 'benchmarks failed: sys.syscall', endedAtMs: 5, failedBenchmarks: failed });
+      expect(ended).toMatchObject({ status: 'partial', error: 'benchmarks failed: sys.syscall', failedBenchmarks: failed });
+      expect((await store.listRuns({ statuses: ['partial'] })).map((r) => r.id)).toEqual(['r1']);
+      expect((await store.listRuns({ statuses: ['completed'] })).map((r) => r.id)).toEqual([]);
+      expect(await store.countRunsByStatus()).toEqual({ partial: 1 });
+      expect((await store.aggregateCells({})).map((c) => [c.benchmarkId, c.runs])).toEqual([['cpu.int32', 1]]);
+      // A run that ended otherwise has none.
+      await store.startRun(newRun('r2', 'a1', 2));
+      expect((await store.endRun('r2', { status: 'completed', error: '', endedAtMs: 6 }))?.failedBenchmarks).toEqual([]);
     });
 
     test('a resend never overwrites: the first value stored for an id stays', async () => {

@@ -1,6 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
+import type { AgentRecord, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -30,6 +30,8 @@ export interface RunEnd {
   readonly status: RunStatus;
   readonly error: string;
   readonly endedAtMs: number;
+  /** What failed in a partial run. @default [] */
+  readonly failedBenchmarks?: readonly FailedBenchmarkRecord[];
 }
 
 /**

@@ -149,7 +149,7 @@ export async function fillReportFixture(store: Store): Promise<FixtureRun[]> {
           trialCount: trials.length, rsd: sd / value, stealFraction: category === 'cpu' || category === 'sys' ? p.steal : 0,
           // VMware ran cpu.memory with other parameters: no baseline pairs with it.
           parameters: b.id === 'cpu.memory' && p.group === 'vmware' ? { size: '32KiB' } : b.id === 'cpu.memory' ? { size: '16KiB' } : {},
-          primary: true, clocksource: '', durationSeconds: 2, finishedAtMs: start + 60_000,
+          primary: true, clocksource: '', durationSeconds: 2, finishedAtMs: start + 60_000, flags: [],
         });
       }
       await store.insertSamples(id, samples);

@@ -32,7 +32,7 @@ export function bootToAgentOutcome(agentReadyUptime: number | undefined, nowUpti
       {
         benchmarkId: 'boot.to_agent', metric: 'seconds', unit: 's', direction: 'lower', primary: true,
         value: agentReadyUptime, trials: [agentReadyUptime], rsd: 0, stealFraction: 0, parameters: {}, clocksource,
-        durationSeconds: 0, finishedAtMs: Date.now(), stopReason: 'stable',
+        durationSeconds: 0, finishedAtMs: Date.now(), stopReason: 'stable', halfWidth: Number.POSITIVE_INFINITY, flags: [],
       },
     ],
   };

@@ -7,6 +7,7 @@ import { parseLoadOptions, type LoadOptions } from '../../load/options';
 import { runAb } from '../../load/ab';
 import type { LoadReport } from '../../load/report';
 import { runLoad } from '../../load/run-load';
+import { effectiveTransport } from '../../load/engine';
 import { pageUrl, targetUrl, type PageName } from '../../web/pages';
 import { startServerProcess, type ServerProcess } from '../../web/server-process';
 import { DEFAULT_LARGE_BYTES, DEFAULT_SMALL_BYTES } from '../../web/site';
@@ -178,6 +179,9 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
           page: url.pathname + url.search,
           server: server === undefined ? 'external' : 'builtin',
           generator,
+          // What sends the requests changes what a request costs the client (and so the rate
+          // on a small machine): a guest is compared only with a native run that loaded alike.
+          transport: generator === 'ab' ? 'ab' : effectiveTransport(options),
           concurrency: String(settings.concurrency),
           keepAlive: settings.keepAlive === 1 ? 'on' : 'off',
           pipelining: String(settings.pipelining),

@@ -18,7 +18,15 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Inventory, PlatformDetection, RunStatus, runStatusFromJSON, runStatusToJSON, Sample } from "./common";
+import {
+  FailedBenchmark,
+  Inventory,
+  PlatformDetection,
+  RunStatus,
+  runStatusFromJSON,
+  runStatusToJSON,
+  Sample,
+} from "./common";
 
 export const protobufPackage = "guestbench.v1";
 
@@ -79,6 +87,8 @@ export interface EndRunRequest {
   /** How many samples the agent produced in this run, to detect gaps. */
   sampleCount: number;
   endedAtMs: number;
+  /** Benchmarks that failed while the others completed (status RUN_STATUS_PARTIAL). */
+  failedBenchmarks: FailedBenchmark[];
 }
 
 export interface EndRunResponse {
@@ -864,7 +874,7 @@ export const SubmitSamplesResponse: MessageFns<SubmitSamplesResponse> = {
 };
 
 function createBaseEndRunRequest(): EndRunRequest {
-  return { runId: "", status: 0, error: "", sampleCount: 0, endedAtMs: 0 };
+  return { runId: "", status: 0, error: "", sampleCount: 0, endedAtMs: 0, failedBenchmarks: [] };
 }
 
 export const EndRunRequest: MessageFns<EndRunRequest> = {
@@ -883,6 +893,9 @@ export const EndRunRequest: MessageFns<EndRunRequest> = {
     }
     if (message.endedAtMs !== 0) {
       writer.uint32(40).int64(message.endedAtMs);
+    }
+    for (const v of message.failedBenchmarks) {
+      FailedBenchmark.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -940,6 +953,14 @@ export const EndRunRequest: MessageFns<EndRunRequest> = {
             message.endedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.failedBenchmarks.push(FailedBenchmark.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -971,6 +992,11 @@ export const EndRunRequest: MessageFns<EndRunRequest> = {
         : isSet(object.ended_at_ms)
         ? globalThis.Number(object.ended_at_ms)
         : 0,
+      failedBenchmarks: globalThis.Array.isArray(object?.failedBenchmarks)
+        ? object.failedBenchmarks.map((e: any) => FailedBenchmark.fromJSON(e))
+        : globalThis.Array.isArray(object?.failed_benchmarks)
+        ? object.failed_benchmarks.map((e: any) => FailedBenchmark.fromJSON(e))
+        : [],
     };
   },
 
@@ -991,6 +1017,9 @@ export const EndRunRequest: MessageFns<EndRunRequest> = {
     if (message.endedAtMs !== 0) {
       obj.endedAtMs = Math.round(message.endedAtMs);
     }
+    if (message.failedBenchmarks?.length) {
+      obj.failedBenchmarks = message.failedBenchmarks.map((e) => FailedBenchmark.toJSON(e));
+    }
     return obj;
   },
 
@@ -1004,6 +1033,7 @@ export const EndRunRequest: MessageFns<EndRunRequest> = {
     message.error = object.error ?? "";
     message.sampleCount = object.sampleCount ?? 0;
     message.endedAtMs = object.endedAtMs ?? 0;
+    message.failedBenchmarks = object.failedBenchmarks?.map((e) => FailedBenchmark.fromPartial(e)) || [];
     return message;
   },
 };

@@ -59,6 +59,11 @@ export enum RunStatus {
   /** RUN_STATUS_LOST - A heartbeat was missed during the run: the guest crashed or stalled. */
   RUN_STATUS_LOST = 4,
   RUN_STATUS_CANCELLED = 5,
+  /**
+   * RUN_STATUS_PARTIAL - The run finished, but some benchmarks failed (see failed_benchmarks); the samples of the
+   * others are valid and are compared like those of a completed run.
+   */
+  RUN_STATUS_PARTIAL = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -82,6 +87,9 @@ export function runStatusFromJSON(object: any): RunStatus {
     case 5:
     case "RUN_STATUS_CANCELLED":
       return RunStatus.RUN_STATUS_CANCELLED;
+    case 6:
+    case "RUN_STATUS_PARTIAL":
+      return RunStatus.RUN_STATUS_PARTIAL;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -103,10 +111,19 @@ export function runStatusToJSON(object: RunStatus): string {
       return "RUN_STATUS_LOST";
     case RunStatus.RUN_STATUS_CANCELLED:
       return "RUN_STATUS_CANCELLED";
+    case RunStatus.RUN_STATUS_PARTIAL:
+      return "RUN_STATUS_PARTIAL";
     case RunStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/** A benchmark that produced no samples in a run, and why. */
+export interface FailedBenchmark {
+  benchmarkId: string;
+  /** What went wrong, e.g. "trial gave NaN for metric throughput, twice". */
+  reason: string;
 }
 
 /** One observation that supports a platform verdict, in the order it was checked. */
@@ -169,6 +186,12 @@ export interface Sample {
   durationSeconds: number;
   /** Unix milliseconds when the benchmark finished. */
   finishedAtMs: number;
+  /**
+   * What a reader must know about how the value was obtained, e.g. "precision-not-reached"
+   * (run --precision: the interval stayed wider than asked) or "not-settled" (warm-up never
+   * reached a steady speed: the trials may include unoptimized code). Empty when nothing.
+   */
+  flags: string[];
 }
 
 export interface Sample_ParametersEntry {
@@ -194,7 +217,98 @@ export interface Run {
   inventory?: Inventory | undefined;
   evidence: Evidence[];
   lastHeartbeatMs: number;
+  /** The benchmarks that failed in a partial (or failed) run, and why. */
+  failedBenchmarks: FailedBenchmark[];
 }
+
+function createBaseFailedBenchmark(): FailedBenchmark {
+  return { benchmarkId: "", reason: "" };
+}
+
+export const FailedBenchmark: MessageFns<FailedBenchmark> = {
+  encode(message: FailedBenchmark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.benchmarkId !== "") {
+      writer.uint32(10).string(message.benchmarkId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailedBenchmark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailedBenchmark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.benchmarkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FailedBenchmark {
+    return {
+      benchmarkId: isSet(object.benchmarkId)
+        ? globalThis.String(object.benchmarkId)
+        : isSet(object.benchmark_id)
+        ? globalThis.String(object.benchmark_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: FailedBenchmark): unknown {
+    const obj: any = {};
+    if (message.benchmarkId !== "") {
+      obj.benchmarkId = message.benchmarkId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FailedBenchmark>): FailedBenchmark {
+    return FailedBenchmark.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FailedBenchmark>): FailedBenchmark {
+    const message = createBaseFailedBenchmark();
+    message.benchmarkId = object.benchmarkId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
 
 function createBaseEvidence(): Evidence {
   return { source: "", value: "", suggests: "" };
@@ -681,6 +795,7 @@ function createBaseSample(): Sample {
     clocksource: "",
     durationSeconds: 0,
     finishedAtMs: 0,
+    flags: [],
   };
 }
 
@@ -734,6 +849,9 @@ export const Sample: MessageFns<Sample> = {
     }
     if (message.finishedAtMs !== 0) {
       writer.uint32(120).int64(message.finishedAtMs);
+    }
+    for (const v of message.flags) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -884,6 +1002,14 @@ export const Sample: MessageFns<Sample> = {
             message.finishedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.flags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -946,6 +1072,9 @@ export const Sample: MessageFns<Sample> = {
         : isSet(object.finished_at_ms)
         ? globalThis.Number(object.finished_at_ms)
         : 0,
+      flags: globalThis.Array.isArray(object?.flags)
+        ? object.flags.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1002,6 +1131,9 @@ export const Sample: MessageFns<Sample> = {
     if (message.finishedAtMs !== 0) {
       obj.finishedAtMs = Math.round(message.finishedAtMs);
     }
+    if (message.flags?.length) {
+      obj.flags = message.flags;
+    }
     return obj;
   },
 
@@ -1033,6 +1165,7 @@ export const Sample: MessageFns<Sample> = {
     message.clocksource = object.clocksource ?? "";
     message.durationSeconds = object.durationSeconds ?? 0;
     message.finishedAtMs = object.finishedAtMs ?? 0;
+    message.flags = object.flags?.map((e) => e) || [];
     return message;
   },
 };
@@ -1141,6 +1274,7 @@ function createBaseRun(): Run {
     inventory: undefined,
     evidence: [],
     lastHeartbeatMs: 0,
+    failedBenchmarks: [],
   };
 }
 
@@ -1196,6 +1330,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.lastHeartbeatMs !== 0) {
       writer.uint32(136).int64(message.lastHeartbeatMs);
+    }
+    for (const v of message.failedBenchmarks) {
+      FailedBenchmark.encode(v!, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -1349,6 +1486,14 @@ export const Run: MessageFns<Run> = {
             message.lastHeartbeatMs = longToNumber(reader.int64());
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.failedBenchmarks.push(FailedBenchmark.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1414,6 +1559,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.last_heartbeat_ms)
         ? globalThis.Number(object.last_heartbeat_ms)
         : 0,
+      failedBenchmarks: globalThis.Array.isArray(object?.failedBenchmarks)
+        ? object.failedBenchmarks.map((e: any) => FailedBenchmark.fromJSON(e))
+        : globalThis.Array.isArray(object?.failed_benchmarks)
+        ? object.failed_benchmarks.map((e: any) => FailedBenchmark.fromJSON(e))
+        : [],
     };
   },
 
@@ -1470,6 +1620,9 @@ export const Run: MessageFns<Run> = {
     if (message.lastHeartbeatMs !== 0) {
       obj.lastHeartbeatMs = Math.round(message.lastHeartbeatMs);
     }
+    if (message.failedBenchmarks?.length) {
+      obj.failedBenchmarks = message.failedBenchmarks.map((e) => FailedBenchmark.toJSON(e));
+    }
     return obj;
   },
 
@@ -1497,6 +1650,7 @@ export const Run: MessageFns<Run> = {
       : undefined;
     message.evidence = object.evidence?.map((e) => Evidence.fromPartial(e)) || [];
     message.lastHeartbeatMs = object.lastHeartbeatMs ?? 0;
+    message.failedBenchmarks = object.failedBenchmarks?.map((e) => FailedBenchmark.fromPartial(e)) || [];
     return message;
   },
 };
