@@ -45,11 +45,11 @@ function spoolRun(stateDir: string, runId: string, label: string): void {
   fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
   const enroll: EnrollRequest = { agentId: 'older-agent', hostname: 'older', declaredPlatform: 'native', detected: { platform: 'native', evidence: [] }, inventory: undefined, agentVersion: '0.0.9' };
   const start: StartRunRequest = { runId, agentId: 'older-agent', profile: 'smoke', label, agentVersion: '0.0.9', startedAtMs: Date.now(), jobId: '' };
-  const end: EndRunRequest = { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 1, endedAtMs: Date.now() };
+  const end: EndRunRequest = { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 1, endedAtMs: Date.now(), failedBenchmarks: [] };
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ agentId: 'older-agent', pid: 0, enroll: EnrollRequest.toJSON(enroll), start: StartRunRequest.toJSON(start), end: EndRunRequest.toJSON(end) }));
   const sample: Sample = {
     id: sampleId(runId, 'cpu.int32', 'ops'), benchmarkId: 'cpu.int32', metric: 'ops', unit: 'ops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 2, trials: [1, 2, 3], trialCount: 3, rsd: 0.4, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(),
+    value: 2, trials: [1, 2, 3], trialCount: 3, rsd: 0.4, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
   };
   fs.writeFileSync(path.join(dir, 'samples', `${Buffer.from(sample.id).toString('base64url')}.pb`), Sample.encode(sample).finish());
 }
@@ -79,7 +79,7 @@ test('a spooled run the collector refuses is set aside with its reason, the othe
   expect(JSON.parse(flush.stdout)).toMatchObject({ delivered: 0, runsLeft: 0 });
 });
 
-test('INVALID_ARGUMENT at enrollment ends the run at once with the collector\'s words, never "unreachable", and sets it aside', async () => {
+test('INVALID_ARGUMENT at enrollment stops the agent at once with the collector\'s words, never "unreachable", with nothing spooled', async () => {
   // A collector with a stricter rule than this agent knows (another version): a real gRPC
   // server on a real socket that refuses every enrollment as invalid.
   const server = new Server();
@@ -93,13 +93,13 @@ test('INVALID_ARGUMENT at enrollment ends the run at once with the collector\'s 
     const state = path.join(h.dir, 'state-strict');
     const res = await runCli(AGENT_CLI, ['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', state]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`guestbench-agent: Enroll to 127.0.0.1:${port} failed: hostname: at most 8 characters in this collector`);
-    expect(names(res.stderr)).toContain('run-refused');
+    // The check before the run enrolls: the refusal stops the agent before anything is spooled.
+    expect(res.stderr).toContain(`guestbench-agent: run: the collector at 127.0.0.1:${port} refused this agent's request: hostname: at most 8 characters in this collector; nothing ran`);
+    expect(res.stderr).not.toMatch(/could not be reached|unreachable/);
     expect(names(res.stderr)).not.toContain('collector-unreachable');
     expect(names(res.stderr)).not.toContain('delivery-retry');
     expect(names(res.stderr)).not.toContain('benchmark-start');
-    expect(fs.readdirSync(path.join(state, 'spool'))).toEqual([]);
-    expect(fs.readdirSync(path.join(state, 'rejected'))).toHaveLength(1);
+    expect(fs.existsSync(path.join(state, 'spool')) ? fs.readdirSync(path.join(state, 'spool')) : []).toEqual([]);
   } finally {
     server.forceShutdown();
   }

@@ -235,7 +235,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
-      process.stdout.write(`run ${result.runId} (profile ${profile.name}) ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address}\n`);
+      process.stdout.write(`run ${result.runId} ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address} (profile ${profile.name})\n`);
       for (const f of result.failedBenchmarks) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.reason}\n`);
       if (precision !== undefined) {
         const target = `±${(precision.halfWidth * 100).toFixed(1)}%`;

@@ -38,6 +38,8 @@ export function describeCollectorFailure(err: unknown, address: string, tls: boo
   if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
     return `the collector at ${address} refused the token: ${detail} (make one with \`guestbench-collector token create --name NAME\`, pass it with --token)`;
   }
+  // The collector answered and refused what was sent: no retry or other address can help.
+  if (code === GrpcStatus.INVALID_ARGUMENT) return `the collector at ${address} refused this agent's request: ${detail}`;
   if (/ECONNREFUSED/.test(message)) return `connection refused: nothing listens on ${address} (is \`guestbench-collector serve\` running, with --grpc on this address?)`;
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i.test(message)) return `cannot resolve the host of ${address}`;
   if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return `no route to ${address}`;
