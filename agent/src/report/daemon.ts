@@ -48,7 +48,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         enrolled = await enroll(options);
         await deliverLeftovers(client, options.spool, logger);
       }
-      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true });
+      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 });
       const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 });
       backoff = 1000;
       const job = res.job;

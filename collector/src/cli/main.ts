@@ -5,6 +5,7 @@ import { createLogger } from '../log';
 import { describeDatabase } from '../store/database-spec';
 import { isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
 import { jobCommand } from './job-command';
+import { compareAaCommand } from './compare-command';
 import { reportCommand } from './report-command';
 import { tokenCommand } from './token-command';
 import fs from 'node:fs';
@@ -70,6 +71,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(cmd);
     case 'report':
       return reportCommand(cmd);
+    case 'compare-aa':
+      return compareAaCommand(cmd);
     case 'job-create':
     case 'job-list':
     case 'job-show':

@@ -2,6 +2,7 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseGroupSpecStrict } from '../query/parse-query';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
 import { isPostgresUrl } from '../store/database-spec';
@@ -15,6 +16,7 @@ Usage:
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
+  guestbench-collector compare --aa GROUP_A GROUP_B [--db FILE|URL | --url URL] [--host NAME] [--since TIME] [--until TIME] [--json]
   guestbench-collector job create [--platform NAME|any] [--profile NAME] [--label NAME] [--collector HOST:PORT] [--json]
   guestbench-collector job list   [--collector HOST:PORT] [--json]
   guestbench-collector job show ID [--collector HOST:PORT] [--json]
@@ -40,6 +42,8 @@ Options:
   --until TIME        report: only runs started at or before TIME (a bare date means to the end of that day)
   --baseline GROUP    the baseline group, "platform" or "platform/label" (default native)
   --groups LIST       only these groups, comma-separated
+  --aa                compare: the A/A check of two groups of one platform: agrees, too noisy to tell (and what
+                      to run), or disagrees; exits 0, 3 for too noisy, 4 for disagrees
   --json              machine-readable output (report: the same as --format json)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --log-file FILE     also write JSON log lines to FILE, rotated by size (FILE.1 … FILE.5)
@@ -91,6 +95,15 @@ export type Command =
       readonly format: ReportFormat;
       /** A file to write; stdout when undefined. */
       readonly out: string | undefined;
+      readonly source: { readonly db: string } | { readonly url: string };
+    }
+  | {
+      readonly kind: 'compare-aa';
+      readonly a: string;
+      readonly b: string;
+      /** Host and time narrow both groups (platform and label are the groups'). */
+      readonly query: ReportQuery;
+      readonly json: boolean;
       readonly source: { readonly db: string } | { readonly url: string };
     };
 
@@ -145,7 +158,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       collector: { type: 'string' }, platform: { type: 'string' }, profile: { type: 'string' }, label: { type: 'string' },
       format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
       'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
-      name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
+      aa: { type: 'boolean' }, name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -158,6 +171,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const allowed: Record<string, readonly string[]> = {
     serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca'],
     report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
+    compare: ['aa', 'db', 'url', 'json', 'host', 'since', 'until'],
     'job create': ['collector', 'platform', 'profile', 'label', 'json', 'token', 'ca'],
     'job list': ['collector', 'json', 'token', 'ca'],
     'job show': ['collector', 'json', 'token', 'ca'],
@@ -166,11 +180,14 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     'token revoke': ['db'],
   };
   const allow = allowed[sub];
-  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, job create|list|show, token create|list|revoke)`);
-  const wantPositionals = sub === 'job show' || sub === 'token revoke' ? 1 : 0;
+  if (allow === undefined) throw new UsageError(`unknown command "${sub}" (commands: serve, report, compare --aa, job create|list|show, token create|list|revoke)`);
+  const wantPositionals = sub === 'job show' || sub === 'token revoke' ? 1 : sub === 'compare' ? 2 : 0;
   if (positionals.length !== wantPositionals) {
     throw new UsageError(
-      sub === 'job show' ? 'job show: give one job id' : sub === 'token revoke' ? 'token revoke: give one token id or name' : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
+      sub === 'job show' ? 'job show: give one job id'
+        : sub === 'token revoke' ? 'token revoke: give one token id or name'
+        : sub === 'compare' ? `compare --aa: give two groups of one platform, e.g. native/a native/b (got ${positionals.length})`
+        : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
     );
   }
   for (const k of Object.keys(values)) {
@@ -219,7 +236,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     };
   }
   const url = str('url');
-  if (url !== undefined && str('db') !== undefined) throw new UsageError('report: give --db or --url, not both');
+  if (url !== undefined && str('db') !== undefined) throw new UsageError(`${sub}: give --db or --url, not both`);
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--url: expected http://HOST:PORT, got "${url}"`);
   const params = new URLSearchParams();
   for (const key of ['baseline', 'groups', 'platform', 'label', 'host', 'since', 'until'] as const) {
@@ -228,6 +245,15 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   }
   const query = parseReportQuery(params);
   if (!query.ok) throw new UsageError(`--${query.error}`);
+  if (sub === 'compare') {
+    if (values['aa'] !== true) throw new UsageError('compare: only the A/A check is offered here, as compare --aa GROUP_A GROUP_B (the full comparison is `report`)');
+    const [a, b] = positionals.map((p, i) => {
+      const g = parseGroupSpecStrict(p, i === 0 ? 'GROUP_A' : 'GROUP_B');
+      if (!g.ok) throw new UsageError(`compare --aa: ${g.error}`);
+      return g.value;
+    }) as [string, string];
+    return { kind: 'compare-aa', a, b, query: query.value, json, source: url !== undefined ? { url } : { db } };
+  }
   const out = str('out');
   const fromExtension: Record<string, ReportFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.csv': 'csv', '.json': 'json', '.txt': 'text' };
   const formatFlag = str('format');

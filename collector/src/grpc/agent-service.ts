@@ -186,7 +186,9 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         const run = await store.getRun(req.runId);
         if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId });
         if (run.agentId !== agent.id) return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
-        await store.recordHeartbeat(run.id, Date.now());
+        // Guest time is the clock check's (see ClockCheck); 0 means an agent that does not send it.
+        const guest = req.guestMonotonicMs;
+        await store.recordHeartbeat(run.id, Date.now(), Number.isFinite(guest) && guest > 0 ? guest : undefined);
       }
       presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
       return {};

@@ -116,4 +116,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_status_started ON runs(status, started_at_ms);
     `,
   },
+  {
+    version: 5,
+    description: 'clock check: the first and the latest heartbeat of a run, each as (guest monotonic ms, collector wall ms)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN clock_guest_first_ms DOUBLE PRECISION;
+      ALTER TABLE runs ADD COLUMN clock_host_first_ms DOUBLE PRECISION;
+      ALTER TABLE runs ADD COLUMN clock_guest_last_ms DOUBLE PRECISION;
+      ALTER TABLE runs ADD COLUMN clock_host_last_ms DOUBLE PRECISION;
+    `,
+  },
 ];

@@ -22,7 +22,7 @@ import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { GROUP_RUN_COLUMNS, groupRunRows, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -281,8 +281,21 @@ export class PostgresStore implements Store {
     return this.getRun(runId);
   }
 
-  async recordHeartbeat(runId: string, atMs: number): Promise<void> {
-    await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
+  async recordHeartbeat(runId: string, atMs: number, guestMonotonicMs?: number): Promise<void> {
+    if (guestMonotonicMs === undefined) {
+      await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
+      return;
+    }
+    // One statement: the clock pair is only taken while the run runs and guest time goes forward.
+    await query(this.pool,
+      `UPDATE runs SET last_heartbeat_ms = $1,
+         clock_guest_first_ms = CASE WHEN ok THEN COALESCE(clock_guest_first_ms, $3) ELSE clock_guest_first_ms END,
+         clock_host_first_ms = CASE WHEN ok THEN COALESCE(clock_host_first_ms, $1) ELSE clock_host_first_ms END,
+         clock_guest_last_ms = CASE WHEN ok THEN $3 ELSE clock_guest_last_ms END,
+         clock_host_last_ms = CASE WHEN ok THEN $1 ELSE clock_host_last_ms END
+       FROM (SELECT status = 'running' AND (clock_guest_last_ms IS NULL OR clock_guest_last_ms <= $3) AS ok FROM runs WHERE id = $2) c
+       WHERE id = $2`,
+      [atMs, runId, guestMonotonicMs]);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -345,17 +358,8 @@ export class PostgresStore implements Store {
 
   async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
     const { where, args } = pgFinishedRunsWhere(filter);
-    const { rows } = await query<{ id: string; platform: string; label: string; hostname: string }>(this.pool,
-      `SELECT r.id, r.platform, r.label, r.hostname FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`, args);
-    const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string> }>();
-    for (const r of rows) {
-      const key = JSON.stringify([r.platform, r.label]);
-      const g = groups.get(key) ?? { platform: r.platform, label: r.label, runIds: [], hostnames: new Set<string>() };
-      groups.set(key, g);
-      g.runIds.push(r.id);
-      g.hostnames.add(r.hostname);
-    }
-    return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames] }));
+    const { rows } = await query<GroupRunRow>(this.pool, `SELECT ${GROUP_RUN_COLUMNS} FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`, args);
+    return groupRunRows(rows);
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {

@@ -1,7 +1,8 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
 import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
+import type { GroupRuns, RunProvenance } from './store';
+import { clockCheck, EMPTY_INVENTORY, type AgentRecord, type ClockCheck, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -67,6 +68,16 @@ export interface RunRow {
   evidence_json: string;
   sample_count: number;
   job_id: string;
+  clock_guest_first_ms: number | null;
+  clock_host_first_ms: number | null;
+  clock_guest_last_ms: number | null;
+  clock_host_last_ms: number | null;
+}
+
+/** The clock check of a run row's first and latest heartbeat with guest time. */
+export function clockOfRow(row: Pick<RunRow, 'clock_guest_first_ms' | 'clock_host_first_ms' | 'clock_guest_last_ms' | 'clock_host_last_ms'>): ClockCheck {
+  const n = (v: number | string | null): number => (v === null ? 0 : Number(v));
+  return clockCheck(n(row.clock_guest_last_ms) - n(row.clock_guest_first_ms), n(row.clock_host_last_ms) - n(row.clock_host_first_ms));
 }
 
 export function toRun(row: RunRow): RunRecord {
@@ -89,5 +100,27 @@ export function toRun(row: RunRow): RunRecord {
     evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
     lastHeartbeatMs: row.last_heartbeat_ms,
     jobId: row.job_id,
+    clock: clockOfRow(row),
   };
+}
+
+/** The columns groupRuns reads of each finished run `r`. */
+export const GROUP_RUN_COLUMNS = `r.id, r.platform, r.label, r.hostname, r.declared_platform, r.detected_platform,
+  r.clock_guest_first_ms, r.clock_host_first_ms, r.clock_guest_last_ms, r.clock_host_last_ms`;
+
+export type GroupRunRow = Pick<RunRow, 'id' | 'platform' | 'label' | 'hostname' | 'declared_platform' | 'detected_platform'
+  | 'clock_guest_first_ms' | 'clock_host_first_ms' | 'clock_guest_last_ms' | 'clock_host_last_ms'>;
+
+/** Rows newest first → groups in order of their newest run, each run's provenance kept. */
+export function groupRunRows(rows: readonly GroupRunRow[]): GroupRuns[] {
+  const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string>; runs: RunProvenance[] }>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.platform, r.label]);
+    const g = groups.get(key) ?? { platform: r.platform, label: r.label, runIds: [], hostnames: new Set<string>(), runs: [] };
+    groups.set(key, g);
+    g.runIds.push(r.id);
+    g.hostnames.add(r.hostname);
+    g.runs.push({ id: r.id, hostname: r.hostname, declaredPlatform: r.declared_platform, detectedPlatform: r.detected_platform, clock: clockOfRow(r) });
+  }
+  return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames], runs: g.runs }));
 }

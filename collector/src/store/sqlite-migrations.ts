@@ -184,4 +184,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, ${MAJOR_R};
     `,
   },
+  {
+    version: 5,
+    description: 'clock check: the first and the latest heartbeat of a run, each as (guest monotonic ms, collector wall ms)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN clock_guest_first_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_host_first_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_guest_last_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_host_last_ms REAL;
+    `,
+  },
 ];
