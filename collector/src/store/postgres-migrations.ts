@@ -118,12 +118,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description: 'clock check: the first and the latest heartbeat of a run, each as (guest monotonic ms, collector wall ms)',
+    description: 'clock check: an early and a late heartbeat of a run, each as (guest monotonic ms, collector wall ms), the least delayed of a few',
     sql: `
       ALTER TABLE runs ADD COLUMN clock_guest_first_ms DOUBLE PRECISION;
       ALTER TABLE runs ADD COLUMN clock_host_first_ms DOUBLE PRECISION;
       ALTER TABLE runs ADD COLUMN clock_guest_last_ms DOUBLE PRECISION;
       ALTER TABLE runs ADD COLUMN clock_host_last_ms DOUBLE PRECISION;
+      ALTER TABLE runs ADD COLUMN clock_beats INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE runs ADD COLUMN clock_last_beat INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];

@@ -22,7 +22,7 @@ import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { GROUP_RUN_COLUMNS, groupRunRows, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -282,20 +282,11 @@ export class PostgresStore implements Store {
   }
 
   async recordHeartbeat(runId: string, atMs: number, guestMonotonicMs?: number): Promise<void> {
-    if (guestMonotonicMs === undefined) {
-      await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
-      return;
-    }
-    // One statement: the clock pair is only taken while the run runs and guest time goes forward.
-    await query(this.pool,
-      `UPDATE runs SET last_heartbeat_ms = $1,
-         clock_guest_first_ms = CASE WHEN ok THEN COALESCE(clock_guest_first_ms, $3) ELSE clock_guest_first_ms END,
-         clock_host_first_ms = CASE WHEN ok THEN COALESCE(clock_host_first_ms, $1) ELSE clock_host_first_ms END,
-         clock_guest_last_ms = CASE WHEN ok THEN $3 ELSE clock_guest_last_ms END,
-         clock_host_last_ms = CASE WHEN ok THEN $1 ELSE clock_host_last_ms END
-       FROM (SELECT status = 'running' AND (clock_guest_last_ms IS NULL OR clock_guest_last_ms <= $3) AS ok FROM runs WHERE id = $2) c
-       WHERE id = $2`,
-      [atMs, runId, guestMonotonicMs]);
+    await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
+    if (guestMonotonicMs === undefined) return;
+    // ::float8 so that the comparison with the stored offsets is not done in bigint.
+    await query(this.pool, clockUpdateSql('$1', '$2::float8', '$3::float8'),
+      [runId, guestMonotonicMs, atMs]);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

@@ -124,3 +124,29 @@ export function groupRunRows(rows: readonly GroupRunRow[]): GroupRuns[] {
   }
   return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames], runs: g.runs }));
 }
+
+/** Heartbeats among which the least delayed one is kept, at the start and near the end. */
+export const CLOCK_BEATS_PER_PICK = 3;
+
+/**
+ * The clock check's UPDATE of run `id` for one heartbeat with guest time `g` at collector
+ * time `h` (placeholders as the backend spells them). A heartbeat reaches the collector
+ * late, never early, so host − guest is the true offset plus a delay ≥ 0: of the first few
+ * heartbeats the one with the smallest offset is kept, and near the end the latest pair is
+ * replaced by any with a smaller offset, or by the next one once it is a few beats old.
+ * Every SET expression reads the row as it was (SQL semantics), which the CASEs rely on.
+ */
+export function clockUpdateSql(id: string, g: string, h: string): string {
+  const k = CLOCK_BEATS_PER_PICK;
+  const offset = `(${h} - ${g})`;
+  const takeFirst = `(clock_guest_first_ms IS NULL OR (clock_beats < ${k} AND ${offset} < clock_host_first_ms - clock_guest_first_ms))`;
+  const takeLast = `(clock_guest_last_ms IS NULL OR clock_beats - clock_last_beat >= ${k} OR ${offset} <= clock_host_last_ms - clock_guest_last_ms)`;
+  return `UPDATE runs SET
+    clock_guest_first_ms = CASE WHEN ${takeFirst} THEN ${g} ELSE clock_guest_first_ms END,
+    clock_host_first_ms = CASE WHEN ${takeFirst} THEN ${h} ELSE clock_host_first_ms END,
+    clock_guest_last_ms = CASE WHEN ${takeLast} THEN ${g} ELSE clock_guest_last_ms END,
+    clock_host_last_ms = CASE WHEN ${takeLast} THEN ${h} ELSE clock_host_last_ms END,
+    clock_last_beat = CASE WHEN ${takeLast} THEN clock_beats + 1 ELSE clock_last_beat END,
+    clock_beats = clock_beats + 1
+  WHERE id = ${id} AND status = 'running' AND (clock_guest_last_ms IS NULL OR ${g} > clock_guest_last_ms)`;
+}

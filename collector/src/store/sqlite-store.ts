@@ -21,7 +21,7 @@ import {
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { GROUP_RUN_COLUMNS, groupRunRows, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -127,9 +127,7 @@ function finishedRunsWhere(filter: AggregateFilter): { where: string; args: (str
   return { where: where.join(' AND '), args };
 }
 
-const CLOCK_UPDATE_SQLITE = `UPDATE runs SET clock_guest_first_ms = COALESCE(clock_guest_first_ms, @g), clock_host_first_ms = COALESCE(clock_host_first_ms, @h),
-  clock_guest_last_ms = @g, clock_host_last_ms = @h
-  WHERE id = @id AND status = 'running' AND (clock_guest_last_ms IS NULL OR clock_guest_last_ms <= @g)`;
+const CLOCK_UPDATE_SQLITE = clockUpdateSql('@id', '@g', '@h');
 const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
 
 export class SqliteStore implements Store {

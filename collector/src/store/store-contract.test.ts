@@ -206,6 +206,43 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect((await store.getRun('r1'))?.lastHeartbeatMs).toBe(1_234_567_890_123);
     });
 
+    test('heartbeats with guest time give the clock check: least delayed early and late beats, only while running', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      await store.recordHeartbeat('r1', 100_000); // an older agent: no guest time
+      expect((await store.getRun('r1'))?.clock).toEqual({ guestSpanMs: 0, hostSpanMs: 0, rateDifference: undefined, drift: false });
+      // The guest clock runs 2 % fast; beats 2 and 5 arrive 40 ms late, which the check sees through.
+      const beats: [number, number][] = [[0, 0], [1_000, 40], [2_000, 0], [3_000, 0], [4_000, 40], [5_000, 0], [6_000, 0]];
+      for (const [t, delay] of beats) await store.recordHeartbeat('r1', 1_000_000 + t + delay, 50_000 + t * 1.02);
+      const run = await store.getRun('r1');
+      // beat 2 has the smallest offset of the first three (the fast clock gains 20 ms a beat), beat 6 of the latest
+      expect(run?.clock.hostSpanMs).toBe(4_000);
+      expect(run?.clock.rateDifference).toBeCloseTo(0.02, 9);
+      expect(run?.clock.drift).toBe(true);
+      // A guest time going backwards (another process) and beats after the end change nothing.
+      await store.recordHeartbeat('r1', 1_007_000, 10);
+      await store.endRun('r1', { status: 'completed', error: '', endedAtMs: 1_008_000 });
+      await store.recordHeartbeat('r1', 1_009_000, 50_000 + 9_000 * 1.5);
+      expect((await store.getRun('r1'))?.clock).toEqual(run?.clock);
+      const [group] = await store.groupRuns({});
+      expect(group?.runs).toEqual([{ id: 'r1', hostname: 'a1.example', declaredPlatform: '', detectedPlatform: 'kvm', clock: run?.clock }]);
+    });
+
+    test('a clock that keeps time within the limit, or a short run whose gap is within heartbeat jitter, is not flagged', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('ok', 'a1', 1));
+      await store.startRun(newRun('short', 'a1', 2));
+      for (const t of [0, 10_000, 20_000, 30_000]) await store.recordHeartbeat('ok', 1_000_000 + t, t * 1.004);
+      // 2 % fast over 1.5 s (beats 2 to 5) is 30 ms: below what one heartbeat's transit can blur
+      for (const t of [0, 500, 1_000, 1_500, 2_000, 2_500]) await store.recordHeartbeat('short', 1_000_000 + t, t * 1.02);
+      const ok = (await store.getRun('ok'))!.clock;
+      expect(ok.rateDifference).toBeCloseTo(0.004, 9);
+      expect(ok.drift).toBe(false);
+      const short = (await store.getRun('short'))!.clock;
+      expect(short.rateDifference).toBeCloseTo(0.02, 9);
+      expect(short.drift).toBe(false);
+    });
+
     test('listRuns filters by platform, label, host, status and start time, newest first, ties by id', async () => {
       await store.upsertAgent(agent('kvm1'));
       await store.upsertAgent(agent('xen1', { platform: 'xen', detectedPlatform: 'xen', hostname: 'xenhost' }));
