@@ -82,6 +82,14 @@ export function aaVerdict(result: CompareResult, bKey: string): AaVerdict {
   }
   const off = Math.abs(o - 1);
   const what = `${b.key} / ${a.key} overall ${o.toFixed(3)} (${base.overallCiLow?.toFixed(3) ?? '-'}–${base.overallCiHigh?.toFixed(3) ?? '-'}), median half-width ${pct(h)}, ${base.runsB} vs ${base.runsA} runs`;
+  if (b.ciMethod !== 'between-runs') {
+    // Agreement is about runs repeating; with one run a side, their variation is unmeasured.
+    const n = Math.max(2, runsNeeded(b, base.runsA, base.runsB) ?? 2);
+    return {
+      ...base, verdict: 'too-noisy', runsPerSideNeeded: n,
+      summary: `too noisy to tell: ${what}; one run on a side measures no run-to-run variation: run about ${n} a side (${Math.max(0, n - base.runsA)} more of ${a.key}, ${Math.max(0, n - base.runsB)} more of ${b.key}, interleaved) for a verdict`,
+    };
+  }
   if (h <= AA_MAX_MEDIAN_HALF_WIDTH) {
     return off <= AA_TOLERANCE
       ? { ...base, verdict: 'agrees', runsPerSideNeeded: undefined, summary: `agrees: ${what} (within ±${pct(AA_TOLERANCE)}, half-width ≤ ${pct(AA_MAX_MEDIAN_HALF_WIDTH)})` }

@@ -125,8 +125,11 @@ export function groupRunRows(rows: readonly GroupRunRow[]): GroupRuns[] {
   return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames], runs: g.runs }));
 }
 
-/** Heartbeats among which the least delayed one is kept, at the start and near the end. */
-export const CLOCK_BEATS_PER_PICK = 3;
+/**
+ * Heartbeats among which the least delayed one is kept, at the start and near the end: two,
+ * so that a run of three heartbeats still has a span to judge.
+ */
+export const CLOCK_BEATS_PER_PICK = 2;
 
 /**
  * The clock check's UPDATE of run `id` for one heartbeat with guest time `g` at collector
