@@ -138,6 +138,8 @@ export const CLOCK_BEATS_PER_PICK = 2;
  * heartbeats the one with the smallest offset is kept, and near the end the latest pair is
  * replaced by any with a smaller offset, or by the next one once it is a few beats old.
  * Every SET expression reads the row as it was (SQL semantics), which the CASEs rely on.
+ * A run marked lost that still heartbeats was only cut off (its end revives it), so its
+ * heartbeats still count.
  */
 export function clockUpdateSql(id: string, g: string, h: string): string {
   const k = CLOCK_BEATS_PER_PICK;
@@ -151,5 +153,5 @@ export function clockUpdateSql(id: string, g: string, h: string): string {
     clock_host_last_ms = CASE WHEN ${takeLast} THEN ${h} ELSE clock_host_last_ms END,
     clock_last_beat = CASE WHEN ${takeLast} THEN clock_beats + 1 ELSE clock_last_beat END,
     clock_beats = clock_beats + 1
-  WHERE id = ${id} AND status = 'running' AND (clock_guest_last_ms IS NULL OR ${g} > clock_guest_last_ms)`;
+  WHERE id = ${id} AND status IN ('running', 'lost') AND (clock_guest_last_ms IS NULL OR ${g} > clock_guest_last_ms)`;
 }

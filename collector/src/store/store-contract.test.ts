@@ -206,7 +206,7 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect((await store.getRun('r1'))?.lastHeartbeatMs).toBe(1_234_567_890_123);
     });
 
-    test('heartbeats with guest time give the clock check: least delayed early and late beats, only while running', async () => {
+    test('heartbeats with guest time give the clock check: least delayed early and late beats, while the run runs (or was only cut off as lost)', async () => {
       await store.upsertAgent(agent('a1'));
       await store.startRun(newRun('r1', 'a1', 1));
       await store.recordHeartbeat('r1', 100_000); // an older agent: no guest time
@@ -219,13 +219,18 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(run?.clock.hostSpanMs).toBe(6_000);
       expect(run?.clock.rateDifference).toBeCloseTo(0.02, 9);
       expect(run?.clock.drift).toBe(true);
+      // A run marked lost that still heartbeats was only cut off: its beats count.
+      await store.markLostRuns(1_006_500, 1_006_500);
+      await store.recordHeartbeat('r1', 1_006_500, 50_000 + 6_500 * 1.02);
+      expect((await store.getRun('r1'))?.clock.hostSpanMs).toBe(6_500);
+      const run2 = await store.getRun('r1');
       // A guest time going backwards (another process) and beats after the end change nothing.
       await store.recordHeartbeat('r1', 1_007_000, 10);
       await store.endRun('r1', { status: 'completed', error: '', endedAtMs: 1_008_000 });
       await store.recordHeartbeat('r1', 1_009_000, 50_000 + 9_000 * 1.5);
-      expect((await store.getRun('r1'))?.clock).toEqual(run?.clock);
+      expect((await store.getRun('r1'))?.clock).toEqual(run2?.clock);
       const [group] = await store.groupRuns({});
-      expect(group?.runs).toEqual([{ id: 'r1', hostname: 'a1.example', declaredPlatform: '', detectedPlatform: 'kvm', clock: run?.clock }]);
+      expect(group?.runs).toEqual([{ id: 'r1', hostname: 'a1.example', declaredPlatform: '', detectedPlatform: 'kvm', clock: run2?.clock }]);
     });
 
     test('a clock that keeps time within the limit, or a short run whose gap is within heartbeat jitter, is not flagged', async () => {
