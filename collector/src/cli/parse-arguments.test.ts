@@ -80,3 +80,16 @@ test.each([
 ])('refuses %j', (argv, message) => {
   expect(usageError(argv)).toMatch(message);
 });
+
+test('compare --aa takes two groups, a source and host or time, and refuses the rest', () => {
+  expect(parseArguments(['compare', '--aa', 'native/a', 'native/b', '--host', 'h1', '--json'], {}, '/srv')).toEqual({
+    kind: 'compare-aa', a: 'native/a', b: 'native/b', json: true, source: { db: path.resolve('/srv/data/guestbench.db') },
+    query: { baseline: 'native', groups: [], filter: { hostname: 'h1' } },
+  });
+  expect(parseArguments(['compare', '--aa', 'native', 'native/repeat', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({ source: { url: 'http://127.0.0.1:8080' } });
+  expect(usageError(['compare', 'native/a', 'native/b'])).toMatch(/only the A\/A check is offered here, as compare --aa GROUP_A GROUP_B/);
+  expect(usageError(['compare', '--aa', 'native/a'])).toMatch(/give two groups of one platform, e\.g\. native\/a native\/b \(got 1\)/);
+  expect(usageError(['compare', '--aa', 'native/a', 'Native!'])).toMatch(/GROUP_B: expected "platform" or "platform\/label"/);
+  expect(usageError(['compare', '--aa', 'native/a', 'native/b', '--baseline', 'kvm'])).toMatch(/--baseline does not apply/);
+  expect(usageError(['compare', '--aa', 'native/a', 'native/b', '--db', 'x.db', '--url', 'http://h:1'])).toMatch(/compare: give --db or --url, not both/);
+});
