@@ -20,7 +20,8 @@ function runAgent(collector, profile, label, stateDir) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`agent run (${label}) exited ${code}`))));
+    // Exit 1 is a run that ended failed (a benchmark failed): its other samples still count.
+    child.on('exit', (code) => (code === 0 || code === 1 ? resolve(code) : reject(new Error(`agent run (${label}) exited ${code}`))));
   });
 }
 
@@ -38,13 +39,15 @@ async function main() {
   });
   const started = Date.now();
   const load = [];
+  let failedRuns = 0;
   try {
     for (let i = 0; i < runs; i++) {
       for (const label of ['a', 'b']) {
         load.push(os.loadavg()[0]);
         const t0 = Date.now();
-        await runAgent(collector.grpcAddress, values.profile, label, path.join(dir, 'agent-state'));
-        process.stderr.write(`run ${i + 1}/${runs} native/${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${os.loadavg()[0].toFixed(2)})\n`);
+        const code = await runAgent(collector.grpcAddress, values.profile, label, path.join(dir, 'agent-state'));
+        if (code !== 0) failedRuns++;
+        process.stderr.write(`run ${i + 1}/${runs} native/${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${os.loadavg()[0].toFixed(2)})${code === 0 ? '' : ', ended failed'}\n`);
       }
     }
     const { verdict, comparison } = await compareAa(collector.store, 'native/a', 'native/b');
@@ -63,6 +66,7 @@ async function main() {
       '',
       `Goal: overall within ±3 % (${b.overallGeomean === undefined ? '-' : Math.abs(b.overallGeomean - 1) <= 0.03 ? 'met' : 'missed'}), median half-width ≤ 10 % (${b.medianHalfWidth === undefined ? '-' : b.medianHalfWidth <= 0.1 ? 'met' : 'missed'}).`,
       `Verdict: ${verdict.summary}`,
+      ...(failedRuns > 0 ? [`${failedRuns} run(s) ended failed (a benchmark failed); their other samples are counted.`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -14,10 +14,13 @@ beforeAll(async () => {
   // on a busy machine a beat can come late, which must not make the run lost here.
   h = await startHarness({ heartbeatIntervalMs: 300, lostAfterMs: 120_000 });
   const base = ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', `${h.dir}/agent`];
-  const a = await runCli(AGENT_CLI, [...base, '--label', 'steady']);
-  expect(a.code).toBe(0);
-  const b = await runCli(AGENT_CLI, [...base, '--label', 'fast'], { GUESTBENCH_TEST_CLOCK_RATE: '1.05' });
-  expect(b.code).toBe(0);
+  // A benchmark may fail on a loaded machine (the run then ends failed, exit 1): the clock
+  // check is about the heartbeats, which a failed run sends all the same.
+  for (const [label, env] of [['steady', {}], ['fast', { GUESTBENCH_TEST_CLOCK_RATE: '1.05' }]] as const) {
+    const res = await runCli(AGENT_CLI, [...base, '--label', label], env);
+    if (res.code !== 0) process.stderr.write(`agent run ${label} exited ${res.code}: ${res.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l)).join('\n').slice(0, 2000)}\n`);
+    expect([label, res.code === 0 || res.code === 1]).toEqual([label, true]);
+  }
   const runs = await h.collector.store.listRuns();
   steady = runs.find((r) => r.label === 'steady')!;
   fast = runs.find((r) => r.label === 'fast')!;
