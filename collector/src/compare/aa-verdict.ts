@@ -82,7 +82,7 @@ export function aaVerdict(result: CompareResult, bKey: string): AaVerdict {
   }
   const off = Math.abs(o - 1);
   const what = `${b.key} / ${a.key} overall ${o.toFixed(3)} (${base.overallCiLow?.toFixed(3) ?? '-'}–${base.overallCiHigh?.toFixed(3) ?? '-'}), median half-width ${pct(h)}, ${base.runsB} vs ${base.runsA} runs`;
-  if (b.ciMethod !== 'between-runs') {
+  if (base.runsA < 2 || base.runsB < 2) {
     // Agreement is about runs repeating; with one run a side, their variation is unmeasured.
     const n = Math.max(2, runsNeeded(b, base.runsA, base.runsB) ?? 2);
     return {

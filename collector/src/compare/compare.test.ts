@@ -180,3 +180,16 @@ describe('compare: what explains a surprising ratio', () => {
     await store.close();
   });
 });
+
+test('a benchmark missing from some runs is named as such, not as a group of one run', async () => {
+  const store = await storeWith([
+    { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 101, 102]), sample(id, 'cpu.b', [100, 101, 102])] },
+    { id: 'n2', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [103, 104, 105]), sample(id, 'cpu.b', [103, 104, 105])] },
+    { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [90, 91, 92]), sample(id, 'cpu.b', [90, 91, 92])] },
+    { id: 'k2', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [93, 94, 95])] },
+  ]);
+  const kvm = (await compare(store)).groups.find((g) => g.key === 'kvm')!;
+  expect(kvm.benchmarks.map((b) => [b.benchmarkId, b.ciMethod])).toEqual([['cpu.a', 'between-runs'], ['cpu.b', 'borrowed-run-variance']]);
+  expect(kvm.notes.map((n) => n.text)).toEqual(['1 of 2 metrics have a single run on a side (a benchmark failed or was not run in the others): their intervals are borrowed-run-variance']);
+  await store.close();
+});

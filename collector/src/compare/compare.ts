@@ -242,7 +242,8 @@ function summarize(rows: readonly BenchmarkRow[]): {
 }
 
 /** What explains or qualifies a group's numbers: where its runs (and the baseline's) ran, and how. */
-function groupNotes(runs: readonly RunProvenance[], isBaseline: boolean, method: IntervalMethod | undefined): GroupNote[] {
+/** `rows`: the group's metrics, for a group compared with the baseline (undefined for the baseline). */
+function groupNotes(runs: readonly RunProvenance[], isBaseline: boolean, rows: readonly BenchmarkRow[] | undefined): GroupNote[] {
   const notes: GroupNote[] = [];
   const offNative = runs.filter((r) => r.detectedPlatform !== '' && r.detectedPlatform !== 'native' && r.declaredPlatform === 'native');
   if (isBaseline && offNative.length > 0) {
@@ -267,13 +268,23 @@ function groupNotes(runs: readonly RunProvenance[], isBaseline: boolean, method:
       text: `clock-drift: ${drifting.length} of ${runs.length} runs timed with a guest clock off the collector's by more than 0.5 % (worst ${((worst.clock.rateDifference ?? 0) * 100).toFixed(2)} % in run ${worst.id}); their timings are off by as much`,
     });
   }
-  if (method !== undefined && method !== 'between-runs') {
-    notes.push({
-      kind: 'one-run',
-      text: method === 'within-run-only'
-        ? 'one run on each side: intervals cover only the noise within a run, widened to one degree of freedom; run-to-run variation is unmeasured (run at least two of each)'
-        : 'one run on a side: its run-to-run variation is assumed like the other side\'s (run at least two of each)',
-    });
+  if (rows !== undefined) {
+    const weak = rows.filter((r) => r.ciMethod !== undefined && r.ciMethod !== 'between-runs');
+    const ratioed = rows.filter((r) => r.ciMethod !== undefined).length;
+    if (weak.length === ratioed && weak.length > 0) {
+      notes.push({
+        kind: 'one-run',
+        text: weak.some((r) => r.ciMethod === 'within-run-only')
+          ? 'one run on a side: intervals cover only the noise within a run (one run each: widened to one degree of freedom) or assume the other side\'s run-to-run variation; run at least two of each'
+          : 'one run on a side: its run-to-run variation is assumed like the other side\'s (run at least two of each)',
+      });
+    } else if (weak.length > 0) {
+      // Some benchmarks have one run on a side: one failed or was left out in the other runs.
+      notes.push({
+        kind: 'one-run',
+        text: `${weak.length} of ${ratioed} metrics have a single run on a side (a benchmark failed or was not run in the others): their intervals are ${[...new Set(weak.map((r) => r.ciMethod))].join(' or ')}`,
+      });
+    }
   }
   return notes;
 }
@@ -338,7 +349,7 @@ export async function compare(store: Store, options: CompareOptions = {}): Promi
       medianHalfWidth,
       ciMethod,
       runs: g.runs,
-      notes: groupNotes(g.runs, isBaseline, isBaseline ? undefined : ciMethod),
+      notes: groupNotes(g.runs, isBaseline, isBaseline ? undefined : rows),
     });
   }
   return { baseline: baselineKey, baselineRunIds: baselineRuns?.runIds ?? [], groups: results };
