@@ -71,6 +71,39 @@ export interface RunRecord {
   readonly jobId: string;
   /** The benchmarks that failed in a partial (or failed) run, and why; empty otherwise. */
   readonly failedBenchmarks: readonly FailedBenchmarkRecord[];
+  /** The guest's clock against the collector's over the run's heartbeats (see clockCheck). */
+  readonly clock: ClockCheck;
+}
+
+/**
+ * The guest's monotonic clock against the collector's, from the first and the latest
+ * heartbeat that carried guest time. A benchmark timed with a clock that runs fast or slow
+ * is wrong by the same factor.
+ */
+export interface ClockCheck {
+  /** How far the guest's clock advanced between the two heartbeats (ms); 0 with fewer than two. */
+  readonly guestSpanMs: number;
+  /** How far the collector's advanced (ms). */
+  readonly hostSpanMs: number;
+  /** guestSpan / hostSpan − 1; undefined without two heartbeats a second apart. */
+  readonly rateDifference: number | undefined;
+  /** The rate difference exceeds CLOCK_DRIFT_LIMIT and the gap exceeds CLOCK_GAP_RESOLUTION_MS. */
+  readonly drift: boolean;
+}
+
+/** A guest clock running more than 0.5 % fast or slow flags its run `clock-drift`. */
+export const CLOCK_DRIFT_LIMIT = 0.005;
+/**
+ * What one heartbeat's transit can blur (ms): a gap below this between the two clocks is not
+ * evidence of drift, so a short run is never flagged on network jitter alone.
+ */
+export const CLOCK_GAP_RESOLUTION_MS = 50;
+
+export function clockCheck(guestSpanMs: number, hostSpanMs: number): ClockCheck {
+  if (!(hostSpanMs >= 1000) || !(guestSpanMs > 0)) return { guestSpanMs: Math.max(0, guestSpanMs), hostSpanMs: Math.max(0, hostSpanMs), rateDifference: undefined, drift: false };
+  const rateDifference = guestSpanMs / hostSpanMs - 1;
+  const drift = Math.abs(rateDifference) > CLOCK_DRIFT_LIMIT && Math.abs(guestSpanMs - hostSpanMs) > CLOCK_GAP_RESOLUTION_MS;
+  return { guestSpanMs, hostSpanMs, rateDifference, drift };
 }
 
 /** A stored sample: the protocol's fields (proto/src/wire.ts), its run and its trial count. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { compare, createLogger, formatComparison, startCollector } from '@guestbench/collector';
+import { compare, compareAa, createLogger, formatComparison, isAaError, startCollector } from '@guestbench/collector';
 
 const USAGE = `npm run demo [-- --profile smoke|quick] [--no-guest] [--keep-serving] [--json]
 
@@ -196,15 +196,23 @@ async function main(): Promise<number> {
       process.stdout.write(`\n${run.status} run ${run.id} (${key}, ${run.sampleCount} samples kept)${run.error === '' ? '' : `: ${run.error}`}\n`);
       for (const f of run.failedBenchmarks) process.stdout.write(`  ${f.benchmarkId} failed: ${f.reason}\n`);
     }
-    const repeat = result.groups.find((g) => g.key === 'native/repeat');
-    if (repeat !== undefined) {
-      const rows = repeat.benchmarks.filter((b) => b.relative !== undefined);
-      const covering = rows.filter((b) => b.ciLow !== undefined && b.ciHigh !== undefined && b.ciLow <= 1 && b.ciHigh >= 1);
-      process.stdout.write(
-        `\nSanity check: the repeat native run against the baseline: overall ${repeat.overallGeomean?.toFixed(3) ?? '-'}; ` +
-          `the 95% interval contains 1.0 for ${covering.length} of ${rows.length} metrics.\n`,
-      );
+    // The A/A check: the repeat native group against the baseline. It can fail: "too noisy
+    // to tell" (with what to run) and "disagrees" are answers, not errors, so the demo still
+    // exits 0 on them.
+    try {
+      const { verdict } = await compareAa(collector.store, 'native', 'native/repeat');
+      process.stdout.write(`\nSanity check (A/A: native/repeat against native): ${verdict.summary}\n`);
+    } catch (err: unknown) {
+      if (!isAaError(err)) throw err;
+      process.stdout.write(`\nSanity check (A/A): not possible: ${err.message}\n`);
     }
+    const baseline = result.groups.find((g) => g.isBaseline);
+    const notBare = baseline?.notes.find((n) => n.kind === 'baseline-not-bare-metal');
+    process.stdout.write(
+      notBare !== undefined
+        ? `\nNote: ${notBare.text}.\n`
+        : `\nThe baseline's runs were detected as ${[...new Set(baseline?.runs.map((r) => r.detectedPlatform || '?') ?? [])].join(', ') || 'nothing'}.\n`,
+    );
     const keep = values['keep-serving'] ?? process.stdout.isTTY === true;
     const again = serveAgainCommand(db);
     if (keep) {

@@ -85,6 +85,15 @@ test('the guest boots, reads its collector from SMBIOS, runs the smoke profile a
   expect(fs.readFileSync(serialLog, 'utf8')).toMatch(/guestbench-agent: run ended result=success/);
 });
 
+test('the guest\'s clock is checked against the collector\'s over the run, and the difference reported', async () => {
+  if (skipReason !== undefined) return;
+  const guestRun = (await h.collector.store.listRuns()).find((r) => r.platform !== 'native')!;
+  const c = guestRun.clock;
+  console.log(`QEMU guest clock against the collector's: ${c.rateDifference === undefined ? 'unchecked' : `${(c.rateDifference * 100).toFixed(3)} %`} over ${c.hostSpanMs} ms${c.drift ? ' (clock-drift)' : ''}`);
+  // The run lasts minutes with a heartbeat every 5 s: its clock check must have a span to judge.
+  expect(c.rateDifference).toBeDefined();
+});
+
 test('the comparison against the native run shows the guest, its inventory, boot.to_agent, and CPU below native', async () => {
   if (skipReason !== undefined) return;
   const res = await fetch(`${h.collector.httpUrl}/api/v1/compare?baseline=native`);

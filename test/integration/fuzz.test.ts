@@ -108,7 +108,7 @@ const CORPUS: readonly { path: string; bytes: () => Uint8Array }[] = [
   { path: '/guestbench.v1.AgentService/StartRun', bytes: () => StartRunRequest.encode({ runId: `${RUN}-${int(3)}`, agentId: AGENT, profile: 'smoke', label: 'x', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' }).finish() },
   { path: '/guestbench.v1.AgentService/SubmitSamples', bytes: () => SubmitSamplesRequest.encode({ runId: RUN, samples: [{ ...sampleBase, id: `${RUN}:m${int(1000)}`, value: pick([5, Number.NaN, Infinity, -1, 1e308]) }] }).finish() },
   { path: '/guestbench.v1.AgentService/EndRun', bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2, failedBenchmarks: [] }).finish() },
-  { path: '/guestbench.v1.AgentService/Heartbeat', bytes: () => HeartbeatRequest.encode({ agentId: AGENT, runId: RUN, currentBenchmark: 'x', takesJobs: false }).finish() },
+  { path: '/guestbench.v1.AgentService/Heartbeat', bytes: () => HeartbeatRequest.encode({ agentId: AGENT, runId: RUN, currentBenchmark: 'x', takesJobs: false, guestMonotonicMs: pick([0, 5, -1, Number.NaN, Infinity, 1e308]) }).finish() },
   { path: '/guestbench.v1.AgentService/SendLogs', bytes: () => SendLogsRequest.encode({ agentId: AGENT, runId: RUN, lines: [{ timeMs: 1, level: pick(['info', 'loud']), message: 'm', fieldsJson: pick(['{}', '[', '{"a":1}']) }] }).finish() },
   { path: '/guestbench.v1.AgentService/WaitForJob', bytes: () => WaitForJobRequest.encode({ agentId: AGENT, waitMs: pick([0, 1, 999_999]) }).finish() },
   { path: '/guestbench.v1.JobService/CreateJob', bytes: () => CreateJobRequest.encode({ platform: pick(['kvm', 'bochs', '']), profile: pick(['smoke', 'huge']), label: '' }).finish() },

@@ -60,7 +60,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         enrolled = await enroll(options, waiting);
         await deliverLeftovers(client, options.spool, logger);
       }
-      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true }, waiting);
+      await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 }, waiting);
       setState('collector-waiting', 'waiting', { collector: client.address }, 'waiting for jobs');
       const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 }, waiting);
       backoff = 1000;

@@ -6,6 +6,7 @@ import { describeDatabase } from '../store/database-spec';
 import { collectorCommandHelp, isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
 import { COLLECTOR_VERSION } from '../version';
 import { jobCommand } from './job-command';
+import { compareAaCommand } from './compare-command';
 import { reportCommand } from './report-command';
 import { tokenCommand } from './token-command';
 import fs from 'node:fs';
@@ -75,6 +76,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(cmd);
     case 'report':
       return reportCommand(cmd);
+    case 'compare-aa':
+      return compareAaCommand(cmd);
     case 'job-create':
     case 'job-list':
     case 'job-show':

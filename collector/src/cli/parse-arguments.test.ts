@@ -91,7 +91,7 @@ test.each([
   [['report', '--since', 'yesterday'], /--since: expected an ISO date/],
   [['report', '--since', '2024-05-02', '--until', '2024-05-01'], /--since: must not be after until/],
   [['report', '--baseline', 'Not A Group'], /--baseline: expected "platform" or "platform\/label"/],
-  [['launch'], /unknown command "launch" \(commands: serve, report, job create\|list\|show, token create\|list\|revoke\|rebind\)/],
+  [['launch'], /unknown command "launch" \(commands: serve, report, compare --aa, job create\|list\|show, token create\|list\|revoke\|rebind\)/],
   [['job', 'launch'], /^job: unknown command "launch" \(create, list or show\)$/],
   [['serve', '--bogus'], /^serve: unknown option --bogus \(options: --grpc, --http/],
   [['report', '--out'], /^report: --out needs a value$/],
@@ -128,4 +128,17 @@ test('help and version in every spelling; a command group\'s help lists its comm
   expect(token).not.toContain('job create');
   expect(collectorCommandHelp('serve')).toContain('--grpc');
   expect(collectorCommandHelp('serve')).not.toContain('--baseline');
+});
+
+test('compare --aa takes two groups, a source and host or time, and refuses the rest', () => {
+  expect(parseArguments(['compare', '--aa', 'native/a', 'native/b', '--host', 'h1', '--json'], {}, '/srv')).toEqual({
+    kind: 'compare-aa', a: 'native/a', b: 'native/b', json: true, source: { db: path.resolve('/srv/data/guestbench.db') },
+    query: { baseline: 'native', groups: [], filter: { hostname: 'h1' } },
+  });
+  expect(parseArguments(['compare', '--aa', 'native', 'native/repeat', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({ source: { url: 'http://127.0.0.1:8080' } });
+  expect(usageError(['compare', 'native/a', 'native/b'])).toMatch(/only the A\/A check is offered here, as compare --aa GROUP_A GROUP_B/);
+  expect(usageError(['compare', '--aa', 'native/a'])).toMatch(/give two groups of one platform, e\.g\. native\/a native\/b \(got 1\)/);
+  expect(usageError(['compare', '--aa', 'native/a', 'Native!'])).toMatch(/GROUP_B: expected "platform" or "platform\/label"/);
+  expect(usageError(['compare', '--aa', 'native/a', 'native/b', '--baseline', 'kvm'])).toMatch(/--baseline does not apply/);
+  expect(usageError(['compare', '--aa', 'native/a', 'native/b', '--db', 'x.db', '--url', 'http://h:1'])).toMatch(/compare: give --db or --url, not both/);
 });

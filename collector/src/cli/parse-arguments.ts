@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { argumentErrorMessage, commandHelp, formatProfileSpec, ID_PATTERN, parseBenchmarkList, parseHostPort, parsePlatform, parseSettingOverride, type SpecOverride } from '@guestbench/proto';
+import { parseGroupSpecStrict } from '../query/parse-query';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
 import { isPostgresUrl } from '../store/database-spec';
@@ -17,6 +18,7 @@ Usage:
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
+  guestbench-collector compare --aa GROUP_A GROUP_B [--db FILE|URL | --url URL] [--host NAME] [--since TIME] [--until TIME] [--json]
   guestbench-collector job create [--platform NAME|any] [--profile NAME] [--only LIST] [--skip LIST] [--set B.KEY=V…]
                                   [--label NAME] [--collector HOST:PORT] [--json]
   guestbench-collector job list   [--collector HOST:PORT] [--json]
@@ -31,6 +33,7 @@ Usage:
 Commands:
   serve    run the collector: gRPC for agents and queries, the HTTP API and report, /metrics
   report   print or write the comparison of guests against the baseline
+  compare  the A/A check of two groups of one platform (compare --aa A B): agrees, too noisy to tell, or disagrees
   job      hand a run to connected daemon agents (create), and follow it (list, show)
   token    make, list, revoke and rebind the tokens agents and operators present
 
@@ -55,6 +58,8 @@ Options:
   --until TIME        report: only runs started at or before TIME (a bare date means to the end of that day)
   --baseline GROUP    the baseline group, "platform" or "platform/label" (default native)
   --groups LIST       only these groups, comma-separated
+  --aa                compare: the A/A check of two groups of one platform: agrees, too noisy to tell (and what
+                      to run), or disagrees; exits 0, 3 for too noisy, 4 for disagrees
   --json              machine-readable output (report: the same as --format json)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --log-file FILE     also write JSON log lines to FILE, rotated by size (FILE.1 … FILE.5)
@@ -118,6 +123,15 @@ export type Command =
       /** A file to write; stdout when undefined. */
       readonly out: string | undefined;
       readonly source: { readonly db: string } | { readonly url: string };
+    }
+  | {
+      readonly kind: 'compare-aa';
+      readonly a: string;
+      readonly b: string;
+      /** Host and time narrow both groups (platform and label are the groups'). */
+      readonly query: ReportQuery;
+      readonly json: boolean;
+      readonly source: { readonly db: string } | { readonly url: string };
     };
 
 export class UsageError extends Error {
@@ -131,6 +145,7 @@ export function isUsageError(err: unknown): err is UsageError {
 const ALLOWED: Record<string, readonly string[]> = {
   serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'collector-id', 'job-poll-ms'],
   report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
+  compare: ['aa', 'db', 'url', 'json', 'host', 'since', 'until'],
   'job create': ['collector', 'platform', 'profile', 'only', 'skip', 'set', 'label', 'json', 'token', 'ca'],
   'job list': ['collector', 'json', 'token', 'ca'],
   'job show': ['collector', 'json', 'token', 'ca'],
@@ -164,7 +179,7 @@ function tlsFiles(cert: string | undefined, key: string | undefined, clientCa: s
   return { cert: path.resolve(cwd, cert), key: path.resolve(cwd, key), clientCa: clientCa === undefined ? undefined : path.resolve(cwd, clientCa) };
 }
 
-const COMMAND_LIST = 'serve, report, job create|list|show, token create|list|revoke|rebind';
+const COMMAND_LIST = 'serve, report, compare --aa, job create|list|show, token create|list|revoke|rebind';
 
 /** The job's profile text: the name and what --only/--skip/--set narrow or change ("quick only=cpu"). */
 function jobProfile(name: string, only: string | undefined, skip: string | undefined, set: readonly string[] | undefined): string {
@@ -216,7 +231,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
       'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
       name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
-      agent: { type: 'string' },
+      aa: { type: 'boolean' }, agent: { type: 'string' },
       only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
       'collector-id': { type: 'string' }, 'job-poll-ms': { type: 'string' },
     } as const;
@@ -229,10 +244,13 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (values['help'] === true) return { kind: 'help', command: sub };
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const allow = ALLOWED[sub] ?? [];
-  const wantPositionals = sub === 'job show' || sub === 'token revoke' || sub === 'token rebind' ? 1 : 0;
+  const wantPositionals = sub === 'job show' || sub === 'token revoke' || sub === 'token rebind' ? 1 : sub === 'compare' ? 2 : 0;
   if (positionals.length !== wantPositionals) {
     throw new UsageError(
-      sub === 'job show' ? 'job show: give one job id' : sub === 'token revoke' || sub === 'token rebind' ? `${sub}: give one token id or name` : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
+      sub === 'job show' ? 'job show: give one job id'
+        : sub === 'token revoke' || sub === 'token rebind' ? `${sub}: give one token id or name`
+        : sub === 'compare' ? `compare --aa: give two groups of one platform, e.g. native/a native/b (got ${positionals.length})`
+        : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
     );
   }
   for (const k of Object.keys(values)) {
@@ -300,7 +318,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     };
   }
   const url = str('url');
-  if (url !== undefined && str('db') !== undefined) throw new UsageError('report: give --db or --url, not both');
+  if (url !== undefined && str('db') !== undefined) throw new UsageError(`${sub}: give --db or --url, not both`);
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--url: expected http://HOST:PORT, got "${url}"`);
   const params = new URLSearchParams();
   for (const key of ['baseline', 'groups', 'platform', 'label', 'host', 'since', 'until'] as const) {
@@ -309,6 +327,15 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   }
   const query = parseReportQuery(params);
   if (!query.ok) throw new UsageError(`--${query.error}`);
+  if (sub === 'compare') {
+    if (values['aa'] !== true) throw new UsageError('compare: only the A/A check is offered here, as compare --aa GROUP_A GROUP_B (the full comparison is `report`)');
+    const [a, b] = positionals.map((p, i) => {
+      const g = parseGroupSpecStrict(p, i === 0 ? 'GROUP_A' : 'GROUP_B');
+      if (!g.ok) throw new UsageError(`compare --aa: ${g.error}`);
+      return g.value;
+    }) as [string, string];
+    return { kind: 'compare-aa', a, b, query: query.value, json, source: url !== undefined ? { url } : { db } };
+  }
   const out = str('out');
   const fromExtension: Record<string, ReportFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.csv': 'csv', '.json': 'json', '.txt': 'text' };
   const formatFlag = str('format');

@@ -131,3 +131,65 @@ describe('compare', () => {
     await store.close();
   });
 });
+
+describe('compare: what explains a surprising ratio', () => {
+  test('above-native only when the whole interval is above 1.0; far-below-native under 0.05', async () => {
+    const store = await storeWith([
+      { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 100, 100]), sample(id, 'cpu.b', [100, 100, 100]), sample(id, 'cpu.c', [100, 100, 100])] },
+      { id: 'n2', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [102, 102, 102]), sample(id, 'cpu.b', [102, 102, 102]), sample(id, 'cpu.c', [102, 102, 102])] },
+      { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [130, 130, 130]), sample(id, 'cpu.b', [80, 80, 80]), sample(id, 'cpu.c', [1, 1, 1])] },
+      { id: 'k2', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [131, 131, 131]), sample(id, 'cpu.b', [150, 150, 150]), sample(id, 'cpu.c', [1, 1, 1])] },
+    ]);
+    const kvm = (await compare(store)).groups.find((g) => g.key === 'kvm')!;
+    const row = (id: string) => kvm.benchmarks.find((b) => b.benchmarkId === id)!;
+    expect(row('cpu.a').flags).toContain('above-native');
+    // above 1.0, but its runs disagree so much that the interval holds 1.0: within noise
+    expect(row('cpu.b').relative!).toBeGreaterThan(1);
+    expect(row('cpu.b').ciLow!).toBeLessThan(1);
+    expect(row('cpu.b').flags).not.toContain('above-native');
+    expect(row('cpu.c').flags).toContain('far-below-native');
+    expect(row('cpu.a').ciMethod).toBe('between-runs');
+    expect(row('cpu.a').minDetectable!).toBeGreaterThan(row('cpu.a').halfWidth!);
+    await store.close();
+  });
+
+  test('a baseline declared native but detected as something else says it is not bare metal; drifting clocks and single runs are noted', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.upsertAgent({ ...agent('host', 'native'), declaredPlatform: 'native', detectedPlatform: 'other', hostname: 'h1' });
+    await store.upsertAgent({ ...agent('guest', 'kvm'), declaredPlatform: 'kvm', detectedPlatform: 'qemu' });
+    let t = 1000;
+    for (const [id, agentId] of [['n1', 'host'], ['n2', 'host'], ['k1', 'guest']] as const) {
+      await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
+      await store.insertSamples(id, [sample(id, 'cpu.int32', id === 'n2' ? [101, 102, 103] : [100, 101, 102])]);
+      // k1's guest clock runs 3 % fast over 10 s
+      if (id === 'k1') for (const s of [0, 5_000, 10_000]) await store.recordHeartbeat(id, 2_000_000 + s, 7_000 + s * 1.03);
+      await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });
+    }
+    const result = await compare(store);
+    const [native, kvm] = result.groups;
+    expect(native!.notes.map((n) => n.kind)).toEqual(['baseline-not-bare-metal']);
+    expect(native!.notes[0]!.text).toMatch(/^baseline is not bare metal: .*detection said other on h1 \(2 of 2 runs\)/);
+    expect(native!.runs.map((r) => [r.declaredPlatform, r.detectedPlatform])).toEqual([['native', 'other'], ['native', 'other']]);
+    expect(kvm!.notes.map((n) => n.kind)).toEqual(['detected-differs', 'clock-drift', 'one-run']);
+    expect(kvm!.notes[1]!.text).toMatch(/worst 3\.00 % in run k1/);
+    expect(kvm!.runs[0]!.clock.drift).toBe(true);
+    expect(kvm!.ciMethod).toBe('borrowed-run-variance');
+    // the baseline against itself is 1, without an interval
+    expect(native!.benchmarks[0]!.relative).toBe(1);
+    expect(native!.benchmarks[0]!.ciLow).toBeUndefined();
+    await store.close();
+  });
+});
+
+test('a benchmark missing from some runs is named as such, not as a group of one run', async () => {
+  const store = await storeWith([
+    { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 101, 102]), sample(id, 'cpu.b', [100, 101, 102])] },
+    { id: 'n2', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [103, 104, 105]), sample(id, 'cpu.b', [103, 104, 105])] },
+    { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [90, 91, 92]), sample(id, 'cpu.b', [90, 91, 92])] },
+    { id: 'k2', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [93, 94, 95])] },
+  ]);
+  const kvm = (await compare(store)).groups.find((g) => g.key === 'kvm')!;
+  expect(kvm.benchmarks.map((b) => [b.benchmarkId, b.ciMethod])).toEqual([['cpu.a', 'between-runs'], ['cpu.b', 'borrowed-run-variance']]);
+  expect(kvm.notes.map((n) => n.text)).toEqual(['1 of 2 metrics have a single run on a side (a benchmark failed or was not run in the others): their intervals are borrowed-run-variance']);
+  await store.close();
+});

@@ -1,4 +1,4 @@
-import { geometricMean, incompleteBeta, studentTCdf, studentTQuantile, welchLogRatio } from './statistics';
+import { geometricMean, incompleteBeta, median, ratioInterval, studentTCdf, studentTQuantile, welchLogRatio } from './statistics';
 
 describe('Student t distribution', () => {
   test.each([
@@ -82,5 +82,64 @@ describe('Welch interval on log values', () => {
 
   test('refuses non-positive values', () => {
     expect(() => welchLogRatio([0, 1], [1, 1])).toThrow(RangeError);
+  });
+});
+
+describe('ratioInterval', () => {
+  const moments = (xs: number[]): { n: number; mean: number; variance: number } => {
+    const logs = xs.map(Math.log);
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    const variance = logs.length > 1 ? logs.reduce((s, v) => s + (v - mean) ** 2, 0) / (logs.length - 1) : 0;
+    return { n: logs.length, mean, variance };
+  };
+  const sideOf = (runs: number[], trials: number[]) => ({ runs: moments(runs), trials: moments(trials) });
+
+  test('two or more runs a side: Welch between runs, as computed by hand', () => {
+    const a = sideOf([100, 104, 98], [100, 104, 98]);
+    const b = sideOf([90, 95, 93], [90, 95, 93]);
+    const est = ratioInterval(a, b);
+    const d = a.runs.mean - b.runs.mean;
+    const se = Math.sqrt(a.runs.variance / 3 + b.runs.variance / 3);
+    expect(est.method).toBe('between-runs');
+    expect(est.ratio).toBeCloseTo(Math.exp(d), 12);
+    expect(est.high).toBeCloseTo(Math.exp(d + studentTQuantile(0.975, est.df) * se), 12);
+    expect(est.halfWidth).toBeCloseTo(est.high / est.ratio - 1, 12);
+    // The minimum detectable effect adds the power quantile: always beyond the half-width.
+    expect(est.mde).toBeGreaterThan(est.halfWidth);
+    expect(est.df).toBeGreaterThan(3.5);
+    expect(est.df).toBeLessThanOrEqual(4);
+  });
+
+  test('a group with one run never looks more certain than the same group with two', () => {
+    const baseline = sideOf([100, 103], [99, 100, 101, 102, 103, 104]);
+    // The one run's trials agree closely: trial noise alone would give a narrow interval.
+    const twoRuns = sideOf([95, 99], [94.9, 95, 95.1, 98.9, 99, 99.1]);
+    const oneRun = sideOf([95], [94.9, 95, 95.1]);
+    const two = ratioInterval(twoRuns, baseline);
+    const one = ratioInterval(oneRun, baseline);
+    expect(one.method).toBe('borrowed-run-variance');
+    expect(one.halfWidth).toBeGreaterThan(two.halfWidth);
+    expect(one.mde).toBeGreaterThan(two.mde);
+    // One run on each side: trial noise only, at one degree of freedom.
+    const both = ratioInterval(oneRun, sideOf([100], [99, 100, 101]));
+    expect(both.method).toBe('within-run-only');
+    expect(both.df).toBe(1);
+    const se = Math.sqrt(moments([94.9, 95, 95.1]).variance / 3 + moments([99, 100, 101]).variance / 3);
+    expect(both.halfWidth).toBeCloseTo(Math.expm1(12.706204736 * se), 6);
+  });
+
+  test('runs that vary a lot give a wide interval; runs that agree a narrow one', () => {
+    const tight = ratioInterval(sideOf([100, 101, 100.5], [100]), sideOf([100.2, 100.8, 100.1], [100]));
+    const loose = ratioInterval(sideOf([60, 140, 100], [100]), sideOf([70, 130, 100], [100]));
+    expect(tight.halfWidth).toBeLessThan(0.02);
+    expect(loose.halfWidth).toBeGreaterThan(0.3);
+  });
+});
+
+describe('median', () => {
+  test('odd, even and empty', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeUndefined();
   });
 });

@@ -166,3 +166,91 @@ export function welchLogRatio(a: readonly number[], b: readonly number[], confid
   };
   return welchFromMoments(moments(a), moments(b), confidence);
 }
+
+/**
+ * How an interval was computed, from the strongest evidence to the weakest:
+ * - `between-runs`: both sides have two or more runs; each run is one observation (Welch).
+ * - `borrowed-run-variance`: one side has a single run; its run-to-run variation is assumed
+ *   as large as the other side's (or its own trial noise, if larger).
+ * - `within-run-only`: both sides have a single run; only trial-to-trial noise is known, so
+ *   the interval takes the t quantile of one degree of freedom, as wide as the fewest runs
+ *   that measure run-to-run variation could give.
+ */
+export type IntervalMethod = 'between-runs' | 'borrowed-run-variance' | 'within-run-only';
+
+/** One side of a comparison: the log moments of its runs' values and of all its trials. */
+export interface RatioSide {
+  readonly runs: LogMoments;
+  readonly trials: LogMoments;
+}
+
+export interface RatioInterval {
+  /** Ratio of the geometric means of the runs' values. */
+  readonly ratio: number;
+  readonly low: number;
+  readonly high: number;
+  readonly method: IntervalMethod;
+  /** Degrees of freedom of the t quantile. */
+  readonly df: number;
+  /** Standard error of the log ratio. */
+  readonly logSe: number;
+  /** high / ratio − 1: the interval's relative half-width (it is symmetric in log space). */
+  readonly halfWidth: number;
+  /**
+   * Minimum detectable effect: the smallest relative difference a two-sided test at the
+   * interval's level would detect with 80 % power, exp((t₀.₉₇₅ + t₀.₈₀)·se) − 1.
+   */
+  readonly mde: number;
+}
+
+/** A side whose trials are the only variation known: the variance of its run's mean. */
+function trialVarianceOfMean(t: LogMoments): number {
+  return t.n > 1 ? t.variance / t.n : 0;
+}
+
+/**
+ * The ratio a/b with a 95 % interval that never claims more than the runs show (see
+ * IntervalMethod). Log space: ratios are multiplicative and the interval is symmetric there.
+ */
+export function ratioInterval(a: RatioSide, b: RatioSide, confidence = 0.95, power = 0.8): RatioInterval {
+  const d = a.runs.mean - b.runs.mean;
+  let se2: number;
+  let df: number;
+  let method: IntervalMethod;
+  if (a.runs.n >= 2 && b.runs.n >= 2) {
+    const va = a.runs.variance / a.runs.n;
+    const vb = b.runs.variance / b.runs.n;
+    se2 = va + vb;
+    const denominator = va ** 2 / (a.runs.n - 1) + vb ** 2 / (b.runs.n - 1);
+    df = denominator > 0 ? se2 ** 2 / denominator : a.runs.n + b.runs.n - 2;
+    method = 'between-runs';
+  } else if (a.runs.n >= 2 || b.runs.n >= 2) {
+    const [many, one] = a.runs.n >= 2 ? [a, b] : [b, a];
+    // The single run is one draw from a run-to-run distribution we cannot see: assume it
+    // spreads like the other side's runs (or at least like its own trials' mean).
+    const assumed = Math.max(many.runs.variance, trialVarianceOfMean(one.trials));
+    se2 = many.runs.variance / many.runs.n + assumed;
+    df = many.runs.n - 1;
+    method = 'borrowed-run-variance';
+  } else {
+    se2 = trialVarianceOfMean(a.trials) + trialVarianceOfMean(b.trials);
+    df = 1;
+    method = 'within-run-only';
+  }
+  const se = Math.sqrt(se2);
+  const ratio = Math.exp(d);
+  const t = studentTQuantile(1 - (1 - confidence) / 2, df);
+  const tPower = studentTQuantile(power, df);
+  return {
+    ratio, low: Math.exp(d - t * se), high: Math.exp(d + t * se), method, df, logSe: se,
+    halfWidth: Math.expm1(t * se), mde: Math.expm1((t + tPower) * se),
+  };
+}
+
+/** The median of a non-empty list (undefined when empty). */
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}

@@ -30,6 +30,9 @@ import { parseEndRun, parseEnroll, parseLogs, parseSamples, parseStartRun } from
 import { statusToWire } from './to-wire';
 import { grpcError, isServiceError, unary } from './unary';
 
+/** A monotonic clock in ms past this (31,000 years of uptime) is not a clock. */
+const MAX_GUEST_MONOTONIC_MS = 1e15;
+
 export const COLLECTOR_VERSION = '0.1.0';
 const MAX_WAIT_MS = 60_000;
 
@@ -203,7 +206,12 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         const run = await store.getRun(req.runId);
         if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId });
         if (run.agentId !== agent.id) return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
-        await store.recordHeartbeat(run.id, Date.now());
+        // Guest time is the clock check's (see ClockCheck); 0 means an agent that does not send it.
+        const guest = req.guestMonotonicMs;
+        if (!(guest >= 0 && guest <= MAX_GUEST_MONOTONIC_MS)) {
+          return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, `guest_monotonic_ms: milliseconds from 0 (not sent) to 1e15, got ${String(guest)}`, { agentId: agent.id, runId: run.id });
+        }
+        await store.recordHeartbeat(run.id, Date.now(), guest > 0 ? guest : undefined);
       }
       await presence.seen(agent.id, { platform: agent.platform, runId: req.runId, takesJobs: req.takesJobs });
       return {};

@@ -68,7 +68,13 @@ export function compareToWire(c: CompareResult): CompareResponse {
       evidence: g.evidence.map((e) => ({ ...e })),
       isBaseline: g.isBaseline,
       overallGeomean: g.overallGeomean,
-      categories: g.categories.map((cat) => ({ category: cat.category, geomean: cat.geomean, benchmarks: cat.benchmarks })),
+      overallCiLow: g.overallCiLow,
+      overallCiHigh: g.overallCiHigh,
+      medianHalfWidth: g.medianHalfWidth,
+      notes: g.notes.map((n) => n.text),
+      categories: g.categories.map((cat) => ({
+        category: cat.category, geomean: cat.geomean, benchmarks: cat.benchmarks, ciLow: cat.ciLow, ciHigh: cat.ciHigh, medianHalfWidth: cat.medianHalfWidth,
+      })),
       benchmarks: g.benchmarks.map(
         (b): BenchmarkComparison => ({
           benchmarkId: b.benchmarkId,
@@ -90,6 +96,9 @@ export function compareToWire(c: CompareResult): CompareResponse {
           groupRsd: b.groupRsd,
           baselineRsd: b.baselineRsd,
           groupSteal: b.groupSteal,
+          ciMethod: b.ciMethod ?? '',
+          halfWidth: b.halfWidth,
+          minDetectable: b.minDetectable,
         }),
       ),
     })),

@@ -3,13 +3,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { compareAa, isAaError } from '../compare/aa-verdict';
 import { compare } from '../compare/compare';
 import type { Authenticator } from '../auth/authenticator';
 import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
 import { parseJobRequest } from '../jobs/parse-job-request';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
-import { parseRunFilter } from '../query/parse-query';
+import { parseGroupSpecStrict, parseRunFilter } from '../query/parse-query';
 import { parseReportQuery } from '../query/parse-report-query';
 import type { FleetSummary } from '../presence';
 import type { Store } from '../store/store';
@@ -143,9 +144,26 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
     {
       method: 'GET', path: '/api/v1/compare', name: 'compare',
       async handle({ url }) {
-        const query = parseReportQuery(url.searchParams);
+        const query = parseReportQuery(url.searchParams, ['aa']);
         if (!query.ok) throw new HttpError(400, query.error);
-        return ok(await compare(store, query.value));
+        const aa = url.searchParams.get('aa');
+        if (aa === null) return ok(await compare(store, query.value));
+        // ?aa=A,B: the A/A check; host and time narrow it, baseline and groups are A and B.
+        const pair = aa.split(',').map((g) => g.trim());
+        if (pair.length !== 2) throw new HttpError(400, `aa: two groups of one platform, comma-separated (e.g. aa=native/a,native/b), got ${JSON.stringify(aa.slice(0, 80))}`);
+        for (const key of ['baseline', 'groups', 'platform', 'label']) {
+          if (url.searchParams.get(key)) throw new HttpError(400, `aa: ${key} does not apply (the two groups are the baseline and the group compared)`);
+        }
+        for (const g of pair) {
+          const p = parseGroupSpecStrict(g, 'aa');
+          if (!p.ok) throw new HttpError(400, p.error);
+        }
+        try {
+          return ok(await compareAa(store, pair[0] as string, pair[1] as string, query.value.filter));
+        } catch (err: unknown) {
+          if (isAaError(err)) throw new HttpError(err.kind === 'not-found' ? 404 : 400, `aa: ${err.message}`);
+          throw err;
+        }
       },
     },
     {

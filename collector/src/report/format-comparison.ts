@@ -1,5 +1,6 @@
 // The comparison as text for a terminal: one table per group, then the summary.
 import type { BenchmarkRow, CompareResult, GroupResult } from '../compare/compare';
+import { fmtPrecision, groupNoteLines, INTERVAL_NOTE, runProvenanceLine } from './report-layout';
 import { textTable } from './text-table';
 
 export function formatNumber(v: number | undefined, digits = 3): string {
@@ -17,6 +18,10 @@ function relativeCell(b: BenchmarkRow): string {
 function ciCell(b: BenchmarkRow): string {
   if (b.ciLow === undefined || b.ciHigh === undefined) return '-';
   return `${b.ciLow.toFixed(3)}–${b.ciHigh.toFixed(3)}`;
+}
+
+function withInterval(v: number, low: number | undefined, high: number | undefined): string {
+  return low === undefined || high === undefined ? v.toFixed(3) : `${v.toFixed(3)} (${low.toFixed(2)}–${high.toFixed(2)})`;
 }
 
 function groupTitle(g: GroupResult): string {
@@ -39,6 +44,8 @@ export function formatComparison(result: CompareResult): string {
   }
   for (const g of result.groups) {
     out.push(groupTitle(g));
+    out.push(`  runs: ${runProvenanceLine(g)}`);
+    for (const line of groupNoteLines(g)) out.push(`  note: ${line}`);
     const rows = g.benchmarks.map((b) => [
       b.benchmarkId,
       b.metric,
@@ -48,10 +55,11 @@ export function formatComparison(result: CompareResult): string {
       formatNumber(b.baselineValue),
       relativeCell(b),
       ciCell(b),
+      fmtPrecision(b),
       `${(b.groupRsd * 100).toFixed(1)}%`,
       b.flags.join(','),
     ]);
-    out.push(textTable(['benchmark', 'metric', 'unit', '', 'value', 'baseline', 'relative', '95% CI', 'RSD', 'flags'], rows, new Set([4, 5, 6, 8])));
+    out.push(textTable(['benchmark', 'metric', 'unit', '', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'], rows, new Set([4, 5, 6, 9])));
     out.push('');
   }
   const categories = [...new Set(result.groups.flatMap((g) => g.categories.map((c) => c.category)))];
@@ -59,11 +67,13 @@ export function formatComparison(result: CompareResult): string {
     g.key,
     ...categories.map((c) => {
       const cat = g.categories.find((x) => x.category === c);
-      return cat?.geomean === undefined ? '-' : cat.geomean.toFixed(3);
+      return cat?.geomean === undefined ? '-' : withInterval(cat.geomean, cat.ciLow, cat.ciHigh);
     }),
-    g.overallGeomean === undefined ? '-' : g.overallGeomean.toFixed(3),
+    g.overallGeomean === undefined ? '-' : withInterval(g.overallGeomean, g.overallCiLow, g.overallCiHigh),
+    g.medianHalfWidth === undefined ? '-' : `±${(g.medianHalfWidth * 100).toFixed(1)}%`,
   ]);
   out.push(`Relative to ${result.baseline} (geometric means; 1.000 = native, below = overhead)`);
-  out.push(textTable(['group', ...categories, 'overall'], summary, new Set(categories.map((_, i) => i + 1).concat([categories.length + 1]))));
+  out.push(textTable(['group', ...categories, 'overall', 'median ±'], summary, new Set(categories.map((_, i) => i + 1).concat([categories.length + 1, categories.length + 2]))));
+  out.push(INTERVAL_NOTE);
   return out.join('\n');
 }

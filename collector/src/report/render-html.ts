@@ -5,6 +5,10 @@ import { reportQueryParams } from '../query/parse-report-query';
 import type { ReportData, StabilityRow, SystemRow } from './build-report';
 import { escapeHtml as h } from './escape';
 import {
+  fmtPrecision,
+  groupNoteLines,
+  INTERVAL_NOTE,
+  runProvenanceLine,
   categoriesOf,
   categoryName,
   chartedMeasures,
@@ -149,7 +153,7 @@ function measurementsTable(category: string, groups: readonly GroupResult[]): st
         `<tr${g.isBaseline ? ' class="baseline"' : ''}><td>${h(b.benchmarkId)}</td><td>${h(b.metric)}${m.variant === '' ? '' : ` <span class="muted">${h(m.variant)}</span>`}</td>` +
           `<td>${h(b.unit)} ${b.direction === 'higher' ? '↑' : '↓'}</td><td>${h(g.key)}</td>` +
           `<td class="num">${fmtValue(b.groupValue)}</td><td class="num">${fmtValue(b.baselineValue)}</td>` +
-          `<td class="num ${heatClass(b.relative)}">${g.isBaseline ? '1 (baseline)' : fmtRelative(b.relative)}</td><td class="num">${g.isBaseline ? '–' : fmtCi(b)}</td>` +
+          `<td class="num ${heatClass(b.relative)}">${g.isBaseline ? '1 (baseline)' : fmtRelative(b.relative)}</td><td class="num">${g.isBaseline ? '–' : fmtCi(b)}</td><td class="num">${g.isBaseline ? '–' : h(fmtPrecision(b))}</td>` +
           `<td class="num">${b.groupRuns} / ${b.baselineRuns}</td><td class="num">${fmtPercent(b.groupRsd)}</td><td class="num">${fmtPercent(b.groupSteal)}</td>` +
           `<td class="flags">${h(b.flags.join(', '))}</td></tr>`,
       );
@@ -158,7 +162,7 @@ function measurementsTable(category: string, groups: readonly GroupResult[]): st
   return (
     `<details><summary>Every measurement (${body.length})</summary><div class="table-box"><table class="measurements"><thead><tr>` +
     '<th>benchmark</th><th>metric</th><th>unit</th><th>group</th><th class="num">value</th><th class="num">baseline</th>' +
-    '<th class="num">relative</th><th class="num">95% CI</th><th class="num">runs</th><th class="num">RSD</th><th class="num">steal</th><th>flags</th>' +
+    '<th class="num">relative</th><th class="num">95% CI</th><th class="num">precision</th><th class="num">runs</th><th class="num">RSD</th><th class="num">steal</th><th>flags</th>' +
     `</tr></thead><tbody>${body.join('')}</tbody></table></div></details>`
   );
 }
@@ -168,7 +172,7 @@ function summarySection(data: ReportData, categories: readonly string[], compare
   const head = `<tr><th>group</th><th class="num">runs</th>${categories.map((c) => `<th class="num">${h(categoryName(c))}</th>`).join('')}<th class="num">overall</th><th>flags</th></tr>`;
   const body = groups
     .map((g) => {
-      const flags = [...new Set(g.benchmarks.flatMap((b) => b.flags))];
+      const flags = [...new Set([...g.benchmarks.flatMap((b) => b.flags), ...g.notes.map((n) => n.kind)])];
       const cells = categories.map((c) => {
         const cat = g.categories.find((x) => x.category === c);
         if (g.isBaseline) return '<td class="num muted">1</td>';
@@ -207,7 +211,10 @@ function summarySection(data: ReportData, categories: readonly string[], compare
       axisNote: 'geometric mean relative to native — longer is better',
     })}</div>`;
   }
-  const flags = `<dl class="flags">${FLAG_MEANINGS.map(([f, meaning]) => `<dt>${f}</dt><dd>${meaning}</dd>`).join('')}</dl>`;
+  const notes = groups
+    .map((g) => `<li><b>${h(g.key)}</b>: ${h(runProvenanceLine(g))}${groupNoteLines(g).map((n) => `<br><span class="note">${h(n)}</span>`).join('')}</li>`)
+    .join('');
+  const flags = `<dl class="flags">${FLAG_MEANINGS.map(([f, meaning]) => `<dt>${f}</dt><dd>${meaning}</dd>`).join('')}</dl><p class="muted">${h(INTERVAL_NOTE)}</p><ul class="group-notes">${notes}</ul>`;
   return (
     `<section id="summary"><h2>Summary</h2>` +
     `<p class="lead">Each group against <b>${h(data.comparison.baseline)}</b> on the same benchmarks and parameters: 1.000 is native speed, below is overhead. ` +

@@ -232,3 +232,33 @@ describe('intervals from one run', () => {
     expect(renderReport(oneRun, 'html').match(/interval from 1 run<\/tspan>/g)).toHaveLength(1);
   });
 });
+
+describe('what explains a ratio, in every format', () => {
+  test('"baseline is not bare metal", each run\'s detected platform, and how each interval was computed', async () => {
+    const store = new SqliteStore(':memory:');
+    const agent = (id: string, declared: string, detected: string) => ({
+      id, hostname: `${id}-host`, declaredPlatform: declared, detectedPlatform: detected, platform: declared, evidence: [],
+      inventory: { ...EMPTY_INVENTORY, cpus: 2 }, agentVersion: '0.1.0', enrolledAtMs: 1,
+    });
+    await store.upsertAgent(agent('host', 'native', 'other'));
+    await store.upsertAgent(agent('guest', 'kvm', 'kvm'));
+    let t = 1000;
+    for (const [id, agentId, v] of [['n1', 'host', 100], ['n2', 'host', 104], ['k1', 'guest', 80], ['k2', 'guest', 83]] as const) {
+      await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
+      await store.insertSamples(id, [{
+        id: `${id}:cpu`, runId: id, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'ops/s', direction: 'higher', value: v, trials: [v, v, v],
+        trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: t,
+      }]);
+      await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });
+    }
+    const data = await buildReport(store, { baseline: 'native', groups: [], filter: {} }, NOW);
+    await store.close();
+    for (const format of ['text', 'md', 'html'] as const) {
+      const out = renderReport(data, format);
+      expect([format, out.includes('baseline is not bare metal: its runs were declared native, but detection said other on host-host')]).toEqual([format, true]);
+      expect([format, /declared native, detected other/.test(out)]).toEqual([format, true]);
+      expect([format, /±\d+\.\d% between-runs, MDE \d+\.\d%/.test(out)]).toEqual([format, true]);
+    }
+    expect(renderReport(data, 'csv').split(/\r?\n/)[0]).toMatch(/,ci_method,half_width,min_detectable\s*$/);
+  });
+});

@@ -5,6 +5,10 @@ import type { ReportData } from './build-report';
 import { csvField, escapeMarkdown as md } from './escape';
 import { formatComparison } from './format-comparison';
 import {
+  fmtPrecision,
+  groupNoteLines,
+  INTERVAL_NOTE,
+  runProvenanceLine,
   categoriesOf,
   categoryName,
   describeQuery,
@@ -76,6 +80,10 @@ export function renderMarkdown(data: ReportData): string {
       '',
       FLAG_MEANINGS.map(([f, m]) => `- **${f}**: ${m}`).join('\n'),
       '',
+      INTERVAL_NOTE,
+      '',
+      ...groups.flatMap((g) => [`- **${md(g.key)}** runs: ${md(runProvenanceLine(g))}`, ...groupNoteLines(g).map((n) => `  - ${md(n)}`)]),
+      '',
     );
     for (const c of categories) {
       out.push(`## ${md(categoryName(c))}`, '');
@@ -87,14 +95,14 @@ export function renderMarkdown(data: ReportData): string {
           if (b === undefined) continue;
           rows.push([
             md(b.benchmarkId), `${md(b.metric)}${m.variant === '' ? '' : ` (${md(m.variant)})`}`, `${md(b.unit)} ${b.direction === 'higher' ? '↑' : '↓'}`, md(g.key),
-            fmtValue(b.groupValue), fmtValue(b.baselineValue), fmtRelative(b.relative), fmtCi(b), fmtPercent(b.groupRsd), md(b.flags.join(', ')),
+            fmtValue(b.groupValue), fmtValue(b.baselineValue), fmtRelative(b.relative), fmtCi(b), md(fmtPrecision(b)), fmtPercent(b.groupRsd), md(b.flags.join(', ')),
           ]);
         }
       }
       out.push(
         rows.length === 0
           ? 'Only the baseline measured this.'
-          : mdTable(['benchmark', 'metric', 'unit', 'group', 'value', 'baseline', 'relative', '95% CI', 'RSD', 'flags'], rows, new Set([4, 5, 6, 7, 8])),
+          : mdTable(['benchmark', 'metric', 'unit', 'group', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'], rows, new Set([4, 5, 6, 7, 9])),
         '',
       );
     }
@@ -126,7 +134,7 @@ export function renderMarkdown(data: ReportData): string {
 const CSV_HEADER = [
   'group', 'platform', 'label', 'is_baseline', 'category', 'benchmark', 'metric', 'unit', 'direction', 'primary', 'parameters', 'agent_major',
   'value', 'baseline_value', 'relative', 'ci_low', 'ci_high', 'group_runs', 'baseline_runs', 'group_trials', 'baseline_trials', 'group_rsd',
-  'baseline_rsd', 'group_steal', 'flags',
+  'baseline_rsd', 'group_steal', 'flags', 'ci_method', 'half_width', 'min_detectable',
 ];
 
 /** One row per group and measurement; numbers unrounded. */
@@ -138,7 +146,7 @@ export function renderCsv(data: ReportData): string {
         [
           g.key, g.platform, g.label, g.isBaseline, categoryOf(b.benchmarkId), b.benchmarkId, b.metric, b.unit, b.direction, b.primary, b.parameters, b.agentMajor,
           b.groupValue, b.baselineValue, b.relative, b.ciLow, b.ciHigh, b.groupRuns, b.baselineRuns, b.groupTrials, b.baselineTrials, b.groupRsd,
-          b.baselineRsd, b.groupSteal, b.flags.join(' '),
+          b.baselineRsd, b.groupSteal, b.flags.join(' '), b.ciMethod, b.halfWidth, b.minDetectable,
         ]
           .map(csvField)
           .join(','),

@@ -123,8 +123,40 @@ export function describeQuery(data: ReportData): string {
   return parts.join(' · ');
 }
 
+/** "±4.2% between-runs, MDE 6.1%": the interval's half-width, how it was computed, what it could detect. */
+export function fmtPrecision(b: Pick<BenchmarkRow, 'halfWidth' | 'ciMethod' | 'minDetectable'>): string {
+  if (b.halfWidth === undefined || b.ciMethod === undefined) return '–';
+  return `±${fmtPercent(b.halfWidth)} ${b.ciMethod}, MDE ${fmtPercent(b.minDetectable ?? Number.NaN)}`;
+}
+
+/** The notes beside a group: what explains or qualifies its numbers. */
+export function groupNoteLines(g: Pick<GroupResult, 'notes'>): string[] {
+  return g.notes.map((n) => n.text);
+}
+
+/** Each run's host, declared and detected platform, and clock check, in one line. */
+export function runProvenanceLine(g: Pick<GroupResult, 'runs'>): string {
+  return g.runs
+    .map((r) => {
+      const platform = r.declaredPlatform !== '' && r.declaredPlatform !== 'auto' ? `declared ${r.declaredPlatform}, detected ${r.detectedPlatform || '?'}` : `detected ${r.detectedPlatform || '?'}`;
+      const clock = r.clock.rateDifference === undefined ? 'clock unchecked' : `clock ${r.clock.rateDifference >= 0 ? '+' : ''}${(r.clock.rateDifference * 100).toFixed(2)}%${r.clock.drift ? ' clock-drift' : ''}`;
+      return `${r.id.slice(0, 8)} on ${r.hostname} (${platform}; ${clock})`;
+    })
+    .join('; ');
+}
+
 export const FLAG_MEANINGS: readonly (readonly [string, string])[] = [
   ['noisy', 'the trials varied more than 5% (relative standard deviation) on one side: the interval is wide, read with care'],
   ['steal', 'the hypervisor took CPU time from the guest (steal time above 1%) while it was measured'],
   ['no-baseline', 'no baseline run with the same benchmark, parameters and agent major version: the value is shown, never ratioed'],
+  ['above-native', 'faster than the baseline, with the whole 95% interval above 1.0: see the group\'s notes (a baseline that is itself a VM, a cache the guest has and the host has not); a ratio above 1.0 whose interval contains 1.0 is within noise'],
+  ['far-below-native', 'below 0.05 of the baseline: more often an artifact of emulation or of the harness than the platform\'s cost; check it before believing it'],
+  ['clock-drift', 'a run\'s guest clock ran more than 0.5% fast or slow against the collector\'s over the run: its timings are off by as much'],
 ];
+
+/** How to read an interval; printed under every report's summary. */
+export const INTERVAL_NOTE =
+  '95% intervals: between-runs (two or more runs a side, each run one observation, Welch t), ' +
+  'borrowed-run-variance (one run on a side, assumed to vary like the other side), ' +
+  'within-run-only (one run each: trial noise only, t with one degree of freedom). ' +
+  'MDE: the smallest difference these runs could detect (95%, 80% power). Category and overall intervals add their metrics\' half-widths, which holds however the metrics co-vary.';

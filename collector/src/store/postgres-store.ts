@@ -34,7 +34,7 @@ import {
   type Store,
   type TokenBinding,
 } from './store';
-import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -322,8 +322,12 @@ export class PostgresStore implements Store {
     return this.getRun(runId);
   }
 
-  async recordHeartbeat(runId: string, atMs: number): Promise<void> {
+  async recordHeartbeat(runId: string, atMs: number, guestMonotonicMs?: number): Promise<void> {
     await query(this.pool, 'UPDATE runs SET last_heartbeat_ms = $1 WHERE id = $2', [atMs, runId]);
+    if (guestMonotonicMs === undefined) return;
+    // ::float8 so that the comparison with the stored offsets is not done in bigint.
+    await query(this.pool, clockUpdateSql('$1', '$2::float8', '$3::float8'),
+      [runId, guestMonotonicMs, atMs]);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -386,17 +390,8 @@ export class PostgresStore implements Store {
 
   async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
     const { where, args } = pgFinishedRunsWhere(filter);
-    const { rows } = await query<{ id: string; platform: string; label: string; hostname: string }>(this.pool,
-      `SELECT r.id, r.platform, r.label, r.hostname FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`, args);
-    const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string> }>();
-    for (const r of rows) {
-      const key = JSON.stringify([r.platform, r.label]);
-      const g = groups.get(key) ?? { platform: r.platform, label: r.label, runIds: [], hostnames: new Set<string>() };
-      groups.set(key, g);
-      g.runIds.push(r.id);
-      g.hostnames.add(r.hostname);
-    }
-    return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames] }));
+    const { rows } = await query<GroupRunRow>(this.pool, `SELECT ${GROUP_RUN_COLUMNS} FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`, args);
+    return groupRunRows(rows);
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {

@@ -219,4 +219,16 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN flags_json TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 8,
+    description: 'clock check: an early and a late heartbeat of a run, each as (guest monotonic ms, collector wall ms), the least delayed of a few',
+    sql: `
+      ALTER TABLE runs ADD COLUMN clock_guest_first_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_host_first_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_guest_last_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_host_last_ms REAL;
+      ALTER TABLE runs ADD COLUMN clock_beats INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE runs ADD COLUMN clock_last_beat INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -33,7 +33,7 @@ import {
   type Store,
   type TokenBinding,
 } from './store';
-import { pickOneToken, toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -141,6 +141,7 @@ function finishedRunsWhere(filter: AggregateFilter): { where: string; args: (str
   return { where: where.join(' AND '), args };
 }
 
+const CLOCK_UPDATE_SQLITE = clockUpdateSql('@id', '@g', '@h');
 const RUN_SELECT = `SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS sample_count FROM runs r`;
 
 export class SqliteStore implements Store {
@@ -252,8 +253,11 @@ export class SqliteStore implements Store {
     return this.getRun(runId);
   }
 
-  async recordHeartbeat(runId: string, atMs: number): Promise<void> {
-    this.stmt('UPDATE runs SET last_heartbeat_ms = ? WHERE id = ?').run(atMs, runId);
+  async recordHeartbeat(runId: string, atMs: number, guestMonotonicMs?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt('UPDATE runs SET last_heartbeat_ms = ? WHERE id = ?').run(atMs, runId);
+      if (guestMonotonicMs !== undefined) this.stmt(CLOCK_UPDATE_SQLITE).run({ id: runId, g: guestMonotonicMs, h: atMs });
+    })();
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -303,21 +307,8 @@ export class SqliteStore implements Store {
 
   async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
     const { where, args } = finishedRunsWhere(filter);
-    const rows = this.stmt(`SELECT r.id, r.platform, r.label, r.hostname FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`).all(...args) as {
-      id: string; platform: string; label: string; hostname: string;
-    }[];
-    const groups = new Map<string, { platform: string; label: string; runIds: string[]; hostnames: Set<string> }>();
-    for (const r of rows) {
-      const key = JSON.stringify([r.platform, r.label]);
-      let g = groups.get(key);
-      if (g === undefined) {
-        g = { platform: r.platform, label: r.label, runIds: [], hostnames: new Set() };
-        groups.set(key, g);
-      }
-      g.runIds.push(r.id);
-      g.hostnames.add(r.hostname);
-    }
-    return [...groups.values()].map((g) => ({ platform: g.platform, label: g.label, runIds: g.runIds, hostnames: [...g.hostnames] }));
+    const rows = this.stmt(`SELECT ${GROUP_RUN_COLUMNS} FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id`).all(...args) as GroupRunRow[];
+    return groupRunRows(rows);
   }
 
   async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {

@@ -174,7 +174,7 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(cpu.trialLogSumSq).toBeCloseTo(Math.log(2) ** 2 + Math.log(8) ** 2 + 3 * Math.log(9) ** 2, 12);
       expect(byId(cells)['mem.bandwidth']).toMatchObject({ runs: 1, valueN: 1, trialN: 1 });
       for (const c of cells) expect(byId(narrowed)[c.benchmarkId]).toEqual(expect.objectContaining({ ...c, valueLogSum: expect.closeTo(c.valueLogSum, 9), valueLogSumSq: expect.closeTo(c.valueLogSumSq, 9), trialLogSum: expect.closeTo(c.trialLogSum, 9), trialLogSumSq: expect.closeTo(c.trialLogSumSq, 9) }));
-      expect(await store.groupRuns({})).toEqual([{ platform: 'kvm', label: '', runIds: ['r2', 'r1'], hostnames: ['a1.example'] }]);
+      expect(await store.groupRuns({})).toMatchObject([{ platform: 'kvm', label: '', runIds: ['r2', 'r1'], hostnames: ['a1.example'], runs: [{ id: 'r2' }, { id: 'r1' }] }]);
       expect(await store.aggregateCells({ hostname: 'elsewhere' })).toEqual([]);
     });
 
@@ -228,6 +228,48 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.startRun(newRun('r1', 'a1', 1));
       await store.recordHeartbeat('r1', 1_234_567_890_123);
       expect((await store.getRun('r1'))?.lastHeartbeatMs).toBe(1_234_567_890_123);
+    });
+
+    test('heartbeats with guest time give the clock check: least delayed early and late beats, while the run runs (or was only cut off as lost)', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      await store.recordHeartbeat('r1', 100_000); // an older agent: no guest time
+      expect((await store.getRun('r1'))?.clock).toEqual({ guestSpanMs: 0, hostSpanMs: 0, rateDifference: undefined, drift: false });
+      // The guest clock runs 2 % fast; beats 2 and 5 arrive 40 ms late, which the check sees through.
+      const beats: [number, number][] = [[0, 0], [1_000, 40], [2_000, 0], [3_000, 0], [4_000, 40], [5_000, 0], [6_000, 0]];
+      for (const [t, delay] of beats) await store.recordHeartbeat('r1', 1_000_000 + t + delay, 50_000 + t * 1.02);
+      const run = await store.getRun('r1');
+      // beat 0 is the least delayed of the first two, beat 6 of the latest
+      expect(run?.clock.hostSpanMs).toBe(6_000);
+      expect(run?.clock.rateDifference).toBeCloseTo(0.02, 9);
+      expect(run?.clock.drift).toBe(true);
+      // A run marked lost that still heartbeats was only cut off: its beats count.
+      await store.markLostRuns(1_006_500, 1_006_500);
+      await store.recordHeartbeat('r1', 1_006_500, 50_000 + 6_500 * 1.02);
+      expect((await store.getRun('r1'))?.clock.hostSpanMs).toBe(6_500);
+      const run2 = await store.getRun('r1');
+      // A guest time going backwards (another process) and beats after the end change nothing.
+      await store.recordHeartbeat('r1', 1_007_000, 10);
+      await store.endRun('r1', { status: 'completed', error: '', endedAtMs: 1_008_000 });
+      await store.recordHeartbeat('r1', 1_009_000, 50_000 + 9_000 * 1.5);
+      expect((await store.getRun('r1'))?.clock).toEqual(run2?.clock);
+      const [group] = await store.groupRuns({});
+      expect(group?.runs).toEqual([{ id: 'r1', hostname: 'a1.example', declaredPlatform: '', detectedPlatform: 'kvm', clock: run2?.clock }]);
+    });
+
+    test('a clock that keeps time within the limit, or a short run whose gap is within heartbeat jitter, is not flagged', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('ok', 'a1', 1));
+      await store.startRun(newRun('short', 'a1', 2));
+      for (const t of [0, 10_000, 20_000, 30_000]) await store.recordHeartbeat('ok', 1_000_000 + t, t * 1.004);
+      // 2 % fast over 2 s (beats 1 to 5; the fast clock makes beat 1 look less delayed) is 40 ms: below what one heartbeat's transit can blur
+      for (const t of [0, 500, 1_000, 1_500, 2_000, 2_500]) await store.recordHeartbeat('short', 1_000_000 + t, t * 1.02);
+      const ok = (await store.getRun('ok'))!.clock;
+      expect(ok.rateDifference).toBeCloseTo(0.004, 9);
+      expect(ok.drift).toBe(false);
+      const short = (await store.getRun('short'))!.clock;
+      expect(short.rateDifference).toBeCloseTo(0.02, 9);
+      expect(short.drift).toBe(false);
     });
 
     test('listRuns filters by platform, label, host, status and start time, newest first, ties by id', async () => {

@@ -1,6 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { AgentRecord, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
+import type { AgentRecord, ClockCheck, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -73,6 +73,18 @@ export interface GroupRuns {
   readonly label: string;
   readonly runIds: readonly string[];
   readonly hostnames: readonly string[];
+  /** Each run's provenance, in the order of runIds. */
+  readonly runs: readonly RunProvenance[];
+}
+
+/** What the comparison shows beside a group about each of its runs. */
+export interface RunProvenance {
+  readonly id: string;
+  readonly hostname: string;
+  readonly declaredPlatform: string;
+  /** What the agent's detection said, even when the platform was declared. */
+  readonly detectedPlatform: string;
+  readonly clock: ClockCheck;
 }
 
 /** Runs the comparison counts: finished, optionally narrowed by host and start time. */
@@ -125,7 +137,12 @@ export interface Store {
    */
   insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult>;
   endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined>;
-  recordHeartbeat(runId: string, atMs: number): Promise<void>;
+  /**
+   * Records a heartbeat at the collector's `atMs`; with the guest's monotonic time, also the
+   * clock check's pair (the first one kept, the latest replaced; a guest time going backwards
+   * is ignored).
+   */
+  recordHeartbeat(runId: string, atMs: number, guestMonotonicMs?: number): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   /** Ids of samples from other runs among `ids`, to refuse a sample id that belongs elsewhere. */

@@ -103,6 +103,11 @@ export interface HeartbeatRequest {
   currentBenchmark: string;
   /** Whether the agent takes jobs (daemon mode). */
   takesJobs: boolean;
+  /**
+   * The guest's monotonic clock when the heartbeat was sent (ms, any origin; 0 = not sent).
+   * The collector compares how far it advances over a run with its own clock.
+   */
+  guestMonotonicMs: number;
 }
 
 export interface HeartbeatResponse {
@@ -1128,7 +1133,7 @@ export const EndRunResponse: MessageFns<EndRunResponse> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { agentId: "", runId: "", currentBenchmark: "", takesJobs: false };
+  return { agentId: "", runId: "", currentBenchmark: "", takesJobs: false, guestMonotonicMs: 0 };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -1144,6 +1149,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.takesJobs !== false) {
       writer.uint32(32).bool(message.takesJobs);
+    }
+    if (message.guestMonotonicMs !== 0) {
+      writer.uint32(41).double(message.guestMonotonicMs);
     }
     return writer;
   },
@@ -1193,6 +1201,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.takesJobs = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.guestMonotonicMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1227,6 +1243,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.takes_jobs)
         ? globalThis.Boolean(object.takes_jobs)
         : false,
+      guestMonotonicMs: isSet(object.guestMonotonicMs)
+        ? globalThis.Number(object.guestMonotonicMs)
+        : isSet(object.guest_monotonic_ms)
+        ? globalThis.Number(object.guest_monotonic_ms)
+        : 0,
     };
   },
 
@@ -1244,6 +1265,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.takesJobs !== false) {
       obj.takesJobs = message.takesJobs;
     }
+    if (message.guestMonotonicMs !== 0) {
+      obj.guestMonotonicMs = floatToJson(message.guestMonotonicMs);
+    }
     return obj;
   },
 
@@ -1256,6 +1280,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.runId = object.runId ?? "";
     message.currentBenchmark = object.currentBenchmark ?? "";
     message.takesJobs = object.takesJobs ?? false;
+    message.guestMonotonicMs = object.guestMonotonicMs ?? 0;
     return message;
   },
 };
@@ -2126,6 +2151,10 @@ export const AgentServiceClient = makeGenericClientConstructor(
   service: typeof AgentServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -69,11 +69,19 @@ export interface BenchmarkComparison {
   baselineTrials: number;
   groupRuns: number;
   baselineRuns: number;
-  /** noisy, steal, no-baseline */
+  /** noisy, steal, no-baseline, above-native, far-below-native */
   flags: string[];
   groupRsd: number;
   baselineRsd: number;
   groupSteal: number;
+  /** How the interval was computed: between-runs, borrowed-run-variance, within-run-only. */
+  ciMethod: string;
+  /** ci_high / relative − 1. */
+  halfWidth?:
+    | number
+    | undefined;
+  /** The smallest relative difference these runs could detect (95 %, 80 % power). */
+  minDetectable?: number | undefined;
 }
 
 export interface CategorySummary {
@@ -81,6 +89,9 @@ export interface CategorySummary {
   /** Geometric mean of the relative values of the category's primary metrics. */
   geomean?: number | undefined;
   benchmarks: number;
+  ciLow?: number | undefined;
+  ciHigh?: number | undefined;
+  medianHalfWidth?: number | undefined;
 }
 
 export interface GroupComparison {
@@ -94,6 +105,13 @@ export interface GroupComparison {
   categories: CategorySummary[];
   overallGeomean?: number | undefined;
   isBaseline: boolean;
+  overallCiLow?: number | undefined;
+  overallCiHigh?: number | undefined;
+  medianHalfWidth?:
+    | number
+    | undefined;
+  /** What explains or qualifies the group's numbers, e.g. "baseline is not bare metal: …". */
+  notes: string[];
 }
 
 export interface CompareResponse {
@@ -550,6 +568,9 @@ function createBaseBenchmarkComparison(): BenchmarkComparison {
     groupRsd: 0,
     baselineRsd: 0,
     groupSteal: 0,
+    ciMethod: "",
+    halfWidth: undefined,
+    minDetectable: undefined,
   };
 }
 
@@ -611,6 +632,15 @@ export const BenchmarkComparison: MessageFns<BenchmarkComparison> = {
     }
     if (message.groupSteal !== 0) {
       writer.uint32(153).double(message.groupSteal);
+    }
+    if (message.ciMethod !== "") {
+      writer.uint32(162).string(message.ciMethod);
+    }
+    if (message.halfWidth !== undefined) {
+      writer.uint32(169).double(message.halfWidth);
+    }
+    if (message.minDetectable !== undefined) {
+      writer.uint32(177).double(message.minDetectable);
     }
     return writer;
   },
@@ -780,6 +810,30 @@ export const BenchmarkComparison: MessageFns<BenchmarkComparison> = {
             message.groupSteal = reader.double();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.ciMethod = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 169) {
+              break;
+            }
+
+            message.halfWidth = reader.double();
+            continue;
+          }
+          case 22: {
+            if (tag !== 177) {
+              break;
+            }
+
+            message.minDetectable = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -863,6 +917,21 @@ export const BenchmarkComparison: MessageFns<BenchmarkComparison> = {
         : isSet(object.group_steal)
         ? globalThis.Number(object.group_steal)
         : 0,
+      ciMethod: isSet(object.ciMethod)
+        ? globalThis.String(object.ciMethod)
+        : isSet(object.ci_method)
+        ? globalThis.String(object.ci_method)
+        : "",
+      halfWidth: isSet(object.halfWidth)
+        ? globalThis.Number(object.halfWidth)
+        : isSet(object.half_width)
+        ? globalThis.Number(object.half_width)
+        : undefined,
+      minDetectable: isSet(object.minDetectable)
+        ? globalThis.Number(object.minDetectable)
+        : isSet(object.min_detectable)
+        ? globalThis.Number(object.min_detectable)
+        : undefined,
     };
   },
 
@@ -925,6 +994,15 @@ export const BenchmarkComparison: MessageFns<BenchmarkComparison> = {
     if (message.groupSteal !== 0) {
       obj.groupSteal = floatToJson(message.groupSteal);
     }
+    if (message.ciMethod !== "") {
+      obj.ciMethod = message.ciMethod;
+    }
+    if (message.halfWidth !== undefined) {
+      obj.halfWidth = floatToJson(message.halfWidth);
+    }
+    if (message.minDetectable !== undefined) {
+      obj.minDetectable = floatToJson(message.minDetectable);
+    }
     return obj;
   },
 
@@ -952,12 +1030,22 @@ export const BenchmarkComparison: MessageFns<BenchmarkComparison> = {
     message.groupRsd = object.groupRsd ?? 0;
     message.baselineRsd = object.baselineRsd ?? 0;
     message.groupSteal = object.groupSteal ?? 0;
+    message.ciMethod = object.ciMethod ?? "";
+    message.halfWidth = object.halfWidth ?? undefined;
+    message.minDetectable = object.minDetectable ?? undefined;
     return message;
   },
 };
 
 function createBaseCategorySummary(): CategorySummary {
-  return { category: "", geomean: undefined, benchmarks: 0 };
+  return {
+    category: "",
+    geomean: undefined,
+    benchmarks: 0,
+    ciLow: undefined,
+    ciHigh: undefined,
+    medianHalfWidth: undefined,
+  };
 }
 
 export const CategorySummary: MessageFns<CategorySummary> = {
@@ -970,6 +1058,15 @@ export const CategorySummary: MessageFns<CategorySummary> = {
     }
     if (message.benchmarks !== 0) {
       writer.uint32(24).uint32(message.benchmarks);
+    }
+    if (message.ciLow !== undefined) {
+      writer.uint32(33).double(message.ciLow);
+    }
+    if (message.ciHigh !== undefined) {
+      writer.uint32(41).double(message.ciHigh);
+    }
+    if (message.medianHalfWidth !== undefined) {
+      writer.uint32(49).double(message.medianHalfWidth);
     }
     return writer;
   },
@@ -1011,6 +1108,30 @@ export const CategorySummary: MessageFns<CategorySummary> = {
             message.benchmarks = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.ciLow = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.ciHigh = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.medianHalfWidth = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1028,6 +1149,21 @@ export const CategorySummary: MessageFns<CategorySummary> = {
       category: isSet(object.category) ? globalThis.String(object.category) : "",
       geomean: isSet(object.geomean) ? globalThis.Number(object.geomean) : undefined,
       benchmarks: isSet(object.benchmarks) ? globalThis.Number(object.benchmarks) : 0,
+      ciLow: isSet(object.ciLow)
+        ? globalThis.Number(object.ciLow)
+        : isSet(object.ci_low)
+        ? globalThis.Number(object.ci_low)
+        : undefined,
+      ciHigh: isSet(object.ciHigh)
+        ? globalThis.Number(object.ciHigh)
+        : isSet(object.ci_high)
+        ? globalThis.Number(object.ci_high)
+        : undefined,
+      medianHalfWidth: isSet(object.medianHalfWidth)
+        ? globalThis.Number(object.medianHalfWidth)
+        : isSet(object.median_half_width)
+        ? globalThis.Number(object.median_half_width)
+        : undefined,
     };
   },
 
@@ -1042,6 +1178,15 @@ export const CategorySummary: MessageFns<CategorySummary> = {
     if (message.benchmarks !== 0) {
       obj.benchmarks = Math.round(message.benchmarks);
     }
+    if (message.ciLow !== undefined) {
+      obj.ciLow = floatToJson(message.ciLow);
+    }
+    if (message.ciHigh !== undefined) {
+      obj.ciHigh = floatToJson(message.ciHigh);
+    }
+    if (message.medianHalfWidth !== undefined) {
+      obj.medianHalfWidth = floatToJson(message.medianHalfWidth);
+    }
     return obj;
   },
 
@@ -1053,6 +1198,9 @@ export const CategorySummary: MessageFns<CategorySummary> = {
     message.category = object.category ?? "";
     message.geomean = object.geomean ?? undefined;
     message.benchmarks = object.benchmarks ?? 0;
+    message.ciLow = object.ciLow ?? undefined;
+    message.ciHigh = object.ciHigh ?? undefined;
+    message.medianHalfWidth = object.medianHalfWidth ?? undefined;
     return message;
   },
 };
@@ -1069,6 +1217,10 @@ function createBaseGroupComparison(): GroupComparison {
     categories: [],
     overallGeomean: undefined,
     isBaseline: false,
+    overallCiLow: undefined,
+    overallCiHigh: undefined,
+    medianHalfWidth: undefined,
+    notes: [],
   };
 }
 
@@ -1103,6 +1255,18 @@ export const GroupComparison: MessageFns<GroupComparison> = {
     }
     if (message.isBaseline !== false) {
       writer.uint32(80).bool(message.isBaseline);
+    }
+    if (message.overallCiLow !== undefined) {
+      writer.uint32(89).double(message.overallCiLow);
+    }
+    if (message.overallCiHigh !== undefined) {
+      writer.uint32(97).double(message.overallCiHigh);
+    }
+    if (message.medianHalfWidth !== undefined) {
+      writer.uint32(105).double(message.medianHalfWidth);
+    }
+    for (const v of message.notes) {
+      writer.uint32(114).string(v!);
     }
     return writer;
   },
@@ -1200,6 +1364,38 @@ export const GroupComparison: MessageFns<GroupComparison> = {
             message.isBaseline = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.overallCiLow = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.overallCiHigh = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.medianHalfWidth = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.notes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1242,6 +1438,24 @@ export const GroupComparison: MessageFns<GroupComparison> = {
         : isSet(object.is_baseline)
         ? globalThis.Boolean(object.is_baseline)
         : false,
+      overallCiLow: isSet(object.overallCiLow)
+        ? globalThis.Number(object.overallCiLow)
+        : isSet(object.overall_ci_low)
+        ? globalThis.Number(object.overall_ci_low)
+        : undefined,
+      overallCiHigh: isSet(object.overallCiHigh)
+        ? globalThis.Number(object.overallCiHigh)
+        : isSet(object.overall_ci_high)
+        ? globalThis.Number(object.overall_ci_high)
+        : undefined,
+      medianHalfWidth: isSet(object.medianHalfWidth)
+        ? globalThis.Number(object.medianHalfWidth)
+        : isSet(object.median_half_width)
+        ? globalThis.Number(object.median_half_width)
+        : undefined,
+      notes: globalThis.Array.isArray(object?.notes)
+        ? object.notes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1277,6 +1491,18 @@ export const GroupComparison: MessageFns<GroupComparison> = {
     if (message.isBaseline !== false) {
       obj.isBaseline = message.isBaseline;
     }
+    if (message.overallCiLow !== undefined) {
+      obj.overallCiLow = floatToJson(message.overallCiLow);
+    }
+    if (message.overallCiHigh !== undefined) {
+      obj.overallCiHigh = floatToJson(message.overallCiHigh);
+    }
+    if (message.medianHalfWidth !== undefined) {
+      obj.medianHalfWidth = floatToJson(message.medianHalfWidth);
+    }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
     return obj;
   },
 
@@ -1297,6 +1523,10 @@ export const GroupComparison: MessageFns<GroupComparison> = {
     message.categories = object.categories?.map((e) => CategorySummary.fromPartial(e)) || [];
     message.overallGeomean = object.overallGeomean ?? undefined;
     message.isBaseline = object.isBaseline ?? false;
+    message.overallCiLow = object.overallCiLow ?? undefined;
+    message.overallCiHigh = object.overallCiHigh ?? undefined;
+    message.medianHalfWidth = object.medianHalfWidth ?? undefined;
+    message.notes = object.notes?.map((e) => e) || [];
     return message;
   },
 };
