@@ -22,7 +22,8 @@ while (($#)); do
   shift
 done
 
-packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils)
+# virt-xml-validate runs xmllint (libxml2-utils), which libvirt-clients does not pull in.
+packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils libxml2-utils)
 if ((guestfs)); then
   # libguestfs boots a small appliance built from the host's kernel: it needs one in /boot.
   packages+=(guestfs-tools)
