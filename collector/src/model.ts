@@ -141,3 +141,18 @@ export const EMPTY_INVENTORY: InventoryRecord = {
 export function canonicalParameters(parameters: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(parameters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
+
+/**
+ * The hypervisor configuration a run was made under, as the lab (or run-guest.js) recorded it:
+ * setting name to value (disk_bus, nic, cpu_model, …) and the host's versions.
+ */
+export interface RunConfigurationRecord {
+  readonly runId: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly hostKernel: string;
+  readonly qemuVersion: string;
+  readonly libvirtVersion: string;
+  /** kvm or tcg */
+  readonly accelerator: string;
+  readonly recordedAtMs: number;
+}

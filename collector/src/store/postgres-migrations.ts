@@ -116,4 +116,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_status_started ON runs(status, started_at_ms);
     `,
   },
+  {
+    version: 5,
+    description: 'the hypervisor configuration each lab run was made under',
+    sql: `
+      CREATE TABLE run_configurations (
+        run_id TEXT PRIMARY KEY,
+        settings_json TEXT NOT NULL,
+        host_kernel TEXT NOT NULL,
+        qemu_version TEXT NOT NULL,
+        libvirt_version TEXT NOT NULL,
+        accelerator TEXT NOT NULL,
+        recorded_at_ms BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import {
   type JobRecord,
   type JobView,
   type LogRecord,
+  type RunConfigurationRecord,
   type RunRecord,
   type RunStatus,
   type SampleRecord,
@@ -22,7 +23,7 @@ import { redactPostgresUrl } from './database-spec';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import type { Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { toAgent, toRun, toRunConfiguration, toToken, type AgentRow, type RunConfigurationRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -483,6 +484,25 @@ export class PostgresStore implements Store {
     await query(this.pool, "UPDATE tokens SET agent_id = $1 WHERE id = $2 AND agent_id = ''", [agentId, tokenId]);
     const { rows } = await query<{ agent_id: string }>(this.pool, 'SELECT agent_id FROM tokens WHERE id = $1', [tokenId]);
     return rows[0]?.agent_id ?? '';
+  }
+
+  async putRunConfiguration(c: RunConfigurationRecord): Promise<void> {
+    await query(
+      this.pool,
+      `INSERT INTO run_configurations (run_id, settings_json, host_kernel, qemu_version, libvirt_version, accelerator, recorded_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (run_id) DO UPDATE SET settings_json = excluded.settings_json, host_kernel = excluded.host_kernel,
+         qemu_version = excluded.qemu_version, libvirt_version = excluded.libvirt_version, accelerator = excluded.accelerator,
+         recorded_at_ms = excluded.recorded_at_ms`,
+      [c.runId, JSON.stringify(c.settings), c.hostKernel, c.qemuVersion, c.libvirtVersion, c.accelerator, c.recordedAtMs],
+    );
+  }
+
+  async getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await query<RunConfigurationRow>(this.pool, 'SELECT * FROM run_configurations WHERE run_id = ANY($1::text[])', [[...runIds]]);
+    const byId = new Map(rows.map((r) => [r.run_id, toRunConfiguration(r)]));
+    return runIds.flatMap((id) => byId.get(id) ?? []);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
 import type { TokenRecord } from '../auth/tokens';
-import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
+import { EMPTY_INVENTORY, type AgentRecord, type EvidenceRecord, type InventoryRecord, type RunConfigurationRecord, type RunRecord, type RunStatus } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -89,5 +89,27 @@ export function toRun(row: RunRow): RunRecord {
     evidence: JSON.parse(row.evidence_json) as EvidenceRecord[],
     lastHeartbeatMs: row.last_heartbeat_ms,
     jobId: row.job_id,
+  };
+}
+
+export interface RunConfigurationRow {
+  run_id: string;
+  settings_json: string;
+  host_kernel: string;
+  qemu_version: string;
+  libvirt_version: string;
+  accelerator: string;
+  recorded_at_ms: number;
+}
+
+export function toRunConfiguration(r: RunConfigurationRow): RunConfigurationRecord {
+  return {
+    runId: r.run_id,
+    settings: JSON.parse(r.settings_json) as Record<string, string>,
+    hostKernel: r.host_kernel,
+    qemuVersion: r.qemu_version,
+    libvirtVersion: r.libvirt_version,
+    accelerator: r.accelerator,
+    recordedAtMs: Number(r.recorded_at_ms),
   };
 }

@@ -184,4 +184,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, ${MAJOR_R};
     `,
   },
+  {
+    version: 5,
+    description: 'the hypervisor configuration each lab run was made under',
+    sql: `
+      CREATE TABLE run_configurations (
+        run_id TEXT PRIMARY KEY,
+        settings_json TEXT NOT NULL,
+        host_kernel TEXT NOT NULL,
+        qemu_version TEXT NOT NULL,
+        libvirt_version TEXT NOT NULL,
+        accelerator TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import {
   type JobRecord,
   type JobView,
   type LogRecord,
+  type RunConfigurationRecord,
   type RunRecord,
   type RunStatus,
   type SampleRecord,
@@ -21,7 +22,7 @@ import {
 import type { TokenRecord } from '../auth/tokens';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import { StoreError, type AggregateFilter, type CellAggregate, type GroupRuns, type InsertResult, type NewRun, type RunEnd, type RunFilter, type Store } from './store';
-import { toAgent, toRun, toToken, type AgentRow, type RunRow, type TokenRow } from './row-mappers';
+import { toAgent, toRun, toRunConfiguration, toToken, type AgentRow, type RunConfigurationRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -421,6 +422,24 @@ export class SqliteStore implements Store {
       this.stmt("UPDATE tokens SET agent_id = ? WHERE id = ? AND agent_id = ''").run(agentId, tokenId);
       return this.stmt('SELECT agent_id FROM tokens WHERE id = ?').pluck().get(tokenId) as string;
     })();
+  }
+
+  async putRunConfiguration(c: RunConfigurationRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO run_configurations (run_id, settings_json, host_kernel, qemu_version, libvirt_version, accelerator, recorded_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET settings_json = excluded.settings_json, host_kernel = excluded.host_kernel,
+         qemu_version = excluded.qemu_version, libvirt_version = excluded.libvirt_version, accelerator = excluded.accelerator,
+         recorded_at_ms = excluded.recorded_at_ms`,
+    ).run(c.runId, JSON.stringify(c.settings), c.hostKernel, c.qemuVersion, c.libvirtVersion, c.accelerator, c.recordedAtMs);
+  }
+
+  async getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]> {
+    const stmt = this.stmt('SELECT * FROM run_configurations WHERE run_id = ?');
+    return runIds.flatMap((id) => {
+      const row = stmt.get(id) as RunConfigurationRow | undefined;
+      return row === undefined ? [] : [toRunConfiguration(row)];
+    });
   }
 
   async close(): Promise<void> {

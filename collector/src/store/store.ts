@@ -1,7 +1,7 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
 import type { TokenRecord } from '../auth/tokens';
-import type { AgentRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord } from '../model';
+import type { AgentRecord, JobRecord, JobView, LogRecord, RunConfigurationRecord, RunRecord, RunStatus, SampleRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -131,6 +131,10 @@ export interface Store {
    * agent id it is bound to (this one, or the one bound before).
    */
   bindToken(tokenId: string, agentId: string): Promise<string>;
+  /** Stores a run's configuration, replacing an earlier one of the same run. */
+  putRunConfiguration(config: RunConfigurationRecord): Promise<void>;
+  /** The configurations of these runs (runs without one are left out). */
+  getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]>;
   close(): Promise<void>;
 }
 
