@@ -5,7 +5,7 @@ import { configurationSettings } from '../matrix/axes';
 import { domainXml } from '../libvirt/domain-xml';
 import { guestName } from '../libvirt/guest-name';
 import { detectAccelerator } from '../libvirt/host';
-import { loadMatrix } from '../matrix/load-matrix';
+import { loadMatrix, resolveBoot } from '../matrix/load-matrix';
 import { planGuests } from '../matrix/plan';
 import type { Command } from './parse-arguments';
 
@@ -21,6 +21,7 @@ export async function planCommand(cmd: Extract<Command, { command: 'plan' }>, ou
   const accel = detectAccelerator();
   const matrix = await loadMatrix(cmd.matrix, cmd.overrides, accel.accelerator);
   const guests = planGuests(matrix, accel.accelerator);
+  const directBoot = resolveBoot(matrix);
   const dir = resolve(cmd.out);
   await mkdir(dir, { recursive: true });
   const files: PlannedFile[] = [];
@@ -34,12 +35,13 @@ export async function planCommand(cmd: Extract<Command, { command: 'plan' }>, ou
       network: matrix.network,
       oem: { collector: matrix.collector, label: g.label, profile: matrix.profile },
       xmlFragment: matrix.xmlFragments[g.config.xml] ?? '',
+      directBoot,
     });
     const file = join(dir, `${name}.xml`);
     await writeFile(file, xml);
     files.push({ index: g.index, name, label: g.label, file, configuration: configurationSettings(g.config) });
   }
-  const plan = { domainType: accel.domainType, whyNotKvm: accel.whyNotKvm, image: matrix.image, collector: matrix.collector, guests: files };
+  const plan = { domainType: accel.domainType, boot: directBoot === undefined ? 'disk' : 'kernel', whyNotKvm: accel.whyNotKvm, image: matrix.image, collector: matrix.collector, guests: files };
   await writeFile(join(dir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
   if (cmd.json) out(JSON.stringify(plan, null, 2));
   else {

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CollectorClient } from '../collector/collector-client';
 import { detectAccelerator, hostVersions } from '../libvirt/host';
 import { Virsh } from '../libvirt/virsh';
-import { loadMatrix } from '../matrix/load-matrix';
+import { loadMatrix, resolveBoot } from '../matrix/load-matrix';
 import { planGuests } from '../matrix/plan';
 import { runMatrix } from '../run/run-matrix';
 import { UsageError, type Command } from './parse-arguments';
@@ -35,6 +35,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
   if (!existsSync(matrix.image)) throw new UsageError(`image ${matrix.image} does not exist (build it with deploy/image/build-image.sh, or set image: in the matrix)`);
   const agent = agentCli();
   if (matrix.native && !existsSync(agent)) throw new UsageError(`guestbench-agent is not built at ${agent} (npm run build), or set GUESTBENCH_AGENT_CLI`);
+  const directBoot = resolveBoot(matrix);
   const virsh = new Virsh(cmd.uri);
   await virsh.check();
   const grpcAddress = cmd.grpc ?? hostSideAddress(matrix.collector);
@@ -48,6 +49,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     });
     const versions = await hostVersions(cmd.uri);
     log(`domain type ${accel.domainType}: ${accel.whyNotKvm === undefined ? 'KVM' : `TCG emulation, no KVM (${accel.whyNotKvm})`}; QEMU ${versions.qemu || '?'}, libvirt ${versions.libvirt || '?'}, kernel ${versions.kernel}`);
+    log(`boot: ${directBoot === undefined ? "the image's own boot loader" : `kernel ${directBoot.kernel} (direct, from the image's manifest)`}`);
     log(`${guests.length} configuration(s) × ${matrix.repetitions}${matrix.native ? `, and ${guests.length * matrix.repetitions} native run(s)` : ''}, seed ${matrix.seed}; collector ${matrix.collector} (guests), ${grpcAddress} (this host)`);
 
     const interrupt = new AbortController();
@@ -63,7 +65,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     let result;
     try {
       result = await runMatrix({
-        matrix, guests, accelerator: accel, versions, virsh, collector, grpcAddress,
+        matrix, guests, accelerator: accel, versions, directBoot, virsh, collector, grpcAddress,
         workDir: resolve(cmd.workDir),
         session: randomBytes(3).toString('hex'),
         guestToken: process.env['GUESTBENCH_GUEST_TOKEN'] || process.env['GUESTBENCH_TOKEN'] || undefined,

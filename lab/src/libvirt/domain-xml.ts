@@ -2,6 +2,7 @@
 // The collector's address, token and label reach the agent as SMBIOS OEM strings (what the agent
 // reads first); fw_cfg tells the image to power off when its run has ended.
 import type { Configuration } from '../matrix/axes';
+import type { DirectBoot } from './direct-boot';
 
 /** How the guest reaches the network (and the collector). */
 export type GuestNetwork =
@@ -21,6 +22,8 @@ export interface DomainSpec {
   readonly oem: Readonly<Record<string, string>>;
   /** The raw fragment the configuration's `xml` axis names ("" for none). */
   readonly xmlFragment: string;
+  /** Boot this kernel and initrd instead of the disk's boot loader. */
+  readonly directBoot?: DirectBoot;
   /** Where virtlogd writes the serial console, when wanted. */
   readonly serialLog?: string;
 }
@@ -122,7 +125,10 @@ ${oem}
     <entry name='opt/org.guestbench/poweroff'>1</entry>
   </sysinfo>
   <os>
-    <type arch='x86_64' machine='${esc(c.machine)}'>hvm</type>
+    <type arch='x86_64' machine='${esc(c.machine)}'>hvm</type>${spec.directBoot === undefined ? '' : `
+    <kernel>${esc(spec.directBoot.kernel)}</kernel>
+    <initrd>${esc(spec.directBoot.initrd)}</initrd>
+    <cmdline>${esc(spec.directBoot.cmdline)}</cmdline>`}
     <smbios mode='sysinfo'/>
   </os>
   <features>

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { MatrixOverrides, MatrixSource } from '../cli/parse-arguments';
 import { BUILTIN_MATRICES, builtinMatrixText } from './builtin';
 import { MatrixError, parseMatrix, type Matrix } from './parse-matrix';
+import { directBootFor, type DirectBoot } from '../libvirt/direct-boot';
 
 export async function loadMatrix(source: MatrixSource, overrides: MatrixOverrides, accelerator: 'kvm' | 'tcg'): Promise<Matrix> {
   let text: string;
@@ -27,4 +28,14 @@ export async function loadMatrix(source: MatrixSource, overrides: MatrixOverride
     collector: overrides.collector ?? matrix.collector,
     profile: overrides.profile ?? matrix.profile,
   };
+}
+
+/** The kernel boot the matrix asks for, or undefined for the disk's own boot loader. */
+export function resolveBoot(matrix: Matrix): DirectBoot | undefined {
+  if (matrix.boot === 'disk') return undefined;
+  const direct = directBootFor(matrix.image);
+  if (direct === undefined && matrix.boot === 'kernel') {
+    throw new MatrixError([`boot: kernel needs a manifest beside ${matrix.image} naming it with its kernel, initrd and cmdline (build-image.sh writes one); use boot: disk otherwise`]);
+  }
+  return direct;
 }

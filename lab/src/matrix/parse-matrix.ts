@@ -32,6 +32,12 @@ export interface Matrix {
   readonly timeoutSeconds: number;
   /** How guests reach the collector: `user` (QEMU's NAT, the host is 10.0.2.2), `network:NAME`, `bridge:NAME`. @default user */
   readonly network: GuestNetwork;
+  /**
+   * `kernel`: QEMU loads the kernel and initrd named by the image's manifest (fast under TCG);
+   * `disk`: the image's own boot loader; `auto`: kernel when a manifest describes the image.
+   * @default "auto"
+   */
+  readonly boot: 'auto' | 'kernel' | 'disk';
   /** Named raw libvirt XML fragments (the `xml` axis). */
   readonly xmlFragments: Readonly<Record<string, string>>;
   /** The configurations to run, in file order, each with only the axes the file set. */
@@ -51,7 +57,7 @@ export function isMatrixError(err: unknown): err is MatrixError {
   return err instanceof MatrixError;
 }
 
-const TOP_KEYS = ['image', 'collector', 'network', 'profile', 'repetitions', 'seed', 'native', 'timeout', 'axes', 'configurations'] as const;
+const TOP_KEYS = ['image', 'collector', 'boot', 'network', 'profile', 'repetitions', 'seed', 'native', 'timeout', 'axes', 'configurations'] as const;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 /** Labels travel in SMBIOS strings and group names: keep names to a safe alphabet. */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
@@ -150,6 +156,8 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
   const native = scalar('native');
   if (native !== undefined && typeof native.value !== 'boolean') problems.push(`${native.where}: must be true or false`);
 
+  const bootSetting = scalar('boot');
+  if (bootSetting !== undefined && !['auto', 'kernel', 'disk'].includes(String(bootSetting.value))) problems.push(`${bootSetting.where}: ${JSON.stringify(bootSetting.value)} is not auto, kernel or disk`);
   let network: GuestNetwork = { kind: 'user' };
   const net = scalar('network');
   if (net !== undefined) {
@@ -276,6 +284,7 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
     native: typeof native?.value === 'boolean' ? native.value : true,
     timeoutSeconds: timeout ?? 1800,
     network,
+    boot: (bootSetting?.value as 'auto' | 'kernel' | 'disk' | undefined) ?? 'auto',
     xmlFragments,
     configurations,
     varied,

@@ -11,6 +11,7 @@ import type { PlannedGuest } from '../matrix/plan';
 import type { CollectorClient, LabRun } from '../collector/collector-client';
 import { domainXml } from '../libvirt/domain-xml';
 import { guestName } from '../libvirt/guest-name';
+import type { DirectBoot } from '../libvirt/direct-boot';
 import type { Accelerator, HostVersions } from '../libvirt/host';
 import { run, type Virsh } from '../libvirt/virsh';
 
@@ -36,6 +37,7 @@ export interface RunMatrixOptions {
   readonly guests: readonly PlannedGuest[];
   readonly accelerator: Accelerator;
   readonly versions: HostVersions;
+  readonly directBoot: DirectBoot | undefined;
   readonly virsh: Virsh;
   readonly collector: CollectorClient;
   /** The collector's gRPC address as this host reaches it, for native runs. */
@@ -202,7 +204,7 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
     if (o.guestToken !== undefined) oem['token'] = o.guestToken;
     await writeFile(xmlFile, domainXml({
       name, config: g.config, domainType: o.accelerator.domainType, disk: { path: overlay, format: 'qcow2' }, network: o.matrix.network, oem,
-      xmlFragment: o.matrix.xmlFragments[g.config.xml] ?? '', serialLog,
+      xmlFragment: o.matrix.xmlFragments[g.config.xml] ?? '', serialLog, directBoot: o.directBoot,
     }), { mode: 0o600 });
     const known = new Set((await o.collector.runsLabelled(g.label)).map((r) => r.id));
     say('define');
