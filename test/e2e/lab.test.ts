@@ -95,7 +95,7 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
   expect(result.results.every((r) => r.ok)).toBe(true);
   const runs = await h.collector.store.listRuns();
   const guestRuns = runs.filter((r) => r.platform !== 'native');
-  expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk=ide', 'qemu/disk=virtio-blk']);
+  expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk-ide', 'qemu/disk-virtio-blk']);
   expect(runs.filter((r) => r.platform === 'native')).toHaveLength(2);
   expect(runs.every((r) => r.status === 'completed')).toBe(true);
 
@@ -104,7 +104,7 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
   expect(configs).toHaveLength(2);
   for (const c of configs) {
     const run = guestRuns.find((r) => r.id === c.runId)!;
-    expect(c.settings['disk_bus']).toBe(run.label.replace('disk=', ''));
+    expect(c.settings['disk_bus']).toBe(run.label.replace('disk-', ''));
     expect(c.settings).toMatchObject({ machine: 'pc', nic: 'virtio', cpu_model: 'maximum', disk_cache: 'none', vcpus: '2', memory: '1024', hugepages: 'off' });
     expect(c.accelerator).toBe('tcg');
     expect(c.qemuVersion).toMatch(/^\d+\.\d+/);

@@ -10,10 +10,10 @@ let operator: string;
 let agentToken: string;
 
 const GROUPS = [
-  { label: 'disk=virtio-blk,nic=virtio', disk: 'virtio-blk', nic: 'virtio', iops: 1000 },
-  { label: 'disk=virtio-blk,nic=e1000', disk: 'virtio-blk', nic: 'e1000', iops: 1000 },
-  { label: 'disk=sata,nic=virtio', disk: 'sata', nic: 'virtio', iops: 420 },
-  { label: 'disk=sata,nic=e1000', disk: 'sata', nic: 'e1000', iops: 420 },
+  { label: 'disk-virtio-blk.nic-virtio', disk: 'virtio-blk', nic: 'virtio', iops: 1000 },
+  { label: 'disk-virtio-blk.nic-e1000', disk: 'virtio-blk', nic: 'e1000', iops: 1000 },
+  { label: 'disk-sata.nic-virtio', disk: 'sata', nic: 'virtio', iops: 420 },
+  { label: 'disk-sata.nic-e1000', disk: 'sata', nic: 'e1000', iops: 420 },
 ];
 
 function sample(runId: string, benchmarkId: string, trials: number[]): SampleRecord {
@@ -88,8 +88,8 @@ test('recorded configurations name each group and give each setting\'s effect wi
   const op = new CollectorClient(h.collector.grpcAddress, operator);
   try {
     const groups = await recordAll(op);
-    expect(groups[0]).toBe('qemu/disk=virtio-blk,nic=virtio');
-    expect(groups[7]).toBe('qemu/disk=sata,nic=e1000');
+    expect(groups[0]).toBe('qemu/disk-virtio-blk.nic-virtio');
+    expect(groups[7]).toBe('qemu/disk-sata.nic-e1000');
   } finally {
     op.close();
   }
@@ -118,8 +118,8 @@ test('recorded configurations name each group and give each setting\'s effect wi
 
   // the report shows the configuration beside each group, and the effects
   const report = await (await fetch(`${h.collector.httpUrl}/report.txt`)).text();
-  expect(report).toMatch(/qemu\/disk=sata,nic=e1000: cpu_model=maximum disk_bus=sata machine=q35 nic=e1000; tcg, kernel 6\.1\.0-57-cloud-amd64, QEMU 7\.2\.22, libvirt 9\.0\.0; 2\/2 runs recorded/);
+  expect(report).toMatch(/qemu\/disk-sata\.nic-e1000: cpu_model=maximum disk_bus=sata machine=q35 nic=e1000; tcg, kernel 6\.1\.0-57-cloud-amd64, QEMU 7\.2\.22, libvirt 9\.0\.0; 2\/2 runs recorded/);
   const html = await (await fetch(`${h.collector.httpUrl}/`)).text();
-  expect(html).toContain('<tr data-config-group="qemu/disk=sata,nic=e1000">');
+  expect(html).toContain('<tr data-config-group="qemu/disk-sata.nic-e1000">');
   expect(html).toMatch(/<li data-setting="disk_bus">disk bus sata vs virtio-blk on disk\.rand_read_4k/);
 });

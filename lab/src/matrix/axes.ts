@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // The settings a lab matrix can vary, their allowed values, and what a configuration is: one
 // value per axis. Names follow libvirt's own where it has them.
 
@@ -56,7 +58,7 @@ export function defaultConfiguration(accelerator: 'kvm' | 'tcg'): Configuration 
   };
 }
 
-/** Short names used in group labels (`disk=sata,nic=e1000`). */
+/** Short names used in group labels (`disk-sata.nic-e1000`). */
 export const AXIS_LABELS: Readonly<Record<AxisName, string>> = {
   cpu_model: 'cpu',
   vcpus: 'vcpus',
@@ -89,13 +91,17 @@ export function axisValueText(value: string | number | boolean): string {
 
 /**
  * The group label of a configuration: the axes the matrix varies, in AXIS_NAMES order, as
- * `short=value` joined by commas. Only varied axes, so labels stay short and two matrices
- * varying the same axes file their runs in the same groups.
+ * `short-value` joined by dots (`disk-sata.nic-e1000`): what the collector's label alphabet
+ * (letters, digits, `. _ -`, at most 64) allows. Only varied axes, so labels stay short and two
+ * matrices varying the same axes file their runs in the same groups. The full configuration is
+ * recorded with each run; a label longer than 64 keeps its start and a hash of the whole.
  */
 export function configurationLabel(config: Configuration, varied: readonly AxisName[]): string {
-  return AXIS_NAMES.filter((a) => varied.includes(a))
-    .map((a) => `${AXIS_LABELS[a]}=${axisValueText(config[a])}`)
-    .join(',');
+  const label = AXIS_NAMES.filter((a) => varied.includes(a))
+    .map((a) => `${AXIS_LABELS[a]}-${axisValueText(config[a])}`)
+    .join('.');
+  if (label.length <= 64) return label;
+  return `${label.slice(0, 55)}-${createHash('sha256').update(label).digest('hex').slice(0, 8)}`;
 }
 
 /** Every axis value as text, keyed by axis name: what the lab records with each run. */

@@ -60,7 +60,7 @@ export function isMatrixError(err: unknown): err is MatrixError {
 const TOP_KEYS = ['image', 'collector', 'boot', 'network', 'profile', 'repetitions', 'seed', 'native', 'timeout', 'axes', 'configurations'] as const;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 /** Labels travel in SMBIOS strings and group names: keep names to a safe alphabet. */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$/;
 
 type Checker = (value: unknown, where: string) => { ok: true; value: AxisValue } | { ok: false; error: string };
 
@@ -77,7 +77,7 @@ const integer = (min: number, max: number, what: string): Checker => (v, where) 
 const name = (what: string, example: string): Checker => (v, where) =>
   typeof v === 'string' && SAFE_NAME.test(v)
     ? { ok: true, value: v }
-    : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use letters, digits and . _ + - (for example ${example})` };
+    : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use letters, digits and . _ - (for example ${example})` };
 
 const CHECKERS: Readonly<Record<Exclude<AxisName, 'xml'>, Checker>> = {
   cpu_model: name('CPU model', 'host-passthrough, host-model, maximum, qemu64, Skylake-Client'),
