@@ -53,12 +53,24 @@ beforeAll(async () => {
   const native = generateToken({ name: 'host', kind: 'agent', platform: 'native', expiresAtMs: undefined, nowMs: now });
   for (const t of [operator, guest, native]) await h.collector.store.createToken(t.record);
   env = { GUESTBENCH_OPERATOR_TOKEN: operator.token, GUESTBENCH_GUEST_TOKEN: guest.token, GUESTBENCH_NATIVE_TOKEN: native.token };
-  work = path.join(h.dir, 'lab-work');
+  // QEMU runs as libvirt-qemu: the overlays go where it can reach them (the harness's folder is 0700).
+  work = fs.mkdtempSync('/var/lib/libvirt/images/guestbench-lab-test-');
+  fs.chmodSync(work, 0o755);
   domainsBefore = await labDomains();
 }, 60 * 60_000);
 
 afterAll(async () => {
   await h?.close();
+  if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('a work folder QEMU cannot enter is refused before any guest is defined', async () => {
+  if (skipReason !== undefined) return;
+  const file = matrix('closed.yaml', 'native: false\nconfigurations:\n  - {disk_bus: virtio-blk}\n');
+  const r = await sh(process.execPath, [LAB_CLI, 'run', file, '--work-dir', path.join(h.dir, 'closed')], 120_000, env);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/QEMU runs as its own user and cannot enter .*guestbench-it-/);
+  expect(await labDomains()).toEqual(domainsBefore);
 });
 
 function matrix(file: string, body: string): string {

@@ -2,9 +2,11 @@
 // collector), then runs the matrix and prints what each configuration gave.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CollectorClient } from '../collector/collector-client';
 import { detectAccelerator, hostVersions } from '../libvirt/host';
+import { checkQemuCanReach } from '../libvirt/qemu-access';
 import { Virsh } from '../libvirt/virsh';
 import { loadMatrix, resolveBoot } from '../matrix/load-matrix';
 import { planGuests } from '../matrix/plan';
@@ -36,6 +38,12 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
   const agent = agentCli();
   if (matrix.native && !existsSync(agent)) throw new UsageError(`guestbench-agent is not built at ${agent} (npm run build), or set GUESTBENCH_AGENT_CLI`);
   const directBoot = resolveBoot(matrix);
+  const workDir = resolve(cmd.workDir);
+  await mkdir(workDir, { recursive: true, mode: 0o755 });
+  if (cmd.uri.endsWith('/system')) {
+    const problems = checkQemuCanReach([join(workDir, 'overlay.qcow2'), matrix.image, ...(directBoot === undefined ? [] : [directBoot.kernel, directBoot.initrd])]);
+    if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  }
   const virsh = new Virsh(cmd.uri);
   await virsh.check();
   const grpcAddress = cmd.grpc ?? hostSideAddress(matrix.collector);
@@ -66,7 +74,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     try {
       result = await runMatrix({
         matrix, guests, accelerator: accel, versions, directBoot, virsh, collector, grpcAddress,
-        workDir: resolve(cmd.workDir),
+        workDir,
         session: randomBytes(3).toString('hex'),
         guestToken: process.env['GUESTBENCH_GUEST_TOKEN'] || process.env['GUESTBENCH_TOKEN'] || undefined,
         nativeToken: process.env['GUESTBENCH_NATIVE_TOKEN'] || process.env['GUESTBENCH_TOKEN'] || undefined,
