@@ -107,16 +107,16 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
     o.log(`virt-customize on ${basename(target)} (${format}); under emulation this takes a minute or so`);
     const env = { ...process.env, LIBGUESTFS_BACKEND: process.env['LIBGUESTFS_BACKEND'] ?? 'direct' };
     const vc = await runWithEnv('virt-customize', [
-      '-a', target, '--format', format, '--no-network',
+      '--format', format, '-a', target, '--no-network',
       '--copy-in', `${dir}:/var/tmp`,
       '--run-command', 'sh /var/tmp/guestbench-bake/bake.sh',
       '--run-command', 'cat /var/tmp/guestbench-bake/report.txt > /var/tmp/guestbench-bake.report',
       '--delete', '/var/tmp/guestbench-bake',
     ], env);
     if (vc.code !== 0) throw new BakeError(`virt-customize failed: ${vc.stderr.trim().split('\n').slice(-6).join(' | ')}`);
-    const cat = await runWithEnv('virt-cat', ['-a', target, '--format', format, '/var/tmp/guestbench-bake.report'], env);
+    const cat = await runWithEnv('virt-cat', ['--format', format, '-a', target, '/var/tmp/guestbench-bake.report'], env);
     const report = cat.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    await runWithEnv('virt-customize', ['-a', target, '--format', format, '--no-network', '--delete', '/var/tmp/guestbench-bake.report'], env);
+    await runWithEnv('virt-customize', ['--format', format, '-a', target, '--no-network', '--delete', '/var/tmp/guestbench-bake.report'], env);
     const changed = report.some((l) => /^install-agent: (installed|mode|linked)\b/.test(l));
     return { image: target, format, report, changed, seconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
