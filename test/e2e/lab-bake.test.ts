@@ -77,15 +77,14 @@ test('bake puts the agent into a copy of a plain Debian image, it runs there, an
   expect(sha(PLAIN)).toBe(before);
 
   // what is in the image now, read without booting it
-  const ls = await sh('guestfish', ['--ro', '-a', copy, '-i', 'sh', 'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json']);
+  // (one appliance boot: each costs a minute or more under emulation); the agent runs inside the
+  // image, on the image's own libraries
+  const ls = await sh('guestfish', ['-a', copy, '-i', 'sh', 'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json; /usr/local/bin/guestbench-agent list --json']);
   expect(ls.code).toBe(0);
   expect(ls.stdout).toContain('/opt/guestbench/guestbench-agent.js');
   expect(ls.stdout).toContain('/etc/systemd/system/guestbench-agent.service');
-  expect(ls.stdout).toContain('"collector":"10.0.2.2:50051"');
-  // the agent runs inside the image, on the image's libraries
-  const list = await sh('guestfish', ['-a', copy, '-i', 'sh', '/usr/local/bin/guestbench-agent list --json']);
-  expect(list.code).toBe(0);
-  expect(list.stdout).toMatch(/"cpu\./);
+  expect(ls.stdout).toMatch(/"collector":\s*"10\.0\.2\.2:50051"/);
+  expect(ls.stdout).toMatch(/"cpu\./);
 
   t = Date.now();
   const second = await sh(process.execPath, [LAB_CLI, 'bake', copy, '--agent-config', config, '--json']);

@@ -1,5 +1,5 @@
 // guestbench-lab bake: puts the agent into an existing disk image (qcow2, raw or VMDK) with
-// libguestfs, mounting nothing on the host. The image's own install-agent.sh run does the work
+// libguestfs (guestfish), mounting nothing on the host. The image's own install-agent.sh run does the work
 // inside the libguestfs appliance, so the result is what installing in the guest would give, and
 // running bake again changes nothing.
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -53,7 +53,7 @@ if [ -z "$have" ]; then node_flag="--node-binary $d/node"; fi
 bash $d/install-agent.sh --root / --bundle $d/guestbench-agent.js $node_flag > $d/report.txt 2>&1 || { cat $d/report.txt >&2; exit 1; }
 if [ -f $d/agent.json ]; then
   mkdir -p /etc/guestbench
-  if ! cmp -s $d/agent.json /etc/guestbench/agent.json; then cp $d/agent.json /etc/guestbench/agent.json; chmod 0640 /etc/guestbench/agent.json; echo "install-agent: installed /etc/guestbench/agent.json" >> $d/report.txt; fi
+  if ! cmp -s $d/agent.json /etc/guestbench/agent.json; then cp $d/agent.json /etc/guestbench/agent.json; chmod 0600 /etc/guestbench/agent.json; echo "install-agent: installed /etc/guestbench/agent.json" >> $d/report.txt; fi
 fi
 `;
 
@@ -65,7 +65,7 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
   if (info.code !== 0) throw new BakeError(`qemu-img info ${source}: ${info.stderr.trim()}`);
   const format = (JSON.parse(info.stdout) as { format: string }).format;
   if (!['qcow2', 'raw', 'vmdk'].includes(format)) throw new BakeError(`${source} is a ${format} image; bake takes qcow2, raw or VMDK`);
-  for (const tool of ['virt-customize', 'virt-cat']) {
+  for (const tool of ['guestfish']) {
     if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new BakeError(`${tool} is not installed: bash scripts/ensure-libvirt.sh --with-guestfs (as root) installs guestfs-tools and a kernel for its appliance`);
   }
   const bundle = join(o.repo, 'agent', 'dist', 'bundle', 'guestbench-agent.js');
@@ -104,19 +104,19 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
     if (o.agentConfig !== undefined) await copyFile(o.agentConfig, join(dir, 'agent.json'));
     await writeFile(join(dir, 'bake.sh'), IN_IMAGE, { mode: 0o755 });
 
-    o.log(`virt-customize on ${basename(target)} (${format}); under emulation this takes a minute or so`);
+    // One libguestfs appliance boot for everything (under emulation each boot costs a minute or
+    // more): copy the files in, run install-agent.sh in the image's root, print its report,
+    // remove the files.
+    o.log(`guestfish on ${basename(target)} (${format}); under emulation this takes a minute or more`);
     const env = { ...process.env, LIBGUESTFS_BACKEND: process.env['LIBGUESTFS_BACKEND'] ?? 'direct' };
-    const vc = await runWithEnv('virt-customize', [
-      '--format', format, '-a', target, '--no-network',
-      '--copy-in', `${dir}:/var/tmp`,
-      '--run-command', 'sh /var/tmp/guestbench-bake/bake.sh',
-      '--run-command', 'cat /var/tmp/guestbench-bake/report.txt > /var/tmp/guestbench-bake.report',
-      '--delete', '/var/tmp/guestbench-bake',
+    const gf = await runWithEnv('guestfish', [
+      '--format', format, '-a', target, '-i',
+      'copy-in', dir, '/var/tmp', ':',
+      'sh', 'sh /var/tmp/guestbench-bake/bake.sh && cat /var/tmp/guestbench-bake/report.txt', ':',
+      'rm-rf', '/var/tmp/guestbench-bake',
     ], env);
-    if (vc.code !== 0) throw new BakeError(`virt-customize failed: ${vc.stderr.trim().split('\n').slice(-6).join(' | ')}`);
-    const cat = await runWithEnv('virt-cat', ['--format', format, '-a', target, '/var/tmp/guestbench-bake.report'], env);
-    const report = cat.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    await runWithEnv('virt-customize', ['--format', format, '-a', target, '--no-network', '--delete', '/var/tmp/guestbench-bake.report'], env);
+    if (gf.code !== 0) throw new BakeError(`guestfish failed: ${gf.stderr.trim().split('\n').slice(-6).join(' | ')}`);
+    const report = gf.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
     const changed = report.some((l) => /^install-agent: (installed|mode|linked)\b/.test(l));
     return { image: target, format, report, changed, seconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
