@@ -273,10 +273,17 @@ async function runNativeTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'n
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
-  const onAbort = (): void => void child.kill('SIGINT');
+  // The agent stops at SIGINT after its current benchmark; one that hangs (a collector gone) is
+  // killed after a grace period, so an interrupted lab always ends.
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    child.kill('SIGINT');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  };
   o.signal.addEventListener('abort', onAbort, { once: true });
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   o.signal.removeEventListener('abort', onAbort);
+  clearTimeout(killTimer);
   if (o.signal.aborted) throw new Aborted();
   const runId = /"runId"\s*:\s*"([^"]+)"/.exec(stdout)?.[1];
   const ok = code === 0;
