@@ -26,7 +26,7 @@ done
 packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils libxml2-utils)
 if ((guestfs)); then
   # libguestfs boots a small appliance built from the host's kernel: it needs one in /boot.
-  packages+=(guestfs-tools)
+  packages+=(guestfs-tools guestfish)
   ls /boot/vmlinuz-* >/dev/null 2>&1 || packages+=(linux-image-cloud-amd64)
 fi
 
