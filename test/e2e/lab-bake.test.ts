@@ -79,7 +79,7 @@ test('bake puts the agent into a copy of a plain Debian image, it runs there, an
   // what is in the image now, read without booting it
   // (one appliance boot: each costs a minute or more under emulation); the agent runs inside the
   // image, on the image's own libraries
-  const ls = await sh('guestfish', ['-a', copy, '-i', 'sh', 'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json; /usr/local/bin/guestbench-agent list --json']);
+  const ls = await sh('guestfish', ['--format=raw', '-a', copy, '-i', 'sh', 'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json; /usr/local/bin/guestbench-agent list --json']);
   expect(ls.code).toBe(0);
   expect(ls.stdout).toContain('/opt/guestbench/guestbench-agent.js');
   expect(ls.stdout).toContain('/etc/systemd/system/guestbench-agent.service');

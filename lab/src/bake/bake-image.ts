@@ -88,7 +88,9 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
     target = resolve(o.out);
     if (target === source) throw new BakeError('--out names IMAGE itself; leave --out away to bake IMAGE in place');
     o.log(`copying ${source} to ${target}`);
-    await copyFile(source, target);
+    // cp keeps a raw image sparse (and reflinks where the file system can).
+    const cp = await run('cp', ['--sparse=always', '--reflink=auto', source, target], 30 * 60_000);
+    if (cp.code !== 0) throw new BakeError(`cannot copy ${source} to ${target}: ${cp.stderr.trim()}`);
   }
 
   const stage = await mkdtemp(join(tmpdir(), 'guestbench-bake-'));
@@ -110,7 +112,7 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
     o.log(`guestfish on ${basename(target)} (${format}); under emulation this takes a minute or more`);
     const env = { ...process.env, LIBGUESTFS_BACKEND: process.env['LIBGUESTFS_BACKEND'] ?? 'direct' };
     const gf = await runWithEnv('guestfish', [
-      '--format', format, '-a', target, '-i',
+      `--format=${format}`, '-a', target, '-i',
       'copy-in', dir, '/var/tmp', ':',
       'sh', 'sh /var/tmp/guestbench-bake/bake.sh && cat /var/tmp/guestbench-bake/report.txt', ':',
       'rm-rf', '/var/tmp/guestbench-bake',
