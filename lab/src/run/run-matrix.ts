@@ -157,23 +157,35 @@ export async function runMatrix(o: RunMatrixOptions): Promise<RunMatrixResult> {
   return { results, interrupted: interrupted || o.signal.aborted, seconds: seconds(Date.now() - started) };
 }
 
-/** Waits for a run under `label` that was not there before; undefined when `alive` says the guest is gone. */
+/**
+ * Waits for a run under `label` that was not there before and satisfies `until`. When `gone`
+ * says the guest has stopped, the collector is asked once more (a guest may end its run and
+ * power off between two polls) before giving up with gone's reason.
+ */
 async function waitForRun(
   o: RunMatrixOptions,
   label: string,
   known: ReadonlySet<string>,
   until: (r: LabRun) => boolean,
-  alive: () => Promise<string | undefined>,
+  gone: () => Promise<string | undefined>,
   deadline: number,
   pollMs: number,
 ): Promise<LabRun> {
-  for (;;) {
+  const look = async (): Promise<LabRun | undefined> => {
     const fresh = (await o.collector.runsLabelled(label)).filter((r) => !known.has(r.id));
     if (fresh.length > 1) throw new Error(`${fresh.length} new runs under label ${label}: another agent uses it; give each lab its own collector or labels`);
-    if (fresh[0] !== undefined && until(fresh[0])) return fresh[0];
-    const gone = await alive();
-    if (gone !== undefined) throw new Error(gone);
-    if (Date.now() > deadline) throw new Error(`no ${fresh[0] === undefined ? 'run started' : 'end of run'} within the matrix's timeout of ${o.matrix.timeoutSeconds} s`);
+    return fresh[0] !== undefined && until(fresh[0]) ? fresh[0] : undefined;
+  };
+  for (;;) {
+    const found = await look();
+    if (found !== undefined) return found;
+    const why = await gone();
+    if (why !== undefined) {
+      const last = await look();
+      if (last !== undefined) return last;
+      throw new Error(why);
+    }
+    if (Date.now() > deadline) throw new Error(`no run ${until.name === 'started' ? 'started' : 'end'} within the matrix's timeout of ${o.matrix.timeoutSeconds} s`);
     await sleep(pollMs, o.signal);
   }
 }
@@ -215,19 +227,18 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
     phase('start');
     say('boot (waiting for the agent\'s run)');
     const deadline = Date.now() + o.matrix.timeoutSeconds * 1000;
-    const alive = async (): Promise<string | undefined> => {
+    // Only a domain that is off (or gone) has stopped: "in shutdown", "paused", "blocked" are
+    // still active states of a running QEMU.
+    const gone = async (): Promise<string | undefined> => {
       const state = await o.virsh.state(name);
-      return state === 'running' || state === 'paused' ? undefined : `the guest stopped (${state ?? 'gone'}) before its run ended; serial console in ${serialLog}`;
+      return state !== undefined && state !== 'shut off' && state !== 'crashed' ? undefined : `the guest stopped (${state ?? 'gone'}) before its run ended; serial console in ${serialLog}`;
     };
-    const startedRun = await waitForRun(o, g.label, known, () => true, alive, deadline, pollMs);
+    const started = (): boolean => true;
+    const startedRun = await waitForRun(o, g.label, known, started, gone, deadline, pollMs);
     runId = startedRun.id;
     phase('boot');
     say(`run ${runId}`);
-    const ended = await waitForRun(o, g.label, known, (r) => r.status !== 'running', async () => {
-      const gone = await alive();
-      // A guest that powered off right after ending its run is fine: look once more.
-      return gone === undefined ? undefined : (await o.collector.runsLabelled(g.label)).some((r) => r.id === runId && r.status !== 'running') ? undefined : gone;
-    }, deadline, pollMs);
+    const ended = await waitForRun(o, g.label, known, (r) => r.status !== 'running', gone, deadline, pollMs);
     phase('run');
     group = await o.collector.recordRunConfiguration({
       runId: ended.id,
