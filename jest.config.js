@@ -4,7 +4,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/proto', '<rootDir>/agent', '<rootDir>/collector', '<rootDir>/test'],
+  roots: ['<rootDir>/proto', '<rootDir>/agent', '<rootDir>/collector', '<rootDir>/lab', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
@@ -12,7 +12,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   moduleNameMapper: {
-    '^@guestbench/(proto|agent|collector)$': '<rootDir>/$1/src/index.ts',
+    '^@guestbench/(proto|agent|collector|lab)$': '<rootDir>/$1/src/index.ts',
   },
   testTimeout: 60_000,
 };

@@ -186,3 +186,18 @@ export interface TokenRecord {
   /** The agent this token enrolled, '' until its first enrollment. */
   readonly agentId: string;
 }
+
+/**
+ * The hypervisor configuration a run was made under, as the lab (or run-guest.js) recorded it:
+ * setting name to value (disk_bus, nic, cpu_model, …) and the host's versions.
+ */
+export interface RunConfigurationRecord {
+  readonly runId: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly hostKernel: string;
+  readonly qemuVersion: string;
+  readonly libvirtVersion: string;
+  /** kvm or tcg */
+  readonly accelerator: string;
+  readonly recordedAtMs: number;
+}

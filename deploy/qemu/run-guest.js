@@ -31,6 +31,13 @@ const USAGE = `Usage: node deploy/qemu/run-guest.js [options]
   --token T, --label L, --profile P, --platform P
                        more SMBIOS OEM strings (guestbench.token=…, …)
   --fw-cfg-config FILE JSON settings handed over fw_cfg as opt/org.guestbench/config
+  --record-to HOST:PORT
+                       after the run, record its configuration (accelerator, machine type,
+                       CPU model, disk bus and cache mode, NIC model, vCPUs, memory, host kernel
+                       and QEMU version) with the collector at this gRPC address, as this host
+                       reaches it; needs an operator token in GUESTBENCH_OPERATOR_TOKEN when the
+                       collector checks tokens. The run is the one that appeared under the
+                       guest's label while the guest ran.
   --until marker|login|poweroff
                        what ends the run: the agent's "run ended" line (default), the login
                        prompt, or the guest powering off
@@ -68,6 +75,7 @@ function parseArguments(argv) {
     boot: 'kernel',
     oemStrings: [],
     fwCfgConfig: undefined,
+    recordTo: undefined,
     until: 'marker',
     timeoutSeconds: 600,
     serialLog: undefined,
@@ -104,6 +112,7 @@ function parseArguments(argv) {
       case '--profile': settings.profile = value(); break;
       case '--platform': settings.platform = value(); break;
       case '--fw-cfg-config': o.fwCfgConfig = path.resolve(value()); break;
+      case '--record-to': o.recordTo = value(); break;
       case '--until': o.until = oneOf(arg, value(), ['marker', 'login', 'poweroff']); break;
       case '--timeout': o.timeoutSeconds = integer(1); break;
       case '--serial-log': o.serialLog = path.resolve(value()); break;
@@ -122,6 +131,10 @@ function parseArguments(argv) {
   if (settings.collector !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(settings.collector)) {
     throw new UsageError(`--collector must be HOST:PORT, got "${settings.collector}"`);
   }
+  if (o.recordTo !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(o.recordTo)) {
+    throw new UsageError(`--record-to must be HOST:PORT, got "${o.recordTo}"`);
+  }
+  o.label = settings.label ?? '';
   for (const key of ['collector', 'token', 'label', 'profile', 'platform']) {
     if (settings[key] !== undefined) o.oemStrings.push(`guestbench.${key}=${settings[key]}`);
   }
@@ -190,7 +203,13 @@ function qemuCommand(o) {
     const cmdline = [manifest.cmdline, o.poweroff ? 'guestbench.poweroff' : '', o.append].filter(Boolean).join(' ');
     args.push('-kernel', manifest.files.kernel, '-initrd', manifest.files.initrd, '-append', cmdline);
   }
-  return { file: 'qemu-system-x86_64', args, accel, whyNotKvm: noKvm, image, name: manifest?.name ?? path.basename(image).replace(/\.[^.]+$/, '') };
+  // What the lab calls these settings (lab/src/matrix/axes.ts), recorded with the run by --record-to.
+  const configuration = {
+    machine: 'q35', cpu_model: accel === 'kvm' ? 'host-passthrough' : 'maximum', disk_bus: 'virtio-blk',
+    // -drive without cache= is QEMU's default, writeback.
+    disk_cache: 'writeback', nic: 'virtio', vcpus: String(o.cpus), memory: String(o.memoryMib),
+  };
+  return { file: 'qemu-system-x86_64', args, accel, whyNotKvm: noKvm, image, configuration, name: manifest?.name ?? path.basename(image).replace(/\.[^.]+$/, '') };
 }
 
 /**
@@ -200,6 +219,7 @@ function qemuCommand(o) {
  */
 async function runGuest(options, { onLine, signal } = {}) {
   const cmd = qemuCommand(options);
+  const recorder = options.recordTo === undefined ? undefined : await configurationRecorder(options.recordTo, options.label ?? '');
   const serialLog = options.serialLog ?? path.join(repo, '.cache/runs', `${cmd.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.serial.log`);
   fs.mkdirSync(path.dirname(serialLog), { recursive: true });
   const log = fs.createWriteStream(serialLog);
@@ -300,9 +320,11 @@ async function runGuest(options, { onLine, signal } = {}) {
       outcome = { exitCode: EXIT.QEMU_FAILED, reason: `QEMU exited (code ${exit.code}, signal ${exit.signal}) before the run ended${last ? `: ${last}` : ''}` };
     }
   }
+  const configuration = recorder === undefined ? undefined : await recorder.record(cmd);
   return {
     exitCode: outcome.exitCode,
     reason: outcome.reason,
+    configuration,
     accel: cmd.accel,
     whyNotKvm: cmd.whyNotKvm,
     image: cmd.image,
@@ -312,6 +334,57 @@ async function runGuest(options, { onLine, signal } = {}) {
     timings,
     command: [cmd.file, ...cmd.args],
   };
+}
+
+/**
+ * Records the configuration of the run a guest makes: the runs under its label are noted before
+ * QEMU starts, and the new one afterwards gets the configuration (RecordRunConfiguration, an
+ * operator call). Never fails the guest's run: the outcome is in the result.
+ */
+async function configurationRecorder(address, label) {
+  const grpc = require('@grpc/grpc-js');
+  const { JobServiceClient, QueryServiceClient } = require('@guestbench/proto');
+  const metadata = new grpc.Metadata();
+  const token = process.env.GUESTBENCH_OPERATOR_TOKEN;
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  const call = (client, method, req) =>
+    new Promise((resolve, reject) => {
+      client[method](req, metadata, { deadline: new Date(Date.now() + 15000) }, (err, res) => (err ? reject(new Error(`${method} at ${address}: ${err.details || err.message}`)) : resolve(res)));
+    });
+  const query = new QueryServiceClient(address, grpc.credentials.createInsecure());
+  const jobs = new JobServiceClient(address, grpc.credentials.createInsecure());
+  const list = async () => (await call(query, 'listRuns', { platform: '', label, hostname: '', limit: 1000 })).runs;
+  let before;
+  let early;
+  try {
+    before = new Set((await list()).map((r) => r.id));
+  } catch (err) {
+    early = err.message;
+  }
+  return {
+    async record(cmd) {
+      try {
+        if (early !== undefined) return { recorded: false, error: early };
+        const fresh = (await list()).filter((r) => !before.has(r.id));
+        if (fresh.length !== 1) return { recorded: false, error: `${fresh.length} new runs under label "${label}" while the guest ran; expected exactly one` };
+        const run = fresh[0];
+        const res = await call(jobs, 'recordRunConfiguration', {
+          runId: run.id, settings: cmd.configuration, hostKernel: os.release(), qemuVersion: qemuVersion(), libvirtVersion: '', accelerator: cmd.accel,
+        });
+        return { recorded: true, runId: run.id, group: res.group, settings: cmd.configuration };
+      } catch (err) {
+        return { recorded: false, error: err.message };
+      } finally {
+        query.close();
+        jobs.close();
+      }
+    },
+  };
+}
+
+function qemuVersion() {
+  const r = require('node:child_process').spawnSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8', timeout: 10000 });
+  return /version (\S+)/.exec(r.stdout ?? '')?.[1] ?? '';
 }
 
 async function main(argv) {
@@ -350,6 +423,8 @@ async function main(argv) {
     process.stderr.write(
       `run-guest: ${result.reason} (exit ${result.exitCode}); ${result.accel}; login prompt ${t.login ?? '-'} s, run ended ${t.runEnded ?? '-'} s, QEMU exited ${t.qemuExited} s; serial log ${result.serialLog}\n`,
     );
+    const c = result.configuration;
+    if (c !== undefined) process.stderr.write(c.recorded ? `run-guest: configuration recorded for run ${c.runId} (${c.group})\n` : `run-guest: configuration NOT recorded: ${c.error}\n`);
   }
   return result.exitCode;
 }

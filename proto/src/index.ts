@@ -60,6 +60,8 @@ export {
   JobServiceService,
   ListJobsRequest,
   ListJobsResponse,
+  RecordRunConfigurationRequest,
+  RecordRunConfigurationResponse,
 } from './gen/guestbench/v1/job';
 export type { JobServiceServer } from './gen/guestbench/v1/job';
 

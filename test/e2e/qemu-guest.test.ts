@@ -11,9 +11,9 @@ import { AGENT_CLI, runCli, startHarness, type Harness } from '../helpers/collec
 const REPO = path.resolve(__dirname, '..', '..');
 const CI = process.env['CI'] === 'true';
 
-function sh(file: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function sh(file: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, [...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, [...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1;
       resolve({ code, stdout, stderr });
     });
@@ -45,6 +45,8 @@ beforeAll(async () => {
   const guestToken = generateToken({ name: 'guest', kind: 'agent', platform: '', expiresAtMs: undefined, nowMs: Date.now() });
   await h.collector.store.createToken(native.record);
   await h.collector.store.createToken(guestToken.record);
+  const operator = generateToken({ name: 'runner', kind: 'operator', platform: '', expiresAtMs: undefined, nowMs: Date.now() });
+  await h.collector.store.createToken(operator.record);
 
   t = Date.now();
   const base = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--state-dir', path.join(h.dir, 'native-state')], { GUESTBENCH_TOKEN: native.token });
@@ -55,8 +57,8 @@ beforeAll(async () => {
   t = Date.now();
   guest = await sh(process.execPath, [
     path.join(REPO, 'deploy/qemu/run-guest.js'), '--collector-port', String(h.collector.grpcPort), '--token', guestToken.token,
-    '--profile', 'smoke', '--serial-log', serialLog, '--timeout', '1500', '--json',
-  ], 30 * 60_000);
+    '--profile', 'smoke', '--serial-log', serialLog, '--timeout', '1500', '--json', '--record-to', h.collector.grpcAddress,
+  ], 30 * 60_000, { GUESTBENCH_OPERATOR_TOKEN: operator.token });
   timings['guest boot + smoke run'] = (Date.now() - t) / 1000;
   console.log(`QEMU end-to-end timings (s): ${JSON.stringify(timings)}`);
 }, 60 * 60_000);
@@ -81,6 +83,14 @@ test('the guest boots, reads its collector from SMBIOS, runs the smoke profile a
   expect(guestRun!.platform).toBe(result.accel === 'kvm' ? 'kvm' : 'qemu');
   expect(guestRun!.detectedPlatform).toBe(guestRun!.platform);
   expect(guestRun!.evidence.some((e) => e.source.includes('dmi') && /QEMU/.test(e.value))).toBe(true);
+  // run-guest.js recorded the settings it started the guest with, for that run
+  const [config] = await h.collector.store.getRunConfigurations([guestRun!.id]);
+  expect(config?.settings).toEqual({
+    machine: 'q35', cpu_model: result.accel === 'kvm' ? 'host-passthrough' : 'maximum', disk_bus: 'virtio-blk', disk_cache: 'writeback', nic: 'virtio',
+    vcpus: String(guestRun!.inventory.cpus), memory: expect.stringMatching(/^\d+$/),
+  });
+  expect(config?.accelerator).toBe(result.accel);
+  expect(config?.qemuVersion).toMatch(/^\d+\.\d+/);
   // it found its collector through SMBIOS: nothing else told it
   expect(fs.readFileSync(serialLog, 'utf8')).toMatch(/guestbench-agent: run ended result=success/);
 });

@@ -9,10 +9,14 @@ import type {
   JobServiceServer,
   ListJobsRequest,
   ListJobsResponse,
+  RecordRunConfigurationRequest,
+  RecordRunConfigurationResponse,
 } from '@guestbench/proto';
 import type { Authenticator } from '../auth/authenticator';
 import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
 import { parseJobRequest } from '../jobs/parse-job-request';
+import { groupKey } from '../model';
+import { parseRunConfiguration } from './parse-run-configuration';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';
 import type { JobView } from '../model';
@@ -59,6 +63,18 @@ export function createJobService(options: { store: Store; jobs: JobBroker; auth:
       const view = await options.store.getJob(req.jobId);
       if (view === undefined) return refuse('GetJob', GrpcStatus.NOT_FOUND, `job ${req.jobId} does not exist`);
       return { job: jobToWire(view) };
+    }),
+    recordRunConfiguration: unary<RecordRunConfigurationRequest, RecordRunConfigurationResponse>(ctx, 'RecordRunConfiguration', async (req, call) => {
+      const auth = await options.auth.checkMetadata(call.metadata, 'operator');
+      if (!auth.ok) return refuse('RecordRunConfiguration', GrpcStatus.UNAUTHENTICATED, auth.reason);
+      const parsed = parseRunConfiguration(req);
+      if (!parsed.ok) return refuse('RecordRunConfiguration', GrpcStatus.INVALID_ARGUMENT, parsed.error);
+      const run = await options.store.getRun(parsed.value.runId);
+      if (run === undefined) return refuse('RecordRunConfiguration', GrpcStatus.NOT_FOUND, `run ${parsed.value.runId.slice(0, 128)} does not exist`);
+      await options.store.putRunConfiguration({ ...parsed.value, recordedAtMs: Date.now() });
+      const group = groupKey(run.platform, run.label);
+      log.info({ event: 'run-configuration-recorded', runId: run.id, group, settings: parsed.value.settings, accelerator: parsed.value.accelerator }, 'run configuration recorded');
+      return { group };
     }),
   };
 }

@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { compareAa, isAaError } from '../compare/aa-verdict';
 import { compare } from '../compare/compare';
+import { configurationView, formatConfigurationView } from '../compare/configuration-view';
 import type { Authenticator } from '../auth/authenticator';
 import { isNoAgentsError, type JobBroker } from '../jobs/job-broker';
 import { parseJobRequest } from '../jobs/parse-job-request';
@@ -164,6 +165,19 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
           if (isAaError(err)) throw new HttpError(err.kind === 'not-found' ? 404 : 400, `aa: ${err.message}`);
           throw err;
         }
+      },
+    },
+    {
+      // The effect of each hypervisor setting, from the configurations guestbench-lab recorded.
+      method: 'GET', path: '/api/v1/configurations', name: 'configurations',
+      async handle({ url }) {
+        onlyKeys(url, ['platform', 'host', 'since', 'until', 'format']);
+        const format = url.searchParams.get('format') ?? 'json';
+        if (format !== 'json' && format !== 'text') throw new HttpError(400, `format: "${format.slice(0, 20)}" is not json or text`);
+        const query = parseReportQuery(new URLSearchParams([...url.searchParams].filter(([k]) => k !== 'format')));
+        if (!query.ok) throw new HttpError(400, query.error);
+        const view = await configurationView(store, query.value.filter);
+        return format === 'json' ? ok(view) : { status: 200, body: formatConfigurationView(view), contentType: 'text/plain; charset=utf-8' };
       },
     },
     {

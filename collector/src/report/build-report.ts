@@ -2,6 +2,7 @@
 // comparison, each group's stability (how its runs ended, how long agents went silent,
 // boot-to-agent time) and the inventory of each system.
 import { compare, groupSelected, parseGroupSpec, type CompareResult } from '../compare/compare';
+import { configurationView, type ConfigurationView } from '../compare/configuration-view';
 import { groupKey, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
 import type { ReportQuery } from '../query/parse-report-query';
 import type { Store } from '../store/store';
@@ -56,6 +57,8 @@ export interface ReportData {
   readonly comparison: CompareResult;
   readonly stability: readonly StabilityRow[];
   readonly systems: readonly SystemRow[];
+  /** The configuration each lab group was recorded with, and the effect of each setting. */
+  readonly configurations: ConfigurationView;
 }
 
 const STATUSES: readonly RunStatus[] = ['completed', 'partial', 'failed', 'lost', 'cancelled', 'running'];
@@ -140,5 +143,8 @@ export async function buildReport(store: Store, query: ReportQuery, nowMs: numbe
   const first = (s: SystemRow): number => Math.min(...s.groups.map((g) => rank.get(g) ?? order.length));
   for (const s of systems) (s.groups as string[]).sort((x, y) => (rank.get(x) ?? 0) - (rank.get(y) ?? 0));
   systems.sort((x, y) => first(x) - first(y) || (x.hostname < y.hostname ? -1 : x.hostname > y.hostname ? 1 : 0));
-  return { generatedAtMs: nowMs, query, comparison, stability, systems };
+  const all = await configurationView(store, f);
+  const shown = new Set(order);
+  const configurations = { groups: all.groups.filter((g) => shown.has(g.key)), effects: all.effects.filter((e) => shown.has(e.group) && shown.has(e.referenceGroup)) };
+  return { generatedAtMs: nowMs, query, comparison, stability, systems, configurations };
 }

@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: inline CSS and SVG, no script, no external
 // asset, so that it can be mailed, archived or opened from a file and look the same.
 import type { BenchmarkRow, GroupResult } from '../compare/compare';
+import { formatEffect } from '../compare/configuration-view';
 import { reportQueryParams } from '../query/parse-report-query';
 import type { ReportData, StabilityRow, SystemRow } from './build-report';
 import { escapeHtml as h } from './escape';
@@ -286,6 +287,28 @@ function systemsSection(rows: readonly SystemRow[]): string {
   );
 }
 
+function configurationsSection(view: ReportData['configurations']): string {
+  if (view.groups.length === 0) return '';
+  const body = view.groups
+    .map(
+      (g) =>
+        `<tr data-config-group="${h(g.key)}"><td>${h(g.key)}</td><td>${h(Object.entries(g.settings).map(([k, v]) => `${k}=${v}`).join(' '))}</td>` +
+        `<td>${h(g.accelerator || '–')}</td><td>${h(g.hostKernel || '–')}</td><td>${h(g.qemuVersion || '–')}</td><td>${h(g.libvirtVersion || '–')}</td>` +
+        `<td class="num">${g.configuredRuns}/${g.runs}${g.mixed ? ' (mixed)' : ''}</td></tr>`,
+    )
+    .join('');
+  const effects = view.effects.map((e) => `<li data-setting="${h(e.setting)}">${h(formatEffect(e))}</li>`).join('');
+  return (
+    '<section id="configurations"><h2>Configurations</h2>' +
+    '<p class="lead">The hypervisor configuration each group was run with (recorded by guestbench-lab), and the effect of each setting: ' +
+    'for two groups that differ in that setting alone, the first value\'s performance relative to the second\'s, with its 95% interval (above 1 is better).</p>' +
+    '<div class="table-box"><table class="configurations"><thead><tr><th>group</th><th>settings</th><th>accelerator</th><th>host kernel</th><th>QEMU</th><th>libvirt</th><th class="num">runs recorded</th></tr></thead>' +
+    `<tbody>${body}</tbody></table></div>` +
+    (effects === '' ? '<p class="note">No two groups differ in exactly one setting.</p>' : `<h3>Effect of each setting</h3><ul class="effects">${effects}</ul>`) +
+    '</section>'
+  );
+}
+
 function queryForm(data: ReportData): string {
   const q = data.query;
   const f = q.filter;
@@ -344,6 +367,7 @@ export function renderHtml(data: ReportData, options: HtmlOptions = {}): string 
     sections.join('') +
     stabilitySection(data.stability) +
     systemsSection(data.systems) +
+    configurationsSection(data.configurations) +
     '<footer class="meta"><p>relative = guest/native when higher is better, native/guest when lower is better. ' +
     'The 95% interval is Welch\'s on log values: per run when both sides have two or more runs, else per trial. ' +
     'Pairs only the same benchmark, parameters and agent major version.</p></footer>' +

@@ -1,6 +1,7 @@
 // The report as Markdown (for an issue or a wiki page), CSV (one row per measurement, for a
 // spreadsheet) and plain text (today's terminal table, then stability).
 import { categoryOf } from '@guestbench/proto';
+import { formatConfigurationView, formatEffect } from '../compare/configuration-view';
 import type { ReportData } from './build-report';
 import { csvField, escapeMarkdown as md } from './escape';
 import { formatComparison } from './format-comparison';
@@ -128,6 +129,24 @@ export function renderMarkdown(data: ReportData): string {
       '',
     );
   }
+  if (data.configurations.groups.length > 0) {
+    out.push(
+      '## Configurations',
+      '',
+      mdTable(
+        ['group', 'settings', 'accelerator', 'host kernel', 'QEMU', 'libvirt', 'runs recorded'],
+        data.configurations.groups.map((g) => [
+          md(g.key), md(Object.entries(g.settings).map(([k, v]) => `${k}=${v}`).join(' ')), md(g.accelerator || '–'), md(g.hostKernel || '–'),
+          md(g.qemuVersion || '–'), md(g.libvirtVersion || '–'), `${g.configuredRuns}/${g.runs}${g.mixed ? ' (mixed)' : ''}`,
+        ]),
+      ),
+      '',
+      '### Effect of each setting (everything else equal; above 1 is better)',
+      '',
+      ...(data.configurations.effects.length === 0 ? ['No two groups differ in exactly one setting.'] : data.configurations.effects.map((e) => `- ${md(formatEffect(e))}`)),
+      '',
+    );
+  }
   return out.join('\n');
 }
 
@@ -164,6 +183,7 @@ export function renderText(data: ReportData): string {
     const problems = problemLines(data);
     if (problems.length > 0) out.push('', 'Partial, failed and lost runs (newest first):', ...problems.map((l) => `  ${l}`));
   }
+  if (data.configurations.groups.length > 0) out.push('', formatConfigurationView(data.configurations).trimEnd());
   // Text from guests must not steer the terminal: no escape sequences or other controls.
   // eslint-disable-next-line no-control-regex
   return `${out.join('\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')}\n`;

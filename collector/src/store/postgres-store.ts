@@ -10,6 +10,7 @@ import {
   type JobRecord,
   type JobView,
   type LogRecord,
+  type RunConfigurationRecord,
   type RunRecord,
   type RunStatus,
   type SampleRecord,
@@ -34,7 +35,7 @@ import {
   type Store,
   type TokenBinding,
 } from './store';
-import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toRunConfiguration, toToken, type AgentRow, type GroupRunRow, type RunConfigurationRow, type RunRow, type TokenRow } from './row-mappers';
 
 export interface PostgresStoreOptions {
   /** Connections kept by this collector. @default 10 */
@@ -648,6 +649,25 @@ export class PostgresStore implements Store {
       await query(client, 'UPDATE tokens SET agent_id = $1 WHERE id = $2', [agentId, chosen.row.id]);
       return { ok: true, token: toToken({ ...chosen.row, agent_id: agentId }), unbound: holders.map(toToken) };
     });
+  }
+
+  async putRunConfiguration(c: RunConfigurationRecord): Promise<void> {
+    await query(
+      this.pool,
+      `INSERT INTO run_configurations (run_id, settings_json, host_kernel, qemu_version, libvirt_version, accelerator, recorded_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (run_id) DO UPDATE SET settings_json = excluded.settings_json, host_kernel = excluded.host_kernel,
+         qemu_version = excluded.qemu_version, libvirt_version = excluded.libvirt_version, accelerator = excluded.accelerator,
+         recorded_at_ms = excluded.recorded_at_ms`,
+      [c.runId, JSON.stringify(c.settings), c.hostKernel, c.qemuVersion, c.libvirtVersion, c.accelerator, c.recordedAtMs],
+    );
+  }
+
+  async getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await query<RunConfigurationRow>(this.pool, 'SELECT * FROM run_configurations WHERE run_id = ANY($1::text[])', [[...runIds]]);
+    const byId = new Map(rows.map((r) => [r.run_id, toRunConfiguration(r)]));
+    return runIds.flatMap((id) => byId.get(id) ?? []);
   }
 
   async close(): Promise<void> {

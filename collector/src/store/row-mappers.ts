@@ -1,7 +1,7 @@
 // Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
 // columns are the same in both schemas).
 import type { GroupRuns, RunProvenance } from './store';
-import { clockCheck, EMPTY_INVENTORY, type AgentRecord, type ClockCheck, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
+import { clockCheck, EMPTY_INVENTORY, type AgentRecord, type ClockCheck, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunConfigurationRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
 
 export interface AgentRow {
   id: string;
@@ -164,4 +164,26 @@ export function clockUpdateSql(id: string, g: string, h: string): string {
     clock_last_beat = CASE WHEN ${takeLast} THEN clock_beats + 1 ELSE clock_last_beat END,
     clock_beats = clock_beats + 1
   WHERE id = ${id} AND status IN ('running', 'lost') AND (clock_guest_last_ms IS NULL OR ${g} > clock_guest_last_ms)`;
+}
+
+export interface RunConfigurationRow {
+  run_id: string;
+  settings_json: string;
+  host_kernel: string;
+  qemu_version: string;
+  libvirt_version: string;
+  accelerator: string;
+  recorded_at_ms: number;
+}
+
+export function toRunConfiguration(r: RunConfigurationRow): RunConfigurationRecord {
+  return {
+    runId: r.run_id,
+    settings: JSON.parse(r.settings_json) as Record<string, string>,
+    hostKernel: r.host_kernel,
+    qemuVersion: r.qemu_version,
+    libvirtVersion: r.libvirt_version,
+    accelerator: r.accelerator,
+    recordedAtMs: Number(r.recorded_at_ms),
+  };
 }

@@ -231,4 +231,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN clock_last_beat INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 9,
+    description: 'the hypervisor configuration each lab run was made under',
+    sql: `
+      CREATE TABLE run_configurations (
+        run_id TEXT PRIMARY KEY,
+        settings_json TEXT NOT NULL,
+        host_kernel TEXT NOT NULL,
+        qemu_version TEXT NOT NULL,
+        libvirt_version TEXT NOT NULL,
+        accelerator TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -11,6 +11,7 @@ import {
   type JobRecord,
   type JobView,
   type LogRecord,
+  type RunConfigurationRecord,
   type RunRecord,
   type RunStatus,
   type SampleRecord,
@@ -33,7 +34,7 @@ import {
   type Store,
   type TokenBinding,
 } from './store';
-import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toToken, type AgentRow, type GroupRunRow, type RunRow, type TokenRow } from './row-mappers';
+import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toRunConfiguration, toToken, type AgentRow, type GroupRunRow, type RunConfigurationRow, type RunRow, type TokenRow } from './row-mappers';
 
 interface SampleRow {
   id: string;
@@ -497,6 +498,24 @@ export class SqliteStore implements Store {
       this.stmt('UPDATE tokens SET agent_id = ? WHERE id = ?').run(agentId, chosen.row.id);
       return { ok: true, token: toToken({ ...chosen.row, agent_id: agentId }), unbound: holders.map((h) => toToken({ ...h, agent_id: '' })) };
     })();
+  }
+
+  async putRunConfiguration(c: RunConfigurationRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO run_configurations (run_id, settings_json, host_kernel, qemu_version, libvirt_version, accelerator, recorded_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET settings_json = excluded.settings_json, host_kernel = excluded.host_kernel,
+         qemu_version = excluded.qemu_version, libvirt_version = excluded.libvirt_version, accelerator = excluded.accelerator,
+         recorded_at_ms = excluded.recorded_at_ms`,
+    ).run(c.runId, JSON.stringify(c.settings), c.hostKernel, c.qemuVersion, c.libvirtVersion, c.accelerator, c.recordedAtMs);
+  }
+
+  async getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]> {
+    const stmt = this.stmt('SELECT * FROM run_configurations WHERE run_id = ?');
+    return runIds.flatMap((id) => {
+      const row = stmt.get(id) as RunConfigurationRow | undefined;
+      return row === undefined ? [] : [toRunConfiguration(row)];
+    });
   }
 
   async close(): Promise<void> {

@@ -127,6 +127,17 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(await store.listRuns()).toHaveLength(1);
     });
 
+    test('a run configuration is stored with every field, replaced when recorded again, and read back in the order asked', async () => {
+      const first = { runId: 'r1', settings: { disk_bus: 'sata', nic: 'e1000', cpu_model: 'qemu64' }, hostKernel: '6.1.0-57-cloud-amd64', qemuVersion: '7.2.22', libvirtVersion: '9.0.0', accelerator: 'tcg', recordedAtMs: 1_700_000_000_123 };
+      await store.putRunConfiguration(first);
+      await store.putRunConfiguration({ ...first, runId: 'r2', settings: { disk_bus: 'virtio-blk' } });
+      expect(await store.getRunConfigurations(['r2', 'missing', 'r1'])).toEqual([{ ...first, runId: 'r2', settings: { disk_bus: 'virtio-blk' } }, first]);
+      const again = { ...first, settings: { disk_bus: 'ide' }, accelerator: 'kvm', recordedAtMs: 1_700_000_000_999 };
+      await store.putRunConfiguration(again);
+      expect(await store.getRunConfigurations(['r1'])).toEqual([again]);
+      expect(await store.getRunConfigurations([])).toEqual([]);
+    });
+
     test('startRun for an agent that never enrolled is a StoreError and stores nothing', async () => {
       const err = await store.startRun(newRun('r1', 'ghost', 1)).catch((e: unknown) => e);
       expect(isStoreError(err)).toBe(true);

@@ -1,6 +1,6 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { AgentRecord, ClockCheck, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
+import type { AgentRecord, ClockCheck, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunConfigurationRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
 
 export interface NewRun {
   readonly id: string;
@@ -203,6 +203,10 @@ export interface Store {
    * it unbound, to be bound by its next enrollment), unbinding any other token that held the id.
    */
   rebindToken(idOrName: string, agentId: string): Promise<Rebinding>;
+  /** Stores a run's configuration, replacing an earlier one of the same run. */
+  putRunConfiguration(config: RunConfigurationRecord): Promise<void>;
+  /** The configurations of these runs (runs without one are left out). */
+  getRunConfigurations(runIds: readonly string[]): Promise<RunConfigurationRecord[]>;
   close(): Promise<void>;
 }
 

@@ -69,6 +69,27 @@ export interface GetJobResponse {
   job?: JobInfo | undefined;
 }
 
+export interface RecordRunConfigurationRequest {
+  runId: string;
+  /** Setting name to value, for example disk_bus=sata, nic=e1000, cpu_model=qemu64, machine=q35. */
+  settings: { [key: string]: string };
+  hostKernel: string;
+  qemuVersion: string;
+  libvirtVersion: string;
+  /** kvm or tcg */
+  accelerator: string;
+}
+
+export interface RecordRunConfigurationRequest_SettingsEntry {
+  key: string;
+  value: string;
+}
+
+export interface RecordRunConfigurationResponse {
+  /** The run's group, "platform/label". */
+  group: string;
+}
+
 function createBaseCreateJobRequest(): CreateJobRequest {
   return { platform: "", profile: "", label: "" };
 }
@@ -739,6 +760,358 @@ export const GetJobResponse: MessageFns<GetJobResponse> = {
   },
 };
 
+function createBaseRecordRunConfigurationRequest(): RecordRunConfigurationRequest {
+  return { runId: "", settings: {}, hostKernel: "", qemuVersion: "", libvirtVersion: "", accelerator: "" };
+}
+
+export const RecordRunConfigurationRequest: MessageFns<RecordRunConfigurationRequest> = {
+  encode(message: RecordRunConfigurationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, string]) => {
+      RecordRunConfigurationRequest_SettingsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    if (message.hostKernel !== "") {
+      writer.uint32(26).string(message.hostKernel);
+    }
+    if (message.qemuVersion !== "") {
+      writer.uint32(34).string(message.qemuVersion);
+    }
+    if (message.libvirtVersion !== "") {
+      writer.uint32(42).string(message.libvirtVersion);
+    }
+    if (message.accelerator !== "") {
+      writer.uint32(50).string(message.accelerator);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordRunConfigurationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordRunConfigurationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = RecordRunConfigurationRequest_SettingsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.settings[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostKernel = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.qemuVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.libvirtVersion = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.accelerator = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordRunConfigurationRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      settings: isObject(object.settings)
+        ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      hostKernel: isSet(object.hostKernel)
+        ? globalThis.String(object.hostKernel)
+        : isSet(object.host_kernel)
+        ? globalThis.String(object.host_kernel)
+        : "",
+      qemuVersion: isSet(object.qemuVersion)
+        ? globalThis.String(object.qemuVersion)
+        : isSet(object.qemu_version)
+        ? globalThis.String(object.qemu_version)
+        : "",
+      libvirtVersion: isSet(object.libvirtVersion)
+        ? globalThis.String(object.libvirtVersion)
+        : isSet(object.libvirt_version)
+        ? globalThis.String(object.libvirt_version)
+        : "",
+      accelerator: isSet(object.accelerator) ? globalThis.String(object.accelerator) : "",
+    };
+  },
+
+  toJSON(message: RecordRunConfigurationRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.settings) {
+      const entries = globalThis.Object.entries(message.settings) as [string, string][];
+      if (entries.length > 0) {
+        obj.settings = {};
+        entries.forEach(([k, v]) => {
+          obj.settings[k] = v;
+        });
+      }
+    }
+    if (message.hostKernel !== "") {
+      obj.hostKernel = message.hostKernel;
+    }
+    if (message.qemuVersion !== "") {
+      obj.qemuVersion = message.qemuVersion;
+    }
+    if (message.libvirtVersion !== "") {
+      obj.libvirtVersion = message.libvirtVersion;
+    }
+    if (message.accelerator !== "") {
+      obj.accelerator = message.accelerator;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordRunConfigurationRequest>): RecordRunConfigurationRequest {
+    return RecordRunConfigurationRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordRunConfigurationRequest>): RecordRunConfigurationRequest {
+    const message = createBaseRecordRunConfigurationRequest();
+    message.runId = object.runId ?? "";
+    message.settings = (globalThis.Object.entries(object.settings ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.hostKernel = object.hostKernel ?? "";
+    message.qemuVersion = object.qemuVersion ?? "";
+    message.libvirtVersion = object.libvirtVersion ?? "";
+    message.accelerator = object.accelerator ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordRunConfigurationRequest_SettingsEntry(): RecordRunConfigurationRequest_SettingsEntry {
+  return { key: "", value: "" };
+}
+
+export const RecordRunConfigurationRequest_SettingsEntry: MessageFns<RecordRunConfigurationRequest_SettingsEntry> = {
+  encode(
+    message: RecordRunConfigurationRequest_SettingsEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordRunConfigurationRequest_SettingsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordRunConfigurationRequest_SettingsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordRunConfigurationRequest_SettingsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RecordRunConfigurationRequest_SettingsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordRunConfigurationRequest_SettingsEntry>): RecordRunConfigurationRequest_SettingsEntry {
+    return RecordRunConfigurationRequest_SettingsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<RecordRunConfigurationRequest_SettingsEntry>,
+  ): RecordRunConfigurationRequest_SettingsEntry {
+    const message = createBaseRecordRunConfigurationRequest_SettingsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordRunConfigurationResponse(): RecordRunConfigurationResponse {
+  return { group: "" };
+}
+
+export const RecordRunConfigurationResponse: MessageFns<RecordRunConfigurationResponse> = {
+  encode(message: RecordRunConfigurationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordRunConfigurationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordRunConfigurationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordRunConfigurationResponse {
+    return { group: isSet(object.group) ? globalThis.String(object.group) : "" };
+  },
+
+  toJSON(message: RecordRunConfigurationResponse): unknown {
+    const obj: any = {};
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordRunConfigurationResponse>): RecordRunConfigurationResponse {
+    return RecordRunConfigurationResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordRunConfigurationResponse>): RecordRunConfigurationResponse {
+    const message = createBaseRecordRunConfigurationResponse();
+    message.group = object.group ?? "";
+    return message;
+  },
+};
+
 /** For operators: ask connected, idle daemon-mode agents for a run, and follow it. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -769,12 +1142,33 @@ export const JobServiceService = {
     responseSerialize: (value: GetJobResponse): Buffer => Buffer.from(GetJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetJobResponse => GetJobResponse.decode(value),
   },
+  /**
+   * Records the hypervisor configuration a run was made under (guestbench-lab, run-guest.js):
+   * every setting the lab varied plus the host's versions. Recording again replaces it.
+   */
+  recordRunConfiguration: {
+    path: "/guestbench.v1.JobService/RecordRunConfiguration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordRunConfigurationRequest): Buffer =>
+      Buffer.from(RecordRunConfigurationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordRunConfigurationRequest => RecordRunConfigurationRequest.decode(value),
+    responseSerialize: (value: RecordRunConfigurationResponse): Buffer =>
+      Buffer.from(RecordRunConfigurationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordRunConfigurationResponse =>
+      RecordRunConfigurationResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
   createJob: handleUnaryCall<CreateJobRequest, CreateJobResponse>;
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
   getJob: handleUnaryCall<GetJobRequest, GetJobResponse>;
+  /**
+   * Records the hypervisor configuration a run was made under (guestbench-lab, run-guest.js):
+   * every setting the lab varied plus the host's versions. Recording again replaces it.
+   */
+  recordRunConfiguration: handleUnaryCall<RecordRunConfigurationRequest, RecordRunConfigurationResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -823,6 +1217,25 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetJobResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Records the hypervisor configuration a run was made under (guestbench-lab, run-guest.js):
+   * every setting the lab varied plus the host's versions. Recording again replaces it.
+   */
+  recordRunConfiguration(
+    request: RecordRunConfigurationRequest,
+    callback: (error: ServiceError | null, response: RecordRunConfigurationResponse) => void,
+  ): ClientUnaryCall;
+  recordRunConfiguration(
+    request: RecordRunConfigurationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordRunConfigurationResponse) => void,
+  ): ClientUnaryCall;
+  recordRunConfiguration(
+    request: RecordRunConfigurationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordRunConfigurationResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const JobServiceClient = makeGenericClientConstructor(
@@ -842,6 +1255,10 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
