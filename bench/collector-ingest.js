@@ -84,7 +84,7 @@ async function comparePhase({ runs, samplesPerRun, queries }) {
     const samples = Array.from({ length: samplesPerRun }, (_, i) => {
       const v = 100 + ((r * 7 + i * 13) % 11);
       const trials = [v, v + 1, v - 1, v + 0.5, v - 0.5];
-      return { id: `${runId}:${i}`, runId, benchmarkId: `${['cpu', 'mem', 'sys', 'disk', 'net', 'web'][i % 6]}.b${i}`, metric: 'm', unit: 'ops/s', direction: i % 3 === 0 ? 'lower' : 'higher', value: v, trials, trialCount: 5, rsd: 0.01, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: r };
+      return { id: `${runId}:${i}`, runId, benchmarkId: `${['cpu', 'mem', 'sys', 'disk', 'net', 'web'][i % 6]}.b${i}`, metric: 'm', unit: 'ops/s', direction: i % 3 === 0 ? 'lower' : 'higher', value: v, trials, trialCount: 5, rsd: 0.01, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: r, flags: [] };
     });
     await store.insertSamples(runId, samples);
     await store.endRun(runId, { status: 'completed', error: '', endedAtMs: r + 1 });

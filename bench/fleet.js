@@ -215,7 +215,7 @@ async function main() {
       dispatchMs.push(Date.now() - jobSentAt[job.platform]);
       const runId = `${a.id}-run`;
       await limit(() => a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id }));
-      await limit(() => a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true }));
+      await limit(() => a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true, guestMonotonicMs: 0 }));
       for (let b = 0; b < CALLS_PER_RUN; b++) {
         const samples = Array.from({ length: SAMPLES_PER_CALL }, (_, m) => sample(runId, `cpu.b${b}`, `m${m}`, b + m));
         const res = await limit(async () => {
@@ -226,7 +226,7 @@ async function main() {
         });
         ackedIds += res.ackedSampleIds.length;
       }
-      await limit(() => a.call('endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL, endedAtMs: Date.now() }));
+      await limit(() => a.call('endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL, endedAtMs: Date.now(), failedBenchmarks: [] }));
       runsDone++;
       if (runsDone === Math.floor(N / 2)) onHalf();
     }

@@ -60,7 +60,7 @@ async function main() {
     let stop = false;
     const heartbeats = (async () => {
       while (!stop) {
-        await unary(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: false }).then(() => liveCalls++, () => liveErrors++);
+        await unary(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }).then(() => liveCalls++, () => liveErrors++);
         await new Promise((r) => setTimeout(r, 10_000));
       }
     })();

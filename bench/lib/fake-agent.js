@@ -16,7 +16,7 @@ function sample(runId, benchmark, metric, i) {
   return {
     id: `${runId}:${benchmark}:${metric}`, benchmarkId: benchmark, metric, unit: 'ops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
     value: trials.reduce((a, b) => a + b, 0) / trials.length, trials, trialCount: trials.length, rsd: 0.01, stealFraction: 0,
-    parameters: { size: '64' }, primary: metric === 'm0', clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(),
+    parameters: { size: '64' }, primary: metric === 'm0', clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
   };
 }
 
@@ -45,7 +45,7 @@ async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, 
         acked += res.ackedSampleIds.length;
         if (resend && b % 4 === 0) await unary(client, 'submitSamples', { runId, samples }); // a retry after a lost ack
       }
-      await unary(client, 'endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: benchmarks * metricsPerBenchmark, endedAtMs: Date.now() });
+      await unary(client, 'endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: benchmarks * metricsPerBenchmark, endedAtMs: Date.now(), failedBenchmarks: [] });
     }
   } finally {
     client.close();

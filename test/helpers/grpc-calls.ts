@@ -23,6 +23,6 @@ export const startReq = (agentId: string, runId: string) => ({ runId, agentId, p
 export function sampleFor(runId: string, over: Partial<Sample> = {}): Sample {
   return {
     id: `${runId}:cpu.int32:throughput`, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 1, trials: [1, 1, 1], trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1, ...over,
+    value: 1, trials: [1, 1, 1], trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1, flags: [], ...over,
   };
 }

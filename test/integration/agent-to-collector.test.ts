@@ -95,7 +95,9 @@ test('the gRPC query service answers the same comparison', async () => {
 
 test('the collector logs enrollment, run start and run end with agent and run ids', () => {
   const events = (name: string) => h.logs.filter((l) => l['event'] === name);
-  expect(events('agent-enrolled').length).toBe(2);
+  // Each run enrolls at the collector check before it starts, and again before each net.*
+  // benchmark to learn the sink's address (it may have moved with a restart): at least once a run.
+  expect(events('agent-enrolled').length).toBeGreaterThanOrEqual(2);
   expect(events('agent-enrolled')[0]!['agentId']).toBe(firstRun.agentId);
   expect(events('run-started').map((l) => l['runId'])).toContain(firstRun.id);
   const ended = events('run-ended').find((l) => l['runId'] === firstRun.id)!;

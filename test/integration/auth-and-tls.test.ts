@@ -81,7 +81,7 @@ describe('with tokens', () => {
     const runA = (await h.collector.store.listRuns())[0]!;
     const before = (await h.collector.store.getSamples([runA.id])).length;
     await expect(call(c, 'submitSamples', { runId: runA.id, samples: [sample(runA.id)] }, tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-    await expect(call(c, 'endRun', { runId: runA.id, status: 3, error: 'x', sampleCount: 0, endedAtMs: 1 }, tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+    await expect(call(c, 'endRun', { runId: runA.id, status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
     await expect(call(c, 'startRun', startReq('agent-a', 'run-by-b'), tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
     await expect(call(c, 'enroll', enrollReq('agent-c'), tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED, details: expect.stringMatching(/is bound to agent agent-b/) });
     expect((await h.collector.store.getSamples([runA.id])).length).toBe(before);
@@ -95,7 +95,7 @@ describe('with tokens', () => {
     await call(c, 'enroll', enrollReq('agent-r'), token);
     const revoke = await runCli(COLLECTOR_CLI, ['token', 'revoke', 'to-revoke', '--db', path.join(h.dir, 'guestbench.db')]);
     expect(revoke.stdout).toMatch(/revoked agent token/);
-    await expect(call(c, 'heartbeat', { agentId: 'agent-r', runId: '', currentBenchmark: '', takesJobs: false }, token)).rejects.toMatchObject({
+    await expect(call(c, 'heartbeat', { agentId: 'agent-r', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, token)).rejects.toMatchObject({
       code: GrpcStatus.UNAUTHENTICATED, details: expect.stringMatching(/was revoked/),
     });
     const expired = generateTokenForTest('old', Date.now() - 1000);

@@ -46,7 +46,7 @@ test('/metrics is valid Prometheus text with samples, runs, agents and latencies
   await call('submitSamples', { runId: 'metrics-run', samples: [sample('metrics-run', 'a'), sample('metrics-run', 'b')] });
   // a resend is acknowledged but not counted again
   await call('submitSamples', { runId: 'metrics-run', samples: [sample('metrics-run', 'a')] });
-  await call('endRun', { runId: 'metrics-run', status: 2, error: '', sampleCount: 2, endedAtMs: Date.now() });
+  await call('endRun', { runId: 'metrics-run', status: 2, error: '', sampleCount: 2, endedAtMs: Date.now(), failedBenchmarks: [] });
   const res = await fetch(`${h.collector.httpUrl}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -113,7 +113,7 @@ test("an agent's log lines are stored with its run, served over HTTP and re-logg
   expect(res.status).toBe(200);
   const body = (await res.json()) as { lines: { level: string; message: string; fields: { benchmark: string } }[] };
   expect(body.lines).toEqual([{ timeMs: 1234, level: 'warn', message: 'disk is slow', fields: { benchmark: 'disk.fsync' } }]);
-  await call('endRun', { runId: 'log-run', status: 2, error: '', sampleCount: 0, endedAtMs: Date.now() });
+  await call('endRun', { runId: 'log-run', status: 2, error: '', sampleCount: 0, endedAtMs: Date.now(), failedBenchmarks: [] });
   const relogged = h.logs.find((l) => l['msg'] === 'disk is slow');
   expect(relogged).toMatchObject({ agentId: 'log-agent', runId: 'log-run', benchmark: 'disk.fsync', level: 40 });
   await expect(call('sendLogs', { agentId: 'log-agent', runId: 'log-run', lines: [{ timeMs: 1, level: 'loud', message: '', fieldsJson: '' }] })).rejects.toMatchObject({

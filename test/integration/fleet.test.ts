@@ -236,7 +236,7 @@ describePg('two collectors on one PostgreSQL', () => {
     const b = await collector(await freePort(), 'B');
     const agent = client(a.grpc);
     await enroll(agent, 'fleet-agent-4', 'xen');
-    await unary(agent, 'heartbeat', { agentId: 'fleet-agent-4', runId: '', takesJobs: true });
+    await unary(agent, 'heartbeat', { agentId: 'fleet-agent-4', runId: '', takesJobs: true, guestMonotonicMs: 0 });
     await unary(agent, 'startRun', { runId: 'busy-run', agentId: 'fleet-agent-4', profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
     const other = client(b.grpc);
     await enroll(other, 'fleet-agent-5', 'kvm');
@@ -262,7 +262,7 @@ describePg('two collectors on one PostgreSQL', () => {
     const refused = await runCli(COLLECTOR_CLI, ['job', 'create', '--platform', 'xen', '--profile', 'smoke', '--collector', b.grpc]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/no connected, idle agent in daemon mode for platform xen/);
-    await unary(agent, 'endRun', { runId: 'busy-run', status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 0, endedAtMs: Date.now() });
+    await unary(agent, 'endRun', { runId: 'busy-run', status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 0, endedAtMs: Date.now(), failedBenchmarks: [] });
     expect((await createJob(b.grpc, 'xen')).assignments.map((x) => x.agentId)).toEqual(['fleet-agent-4']);
   }, 120_000);
 });

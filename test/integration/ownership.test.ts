@@ -79,9 +79,9 @@ test('agent-id takeover: a second token cannot enroll a bound agent id; nothing 
 
   // Without the binding, nothing the victim owns is reachable either.
   await expect(call(c, 'submitSamples', { runId: 'victim-run-1', samples: [sampleFor('victim-run-1')] }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-  await expect(call(c, 'endRun', { runId: 'victim-run-1', status: 3, error: 'x', sampleCount: 0, endedAtMs: 1 }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+  await expect(call(c, 'endRun', { runId: 'victim-run-1', status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
   await expect(call(c, 'startRun', startReq('victim', 'attacker-run'), attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-  await expect(call(c, 'heartbeat', { agentId: 'victim', runId: 'victim-run-1', currentBenchmark: '', takesJobs: false }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+  await expect(call(c, 'heartbeat', { agentId: 'victim', runId: 'victim-run-1', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
   await withStore(async (s) => {
     expect(await s.getRun('victim-run-1')).toMatchObject({ status: 'running', sampleCount: 0, platform: 'kvm' });
     expect(await s.getRun('attacker-run')).toBeUndefined();
@@ -162,7 +162,7 @@ test('refusals: one request-rejected event each; unknown token id and wrong secr
   const b = await call(c, 'enroll', enrollReq('probe'), wrongSecret).catch((e: unknown) => e as { code: number; details: string });
   expect(a).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
   expect(b).toEqual(a);
-  await expect(call(c, 'heartbeat', { agentId: 'probe', runId: '', currentBenchmark: '', takesJobs: false })).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+  await expect(call(c, 'heartbeat', { agentId: 'probe', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 })).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
   await collector.waitForEvent(rejected('Heartbeat', 'UNAUTHENTICATED'));
   // The operator's log tells the two apart; the caller cannot.
   const probes = collector.events.filter(rejected('Enroll', 'UNAUTHENTICATED', (e) => e['agentId'] === 'probe'));

@@ -191,9 +191,10 @@ if (plan.kind === 'skip') {
 
   test('stability: runs by how they ended, silence before the end, boot to agent; and each system', async () => {
     const cells = async (key: string) => page.locator(`table.stability tr[data-group="${key}"] td`).allTextContents();
-    expect((await cells('xen')).slice(0, 7)).toEqual(['xen', '4', '3', '0', '1', '0', '0']);
-    expect((await cells('xen'))[7]).toBe('2.0 s / 30.0 s');
-    expect((await cells('vmware')).slice(0, 4)).toEqual(['vmware', '3', '2', '1']);
+    // group, runs, completed, partial, failed, lost, cancelled, running, silence before end
+    expect((await cells('xen')).slice(0, 8)).toEqual(['xen', '4', '3', '0', '0', '1', '0', '0']);
+    expect((await cells('xen'))[8]).toBe('2.0 s / 30.0 s');
+    expect((await cells('vmware')).slice(0, 5)).toEqual(['vmware', '3', '2', '0', '1']);
     const kvmBoot = groupOf('kvm').benchmarks.find((b) => b.benchmarkId === 'boot.to_agent')!;
     expect(await page.locator('table.stability tr[data-group="kvm"] td.boot').textContent()).toBe(`${kvmBoot.groupValue.toFixed(2)} s`);
     expect(await page.locator('ul.problems li').allTextContents()).toEqual([

@@ -120,7 +120,7 @@ test('silent connections, with or without the HTTP/2 preface, are closed at the 
     // Meanwhile a live agent: calls spaced wider than the idle limit, and a long poll longer than it.
     await call(live, 'enroll', enrollReq('live'));
     for (let i = 0; i < 3; i++) {
-      await call(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: true });
+      await call(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 });
       await new Promise((r) => setTimeout(r, idleMs + 500));
     }
     const poll = await call<{ job?: unknown }>(live, 'waitForJob', { agentId: 'live', waitMs: 2 * idleMs + 1000 });
@@ -128,8 +128,8 @@ test('silent connections, with or without the HTTP/2 preface, are closed at the 
     const times = await Promise.all(closedAfter);
     // Closed by the collector, not by this test: nothing here ends them.
     expect(Math.max(...times)).toBeLessThan(20 * idleMs);
-    await expect(call(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: true })).resolves.toEqual({});
-    await expect(call(live, 'heartbeat', { agentId: '', runId: '', currentBenchmark: '', takesJobs: true })).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT });
+    await expect(call(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 })).resolves.toEqual({});
+    await expect(call(live, 'heartbeat', { agentId: '', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 })).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT });
   } finally {
     for (const s of sockets) s.destroy();
     live.close();

@@ -19,7 +19,7 @@ const GROUPS = [
 function sample(runId: string, benchmarkId: string, trials: number[]): SampleRecord {
   return {
     id: `${runId}:${benchmarkId}`, runId, benchmarkId, metric: 'iops', unit: 'IO/s', direction: 'higher', value: trials[0]!, trials, trialCount: trials.length,
-    rsd: 0.01, stealFraction: 0, parameters: { block: '4096' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1,
+    rsd: 0.01, stealFraction: 0, parameters: { block: '4096' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
   };
 }
 

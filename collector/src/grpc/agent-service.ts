@@ -255,7 +255,9 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       });
       log.debug({ event: 'job-wait-started', agentId: agent.id, waitMs: req.waitMs }, 'agent waits for a job');
       const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
-      await presence.seen(agent.id, { takesJobs: true });
+      // An agent that cancelled its wait (stopping, or moving to another collector) no longer
+      // waits here: no job may be assigned to it until it asks again.
+      await presence.seen(agent.id, { takesJobs: !(aborted.signal.aborted || call.cancelled) });
       if (job !== undefined && (aborted.signal.aborted || call.cancelled)) {
         // The agent went away (or moved to another collector) as the job was taken: give it back.
         await store.releaseJob(job.id, agent.id);
