@@ -107,6 +107,11 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
 
   // two guests, and as many native runs, interleaved
   expect(result.results.map((r) => r.kind).sort()).toEqual(['guest', 'guest', 'native', 'native']);
+  // A guest that failed: its console tells why (the work folder is removed after the tests).
+  for (const r of result.results.filter((x) => !x.ok && x.kind === 'guest')) {
+    const log = /serial console in (\S+)/.exec(r.error ?? '')?.[1];
+    if (log !== undefined && fs.existsSync(log)) console.log(`${r.label} failed: ${r.error}\n--- last lines of ${log} ---\n${fs.readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')}`);
+  }
   for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended failed/ : /^agent exited 1/);
   expect(lab.code).toBe(result.results.every((r) => r.ok) ? 0 : 1);
   const runs = await h.collector.store.listRuns();

@@ -91,7 +91,8 @@ test('agent killed with SIGKILL mid-run: its spooled samples arrive once after i
   const db = path.join(dir, 'collector.db');
   const port = await freePort(); // nothing listens yet: the collector is down while the agent measures
   const state = path.join(dir, 'state');
-  const agent = startAgent(['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', state]);
+  // --offline: the collector is down, and the agent is told to measure now and deliver later.
+  const agent = startAgent(['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', state, '--offline']);
   const spoolFiles = (): string[] => {
     try {
       return fs.readdirSync(path.join(state, 'spool')).flatMap((run) => fs.readdirSync(path.join(state, 'spool', run, 'samples')).filter((f) => f.endsWith('.pb')));
