@@ -2,7 +2,7 @@ import { configToJson, formatResolvedConfig, maskToken } from './format';
 import type { ResolvedConfig } from './resolve';
 
 const config: ResolvedConfig = {
-  collector: { value: { host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }, source: 'smbios' },
+  collector: { value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' }, source: 'smbios' },
   token: { value: 'secret-token-abcd1234', source: 'file:/etc/guestbench/agent.json' },
   profile: { value: 'smoke', source: 'env' },
   sources: [

@@ -19,7 +19,7 @@ function samples(runId: string, scale: number, jitter: (i: number) => number): S
     return {
       id: `${runId}:${benchmarkId}`, runId, benchmarkId, metric: 'throughput', unit: 'ops/s', direction: 'higher', value: v,
       trials: [v * 0.99, v, v * 1.01], trialCount: 3, rsd: 0.01, stealFraction: 0, parameters: {}, primary: true,
-      clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1,
+      clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
     };
   });
 }

@@ -247,7 +247,7 @@ describe('what explains a ratio, in every format', () => {
       await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
       await store.insertSamples(id, [{
         id: `${id}:cpu`, runId: id, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'ops/s', direction: 'higher', value: v, trials: [v, v, v],
-        trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: t,
+        trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: t, flags: [],
       }]);
       await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });
     }
