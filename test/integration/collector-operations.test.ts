@@ -115,7 +115,7 @@ test("an agent's log lines are stored with its run, served over HTTP and re-logg
   expect(body.lines).toEqual([{ timeMs: 1234, level: 'warn', message: 'disk is slow', fields: { benchmark: 'disk.fsync' } }]);
   await call('endRun', { runId: 'log-run', status: 2, error: '', sampleCount: 0, endedAtMs: Date.now(), failedBenchmarks: [] });
   const relogged = h.logs.find((l) => l['msg'] === 'disk is slow');
-  expect(relogged).toMatchObject({ agentId: 'log-agent', runId: 'log-run', benchmark: 'disk.fsync', level: 40 });
+  expect(relogged).toMatchObject({ agentId: 'log-agent', runId: 'log-run', agentFields: { benchmark: 'disk.fsync' }, level: 40 });
   await expect(call('sendLogs', { agentId: 'log-agent', runId: 'log-run', lines: [{ timeMs: 1, level: 'loud', message: '', fieldsJson: '' }] })).rejects.toMatchObject({
     details: expect.stringMatching(/lines\[0\]\.level: one of trace/),
   });
