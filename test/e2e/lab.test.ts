@@ -49,10 +49,11 @@ beforeAll(async () => {
   h = await startHarness({ auth: 'tokens' });
   const now = Date.now();
   const operator = generateToken({ name: 'lab', kind: 'operator', platform: '', expiresAtMs: undefined, nowMs: now });
-  const guest = generateToken({ name: 'guests', kind: 'agent', platform: '', expiresAtMs: undefined, nowMs: now });
+  // One agent token per guest run: a token binds the one agent id that first enrolls with it.
+  const guests = [1, 2].map((i) => generateToken({ name: `guest-${i}`, kind: 'agent', platform: '', expiresAtMs: undefined, nowMs: now }));
   const native = generateToken({ name: 'host', kind: 'agent', platform: 'native', expiresAtMs: undefined, nowMs: now });
-  for (const t of [operator, guest, native]) await h.collector.store.createToken(t.record);
-  env = { GUESTBENCH_OPERATOR_TOKEN: operator.token, GUESTBENCH_GUEST_TOKEN: guest.token, GUESTBENCH_NATIVE_TOKEN: native.token };
+  for (const t of [operator, ...guests, native]) await h.collector.store.createToken(t.record);
+  env = { GUESTBENCH_OPERATOR_TOKEN: operator.token, GUESTBENCH_GUEST_TOKENS: guests.map((g) => g.token).join(','), GUESTBENCH_NATIVE_TOKEN: native.token };
   // QEMU runs as libvirt-qemu: the overlays go where it can reach them (the harness's folder is 0700).
   work = fs.mkdtempSync('/var/lib/libvirt/images/guestbench-lab-test-');
   fs.chmodSync(work, 0o755);

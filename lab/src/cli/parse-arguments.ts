@@ -56,8 +56,9 @@ Matrix options (override the file's):
 Built-in matrices: study-2009 (tuned virtio guest vs default devices, both against native).
 
 Environment for run: GUESTBENCH_OPERATOR_TOKEN (records configurations, reads runs),
-GUESTBENCH_GUEST_TOKEN (handed to the guests), GUESTBENCH_NATIVE_TOKEN (native runs; both
-fall back to GUESTBENCH_TOKEN). Not needed when the collector runs without auth.
+GUESTBENCH_GUEST_TOKENS=T1,T2,… (one agent token per guest run, handed to the guests; a token
+binds one agent id), GUESTBENCH_NATIVE_TOKEN (native runs); a one-guest matrix may use
+GUESTBENCH_GUEST_TOKEN; both fall back to GUESTBENCH_TOKEN. Not needed when the collector runs without auth.
 Exit codes: 0 every configuration ran, 1 one or more failed, 2 bad arguments or matrix,
 130 interrupted (guests and overlays are removed first).`;
 

@@ -30,6 +30,26 @@ function agentCli(): string {
   }
 }
 
+/**
+ * One agent token per guest run: each guest enrolls an agent id of its own, and a token binds
+ * the one agent id that first enrolls with it (docs/guarantees.md). GUESTBENCH_GUEST_TOKENS
+ * lists them comma-separated; a single GUESTBENCH_GUEST_TOKEN (or GUESTBENCH_TOKEN) serves a
+ * matrix of one guest run. None: the collector takes no tokens (--insecure-no-auth).
+ */
+export function guestTokensFromEnv(env: NodeJS.ProcessEnv, guestRuns: number): string[] {
+  const list = (env['GUESTBENCH_GUEST_TOKENS'] ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const single = env['GUESTBENCH_GUEST_TOKEN'] || env['GUESTBENCH_TOKEN'] || undefined;
+  const tokens = list.length > 0 ? list : single === undefined ? [] : [single];
+  if (tokens.length > 0 && tokens.length < guestRuns) {
+    throw new UsageError(
+      `${guestRuns} guest runs need ${guestRuns} agent tokens, one each (a token binds the one agent id that first enrolls with it), got ${tokens.length}: ` +
+        `make them with \`guestbench-collector token create --name lab-N\` and give them as GUESTBENCH_GUEST_TOKENS=T1,T2,…`,
+    );
+  }
+  if (new Set(tokens).size !== tokens.length) throw new UsageError('GUESTBENCH_GUEST_TOKENS lists a token twice; each guest run needs a token of its own');
+  return tokens;
+}
+
 export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out: (line: string) => void): Promise<number> {
   const accel = detectAccelerator();
   const matrix = await loadMatrix(cmd.matrix, cmd.overrides, accel.accelerator);
@@ -44,6 +64,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     const problems = checkQemuCanReach([join(workDir, 'overlay.qcow2'), matrix.image, ...(directBoot === undefined ? [] : [directBoot.kernel, directBoot.initrd])]);
     if (problems.length > 0) throw new UsageError(problems.join('\n'));
   }
+  const guestTokens = guestTokensFromEnv(process.env, guests.length * matrix.repetitions);
   const virsh = new Virsh(cmd.uri);
   await virsh.check();
   const grpcAddress = cmd.grpc ?? hostSideAddress(matrix.collector);
@@ -76,7 +97,7 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
         matrix, guests, accelerator: accel, versions, directBoot, virsh, collector, grpcAddress,
         workDir,
         session: randomBytes(3).toString('hex'),
-        guestToken: process.env['GUESTBENCH_GUEST_TOKEN'] || process.env['GUESTBENCH_TOKEN'] || undefined,
+        guestTokens,
         nativeToken: process.env['GUESTBENCH_NATIVE_TOKEN'] || process.env['GUESTBENCH_TOKEN'] || undefined,
         agentCli: agent,
         keepLogs: cmd.keepLogs,

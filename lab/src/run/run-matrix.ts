@@ -45,7 +45,12 @@ export interface RunMatrixOptions {
   readonly workDir: string;
   /** A short id naming this session's domains and overlays. */
   readonly session: string;
-  readonly guestToken: string | undefined;
+  /**
+   * Agent tokens for the guests, one per guest run in the order they start: a token binds the
+   * one agent id that first enrolls with it, and every guest is an agent of its own. Empty when
+   * the collector takes no tokens.
+   */
+  readonly guestTokens: readonly string[];
   readonly nativeToken: string | undefined;
   /** guestbench-agent's CLI (for native runs). */
   readonly agentCli: string;
@@ -124,6 +129,7 @@ export async function runMatrix(o: RunMatrixOptions): Promise<RunMatrixResult> {
   const pollMs = o.pollMs ?? 1000;
   await mkdir(o.workDir, { recursive: true });
   let interrupted = false;
+  let guestRuns = 0;
   for (const [i, task] of tasks.entries()) {
     if (o.signal.aborted) {
       interrupted = true;
@@ -142,7 +148,7 @@ export async function runMatrix(o: RunMatrixOptions): Promise<RunMatrixResult> {
     };
     let result: TaskResult;
     try {
-      result = task.kind === 'guest' ? await runGuestTask(o, task, i + 1, say, pollMs) : await runNativeTask(o, task, say);
+      result = task.kind === 'guest' ? await runGuestTask(o, task, i + 1, o.guestTokens[guestRuns++], say, pollMs) : await runNativeTask(o, task, say);
     } catch (err: unknown) {
       if (err instanceof Aborted) {
         interrupted = true;
@@ -190,7 +196,7 @@ async function waitForRun(
   }
 }
 
-async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'guest' }>, index: number, say: (phase: string) => void, pollMs: number): Promise<TaskResult> {
+async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'guest' }>, index: number, token: string | undefined, say: (phase: string) => void, pollMs: number): Promise<TaskResult> {
   const g = task.guest;
   const name = guestName(o.session, index);
   const overlay = join(o.workDir, `${name}.qcow2`);
@@ -213,7 +219,7 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
     if (q.code !== 0) throw new Error(`qemu-img create: ${q.stderr.trim()}`);
     phase('overlay');
     const oem: Record<string, string> = { collector: o.matrix.collector, label: g.label, profile: o.matrix.profile };
-    if (o.guestToken !== undefined) oem['token'] = o.guestToken;
+    if (token !== undefined) oem['token'] = token;
     await writeFile(xmlFile, domainXml({
       name, config: g.config, domainType: o.accelerator.domainType, disk: { path: overlay, format: 'qcow2' }, network: o.matrix.network, oem,
       xmlFragment: o.matrix.xmlFragments[g.config.xml] ?? '', serialLog, directBoot: o.directBoot,
