@@ -4,12 +4,27 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { COLLECTOR_CLI } from './collector-harness';
 
+/** Whether 127.0.0.1:port can be listened on now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port to start a collector on later (and keep across its restarts), with the next one free
+ * too for its default net sink. Taken below the kernel's ephemeral range (32768 and up on
+ * Linux): a port the kernel picked for us could be handed to an outgoing connection (a
+ * collector's PostgreSQL pool, say) before the collector binds it.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canListen(port)) && (await canListen(port + 1))) return port;
+  }
+  throw new Error('no free port pair found between 20000 and 32000');
 }
 
 export interface CollectorProcess {
@@ -78,7 +93,14 @@ export async function startCollectorProcess(db: string, grpcPort: number, extraA
       });
     },
   };
-  // Generous: on a busy machine a cold start (Node, the store, migrations) can take long.
-  await proc.waitForEvent((e) => e['event'] === 'collector-ready', 60_000);
+  // Generous: on a busy machine a cold start (Node, the store, migrations) can take long. A
+  // collector that exits first (a port taken, a bad flag) fails the start at once, with its words.
+  const stderr: Buffer[] = [];
+  child.stderr!.on('data', (d: Buffer) => stderr.push(d));
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`the collector exited (${signal ?? code}) before it was ready: ${Buffer.concat(stderr).toString('utf8').slice(-2000)}${lines.slice(-5).join('\n')}`)));
+  });
+  exited.catch(() => undefined);
+  await Promise.race([proc.waitForEvent((e) => e['event'] === 'collector-ready', 60_000), exited]);
   return proc;
 }
