@@ -18,6 +18,7 @@ const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { bootstrapMedian, median } = require('./lib/median');
 
 const REPO = path.join(__dirname, '..');
 const AGENT = path.join(REPO, 'agent', 'dist', 'index.js');
@@ -55,21 +56,7 @@ function parseOptions(argv) {
   };
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
-/** 95% interval of the median of `ratios` by bootstrap (2000 resamples, fixed seed). */
-function bootstrapMedian(ratios) {
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const medians = [];
-  for (let b = 0; b < 2000; b++) medians.push(median(ratios.map(() => ratios[Math.floor(rand() * ratios.length)])));
-  medians.sort((a, b) => a - b);
-  return [medians[Math.floor(0.025 * medians.length)], medians[Math.ceil(0.975 * medians.length) - 1]];
-}
 
 function log(line) {
   process.stderr.write(`${line}\n`);

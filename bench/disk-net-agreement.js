@@ -25,6 +25,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { bootstrapMedian, median } = require('./lib/median');
 const { parseArgs } = require('node:util');
 const { blockStatFile, createScatteredBufferFile, readBlockStat, requestsPerMiB, sharedMemoryDir, MiB } = require('./lib/block-requests');
 
@@ -84,11 +85,6 @@ function parseOptions(argv) {
   };
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function log(line) {
   process.stderr.write(`${line}\n`);
@@ -213,18 +209,6 @@ async function alternate(o, ids, gb, ref) {
   return values;
 }
 
-/**
- * A 95% interval of the median of `ratios`, by bootstrap (2000 resamples, fixed seed so that
- * the same data print the same interval).
- */
-function bootstrapMedian(ratios) {
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const medians = [];
-  for (let b = 0; b < 2000; b++) medians.push(median(ratios.map(() => ratios[Math.floor(rand() * ratios.length)])));
-  medians.sort((a, b) => a - b);
-  return [medians[Math.floor(0.025 * medians.length)], medians[Math.ceil(0.975 * medians.length) - 1]];
-}
 
 function row(measurement, unit, a, b, tolerance, control, requests) {
   const ratios = a.map((v, i) => v / b[i]);
