@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { compare, compareAa, createLogger, formatComparison, isAaError, startCollector } from '@guestbench/collector';
+import { runWithProgress } from './image-progress';
 
 const USAGE = `npm run demo [-- --profile smoke|quick] [--no-guest] [--keep-serving] [--json]
 
@@ -75,44 +76,11 @@ function runStep(what: string, file: string, args: readonly string[], options: {
   });
 }
 
-/**
- * deploy/image/build-image.sh with its output (debootstrap's included) in `logFile`, shown as
- * one progress line: the current phase and the time so far, rewritten on a terminal, one line
- * per phase otherwise.
- */
+/** deploy/image/build-image.sh, shown as one progress line, its output in `logFile`. */
 function buildImage(logFile: string): Promise<number> {
   const script = path.join(repoRoot, 'deploy/image/build-image.sh');
   process.stderr.write(`$ ${path.relative(process.cwd(), script)}   (output: ${path.relative(process.cwd(), logFile)})\n`);
-  const tty = process.stderr.isTTY === true;
-  const started = Date.now();
-  let phase = 'starting';
-  const show = (): void => {
-    const line = `  image: ${phase} (${Math.round((Date.now() - started) / 1000)} s)`;
-    process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
-  };
-  return new Promise((resolve) => {
-    const out = fs.createWriteStream(logFile);
-    const child = spawn(script, [], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(out, { end: false });
-    child.stderr.pipe(out, { end: false });
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
-      // build-image's own lines: "build-image: [   12s] base root file system …: building (…)"
-      const m = /^build-image: (?:\[\s*\d+s\] )?(.*)$/.exec(line);
-      if (m === null) return;
-      phase = (m[1] as string).replace(/ \(.*$/, '').slice(0, 100);
-      show();
-    });
-    const timer = tty ? setInterval(show, 1000) : undefined;
-    child.on('error', (err) => {
-      phase = `could not start: ${err.message}`;
-    });
-    child.on('close', (code) => {
-      if (timer !== undefined) clearInterval(timer);
-      if (tty) process.stderr.write('\n');
-      out.end();
-      resolve(code ?? 1);
-    });
-  });
+  return runWithProgress({ file: script, args: [], cwd: repoRoot, logFile, progress: process.stderr, tty: process.stderr.isTTY === true });
 }
 
 /**
@@ -143,6 +111,8 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
   const code = await runStep('guest', process.execPath, [
     path.join(repoRoot, 'deploy/qemu/run-guest.js'), '--collector-port', String(grpcPort), '--profile', profile, '--label', 'demo',
     '--serial-log', path.join(repoRoot, 'data', 'demo-guest.serial.log'), '--timeout', '1800',
+    // The host side's context (accelerator, machine, CPU model, disk cache, NIC) with the run.
+    '--record-to', `127.0.0.1:${grpcPort}`,
   ]);
   if (code !== 0) {
     process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log; a partial run is listed under the comparison with what failed.\n`);
