@@ -50,6 +50,17 @@ test('buf curl lists every method by reflection and calls them without our .prot
   expect(typeof compare).toBe('object');
 }, 120_000);
 
+// grpcurl (not packaged by Debian 12, and not downloadable here) asks by the older
+// v1alpha reflection protocol unless it is new enough to try v1 first: both must answer,
+// each with the types of other files resolved.
+test.each(['grpc-v1', 'grpc-v1alpha'])('reflection protocol %s describes and calls a method across files', async (protocol) => {
+  const url = `http://${h.collector.grpcAddress}`;
+  const methods = (await bufCurl(['--reflect-protocol', protocol, '--list-methods', url])).trim().split('\n');
+  expect(methods).toContain('guestbench.v1.QueryService/ListRuns');
+  const runs = JSON.parse(await bufCurl(['--reflect-protocol', protocol, '-d', '{}', `${url}/guestbench.v1.QueryService/ListRuns`])) as { runs: { platform: string }[] };
+  expect(runs.runs.map((r) => r.platform)).toEqual(['native']);
+}, 120_000);
+
 function promtool(): string | undefined {
   try {
     return execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || undefined;
