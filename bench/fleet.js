@@ -201,7 +201,6 @@ async function main() {
     const ackMs = [];
     let ackedIds = 0;
     const runFailures = [];
-    let killAt;
     let onHalf;
     const half = new Promise((resolve) => (onHalf = resolve));
 
@@ -270,7 +269,7 @@ async function main() {
     let halfTimer;
     await Promise.race([half, Promise.all(lives), new Promise((resolve) => (halfTimer = setTimeout(resolve, 120_000 + N * 20)))]);
     clearTimeout(halfTimer);
-    killAt = { runsDone, at: (Date.now() - jobStart) / 1000 };
+    const killAt = { runsDone, at: (Date.now() - jobStart) / 1000 };
     say(`killing collector A (SIGKILL) after ${runsDone} of ${N} runs`);
     poll();
     cpuBase.A = usage.A.cpu;

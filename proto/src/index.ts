@@ -1,5 +1,6 @@
 // The guestbench v1 protocol: message types, codecs and grpc-js service definitions,
 // generated from guestbench/v1/*.proto (regenerate with `npm run gen -w proto`).
+import path from 'node:path';
 export {
   Direction,
   directionFromJSON,
@@ -66,7 +67,7 @@ export {
 export type { JobServiceServer } from './gen/guestbench/v1/job';
 
 /** Directory holding the .proto sources, for server reflection and generic tooling. */
-export const protoRoot: string = require('node:path').resolve(__dirname, '..');
+export const protoRoot: string = path.resolve(__dirname, '..');
 export {
   BENCHMARK_ID_PATTERN,
   ID_PATTERN,

@@ -64,7 +64,7 @@ test('/metrics is valid Prometheus text with samples, runs, agents and latencies
 
 test('the standard health service answers SERVING for the whole server and each service', async () => {
   const Health = makeGenericClientConstructor(healthService, 'Health');
-  const client = new Health(h.collector.grpcAddress, credentials.createInsecure()) as unknown as Record<string, Function> & { close(): void };
+  const client = new Health(h.collector.grpcAddress, credentials.createInsecure()) as unknown as Record<string, (...args: unknown[]) => unknown> & { close(): void };
   try {
     for (const name of ['', 'guestbench.v1.AgentService']) {
       const res = await new Promise<{ status: string }>((resolve, reject) =>
@@ -80,7 +80,7 @@ test('the standard health service answers SERVING for the whole server and each 
 test('server reflection lists the services and describes them without our .proto files', async () => {
   const protoFile = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
   const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true })) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Record<string, Function> & { close(): void } } } };
+    grpc: { reflection: { v1: { ServerReflection: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Record<string, (...args: unknown[]) => unknown> & { close(): void } } } };
   };
   const client = new pkg.grpc.reflection.v1.ServerReflection(h.collector.grpcAddress, credentials.createInsecure());
   try {

@@ -102,7 +102,6 @@ describe('the report from the command line', () => {
 
 const plan = planBrowser();
 if (plan.kind === 'skip') {
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! report-in-browser.test.ts: the Chromium tests are SKIPPED: ${plan.reason}\n`);
 }
 (plan.kind === 'run' ? describe : describe.skip)('the report page in headless Chromium', () => {

@@ -296,10 +296,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'load':
     case 'load-help':
       return load(cmd, process.stdout, process.stderr, interruptSignal());
-    case 'serve-net':
+    case 'serve-net': {
       const listen = parseHostPort(cmd.listen, { allowZero: true });
       await serveNet({ listen: listen.ok ? listen.value : { host: '127.0.0.1', port: 0 }, json: cmd.json, signal: interruptSignal() });
       return 0;
+    }
     case 'run':
     case 'daemon':
     case 'flush':

@@ -118,6 +118,7 @@ export function parseSettingValue(name: SettingName, value: unknown, where: stri
   }
   const text = value.trim();
   if (text === '') throw new ConfigError(`${where}: "${name}" is empty`);
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new ConfigError(`${where}: "${name}" contains control characters`);
   switch (name) {
     case 'token':

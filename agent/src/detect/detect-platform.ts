@@ -425,6 +425,7 @@ async function readValue(root: string, systemPath: string): Promise<{ text: stri
 
 /** Trims, turns control characters into spaces, and bounds the length. */
 function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is removed
   const value = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return value.length <= MAX_VALUE_LENGTH ? value : `${value.slice(0, MAX_VALUE_LENGTH - 1)}…`;
 }

@@ -26,7 +26,6 @@ export function planTestPostgres(env: NodeJS.ProcessEnv = process.env): TestPost
 }
 
 export function warnSkipped(suite: string, reason: string): void {
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! ${suite}: the PostgreSQL tests are SKIPPED: ${reason}\n`);
 }
 

@@ -2,6 +2,7 @@
 // libguestfs (guestfish), mounting nothing on the host. The image's own install-agent.sh run does the work
 // inside the libguestfs appliance, so the result is what installing in the guest would give, and
 // running bake again changes nothing.
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,7 +128,6 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
 }
 
 function runWithEnv(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { execFile } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((res) => {
     execFile(file, [...args], { env, timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 127, stdout, stderr });

@@ -76,6 +76,7 @@ interface SocketWithHandle {
 function adoptWithBuffer(accepted: net.Socket, buffer: Buffer, attach: (socket: net.Socket) => ConnectionHandler): net.Socket | undefined {
   const handle = (accepted as unknown as SocketWithHandle)._handle;
   if (handle === null || typeof handle !== 'object') return undefined;
+  // eslint-disable-next-line prefer-const -- read by onread before attach() returns it
   let handler: ConnectionHandler | undefined;
   const options = {
     handle,
