@@ -1,15 +1,10 @@
 // Checks a RecordRunConfiguration call before anything is stored: names of settings a report can
 // show, values of bounded size, a known accelerator.
 import type { RecordRunConfigurationRequest } from '@guestbench/proto';
+import type { RunConfigurationRecord } from '../model';
 
-export interface ParsedRunConfiguration {
-  readonly runId: string;
-  readonly settings: Readonly<Record<string, string>>;
-  readonly hostKernel: string;
-  readonly qemuVersion: string;
-  readonly libvirtVersion: string;
-  readonly accelerator: string;
-}
+/** A configuration as the store keeps it, before the collector stamps its time on it. */
+export type ParsedRunConfiguration = Omit<RunConfigurationRecord, 'recordedAtMs'>;
 
 const SETTING_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const PRINTABLE = /^[\x20-\x7e]*$/;
