@@ -1,5 +1,6 @@
 // Makes the cpu.* kernels run V8's optimized code in every timed trial, on a fast host and
 // in an emulated guest alike, and says when they do not (docs/benchmarks.md, "cpu.* under emulation").
+import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 
 /**
@@ -34,7 +35,6 @@ interface Natives {
   /** Waits for the background compiler's jobs and installs their code. */
   finishBackgroundJobs(): void;
   isTurboFanWasm(fn: unknown): boolean;
-  tierUpWasm(fn: unknown): void;
 }
 
 /** Bits of %GetOptimizationStatus (v8/src/runtime/runtime.h, OptimizationStatus), stable since V8 9. */
@@ -42,11 +42,28 @@ export const STATUS_IS_FUNCTION = 1 << 0;
 export const STATUS_TURBOFANNED = 1 << 6;
 export const STATUS_OPTIMIZING_CONCURRENTLY = 1 << 10;
 
+/**
+ * Runs `call` with V8's --fuzzing on: these two natives abort the whole process when handed
+ * a function V8 will not optimize (and there is no status bit to ask first); with it they
+ * return. Only for the call: natives compiled while it is on would be inert, and it must
+ * not change anything else the agent does.
+ */
+function lenient(call: () => unknown): void {
+  setFlagsFromString('--fuzzing');
+  try {
+    call();
+  } finally {
+    setFlagsFromString('--no-fuzzing');
+  }
+}
+
 type NativesState = { readonly ok: true; readonly natives: Natives } | { readonly ok: false; readonly reason: string };
 let state: NativesState | undefined;
 
 /** Compilations of a kernel that deoptimized again before optimizeKernels gives up (and the check flags it). */
 const OPTIMIZE_ROUNDS = 3;
+/** How long optimizeKernels keeps a WebAssembly kernel busy waiting for its TurboFan code (emulated guests are slow). */
+const WASM_TIER_UP_MS = 30_000;
 
 /**
  * V8's natives, made reachable once per process. `--allow-natives-syntax` only changes how
@@ -60,13 +77,14 @@ function natives(): NativesState {
     setFlagsFromString('--allow-natives-syntax');
     const native = (params: string, body: string): ((...a: unknown[]) => unknown) => new Function(params, body) as (...a: unknown[]) => unknown;
     const status = native('f', 'return %GetOptimizationStatus(f);');
+    const prepare = native('f', '%PrepareFunctionForOptimization(f);');
+    const optimizeOnNextCall = native('f', '%OptimizeFunctionOnNextCall(f);');
     const built: Natives = {
       status: (fn) => status(fn) as number,
-      prepare: native('f', '%PrepareFunctionForOptimization(f);'),
-      optimizeOnNextCall: native('f', '%OptimizeFunctionOnNextCall(f);'),
+      prepare: (fn) => lenient(() => prepare(fn)),
+      optimizeOnNextCall: (fn) => lenient(() => optimizeOnNextCall(fn)),
       finishBackgroundJobs: native('', '%WaitForBackgroundOptimization(); %FinalizeOptimization();'),
       isTurboFanWasm: native('f', 'return %IsTurboFanFunction(f);') as (fn: unknown) => boolean,
-      tierUpWasm: native('f', '%WasmTierUpFunction(f);'),
     };
     // A runtime whose status word does not mark a function as one cannot be read either.
     if ((built.status(natives) & STATUS_IS_FUNCTION) === 0) throw new Error(`%GetOptimizationStatus gave ${built.status(natives)} for a function`);
@@ -118,7 +136,13 @@ export function optimizeKernels(kernels: readonly Kernel[], warm: () => void): v
     warm();
   }
   // WebAssembly has no on-stack replacement: a call that starts in Liftoff's code ends in it.
-  for (const k of kernels) if (k.wasm === true && !v8.isTurboFanWasm(k.fn)) v8.tierUpWasm(k.fn);
+  // The engine tiers a function up on background threads once calls have used up a budget;
+  // little calls use it up soon, and the next call after the job runs TurboFan's code.
+  // (%WasmTierUpFunction would be quicker but its arguments changed between V8 versions,
+  // and a wrong argument is undefined behaviour, not an error.)
+  const wasm = kernels.filter((k) => k.wasm === true);
+  const deadline = performance.now() + WASM_TIER_UP_MS;
+  while (wasm.some((k) => !v8.isTurboFanWasm(k.fn)) && performance.now() < deadline) warm();
 }
 
 /**
