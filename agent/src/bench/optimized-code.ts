@@ -143,6 +143,9 @@ export function optimizeKernels(kernels: readonly Kernel[], warm: () => void): v
   const wasm = kernels.filter((k) => k.wasm === true);
   const deadline = performance.now() + WASM_TIER_UP_MS;
   while (wasm.some((k) => !v8.isTurboFanWasm(k.fn)) && performance.now() < deadline) warm();
+  // Other functions' jobs still queued (the agent's own code getting hot) would compile on
+  // the guest's vCPUs during the first trials; under emulation that takes seconds.
+  v8.finishBackgroundJobs();
 }
 
 /**
