@@ -9,6 +9,7 @@ import type { Profile } from '../profiles/profile';
 import { getBenchmark } from './registry';
 import { mean, relativeHalfWidth, relativeStandardDeviation, shouldStop, type StopReason } from './statistics';
 import { readCpuTimes, stealFraction } from './steal-time';
+import type { CodeFlag, CodeProblem } from './optimized-code';
 import { faultyTrial, type TrialFault } from './trial-fault';
 import type { AnyBenchmark, BenchTargets, TrialValues } from './types';
 
@@ -18,8 +19,9 @@ import type { AnyBenchmark, BenchTargets, TrialValues } from './types';
  *   trials may include code the JIT had not optimized yet (or a machine still ramping up).
  * - `trial-retried`: a trial gave an impossible value and was run again.
  * - `precision-not-reached`: a precision target was set and the interval stayed wider.
+ * - `not-optimized`, `optimization-unverified`: see CodeFlag; the sample's notes name the kernel.
  */
-export type SampleFlag = 'not-settled' | 'trial-retried' | 'precision-not-reached';
+export type SampleFlag = 'not-settled' | 'trial-retried' | 'precision-not-reached' | CodeFlag;
 
 /** One metric of one benchmark, summarised over its trials: the protocol's fields but the id, and why the trials stopped. */
 export interface MeasuredSample extends Omit<SampleFields, 'id' | 'flags'> {
@@ -27,6 +29,8 @@ export interface MeasuredSample extends Omit<SampleFields, 'id' | 'flags'> {
   readonly halfWidth: number;
   readonly stopReason: StopReason;
   readonly flags: readonly SampleFlag[];
+  /** Why a flag was raised, one line each (the agent prints them; the protocol carries the flags). */
+  readonly notes?: readonly string[];
 }
 
 export type BenchmarkOutcome =
@@ -96,6 +100,7 @@ interface Pass {
   readonly stopReason: StopReason;
   readonly settled: boolean;
   readonly retried: number;
+  readonly codeProblems: readonly CodeProblem[];
 }
 
 async function runPass(def: AnyBenchmark, options: RunOptions): Promise<Pass> {
@@ -147,6 +152,13 @@ async function runPass(def: AnyBenchmark, options: RunOptions): Promise<Pass> {
       if (warmups >= 2 && elapsed >= profile.warmupSeconds && (settled || elapsed >= profile.warmupSeconds + profile.budgetSeconds)) break;
     }
 
+    // Which code the timed trials run: asked before the first and after each, so a kernel
+    // still unoptimized when timing starts, or deoptimized on the way, is flagged.
+    const codeProblems = new Map<string, CodeProblem>();
+    const checkCode = (): void => {
+      for (const p of prepared.checkCode?.() ?? []) codeProblems.set(p.note, p);
+    };
+    checkCode();
     const clocksource = readClocksource(root);
     const cpuBefore = readCpuTimes(root);
     const trials: TrialValues[] = [];
@@ -155,6 +167,7 @@ async function runPass(def: AnyBenchmark, options: RunOptions): Promise<Pass> {
     while (stopReason === undefined) {
       signal.throwIfAborted();
       trials.push(await trial());
+      checkCode();
       await options.onEvent?.({ type: 'trial', benchmarkId: def.id, trial: trials.length, warmup: false });
       const primaryValues = trials.map((t) => t[primary.name] as number);
       stopReason = shouldStop(primaryValues, (performance.now() - trialStart) / 1000, profile);
@@ -169,6 +182,7 @@ async function runPass(def: AnyBenchmark, options: RunOptions): Promise<Pass> {
       stopReason,
       settled,
       retried,
+      codeProblems: [...codeProblems.values()],
     };
   } finally {
     await prepared.dispose?.();
@@ -184,6 +198,9 @@ function summarise(def: AnyBenchmark, passes: readonly Pass[], extraFlags: reado
   const flags: SampleFlag[] = [];
   if (passes.some((p) => !p.settled)) flags.push('not-settled');
   if (passes.some((p) => p.retried > 0)) flags.push('trial-retried');
+  const problems = passes.flatMap((p) => p.codeProblems);
+  for (const flag of new Set(problems.map((p) => p.flag))) flags.push(flag);
+  const notes = [...new Set(problems.map((p) => p.note))];
   flags.push(...extraFlags);
   const finishedAtMs = Date.now();
   return def.metrics.map((m) => {
@@ -205,6 +222,7 @@ function summarise(def: AnyBenchmark, passes: readonly Pass[], extraFlags: reado
       finishedAtMs,
       stopReason: lastPass.stopReason,
       flags,
+      notes,
     };
   });
 }

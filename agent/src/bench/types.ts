@@ -3,6 +3,7 @@
 import type { Profile } from '../profiles/profile';
 import type { ProfileName } from '../profiles/profile-names';
 import type { WebTargets } from '../web/pages';
+import type { CodeProblem } from './optimized-code';
 
 /** Whether a larger value of a metric is better (throughput) or worse (latency). */
 export type Direction = 'higher' | 'lower';
@@ -52,6 +53,11 @@ export interface PreparedBenchmark {
    * iteration counts here: they differ between machines while the work per op does not.
    */
   readonly parameters: Readonly<Record<string, string>>;
+  /**
+   * What is wrong with the code the trials run, if anything (a kernel V8 has not optimized);
+   * the runner asks before the first timed trial and after each, and flags the samples.
+   */
+  checkCode?(): readonly CodeProblem[];
   /** Frees buffers, removes files, stops helpers. Called also when a trial failed. */
   dispose?(): Promise<void>;
 }

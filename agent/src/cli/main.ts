@@ -97,6 +97,11 @@ function impreciseLine(samples: readonly MeasuredSample[], precision: PrecisionT
   return `precision ${target}: not reached within ${precision.budgetSeconds} s by ${missed.map((s) => `${s.benchmarkId} (±${(s.halfWidth * 100).toFixed(1)}%)`).join(', ')}`;
 }
 
+/** Why samples were flagged (a kernel V8 did not optimize…), each once. */
+function flagNotes(samples: readonly MeasuredSample[]): string[] {
+  return [...new Set(samples.flatMap((s) => s.notes ?? []))];
+}
+
 async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> {
   const profile = chooseProfile(cmd.profile ?? DEFAULT_PROFILE, cmd.selection);
   const precision = precisionTarget(cmd, profile);
@@ -111,6 +116,7 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
     process.stdout.write(`${JSON.stringify({ profile: profile.name, samples, failed }, null, 2)}\n`);
   } else {
     process.stdout.write(`${formatSamplesTable(samples)}\n`);
+    for (const note of flagNotes(samples)) process.stdout.write(`note ${note}\n`);
     for (const f of failed) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.error}\n`);
     const line = impreciseLine(samples, precision);
     if (line !== undefined) process.stdout.write(`${line}\n`);
@@ -235,6 +241,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     if (cmd.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
+      for (const note of flagNotes(measured)) process.stdout.write(`note ${note}\n`);
       process.stdout.write(`run ${result.runId} ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address} (profile ${profile.name})\n`);
       for (const f of result.failedBenchmarks) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.reason}\n`);
       if (precision !== undefined) {

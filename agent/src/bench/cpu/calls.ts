@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 type Step = (x: number) => number;
@@ -66,6 +67,12 @@ export const cpuCalls: BenchmarkDefinition<CallsSettings> = {
       seed = callChain(CALL_TARGETS, n, seed);
       consume(seed);
     };
+    // The targets are called, not inlined, so each is a kernel of its own.
+    const kernels: Kernel[] = [
+      { name: 'callChain', fn: callChain },
+      ...CALL_TARGETS.map((fn, i): Kernel => ({ name: `CALL_TARGETS[${i}]`, fn })),
+    ];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'megamorphic-site-8-targets' },
@@ -73,6 +80,7 @@ export const cpuCalls: BenchmarkDefinition<CallsSettings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: iterations / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.calls', kernels),
     };
   },
 };

@@ -5,6 +5,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { F32, I32, countedLoop, encodeModule, instantiate, f32Const, op } from './wasm-module';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
@@ -55,6 +56,8 @@ export const cpuFloat32: BenchmarkDefinition<Float32Settings> = {
       for (let left = n; left > 0; left -= CHUNK) x = chain(Math.min(left, CHUNK), x);
       consume(x);
     };
+    const kernels: Kernel[] = [{ name: 'float32Chain (WebAssembly)', fn: chain, wasm: true }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'wasm-f32-mul-add-mul-sub' },
@@ -62,6 +65,7 @@ export const cpuFloat32: BenchmarkDefinition<Float32Settings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * FLOAT32_FLOPS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.float32', kernels),
     };
   },
 };

@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Floating-point operations per loop iteration of `float64Chain`. */
@@ -37,6 +38,8 @@ export const cpuFloat64: BenchmarkDefinition<Float64Settings> = {
   async prepare(_settings, context): Promise<PreparedBenchmark> {
     const seed = 0.1;
     const run = (n: number): void => consume(float64Chain(n, seed));
+    const kernels: Kernel[] = [{ name: 'float64Chain', fn: float64Chain }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'mul-add-mul-sub' },
@@ -44,6 +47,7 @@ export const cpuFloat64: BenchmarkDefinition<Float64Settings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * FLOAT64_FLOPS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.float64', kernels),
     };
   },
 };

@@ -5,6 +5,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Integer operations per loop iteration of `int32Chain`. */
@@ -43,6 +44,8 @@ export const cpuInt32: BenchmarkDefinition<Int32Settings> = {
       seed = int32Chain(n, seed);
       consume(seed);
     };
+    const kernels: Kernel[] = [{ name: 'int32Chain', fn: int32Chain }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'imul-add-xorshift' },
@@ -50,6 +53,7 @@ export const cpuInt32: BenchmarkDefinition<Int32Settings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * INT32_OPS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.int32', kernels),
     };
   },
 };

@@ -5,6 +5,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { I32, I64, countedLoop, encodeModule, instantiate, i64Const, op } from './wasm-module';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
@@ -61,6 +62,8 @@ export const cpuInt64: BenchmarkDefinition<Int64Settings> = {
       for (let left = n; left > 0; left -= CHUNK) seed = chain(Math.min(left, CHUNK), seed);
       consume(Number(seed & 0xffffn));
     };
+    const kernels: Kernel[] = [{ name: 'int64Chain (WebAssembly)', fn: chain, wasm: true }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'wasm-i64-mul-add-xorshift' },
@@ -68,6 +71,7 @@ export const cpuInt64: BenchmarkDefinition<Int64Settings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * INT64_OPS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.int64', kernels),
     };
   },
 };

@@ -4,6 +4,7 @@
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 /** Math calls per loop iteration of `mathCalls`. */
@@ -37,6 +38,8 @@ export const cpuMath: BenchmarkDefinition<MathSettings> = {
   },
   async prepare(_settings, context): Promise<PreparedBenchmark> {
     const run = (n: number): void => consume(mathCalls(n));
+    const kernels: Kernel[] = [{ name: 'mathCalls', fn: mathCalls }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { kernel: 'sqrt-sin-cos-exp-log' },
@@ -44,6 +47,7 @@ export const cpuMath: BenchmarkDefinition<MathSettings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * MATH_CALLS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.math', kernels),
     };
   },
 };

@@ -5,6 +5,7 @@ import { ProfileError } from '../../profiles/profile';
 import { parseNumberSettings } from '../settings';
 import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
 import { calibrate, consume, timeRun } from '../calibrate';
+import { checkKernels, optimizeKernels, type Kernel } from '../optimized-code';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
 export interface MemorySettings {
@@ -52,6 +53,8 @@ export const cpuMemory: BenchmarkDefinition<MemorySettings> = {
     const array = new Int32Array((settings.workingSetKiB * 1024) / 4);
     for (let i = 0; i < array.length; i++) array[i] = i;
     const run = (n: number): void => consume(loadsAndStores(array, n));
+    const kernels: Kernel[] = [{ name: 'loadsAndStores', fn: loadsAndStores }];
+    optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {
       parameters: { workingSetKiB: String(settings.workingSetKiB) },
@@ -59,6 +62,7 @@ export const cpuMemory: BenchmarkDefinition<MemorySettings> = {
         const seconds = timeRun(run, iterations);
         return { throughput: (iterations * MEMORY_OPS_PER_ITERATION) / seconds / 1e6 };
       },
+      checkCode: () => checkKernels('cpu.memory', kernels),
     };
   },
 };
