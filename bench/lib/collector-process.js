@@ -60,7 +60,12 @@ async function startCollector(options = {}) {
     child,
     grpcPort,
     httpPort,
+    /** Set while this process stops it on purpose. */
+    stopping: false,
+    /** What it wrote to stderr so far. */
+    stderr: () => stderr,
     async stop() {
+      this.stopping = true;
       await new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', resolve);
