@@ -1,5 +1,6 @@
 // The gRPC service agents talk to. Every request is parsed before anything is stored;
-// a sample is acknowledged only after its transaction has committed.
+// a sample is acknowledged only after its transaction has committed (the calls that arrive
+// together share one transaction: see group-commit.ts).
 import { status as GrpcStatus, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type {
   AgentServiceServer,
@@ -26,6 +27,7 @@ import type { CollectorMetrics } from '../metrics/metrics';
 import type { PresenceTracker } from '../presence';
 import type { AgentRecord, RunRecord } from '../model';
 import type { Store } from '../store/store';
+import { GroupCommitter } from './group-commit';
 import { parseEndRun, parseEnroll, parseLogs, parseSamples, parseStartRun } from './parse-messages';
 import { statusToWire } from './to-wire';
 import { grpcError, isServiceError, unary } from './unary';
@@ -53,6 +55,9 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
   const { store, presence, metrics } = options;
   const log = options.logger.child({ component: 'agent-service' });
   const ctx = { log, metrics };
+  const committer = new GroupCommitter(store, {
+    onGroupError: (err, calls) => log.warn({ event: 'group-commit-failed', err, calls }, 'a group of SubmitSamples calls failed as one transaction; writing them one by one'),
+  });
 
   /** Every refused request is one `request-rejected` event with its reason, whatever refused it. */
   function reject(method: string, code: GrpcStatus, message: string, fields: { agentId?: string; runId?: string; peer?: string; detail?: string }): ServiceError {
@@ -168,7 +173,12 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (elsewhere.length > 0) {
         return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
       }
-      const { acked, inserted } = await store.insertSamples(run.id, parsed.value);
+      // Written with the calls that arrive together, in one transaction (group commit).
+      const outcome = await committer.insert(run.id, parsed.value);
+      if (!outcome.ok) {
+        return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${outcome.elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
+      }
+      const { acked, inserted } = outcome.result;
       await presence.seen(run.agentId);
       metrics?.samplesIngested.inc(inserted);
       log.debug({ event: 'samples-stored', agentId: run.agentId, runId: run.id, count: acked.length, new: inserted }, 'samples stored');
