@@ -264,7 +264,7 @@ async function main() {
       if (!res.ok) say(`GET /api/v1/fleet on B answered ${res.status}: ${JSON.stringify(fleet).slice(0, 120)}`);
       else if (fleet.agents.daemon >= N) break;
       if (Date.now() > waitUntil) {
-        say(`only ${fleet.agents.daemon} of ${N} agents are waiting for a job; going on with them`);
+        say(`only ${fleet.agents.daemon ?? "an unknown number"} of ${N} agents are waiting for a job; going on with them`);
         break;
       }
       await new Promise((r) => setTimeout(r, 250));

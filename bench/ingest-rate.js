@@ -21,10 +21,11 @@ const USAGE = `usage: node bench/ingest-rate.js [--before CLI] [--only sqlite|po
   --generators N    load-generator processes (default 2)
   --channels N      gRPC channels (TCP connections) per generator (default 4)
   --agents N        agents per generator, each with its own run, one call at a time (default 32)
+  --cpu-prof DIR    write a CPU profile of each collector into DIR (node --cpu-prof)
   --json            print the rows as JSON`;
 
 function parseArguments(argv) {
-  const out = { before: undefined, only: [], generators: 2, channels: 4, agents: 32, json: false };
+  const out = { before: undefined, only: [], generators: 2, channels: 4, agents: 32, cpuProf: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -47,6 +48,7 @@ function parseArguments(argv) {
     } else if (a === '--generators') out.generators = count();
     else if (a === '--channels') out.channels = count();
     else if (a === '--agents') out.agents = count();
+    else if (a === '--cpu-prof') out.cpuProf = path.resolve(next());
     else if (a === '--json') out.json = true;
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
@@ -84,13 +86,12 @@ async function drive(address, pid, { generators, channels, agents, callsPerAgent
   });
   for (const w of workers) await w.next();
   const cpu0 = cpuSeconds(pid);
-  const gen0 = workers.map((w) => cpuSeconds(w.child.pid));
   const t0 = process.hrtime.bigint();
   for (const w of workers) w.child.send('go');
   const results = await Promise.all(workers.map((w) => w.next()));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const collectorCpu = cpuSeconds(pid) - cpu0;
-  const generatorCpu = workers.reduce((sum, w, i) => sum + cpuSeconds(w.child.pid) - gen0[i], 0);
+  const generatorCpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
   for (const w of workers) if (w.child.connected) w.child.disconnect();
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   return {
@@ -183,7 +184,7 @@ async function main() {
             db = u.toString();
           }
           say(`${backend}, ${build.name}, ${shape.samplesPerCall}/call`);
-          const c = await startCollector({ cli: build.cli, args: ['--net-sink', 'off'], ...(db !== undefined ? { db } : {}) });
+          const c = await startCollector({ cli: build.cli, args: ['--net-sink', 'off'], nodeArgs: options.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProf], ...(db !== undefined ? { db } : {}) });
           try {
             const r = await drive(c.grpc, c.pid, { ...options, ...shape, tag: `run${n++}` });
             const expected = options.generators * options.agents * shape.callsPerAgent * shape.samplesPerCall;

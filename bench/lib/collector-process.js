@@ -20,7 +20,8 @@ async function freePort() {
 /**
  * Options: dir, db (a SQLite file or a postgres:// URL), grpcPort and httpPort (free ones by
  * default; give the same again to restart a collector in place), args (more serve flags),
- * cli (another build's collector/dist/cli/main.js, to compare with).
+ * cli (another build's collector/dist/cli/main.js, to compare with), nodeArgs (for node itself,
+ * e.g. --cpu-prof).
  * @returns {Promise<{grpc: string, http: string, db: string, dir: string, pid: number, child: import('node:child_process').ChildProcess, stop: () => Promise<void>}>}
  */
 async function startCollector(options = {}) {
@@ -31,7 +32,7 @@ async function startCollector(options = {}) {
   const flags = [options.cli ?? COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
   // With options.logFile, the collector's log lines and stderr are kept there (appended).
   const out = options.logFile === undefined ? 'ignore' : fs.openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, flags, {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...flags], {
     stdio: ['ignore', out, 'pipe'],
   });
   if (options.logFile !== undefined) {

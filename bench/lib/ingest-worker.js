@@ -2,7 +2,7 @@
 // each, encodes every SubmitSamples request up front, then, on "go" from its parent, sends
 // them over several gRPC channels (each agent one call at a time, as the real agent does)
 // with serialization switched off, so that the generator spends as little CPU per call as a
-// grpc-js client can. Prints {"calls", "acked", "latencies"} when done.
+// grpc-js client can. Sends {calls, acked, latencies, cpuSeconds} when done.
 'use strict';
 const { credentials, Client, Metadata } = require('@grpc/grpc-js');
 const { AgentServiceClient, SubmitSamplesRequest, SubmitSamplesResponse } = require('@guestbench/proto');
@@ -30,6 +30,7 @@ const { sample, unary } = require('./fake-agent');
   setup.close();
   process.send({ ready: true });
   await new Promise((resolve) => process.once('message', resolve));
+  const cpu0 = process.cpuUsage();
   const latencies = [];
   let acked = 0;
   let calls = 0;
@@ -49,7 +50,8 @@ const { sample, unary } = require('./fake-agent');
     }
   }));
   for (const c of raw) c.close();
-  process.send({ calls, acked, latencies }, () => process.disconnect());
+  const cpu = process.cpuUsage(cpu0);
+  process.send({ calls, acked, latencies, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.disconnect());
 })().catch((err) => {
   console.error(err);
   process.exitCode = 1;

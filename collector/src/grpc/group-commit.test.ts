@@ -83,3 +83,16 @@ test('a sample id claimed by two runs in one group is refused for the later call
   expect(await thief).toEqual({ ok: false, elsewhere: ['r1:shared'] });
   expect((await store.getSamples(['r2']))).toEqual([]);
 });
+
+test('a sample id stored under another run before is refused for its call alone; a resend to its own run is acknowledged', async () => {
+  await store.insertSamples('r1', [sample('r1', 'old')]);
+  const committer = new GroupCommitter(store);
+  const thief = committer.insert('r2', [sample('r2', 'new'), { ...sample('r1', 'old'), runId: 'r2' }]);
+  const resend = committer.insert('r1', [sample('r1', 'old'), sample('r1', 'more')]);
+  const other = committer.insert('r3', [sample('r3', 'fine')]);
+  expect(await thief).toEqual({ ok: false, elsewhere: ['r1:old'] });
+  expect(await resend).toEqual({ ok: true, result: { acked: ['r1:old', 'r1:more'], inserted: 1 } });
+  expect(await other).toEqual({ ok: true, result: { acked: ['r3:fine'], inserted: 1 } });
+  expect(await store.getSamples(['r2'])).toEqual([]);
+  expect(store.groups).toEqual([2]);
+});

@@ -16,7 +16,7 @@ export interface GroupCommitOptions {
 /** What became of one call's samples. */
 export type GroupCommitOutcome =
   | { readonly ok: true; readonly result: InsertResult }
-  /** Ids that an earlier call of the same group stored under another run: nothing of this call was written. */
+  /** Ids stored under another run (before, or by an earlier call of the same group): nothing of this call was written. */
   | { readonly ok: false; readonly elsewhere: readonly string[] };
 
 interface Pending extends SampleBatch {
@@ -77,11 +77,18 @@ export class GroupCommitter {
   }
 
   private async write(group: readonly Pending[]): Promise<void> {
-    // A sample id claimed by two runs in one group: the later call is refused, as it would be
-    // had the earlier one been committed before it was checked.
+    let unclaimed: Pending[];
+    try {
+      unclaimed = await this.refuseIdsOfOtherRuns(group);
+    } catch (err: unknown) {
+      for (const call of group) call.reject(err);
+      return;
+    }
+    // A new sample id claimed by two runs in one group: the later call is refused, as it
+    // would be had the earlier one been committed before it was checked.
     const owner = new Map<string, string>();
     const accepted: Pending[] = [];
-    for (const call of group) {
+    for (const call of unclaimed) {
       const elsewhere = call.samples.filter((s) => owner.has(s.id) && owner.get(s.id) !== call.runId).map((s) => s.id);
       if (elsewhere.length > 0) {
         call.resolve({ ok: false, elsewhere });
@@ -90,6 +97,29 @@ export class GroupCommitter {
       for (const s of call.samples) owner.set(s.id, call.runId);
       accepted.push(call);
     }
+    await this.commit(accepted);
+  }
+
+  /**
+   * Refuses the calls that send an id stored under another run, and returns the others. Run
+   * here, once the previous group has committed, it sees every earlier call of this collector.
+   * One query for the whole group: '' is no run's id, so it names every id already stored;
+   * only a call with such ids (a resend, or a thief) is then checked on its own.
+   */
+  private async refuseIdsOfOtherRuns(calls: readonly Pending[]): Promise<Pending[]> {
+    const stored = new Set(await this.store.sampleIdsOwnedElsewhere('', calls.flatMap((c) => c.samples.map((s) => s.id))));
+    if (stored.size === 0) return [...calls];
+    const out: Pending[] = [];
+    for (const call of calls) {
+      const mine = call.samples.filter((s) => stored.has(s.id)).map((s) => s.id);
+      const elsewhere = mine.length === 0 ? [] : await this.store.sampleIdsOwnedElsewhere(call.runId, mine);
+      if (elsewhere.length > 0) call.resolve({ ok: false, elsewhere });
+      else out.push(call);
+    }
+    return out;
+  }
+
+  private async commit(accepted: readonly Pending[]): Promise<void> {
     if (accepted.length === 0) return;
     try {
       const results = await this.store.insertSampleBatches(accepted.map(({ runId, samples }) => ({ runId, samples })));
