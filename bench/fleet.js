@@ -82,6 +82,25 @@ function rawCall(client, method, req, deadlineMs) {
   });
 }
 
+/**
+ * GET /api/v1/fleet, never throwing: under load an answer can fail or come back cut short,
+ * and the bench must go on (an earlier version died here, and its clean-up stopped both
+ * collectors, which looked like a collector exiting by itself).
+ */
+async function getFleet(collector) {
+  try {
+    const res = await fetch(`${collector.http}/api/v1/fleet`);
+    const text = await res.text();
+    try {
+      return { res, fleet: JSON.parse(text) };
+    } catch {
+      return { res: { ok: false, status: `${res.status} with a body that is not JSON (${text.length} bytes)` }, fleet: { agents: {}, runs: {} } };
+    }
+  } catch (err) {
+    return { res: { ok: false, status: err.message }, fleet: { agents: {}, runs: {} } };
+  }
+}
+
 /** One simulated agent: a channel to each collector address, made when first needed; sticks to one until it fails. */
 class LightAgent {
   constructor(id, platform, addresses, first, stats) {
@@ -149,8 +168,12 @@ async function main() {
   let sampler;
   try {
     const start = async (name, ports = {}) => {
-      const c = await startCollector({ db: dbUrl, ...ports, args: ['--collector-id', name], logFile: path.join(logDir, `collector-${name}.log`) });
+      const c = await startCollector({ db: dbUrl, ...ports, args: ['--collector-id', name, '--log-level', 'info'], logFile: path.join(logDir, `collector-${name}.log`) });
       collectors[name] = c;
+      // A collector that dies unasked for says how (exit code or signal) and its last words.
+      c.child.once('exit', (code, signal) => {
+        if (!c.stopping) say(`collector ${name} EXITED by itself: code ${code}, signal ${signal}; stderr ends: ${c.stderr().slice(-2000)}`);
+      });
       return c;
     };
     await start('A');
@@ -236,17 +259,16 @@ async function main() {
     say('waiting for every agent to wait for a job');
     const waitUntil = Date.now() + 120_000 + N * 10;
     for (;;) {
-      const res = await fetch(`${collectors.B.http}/api/v1/fleet`).catch((err) => ({ ok: false, status: err.message, json: async () => ({}) }));
-      const fleet = await res.json();
+      const { res, fleet } = await getFleet(collectors.B);
       if (!res.ok) say(`GET /api/v1/fleet on B answered ${res.status}: ${JSON.stringify(fleet).slice(0, 120)}`);
       else if (fleet.agents.daemon >= N) break;
       if (Date.now() > waitUntil) {
-        say(`only ${fleet.agents.daemon} of ${N} agents are waiting for a job; going on with them`);
+        say(`only ${fleet.agents.daemon ?? "an unknown number"} of ${N} agents are waiting for a job; going on with them`);
         break;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const fleetBefore = await (await fetch(`${collectors.A.http}/api/v1/fleet`)).json();
+    const fleetBefore = (await getFleet(collectors.A)).fleet;
 
     // 3. Jobs on the other collector: kvm agents are on A, their job is created on B; xen the other way.
     say('creating the jobs on the collector the agents are not connected to');
@@ -256,7 +278,16 @@ async function main() {
       const sent = Date.now();
       jobSentAt[platform] = sent;
       try {
-        const res = await rawCall(client, 'createJob', { platform, profile: 'smoke', label: 'fleet' }, 120_000);
+        let res;
+        for (let attempt = 1; res === undefined; attempt++) {
+          try {
+            res = await rawCall(client, 'createJob', { platform, profile: 'smoke', label: 'fleet' }, 120_000);
+          } catch (err) {
+            // A collector whose database pool is swamped answers INTERNAL: say so and ask again.
+            if (attempt >= 5) throw err;
+            say(`CreateJob ${platform} failed (${GrpcStatus[err.code]}: ${err.details}); again`);
+          }
+        }
         jobCreatedAt.set(res.job.job.id, sent);
         return { id: res.job.job.id, assigned: res.job.assignments.length, createMs: Date.now() - sent };
       } finally {
@@ -274,6 +305,7 @@ async function main() {
     poll();
     cpuBase.A = usage.A.cpu;
     await new Promise((resolve) => {
+      collectors.A.stopping = true;
       collectors.A.child.once('exit', resolve);
       collectors.A.child.kill('SIGKILL');
     });
@@ -307,7 +339,7 @@ async function main() {
     const runs = await one("SELECT COUNT(*) FILTER (WHERE status = 'completed')::int AS completed, COUNT(*)::int AS n FROM runs");
     const taken = await one('SELECT COUNT(*)::int AS n, COUNT(*) FILTER (WHERE taken_at_ms IS NOT NULL)::int AS taken FROM job_assignments');
     await c.end();
-    const fleetAfter = await (await fetch(`${collectors.B.http}/api/v1/fleet`)).json();
+    const fleetAfter = (await getFleet(collectors.B)).fleet;
 
     dispatchMs.sort((x, y) => x - y);
     ackMs.sort((x, y) => x - y);

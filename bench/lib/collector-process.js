@@ -19,7 +19,9 @@ async function freePort() {
 
 /**
  * Options: dir, db (a SQLite file or a postgres:// URL), grpcPort and httpPort (free ones by
- * default; give the same again to restart a collector in place), args (more serve flags).
+ * default; give the same again to restart a collector in place), args (more serve flags),
+ * cli (another build's collector/dist/cli/main.js, to compare with), nodeArgs (for node itself,
+ * e.g. --cpu-prof).
  * @returns {Promise<{grpc: string, http: string, db: string, dir: string, pid: number, child: import('node:child_process').ChildProcess, stop: () => Promise<void>}>}
  */
 async function startCollector(options = {}) {
@@ -27,10 +29,10 @@ async function startCollector(options = {}) {
   const db = options.db ?? path.join(dir, 'bench.db');
   const grpcPort = options.grpcPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
-  const flags = [COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
+  const flags = [options.cli ?? COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
   // With options.logFile, the collector's log lines and stderr are kept there (appended).
   const out = options.logFile === undefined ? 'ignore' : fs.openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, flags, {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...flags], {
     stdio: ['ignore', out, 'pipe'],
   });
   if (options.logFile !== undefined) {
@@ -60,7 +62,12 @@ async function startCollector(options = {}) {
     child,
     grpcPort,
     httpPort,
+    /** Set while this process stops it on purpose. */
+    stopping: false,
+    /** What it wrote to stderr so far. */
+    stderr: () => stderr,
     async stop() {
+      this.stopping = true;
       await new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', resolve);

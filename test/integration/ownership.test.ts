@@ -131,6 +131,10 @@ test('sample-id squatting: an id must be <its own run>:<benchmark>:<metric>; the
   await collector.waitForEvent(rejected('SubmitSamples', 'INVALID_ARGUMENT', (e) => e['runId'] === 's-run'));
   const acked = await call<{ ackedSampleIds: string[] }>(c, 'submitSamples', { runId: 'v-run', samples: [sampleFor('v-run')] }, victim.token);
   expect(acked.ackedSampleIds).toEqual(['v-run:cpu.int32:throughput']);
+  // The collector now remembers v-run's owner (group commit's fast path): still refused to another agent.
+  await expect(call(c, 'submitSamples', { runId: 'v-run', samples: [sampleFor('v-run', { id: 'v-run:cpu.int64:throughput', benchmarkId: 'cpu.int64' })] }, squatter.token)).rejects.toMatchObject({
+    code: GrpcStatus.PERMISSION_DENIED, details: 'run v-run belongs to another agent',
+  });
   await withStore(async (s) => {
     expect((await s.getSamples(['v-run'])).map((x) => x.id)).toEqual(['v-run:cpu.int32:throughput']);
     expect(await s.getSamples(['s-run'])).toEqual([]);

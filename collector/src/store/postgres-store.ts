@@ -32,6 +32,7 @@ import {
   type Rebinding,
   type RunEnd,
   type RunFilter,
+  type SampleBatch,
   type Store,
   type TokenBinding,
 } from './store';
@@ -307,6 +308,46 @@ export class PostgresStore implements Store {
       }
     });
     return { acked: samples.map((s) => s.id), inserted };
+  }
+
+  async insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]> {
+    // Each id is written by the first batch that has it, as if the batches came one after
+    // another: a later copy (in the group or in the table) is acknowledged, not counted.
+    // Keyed as stored (NUL as U+FFFD, see withoutNul), which is what RETURNING gives back.
+    const owner = new Map<string, number>();
+    const rows: { runId: string; s: SampleRecord }[] = [];
+    batches.forEach(({ runId, samples }, batch) => {
+      for (const s of samples) {
+        const key = s.id.replaceAll('\u0000', '\uFFFD');
+        if (owner.has(key)) continue;
+        owner.set(key, batch);
+        rows.push({ runId, s });
+      }
+    });
+    const inserted = batches.map(() => 0);
+    if (rows.length > 0) {
+      await this.transaction(async (client) => {
+        for (const chunk of chunks(rows, ROWS_PER_INSERT)) {
+          const args = chunk.flatMap(({ runId, s }) => [
+            s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, s.trials, s.trialCount, s.rsd,
+            s.stealFraction, canonicalParameters(s.parameters), s.primary, s.clocksource, s.durationSeconds, s.finishedAtMs,
+            JSON.stringify(s.flags),
+          ]);
+          const result = await query<{ id: string }>(client,
+            `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials, trial_count, rsd,
+               steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms, flags_json)
+             VALUES ${placeholders(chunk.length, SAMPLE_COLUMNS)}
+             ON CONFLICT (id) DO NOTHING RETURNING id`,
+            args,
+          );
+          for (const { id } of result.rows) {
+            const batch = owner.get(id);
+            if (batch !== undefined) inserted[batch] = (inserted[batch] ?? 0) + 1;
+          }
+        }
+      });
+    }
+    return batches.map(({ samples }, i) => ({ acked: samples.map((s) => s.id), inserted: inserted[i] ?? 0 }));
   }
 
   async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {

@@ -31,6 +31,7 @@ import {
   type Rebinding,
   type RunEnd,
   type RunFilter,
+  type SampleBatch,
   type Store,
   type TokenBinding,
 } from './store';
@@ -235,6 +236,31 @@ export class SqliteStore implements Store {
     });
     insertAll();
     return { acked: samples.map((s) => s.id), inserted };
+  }
+
+  async insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]> {
+    const stmt = this.stmt(
+      `INSERT INTO samples (id, run_id, benchmark_id, metric, unit, direction, value, trials_json, trial_count, rsd,
+         steal_fraction, parameters_json, is_primary, clocksource, duration_seconds, finished_at_ms,
+         trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq, flags_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO NOTHING`,
+    );
+    // Batch after batch in one transaction: each counts what it added, as separate calls would.
+    const insertAll = this.db.transaction((): InsertResult[] =>
+      batches.map(({ runId, samples }) => {
+        let inserted = 0;
+        for (const s of samples) {
+          inserted += stmt.run(
+            s.id, runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
+            s.stealFraction, canonicalParameters(s.parameters), s.primary ? 1 : 0, s.clocksource, s.durationSeconds, s.finishedAtMs,
+            ...trialStats(s.trials), JSON.stringify(s.flags),
+          ).changes;
+        }
+        return { acked: samples.map((s) => s.id), inserted };
+      }),
+    );
+    return insertAll();
   }
 
   async sampleIdsOwnedElsewhere(runId: string, ids: readonly string[]): Promise<string[]> {

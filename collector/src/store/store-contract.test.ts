@@ -164,6 +164,59 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(await store.insertSamples('r1', [])).toEqual({ acked: [], inserted: 0 });
     });
 
+    test('insertSampleBatches gives each batch, in order, what insertSamples would have given it one after another', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      await store.startRun(newRun('r2', 'a1', 2));
+      await store.insertSamples('r1', [sample('r1', 'stored')]);
+      const odd = sample('r2', 'odd', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {}, flags: ['not-settled'] });
+      const results = await store.insertSampleBatches([
+        // a resend of a stored sample beside a new one
+        { runId: 'r1', samples: [sample('r1', 'stored'), sample('r1', 'a')] },
+        { runId: 'r2', samples: [odd] },
+        { runId: 'r1', samples: [] },
+        // the same call twice in one group (a retry that overtook its first attempt): new once
+        { runId: 'r1', samples: [sample('r1', 'a'), sample('r1', 'b')] },
+        // an id of r1 sent again under r2 (the collector refuses this before; the store keeps the first owner)
+        { runId: 'r2', samples: [sample('r1', 'b', { runId: 'r2', value: 7 })] },
+      ]);
+      expect(results).toEqual([
+        { acked: ['r1:stored', 'r1:a'], inserted: 1 },
+        { acked: ['r2:odd'], inserted: 1 },
+        { acked: [], inserted: 0 },
+        { acked: ['r1:a', 'r1:b'], inserted: 1 },
+        { acked: ['r1:b'], inserted: 0 },
+      ]);
+      const stored = await store.getSamples(['r1', 'r2']);
+      expect(stored.map((s) => s.id).sort()).toEqual(['r1:a', 'r1:b', 'r1:stored', 'r2:odd']);
+      expect(stored.find((s) => s.id === 'r1:b')).toEqual(sample('r1', 'b'));
+      expect(stored.find((s) => s.id === 'r2:odd')).toEqual(odd);
+      expect((await store.getRun('r1'))?.sampleCount).toBe(3);
+      expect(await store.insertSampleBatches([])).toEqual([]);
+      // The comparison's cells count a group-committed sample once, as a single insert does.
+      await store.endRun('r1', { status: 'completed', error: '', endedAtMs: 5 });
+      await store.insertSampleBatches([{ runId: 'r1', samples: [sample('r1', 'a'), sample('r1', 'late', { benchmarkId: 'a' })] }]);
+      expect((await store.aggregateCells({})).find((c) => c.benchmarkId === 'a')).toMatchObject({ valueN: 2, trialN: 6 });
+    });
+
+    test('insertSampleBatches is one transaction: a batch that cannot be stored stores no batch of its group', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      // Groups larger than one INSERT statement (1,000 rows on PostgreSQL), across batches.
+      const big = (runId: string, from: number, n: number) => Array.from({ length: n }, (_, i) => sample(runId, `b${from + i}`));
+      const ok = await store.insertSampleBatches([{ runId: 'r1', samples: big('r1', 0, 700) }, { runId: 'r1', samples: big('r1', 600, 700) }]);
+      expect(ok.map((r) => [r.acked.length, r.inserted])).toEqual([[700, 700], [700, 600]]);
+      // Not rejects.toThrow(): better-sqlite3's errors come from the realm of the first test
+      // file that loaded it in this Jest worker, and fail an instanceof Error check here.
+      const failed = await store.insertSampleBatches([
+        { runId: 'r1', samples: big('r1', 5_000, 10) },
+        { runId: 'no-such-run', samples: [sample('no-such-run', 'x')] },
+      ]).then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message));
+      expect(failed).toMatch(/foreign key/i);
+      expect((await store.getRun('r1'))?.sampleCount).toBe(1_300);
+      expect(await store.getSamples(['no-such-run'])).toEqual([]);
+    });
+
     test('aggregateCells counts finished runs only, late samples once, and the same whether narrowed or not', async () => {
       await store.upsertAgent(agent('a1'));
       await store.startRun(newRun('r1', 'a1', 1));

@@ -101,6 +101,12 @@ export interface InsertResult {
   readonly inserted: number;
 }
 
+/** One call's samples, for insertSampleBatches. */
+export interface SampleBatch {
+  readonly runId: string;
+  readonly samples: readonly SampleRecord[];
+}
+
 /** Where an agent is connected and what it is doing, as its collector last wrote it. */
 export interface PresenceRecord {
   readonly agentId: string;
@@ -136,6 +142,14 @@ export interface Store {
    * including ids that were stored before (a resend is acknowledged, not duplicated).
    */
   insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult>;
+  /**
+   * Several calls' samples in ONE transaction (group commit): one result per batch, in order,
+   * each exactly what insertSamples would have given for that batch had the batches been
+   * inserted one after another (a resend is acknowledged, not duplicated; an id repeated in a
+   * later batch counts as new in the first only). All or nothing: when it throws, no batch
+   * was stored.
+   */
+  insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]>;
   endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined>;
   /**
    * Records a heartbeat at the collector's `atMs`; with the guest's monotonic time, also the
