@@ -21,7 +21,7 @@ import { createMetrics } from './metrics/metrics';
 import { startNetSink } from './net-sink/net-sink';
 import { fleetSummary, PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
-import { SqliteStore } from './store/sqlite-store';
+import { SqliteStore } from './store/sql-store';
 import type { Store } from './store/store';
 
 export interface CollectorOptions {

@@ -101,6 +101,12 @@ export interface InsertResult {
   readonly inserted: number;
 }
 
+/** One call's samples, for a group commit (see Store.insertSampleBatches). */
+export interface SampleBatch {
+  readonly runId: string;
+  readonly samples: readonly SampleRecord[];
+}
+
 /** Where an agent is connected and what it is doing, as its collector last wrote it. */
 export interface PresenceRecord {
   readonly agentId: string;
@@ -136,6 +142,13 @@ export interface Store {
    * including ids that were stored before (a resend is acknowledged, not duplicated).
    */
   insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult>;
+  /**
+   * Group commit: the samples of several calls in one transaction. One result per batch, in
+   * order, each what insertSamples would have answered had the batches come one after the
+   * other (an id in two batches is inserted by the first and acknowledged by both). Refuses
+   * all of them, storing nothing, when a batch names a run that was never started.
+   */
+  insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]>;
   endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined>;
   /**
    * Records a heartbeat at the collector's `atMs`; with the guest's monotonic time, also the
