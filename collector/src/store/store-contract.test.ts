@@ -586,6 +586,28 @@ if (pgPlan.kind === 'skip') {
       }
     });
 
+    test('a collector keeps at most maxConnections connections open, however many calls it makes at once', async () => {
+      const other = new URL(current().url);
+      const name = `${other.pathname.slice(1)}_pool`;
+      const admin = new pg.Client({ connectionString: current().url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      other.pathname = `/${name}`;
+      try {
+        const count = async (): Promise<number> =>
+          Number((await admin.query<{ n: string }>('SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]?.n);
+        for (const max of [3, 12]) {
+          const s = await PostgresStore.open(other.toString(), { maxConnections: max });
+          await Promise.all(Array.from({ length: 60 }, (_, i) => s.getRun(`r${i}`)));
+          expect(await count()).toBe(max);
+          await s.close();
+        }
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      }
+    });
+
     test('what one collector stores, another sees; a resend through the other is not duplicated', async () => {
       const first = postgresBackend(current);
       const a = await first.fresh();
