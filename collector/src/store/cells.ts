@@ -39,8 +39,9 @@ export function cellSelect(d: Dialect, where: string): string {
 }
 
 /**
- * Adds the cells of the samples matching `where` to cell_stats. In key order, so that
- * transactions adding to the same cells on PostgreSQL lock them in one order (no deadlock).
+ * Adds the cells of the samples matching `where` to cell_stats. On PostgreSQL in key order, so
+ * that transactions adding to the same cells lock them in one order (no deadlock); SQLite has
+ * one writer at a time and is spared the sort.
  */
 export function addCells(d: Dialect, where: string): string {
   const merge = (c: string): string =>
@@ -48,7 +49,7 @@ export function addCells(d: Dialect, where: string): string {
     : c.endsWith('_min') ? `${c} = ${d.least}(cell_stats.${c}, excluded.${c})`
     : `${c} = cell_stats.${c} + excluded.${c}`;
   return `INSERT INTO cell_stats (${[...KEY, ...STATS].join(', ')})
-    ${cellSelect(d, where)} ORDER BY ${KEY.map((_, i) => i + 1).join(', ')}
+    ${cellSelect(d, where)}${d.engine === 'postgres' ? ` ORDER BY ${KEY.map((_, i) => i + 1).join(', ')}` : ''}
     ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${STATS.map(merge).join(', ')}`;
 }
 

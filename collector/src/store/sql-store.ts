@@ -17,7 +17,7 @@ import {
 } from '../model';
 import { addCells, cellSelect, toCell, type CellRow } from './cells';
 import type { Dialect } from './dialect';
-import { insertRows, type Driver, type Queryable } from './driver';
+import { insertNew, insertRows, type Driver, type Queryable } from './driver';
 import { PostgresDriver, type PostgresStoreOptions } from './postgres-driver';
 import { SqliteDriver } from './sqlite-driver';
 import {
@@ -188,22 +188,25 @@ export class SqlStore implements Store {
     });
     const inserted = new Array<number>(batches.length).fill(0);
     if (rows.length > 0) {
-      rows.sort((a, b) => byId(a[0] as string, b[0] as string));
+      rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
       const runIds = [...new Set(batches.filter((b) => b.samples.length > 0).map((b) => b.runId))].sort(byId);
       await this.db.transaction(async (tx) => {
         // The runs' rows are held (shared) until commit: a run cannot finish between this
         // look at its status and the samples' insert, so each sample reaches cell_stats once.
-        const runs = await tx.query<{ id: string; status: RunStatus }>(
-          `SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')} ORDER BY id${this.d.bytewise}${this.d.forShare}`, [runIds]);
+        const runs = runIds.length === 1
+          ? await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE id = $1${this.d.forShare}`, runIds)
+          : await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')} ORDER BY id${this.d.bytewise}${this.d.forShare}`, [runIds]);
         const missing = runIds.filter((id) => !runs.rows.some((r) => r.id === id));
         if (missing.length > 0) throw new StoreError(`samples for run ${missing.join(', ')}, which was never started`);
-        const { rows: added } = await insertRows<{ id: string; run_id: string }>(tx, this.d, SAMPLE_INSERT, rows, 'ON CONFLICT (id) DO NOTHING RETURNING id, run_id');
-        for (const r of added) {
-          const i = firstBatch.get(r.id) ?? 0;
-          inserted[i] = (inserted[i] ?? 0) + 1;
-        }
+        const added = await insertNew(tx, this.d, SAMPLE_INSERT, 'id', rows);
         const finished = new Set(runs.rows.filter((r) => r.status !== 'running').map((r) => r.id));
-        const late = added.filter((r) => finished.has(r.run_id)).map((r) => r.id);
+        const late: string[] = [];
+        for (const [id, runId] of rows) {
+          if (!added.has(id)) continue;
+          const i = firstBatch.get(id as string) ?? 0;
+          inserted[i] = (inserted[i] ?? 0) + 1;
+          if (finished.has(runId as string)) late.push(id as string);
+        }
         if (late.length > 0) await tx.query(addCells(this.d, this.d.inList('s.id', '$1')), [late]);
       });
     }

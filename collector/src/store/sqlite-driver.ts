@@ -82,13 +82,13 @@ export class SqliteDriver implements Driver {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.serial(async () => {
       // IMMEDIATE: take the write lock now, not at the first write (another process may hold it).
-      this.db.exec('BEGIN IMMEDIATE');
+      this.run('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.direct);
-        this.db.exec('COMMIT');
+        this.run('COMMIT');
         return result;
       } catch (err: unknown) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) this.run('ROLLBACK');
         throw err;
       }
     });

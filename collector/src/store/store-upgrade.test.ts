@@ -13,7 +13,6 @@ import { PostgresStore, SqliteStore } from './sql-store';
 import type { Store } from './store';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const scenario = require(path.join(FIXTURES, 'store-v9.scenario.js')) as { write(s: Store): Promise<void>; read(s: Store): Promise<Record<string, unknown>> };
 const answers = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'store-v9.answers.json'), 'utf8')) as Record<'sqlite' | 'postgres', Record<string, unknown>>;
 
