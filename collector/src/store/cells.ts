@@ -1,6 +1,7 @@
 // The comparison's aggregation, written once: the sufficient statistics of each cell (see
-// CellAggregate) over a set of finished runs' samples. The same SELECT fills cell_stats as
-// runs finish (and late samples arrive) and answers a comparison narrowed by host or time.
+// CellAggregate) over a set of finished runs' samples. The same SELECT answers a comparison
+// on PostgreSQL and one narrowed by host or time on SQLite, and fills SQLite's cell_stats as
+// runs finish (and late samples arrive).
 import type { Direction } from '../model';
 import type { Dialect } from './dialect';
 import type { CellAggregate } from './store';
@@ -9,7 +10,7 @@ const KEY = ['platform', 'label', 'benchmark_id', 'metric', 'unit', 'direction',
 const STATS = ['is_primary', 'runs', 'value_n', 'value_log_sum', 'value_log_sumsq', 'value_sum', 'value_min',
   'trial_n', 'trial_log_sum', 'trial_log_sumsq', 'trial_sum', 'trial_min', 'max_rsd', 'max_steal'];
 
-/** The cell_stats table (the cells of every finished run), in each engine's types. */
+/** The cell_stats table (the cells of every finished run), where the dialect keeps one. */
 export function cellStatsTable(d: Dialect): string {
   return `CREATE TABLE cell_stats (
     platform TEXT NOT NULL, label TEXT NOT NULL, benchmark_id TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
@@ -38,18 +39,14 @@ export function cellSelect(d: Dialect, where: string): string {
   GROUP BY r.platform, r.label, s.benchmark_id, s.metric, s.unit, s.direction, s.parameters_json, ${major}`;
 }
 
-/**
- * Adds the cells of the samples matching `where` to cell_stats. On PostgreSQL in key order, so
- * that transactions adding to the same cells lock them in one order (no deadlock); SQLite has
- * one writer at a time and is spared the sort.
- */
+/** Adds the cells of the samples matching `where` to cell_stats. */
 export function addCells(d: Dialect, where: string): string {
   const merge = (c: string): string =>
     c === 'is_primary' || c.startsWith('max_') ? `${c} = ${d.greatest}(cell_stats.${c}, excluded.${c})`
     : c.endsWith('_min') ? `${c} = ${d.least}(cell_stats.${c}, excluded.${c})`
     : `${c} = cell_stats.${c} + excluded.${c}`;
   return `INSERT INTO cell_stats (${[...KEY, ...STATS].join(', ')})
-    ${cellSelect(d, where)}${d.engine === 'postgres' ? ` ORDER BY ${KEY.map((_, i) => i + 1).join(', ')}` : ''}
+    ${cellSelect(d, where)}
     ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${STATS.map(merge).join(', ')}`;
 }
 

@@ -13,9 +13,14 @@ export interface Dialect {
   readonly serialKey: string;
   /** After an ORDER BY term on text: byte-wise order, as SQLite compares, whatever PostgreSQL's locale. */
   readonly bytewise: string;
-  /** Row locks, in a transaction (SQLite has one writer at a time and needs none). */
+  /** A row lock, in a transaction (SQLite has one writer at a time and needs none). */
   readonly forUpdate: string;
-  readonly forShare: string;
+  /**
+   * Whether the store keeps cell_stats as runs finish (SQLite: a comparison reads a few hundred
+   * rows), or aggregates each comparison over the samples (PostgreSQL: in parallel there, and
+   * runs finishing at once on several collectors do not queue for the same cells' row locks).
+   */
+  readonly cellStats: boolean;
   /** Scalar smaller and larger of two values. */
   readonly least: string;
   readonly greatest: string;
@@ -33,7 +38,7 @@ export const SQLITE: Dialect = {
   serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   bytewise: '',
   forUpdate: '',
-  forShare: '',
+  cellStats: true,
   least: 'MIN',
   greatest: 'MAX',
   agentMajor: (c) => `CASE WHEN instr(${c}, '.') > 0 THEN substr(${c}, 1, instr(${c}, '.') - 1) ELSE ${c} END`,
@@ -48,7 +53,7 @@ export const POSTGRES: Dialect = {
   serialKey: 'BIGSERIAL PRIMARY KEY',
   bytewise: ' COLLATE "C"',
   forUpdate: ' FOR UPDATE',
-  forShare: ' FOR SHARE',
+  cellStats: false,
   least: 'LEAST',
   greatest: 'GREATEST',
   agentMajor: (c) => `split_part(${c}, '.', 1)`,

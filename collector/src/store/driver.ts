@@ -21,6 +21,8 @@ export interface Driver extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Whether `err` is a unique constraint refusing a row. */
   isUniqueViolation(err: unknown): boolean;
+  /** Whether `err` is a foreign key refusing a row (a reference to a row that does not exist). */
+  isForeignKeyViolation(err: unknown): boolean;
   /**
    * Calls `onPayload` with what other connections send on `channel` (PostgreSQL); undefined
    * where the engine cannot tell other processes (SQLite).

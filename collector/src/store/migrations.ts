@@ -124,7 +124,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     // SQLite databases migrated before migration 10 got two triggers here, which 10 drops.
-    description: 'comparison cells (SQLite; PostgreSQL gets them in migration 10), an index for finished runs (PostgreSQL)',
+    description: 'comparison cells kept up to date, so compare reads a few hundred rows, not every sample (SQLite); an index for finished runs (PostgreSQL)',
     sql: (d) =>
       d.engine === 'postgres' ? 'CREATE INDEX runs_status_started ON runs(status, started_at_ms);' : `
       ${trialColumns(d).map((c) => `ALTER TABLE samples ${c};`).join('\n')}
@@ -202,7 +202,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
-    description: 'one schema for both engines: samples keep their trials as JSON text with their sums, and the store (no longer triggers) keeps cell_stats as runs finish',
+    description: 'one store for both engines: samples keep their trials as JSON text with their sums (PostgreSQL), cell_stats is kept by the store, not by triggers (SQLite)',
     sql: (d) =>
       d.engine === 'sqlite' ? 'DROP TRIGGER IF EXISTS cell_stats_run_finished; DROP TRIGGER IF EXISTS cell_stats_late_sample;' : `
       ALTER TABLE samples ADD COLUMN trials_json TEXT, ${trialColumns(d).join(', ')};
@@ -212,8 +212,6 @@ export const MIGRATIONS: readonly Migration[] = [
         trial_log_sum = COALESCE((SELECT SUM(ln(x)) FROM unnest(trials) x WHERE x > 0), 0),
         trial_log_sumsq = COALESCE((SELECT SUM(ln(x) * ln(x)) FROM unnest(trials) x WHERE x > 0), 0);
       ALTER TABLE samples ALTER COLUMN trials_json SET NOT NULL, DROP COLUMN trials;
-      ${cellStatsTable(d)};
-      ${addCells(d, "r.status <> 'running'")};
     `,
   },
 ];

@@ -113,6 +113,10 @@ export class PostgresDriver implements Driver {
     }
   }
 
+  isForeignKeyViolation(err: unknown): boolean {
+    return (err as { code?: string }).code === '23503';
+  }
+
   isUniqueViolation(err: unknown): boolean {
     return (err as { code?: string }).code === '23505';
   }

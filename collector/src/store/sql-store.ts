@@ -172,7 +172,7 @@ export class SqlStore implements Store {
 
   async insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]> {
     // Each id once, in one order (PostgreSQL: two calls inserting the same ids lock them in
-    // the same order); the first batch naming an id is the one that may insert it.
+    // the same order, no deadlock); the first batch naming an id is the one that may insert it.
     const firstBatch = new Map<string, number>();
     const rows: unknown[][] = [];
     batches.forEach((b, i) => {
@@ -190,25 +190,38 @@ export class SqlStore implements Store {
     if (rows.length > 0) {
       rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
       const runIds = [...new Set(batches.filter((b) => b.samples.length > 0).map((b) => b.runId))].sort(byId);
-      await this.db.transaction(async (tx) => {
-        // The runs' rows are held (shared) until commit: a run cannot finish between this
-        // look at its status and the samples' insert, so each sample reaches cell_stats once.
-        const runs = runIds.length === 1
-          ? await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE id = $1${this.d.forShare}`, runIds)
-          : await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')} ORDER BY id${this.d.bytewise}${this.d.forShare}`, [runIds]);
-        const missing = runIds.filter((id) => !runs.rows.some((r) => r.id === id));
-        if (missing.length > 0) throw new StoreError(`samples for run ${missing.join(', ')}, which was never started`);
-        const added = await insertNew(tx, this.d, SAMPLE_INSERT, 'id', rows);
-        const finished = new Set(runs.rows.filter((r) => r.status !== 'running').map((r) => r.id));
-        const late: string[] = [];
-        for (const [id, runId] of rows) {
-          if (!added.has(id)) continue;
-          const i = firstBatch.get(id as string) ?? 0;
-          inserted[i] = (inserted[i] ?? 0) + 1;
-          if (finished.has(runId as string)) late.push(id as string);
-        }
-        if (late.length > 0) await tx.query(addCells(this.d, this.d.inList('s.id', '$1')), [late]);
-      });
+      try {
+        await this.db.transaction(async (tx) => {
+          // Where the store keeps cell_stats (SQLite, one writer at a time), a sample of a run
+          // that has finished counts there as it arrives.
+          const finished = new Set<string>();
+          if (this.d.cellStats) {
+            const { rows: runs } = runIds.length === 1
+              ? await tx.query<{ id: string; status: RunStatus }>('SELECT id, status FROM runs WHERE id = $1', runIds)
+              : await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')}`, [runIds]);
+            for (const r of runs) if (r.status !== 'running') finished.add(r.id);
+          }
+          if (batches.length === 1 && !this.d.cellStats) {
+            // One call, no cells to keep: the count is the answer (PostgreSQL needs no RETURNING).
+            inserted[0] = (await insertRows(tx, this.d, SAMPLE_INSERT, rows, 'ON CONFLICT (id) DO NOTHING')).count;
+            return;
+          }
+          const added = await insertNew(tx, this.d, SAMPLE_INSERT, 'id', rows);
+          const late: string[] = [];
+          for (const [id, runId] of rows) {
+            if (!added.has(id)) continue;
+            const i = firstBatch.get(id as string) ?? 0;
+            inserted[i] = (inserted[i] ?? 0) + 1;
+            if (finished.has(runId as string)) late.push(id as string);
+          }
+          if (late.length > 0) await tx.query(addCells(this.d, this.d.inList('s.id', '$1')), [late]);
+        });
+      } catch (err: unknown) {
+        if (!this.db.isForeignKeyViolation(err)) throw err;
+        const { rows: known } = await this.db.query<{ id: string }>(`SELECT id FROM runs WHERE ${this.d.inList('id', '$1')}`, [runIds]);
+        const missing = runIds.filter((id) => !known.some((r) => r.id === id));
+        throw new StoreError(`samples for run ${missing.join(', ')}, which was never started`, { cause: err });
+      }
     }
     return batches.map((b, i) => ({ acked: b.samples.map((s) => s.id), inserted: inserted[i] ?? 0 }));
   }
@@ -221,17 +234,20 @@ export class SqlStore implements Store {
   }
 
   async endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined> {
-    await this.db.transaction(async (tx) => {
-      const before = (await tx.query<{ status: RunStatus }>(`SELECT status FROM runs WHERE id = $1${this.d.forUpdate}`, [runId])).rows[0]?.status;
-      // A run marked lost (its heartbeats stopped) that its agent still ends was only cut
-      // off; its own end is the truth, and the gap stays in the log.
-      if (before !== 'running' && before !== 'lost') return;
-      await tx.query('UPDATE runs SET status = $1, error = $2, ended_at_ms = $3, failed_benchmarks_json = $4 WHERE id = $5', [
-        end.status, end.error, end.endedAtMs, JSON.stringify(end.failedBenchmarks ?? []), runId,
-      ]);
-      // A run's samples count in the comparison from when it leaves 'running' (lost runs already count).
-      if (before === 'running' && end.status !== 'running') await tx.query(addCells(this.d, 's.run_id = $1'), [runId]);
-    });
+    // A run marked lost (its heartbeats stopped) that its agent still ends was only cut
+    // off; its own end is the truth, and the gap stays in the log.
+    const set = 'UPDATE runs SET status = $1, error = $2, ended_at_ms = $3, failed_benchmarks_json = $4 WHERE id = $5';
+    const args = [end.status, end.error, end.endedAtMs, JSON.stringify(end.failedBenchmarks ?? []), runId];
+    if (!this.d.cellStats) {
+      await this.db.query(`${set} AND status IN ('running', 'lost')`, args);
+    } else {
+      await this.db.transaction(async (tx) => {
+        // Its samples count in cell_stats from when it leaves 'running' (a lost run's already do).
+        const { count } = await tx.query(`${set} AND status = 'running'`, args);
+        if (count === 0) await tx.query(`${set} AND status = 'lost'`, args);
+        else if (end.status !== 'running') await tx.query(addCells(this.d, 's.run_id = $1'), [runId]);
+      });
+    }
     return this.getRun(runId);
   }
 
@@ -277,11 +293,11 @@ export class SqlStore implements Store {
   }
 
   async aggregateCells(filter: AggregateFilter): Promise<CellAggregate[]> {
-    if (filter.hostname === undefined && filter.since === undefined && filter.until === undefined) {
+    if (this.d.cellStats && filter.hostname === undefined && filter.since === undefined && filter.until === undefined) {
       // Kept up to date as runs finish: a few hundred rows whatever the store's size.
       return (await this.db.query<CellRow>('SELECT * FROM cell_stats')).rows.map(toCell);
     }
-    // Narrowed by host or time: the same aggregation over the matching runs, now.
+    // The aggregation over the matching runs, now.
     const { where, args } = this.finishedRuns(filter);
     return (await this.db.query<CellRow>(cellSelect(this.d, where), args)).rows.map(toCell);
   }
@@ -298,17 +314,16 @@ export class SqlStore implements Store {
   }
 
   async markLostRuns(cutoffMs: number, nowMs: number): Promise<RunRecord[]> {
-    const ids = await this.db.transaction(async (tx) => {
-      // Locked in id order, then changed: when several collectors sweep at once, each run is
-      // marked (and returned) once.
-      const { rows } = await tx.query<{ id: string }>(
-        `SELECT id FROM runs WHERE status = 'running' AND last_heartbeat_ms < $1 ORDER BY id${this.d.bytewise}${this.d.forUpdate}`, [cutoffMs]);
-      if (rows.length === 0) return [];
-      const lost = rows.map((r) => r.id);
-      await tx.query(`UPDATE runs SET status = 'lost', ended_at_ms = $1, error = 'no heartbeat since ' || last_heartbeat_ms WHERE ${this.d.inList('id', '$2')}`, [nowMs, lost]);
-      await tx.query(addCells(this.d, this.d.inList('s.run_id', '$1')), [lost]);
-      return lost;
-    });
+    const mark = async (q: Queryable): Promise<string[]> => {
+      // One UPDATE: when several collectors sweep at once, each run is marked (and returned) once.
+      const { rows } = await q.query<{ id: string }>(
+        `UPDATE runs SET status = 'lost', ended_at_ms = $1, error = 'no heartbeat since ' || last_heartbeat_ms
+         WHERE status = 'running' AND last_heartbeat_ms < $2 RETURNING id`, [nowMs, cutoffMs]);
+      const ids = rows.map((r) => r.id);
+      if (ids.length > 0 && this.d.cellStats) await q.query(addCells(this.d, this.d.inList('s.run_id', '$1')), [ids]);
+      return ids;
+    };
+    const ids = this.d.cellStats ? await this.db.transaction(mark) : await mark(this.db);
     if (ids.length === 0) return [];
     return (await this.db.query<RunRow>(`${RUN_SELECT} WHERE ${this.d.inList('r.id', '$1')} ORDER BY r.id${this.d.bytewise}`, [ids])).rows.map(toRun);
   }

@@ -103,6 +103,10 @@ export class SqliteDriver implements Driver {
     return done;
   }
 
+  isForeignKeyViolation(err: unknown): boolean {
+    return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+  }
+
   isUniqueViolation(err: unknown): boolean {
     return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
   }
