@@ -21,7 +21,7 @@ import { createMetrics } from './metrics/metrics';
 import { startNetSink } from './net-sink/net-sink';
 import { fleetSummary, PresenceTracker } from './presence';
 import { openStore } from './store/open-store';
-import { SqliteStore } from './store/sqlite-store';
+import { SqliteStore } from './store/sql-store';
 import type { Store } from './store/store';
 
 export interface CollectorOptions {
@@ -29,8 +29,11 @@ export interface CollectorOptions {
   readonly grpcAddress: string;
   /** HOST:PORT for HTTP. @default "127.0.0.1:8080" */
   readonly httpAddress: string;
-  /** A ready store; a SQLite file; or `database`: a SQLite file or a postgres:// URL (see openStore). */
-  readonly store: Store | { readonly sqliteFile: string } | { readonly database: string };
+  /**
+   * A ready store; a SQLite file; or `database`: a SQLite file or a postgres:// URL (see openStore),
+   * with `maxConnections` for PostgreSQL (@default 10).
+   */
+  readonly store: Store | { readonly sqliteFile: string } | { readonly database: string; readonly maxConnections?: number | undefined };
   readonly logger: Logger;
   /** How often agents heartbeat during a run. @default 5000 */
   readonly heartbeatIntervalMs?: number;
@@ -100,6 +103,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile)
     : 'database' in options.store
       ? await openStore(options.store.database, {
+          maxConnections: options.store.maxConnections,
           onIdleError: (err) => log.warn({ err }, 'database connection lost while idle'),
           onListenError: (err) => log.warn({ err, event: 'job-listen-lost' }, 'job notification connection lost; reconnecting (jobs are polled meanwhile)'),
         })

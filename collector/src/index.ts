@@ -19,10 +19,9 @@ export type { ReportData, StabilityRow, SystemRow } from './report/build-report'
 export { renderReport, REPORT_FORMATS } from './report/render-report';
 export type { ReportFormat } from './report/render-report';
 export { openStore } from './store/open-store';
-export { PostgresStore } from './store/postgres-store';
-export type { PostgresStoreOptions } from './store/postgres-store';
-export { SqliteStore } from './store/sqlite-store';
-export type { PresenceCount, PresenceRecord, Store } from './store/store';
+export { PostgresStore, SqliteStore } from './store/sql-store';
+export type { PostgresStoreOptions } from './store/postgres-driver';
+export type { InsertResult, PresenceCount, PresenceRecord, SampleBatch, Store } from './store/store';
 export type { FleetSummary } from './presence';
 export type { ClockCheck, RunConfigurationRecord, RunRecord, SampleRecord, RunStatus } from './model';
 export { generateToken } from './auth/tokens';

@@ -17,9 +17,10 @@ test('serve defaults to loopback and the data folder', () => {
   expect(parseArguments(['serve'], {}, '/srv')).toEqual({
     kind: 'serve', grpc: '127.0.0.1:50051', http: '127.0.0.1:8080', db: path.resolve('/srv/data/guestbench.db'), logLevel: 'info',
     logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false, insecureNoAuth: false, netSink: undefined, tls: undefined,
-    collectorId: undefined, jobPollMs: undefined,
+    collectorId: undefined, jobPollMs: undefined, dbPool: undefined,
   });
   expect(parseArguments(['serve', '--collector-id', 'host-a:50051', '--job-poll-ms', '500'], {}, '/srv')).toMatchObject({ collectorId: 'host-a:50051', jobPollMs: 500 });
+  expect(parseArguments(['serve', '--db', 'postgres://u@h/db', '--db-pool', '40'], {}, '/srv')).toMatchObject({ db: 'postgres://u@h/db', dbPool: 40 });
   expect(parseArguments(['serve', '--insecure-no-auth', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {}, '/srv')).toMatchObject({
     insecureNoAuth: true, tls: { cert: '/srv/c.pem', key: '/srv/k.pem', clientCa: undefined },
   });
@@ -79,6 +80,10 @@ test.each([
   [['job', 'list', 'extra'], /unexpected argument "extra"/],
   [['serve', '--log-max-mb', '0'], /--log-max-mb: a whole number/],
   [['serve', '--job-poll-ms', '10'], /--job-poll-ms: whole milliseconds, at least 100, got "10"/],
+  [['serve', '--db', 'postgres://u@h/db', '--db-pool', '0'], /--db-pool: a whole number of connections from 1 to 1000, got "0"/],
+  [['serve', '--db', 'postgres://u@h/db', '--db-pool', '2000'], /--db-pool: a whole number of connections from 1 to 1000, got "2000"/],
+  [['serve', '--db', 'postgres://u@h/db', '--db-pool', 'many'], /--db-pool: a whole number/],
+  [['serve', '--db-pool', '20'], /--db-pool: only for a PostgreSQL --db/],
   [['serve', '--job-poll-ms', '1s'], /--job-poll-ms: whole milliseconds/],
   [['serve', '--collector-id', 'a b'], /--collector-id: 1 to 128 printable characters without spaces/],
   [['serve', '--grpc', 'localhost'], /--grpc: expected HOST:PORT/],

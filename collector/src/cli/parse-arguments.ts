@@ -14,7 +14,7 @@ Usage:
   guestbench-collector serve  [--grpc HOST:PORT] [--http HOST:PORT] [--net-sink HOST:PORT|off] [--db FILE|URL]
                               [--log-level LEVEL] [--log-file FILE] [--log-max-mb N] [--log-pretty]
                               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--insecure-no-auth]
-                              [--collector-id NAME] [--job-poll-ms N]
+                              [--collector-id NAME] [--job-poll-ms N] [--db-pool N]
   guestbench-collector report [--format text|html|md|csv|json] [--out FILE] [--baseline GROUP] [--groups G1,G2]
                               [--platform NAME] [--label NAME] [--host NAME] [--since TIME] [--until TIME]
                               [--db FILE|URL | --url URL] [--json]
@@ -46,6 +46,7 @@ Options:
                       when a firewall sits between guests and collector)
   --db FILE|URL       SQLite file (default $GUESTBENCH_DATA/guestbench.db, else ./data/guestbench.db),
                       or postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, which several collectors can share
+  --db-pool N         PostgreSQL connections this collector keeps open at most, 1 to 1000 (default 10)
   --collector-id NAME this collector's name in the fleet's presence table (default HOSTNAME:GRPC_PORT)
   --job-poll-ms N     how often agents waiting here are checked for jobs should a PostgreSQL notification
                       be missed, and the only way on SQLite shared by several collectors (default 2000)
@@ -107,6 +108,8 @@ export type Command =
       readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
       readonly collectorId: string | undefined;
       readonly jobPollMs: number | undefined;
+      /** PostgreSQL pool size; undefined: the store's default. */
+      readonly dbPool: number | undefined;
     }
   | { readonly kind: 'token-create'; readonly db: string; readonly name: string; readonly platform: string; readonly expires: string | undefined; readonly operator: boolean; readonly json: boolean }
   | { readonly kind: 'token-list'; readonly db: string; readonly json: boolean }
@@ -143,7 +146,7 @@ export function isUsageError(err: unknown): err is UsageError {
 }
 
 const ALLOWED: Record<string, readonly string[]> = {
-  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'collector-id', 'job-poll-ms'],
+  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'collector-id', 'job-poll-ms', 'db-pool'],
   report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
   compare: ['aa', 'db', 'url', 'json', 'host', 'since', 'until'],
   'job create': ['collector', 'platform', 'profile', 'only', 'skip', 'set', 'label', 'json', 'token', 'ca'],
@@ -233,7 +236,7 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
       name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
       aa: { type: 'boolean' }, agent: { type: 'string' },
       only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
-      'collector-id': { type: 'string' }, 'job-poll-ms': { type: 'string' },
+      'collector-id': { type: 'string' }, 'job-poll-ms': { type: 'string' }, 'db-pool': { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -301,9 +304,15 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (pollMs !== undefined && (!/^[0-9]{1,7}$/.test(pollMs) || Number(pollMs) < 100)) {
       throw new UsageError(`--job-poll-ms: whole milliseconds, at least 100, got "${pollMs}"`);
     }
+    const dbPool = str('db-pool');
+    if (dbPool !== undefined && (!/^[0-9]{1,4}$/.test(dbPool) || Number(dbPool) < 1 || Number(dbPool) > 1000)) {
+      throw new UsageError(`--db-pool: a whole number of connections from 1 to 1000, got "${dbPool}"`);
+    }
+    if (dbPool !== undefined && !isPostgresUrl(db)) throw new UsageError('--db-pool: only for a PostgreSQL --db (postgres://…); SQLite has one connection');
     return {
       kind: 'serve',
       collectorId,
+      dbPool: dbPool === undefined ? undefined : Number(dbPool),
       jobPollMs: pollMs === undefined ? undefined : Number(pollMs),
       grpc: hostPort(str('grpc') ?? '127.0.0.1:50051', '--grpc'),
       http: hostPort(str('http') ?? '127.0.0.1:8080', '--http'),

@@ -1,6 +1,6 @@
 import type { AgentRecord, SampleRecord } from '../model';
 import { EMPTY_INVENTORY } from '../model';
-import { SqliteStore } from '../store/sqlite-store';
+import { SqliteStore } from '../store/sql-store';
 import { compare } from './compare';
 
 function agent(id: string, platform: string): AgentRecord {

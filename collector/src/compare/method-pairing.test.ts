@@ -1,7 +1,7 @@
 // Comparisons never mix methods: a guest's web sample made with one load-generator
 // transport is compared only with a native sample made with the same one.
 import { EMPTY_INVENTORY, type SampleRecord } from '../model';
-import { SqliteStore } from '../store/sqlite-store';
+import { SqliteStore } from '../store/sql-store';
 import { compare } from './compare';
 
 function webSample(runId: string, rps: number[], transport: string): SampleRecord {

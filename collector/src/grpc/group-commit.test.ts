@@ -1,7 +1,7 @@
 // Group commit over a real SQLite store: calls that arrive together share one transaction,
 // each gets its own result, and a bad call fails alone.
 import { EMPTY_INVENTORY, type SampleRecord } from '../model';
-import { SqliteStore } from '../store/sqlite-store';
+import { SqliteStore } from '../store/sql-store';
 import type { SampleBatch } from '../store/store';
 import { GroupCommitter } from './group-commit';
 
@@ -69,7 +69,7 @@ test('a call that cannot be stored fails alone; the others of its group are comm
   const bad = committer.insert('no-such-run', [sample('no-such-run', 'y')]);
   const good2 = committer.insert('r2', [sample('r2', 'z')]);
   // Not rejects.toThrow(): better-sqlite3's errors may come from another test file's realm.
-  expect(await bad.then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message))).toMatch(/foreign key/i);
+  expect(await bad.then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message))).toMatch(/run no-such-run, which was never started/);
   expect(await good1).toEqual({ ok: true, result: { acked: ['r1:x'], inserted: 1 } });
   expect(await good2).toEqual({ ok: true, result: { acked: ['r2:z'], inserted: 1 } });
   expect(errors).toEqual([3]);
@@ -87,6 +87,7 @@ test('a sample id claimed by two runs in one group is refused for the later call
 
 test('a sample id stored under another run before is refused for its call alone; a resend to its own run is acknowledged', async () => {
   await store.insertSamples('r1', [sample('r1', 'old')]);
+  store.groups.length = 0; // the store's insertSamples is a group of one
   const committer = new GroupCommitter(store);
   const thief = committer.insert('r2', [sample('r2', 'new'), { ...sample('r1', 'old'), runId: 'r2' }]);
   const resend = committer.insert('r1', [sample('r1', 'old'), sample('r1', 'more')]);

@@ -1,6 +1,6 @@
 import { EMPTY_INVENTORY } from '../model';
 import { parseReportQuery, parseTime, reportQueryParams } from '../query/parse-report-query';
-import { SqliteStore } from '../store/sqlite-store';
+import { SqliteStore } from '../store/sql-store';
 import { fillReportFixture, HOSTILE_HOSTNAME } from '../../test/helpers/report-fixture';
 import { buildReport, type ReportData } from './build-report';
 import { csvField, escapeHtml, escapeMarkdown } from './escape';

@@ -1,7 +1,7 @@
-// Chooses the store from one `--db` value: a postgres:// URL, or else a SQLite file.
+// Chooses the engine from one `--db` value: a postgres:// URL, or else a SQLite file.
 import { isPostgresUrl } from './database-spec';
-import { PostgresStore, type PostgresStoreOptions } from './postgres-store';
-import { SqliteStore } from './sqlite-store';
+import type { PostgresStoreOptions } from './postgres-driver';
+import { PostgresStore, SqliteStore } from './sql-store';
 import type { Store } from './store';
 
 /**

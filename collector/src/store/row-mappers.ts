@@ -1,5 +1,5 @@
-// Row shapes and row → record mappings that the SQLite and PostgreSQL stores share (the
-// columns are the same in both schemas).
+// Row shapes and row → record mappings of the store (the same columns on SQLite and
+// PostgreSQL).
 import type { GroupRuns, RunProvenance } from './store';
 import { clockCheck, EMPTY_INVENTORY, type AgentRecord, type ClockCheck, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunConfigurationRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
 

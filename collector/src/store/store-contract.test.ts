@@ -4,10 +4,9 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { EMPTY_INVENTORY, type AgentRecord, type SampleRecord, type TokenRecord } from '../model';
 import { openTestDatabase, planTestPostgres, warnSkipped, type TestDatabase } from '../../test/helpers/test-postgres';
-import { POSTGRES_MIGRATIONS } from './postgres-migrations';
-import { PostgresStore } from './postgres-store';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations';
-import { SqliteStore } from './sqlite-store';
+import { SQLITE } from './dialect';
+import { MIGRATIONS } from './migrations';
+import { PostgresStore, SqliteStore } from './sql-store';
 import { isStoreError, type NewRun, type PresenceRecord, type Store } from './store';
 
 function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
@@ -212,7 +211,7 @@ function contract(name: string, makeBackend: () => Backend): void {
         { runId: 'r1', samples: big('r1', 5_000, 10) },
         { runId: 'no-such-run', samples: [sample('no-such-run', 'x')] },
       ]).then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message));
-      expect(failed).toMatch(/foreign key/i);
+      expect(failed).toMatch(/run no-such-run, which was never started/);
       expect((await store.getRun('r1'))?.sampleCount).toBe(1_300);
       expect(await store.getSamples(['no-such-run'])).toEqual([]);
     });
@@ -256,6 +255,43 @@ function contract(name: string, makeBackend: () => Backend): void {
       // A run that ended otherwise has none.
       await store.startRun(newRun('r2', 'a1', 2));
       expect((await store.endRun('r2', { status: 'completed', error: '', endedAtMs: 6 }))?.failedBenchmarks).toEqual([]);
+    });
+
+    test('insertSampleBatches: several calls in one transaction, each answered as insertSamples would be; an id in two batches is stored once', async () => {
+      await store.upsertAgent(agent('a1'));
+      await store.startRun(newRun('r1', 'a1', 1));
+      await store.startRun(newRun('r2', 'a1', 2));
+      await store.insertSamples('r1', [sample('r1', 'x')]);
+      const ids = (run: string, names: string[]): SampleRecord[] => names.map((n) => sample(run, n));
+      const results = await store.insertSampleBatches([
+        { runId: 'r1', samples: ids('r1', ['x', 'y']) },
+        { runId: 'r2', samples: ids('r2', ['a', 'b']) },
+        { runId: 'r1', samples: ids('r1', ['y', 'z']) },
+        { runId: 'r2', samples: [] },
+      ]);
+      expect(results).toEqual([
+        { acked: ['r1:x', 'r1:y'], inserted: 1 },
+        { acked: ['r2:a', 'r2:b'], inserted: 2 },
+        { acked: ['r1:y', 'r1:z'], inserted: 1 },
+        { acked: [], inserted: 0 },
+      ]);
+      expect((await store.getSamples(['r1', 'r2'])).map((s) => s.id)).toEqual(['r1:x', 'r1:y', 'r1:z', 'r2:a', 'r2:b']);
+      expect(await store.insertSampleBatches([])).toEqual([]);
+
+      // Late samples of a finished run count in the comparison once, the running run's not yet.
+      await store.endRun('r2', { status: 'completed', error: '', endedAtMs: 3 });
+      expect(await store.insertSampleBatches([{ runId: 'r2', samples: ids('r2', ['c', 'c']) }, { runId: 'r1', samples: ids('r1', ['w']) }, { runId: 'r2', samples: ids('r2', ['c']) }]))
+        .toEqual([{ acked: ['r2:c', 'r2:c'], inserted: 1 }, { acked: ['r1:w'], inserted: 1 }, { acked: ['r2:c'], inserted: 0 }]);
+      const cells = await store.aggregateCells({});
+      expect(cells.map((c) => c.benchmarkId).sort()).toEqual(['a', 'b', 'c']);
+      expect(cells.every((c) => c.runs === 1 && c.valueN === 1)).toBe(true);
+      expect(await store.aggregateCells({ since: 0 })).toEqual(expect.arrayContaining(cells));
+
+      // A batch for a run never started refuses the whole call, storing nothing of it.
+      const err = await store.insertSampleBatches([{ runId: 'r1', samples: ids('r1', ['q']) }, { runId: 'nope', samples: ids('nope', ['q']) }]).catch((e: unknown) => e);
+      expect(isStoreError(err)).toBe(true);
+      expect((err as Error).message).toContain('nope');
+      expect((await store.getSamples(['r1'])).map((s) => s.id)).not.toContain('r1:q');
     });
 
     test('a resend never overwrites: the first value stored for an id stays', async () => {
@@ -527,15 +563,15 @@ function contract(name: string, makeBackend: () => Backend): void {
 contract('SQLite', sqliteBackend);
 
 test('migrating a database where two tokens share an agent id: the oldest keeps it, the others are revoked, and a new pair is refused', () => {
-  const at = SQLITE_MIGRATIONS.findIndex((m) => m.sql.includes('tokens_agent_once'));
+  const at = MIGRATIONS.findIndex((m) => m.sql(SQLITE).includes('tokens_agent_once'));
   const raw = new Database(':memory:');
-  for (const m of SQLITE_MIGRATIONS.slice(0, at)) raw.exec(m.sql);
+  for (const m of MIGRATIONS.slice(0, at)) raw.exec(m.sql(SQLITE));
   const insert = raw.prepare("INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES (?, ?, 'agent', '', 'ab', ?, NULL, ?, ?)");
   insert.run('first', 'first', 10, null, 'x');
   insert.run('second', 'second', 20, null, 'x');
   insert.run('gone', 'gone', 5, 7, 'x');
   insert.run('other', 'other', 30, null, 'y');
-  raw.exec((SQLITE_MIGRATIONS[at] as { sql: string }).sql);
+  raw.exec((MIGRATIONS[at] as (typeof MIGRATIONS)[number]).sql(SQLITE));
   const revoked = raw.prepare('SELECT id, revoked_at_ms IS NOT NULL AS revoked FROM tokens ORDER BY id').all();
   expect(revoked).toEqual([{ id: 'first', revoked: 0 }, { id: 'gone', revoked: 1 }, { id: 'other', revoked: 0 }, { id: 'second', revoked: 1 }]);
   expect(() => insert.run('third', 'third', 40, null, 'x')).toThrow(/UNIQUE/);
@@ -561,10 +597,10 @@ if (pgPlan.kind === 'skip') {
   };
   contract('PostgreSQL', () => postgresBackend(current));
 
-  test('PostgreSQL has every table and column of the SQLite schema (a new SQLite migration needs its PostgreSQL twin)', async () => {
-    // The SQLite migrations applied to a bare database, to read its catalogue.
+  test('PostgreSQL has every table and column of the SQLite schema but its kept comparison cells, no more', async () => {
+    // The migrations applied to a bare SQLite database, to read its catalogue.
     const raw = new Database(':memory:');
-    for (const m of SQLITE_MIGRATIONS) raw.exec(m.sql);
+    for (const m of MIGRATIONS) raw.exec(m.sql(SQLITE));
     const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
     const sqliteColumns = tables.flatMap((t) => (raw.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(t) as string[]).map((c) => `${t}.${c}`));
     raw.close();
@@ -577,12 +613,8 @@ if (pgPlan.kind === 'skip') {
       "SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'",
     );
     await c.end();
-    // Samples keep their trials as a native array in PostgreSQL, as JSON text in SQLite.
-    const rename = (col: string): string => (col === 'samples.trials_json' ? 'samples.trials' : col);
-    // SQLite keeps the comparison's sufficient statistics up to date (cell_stats, kept by
-    // triggers from the trial_* columns); PostgreSQL aggregates them at query time instead.
-    const sqliteOnly = (col: string): boolean => col.startsWith('cell_stats.') || /^samples\.trial_(n|sum|min|log_sum|log_sumsq)$/.test(col);
-    expect(rows.map((r) => r.c).sort()).toEqual(sqliteColumns.filter((c) => !sqliteOnly(c)).map(rename).sort());
+    // SQLite keeps the comparison's cells (cell_stats); PostgreSQL aggregates them at query time.
+    expect(rows.map((r) => r.c).sort()).toEqual(sqliteColumns.filter((col) => !col.startsWith('cell_stats.')).sort());
   });
 
   describe('PostgreSQL: several collectors on one database', () => {
@@ -600,8 +632,30 @@ if (pgPlan.kind === 'skip') {
         await c.connect();
         const { rows } = await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
         await c.end();
-        expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+        expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
         await Promise.all(stores.map((s) => s.close()));
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      }
+    });
+
+    test('a collector keeps at most maxConnections connections open, however many calls it makes at once', async () => {
+      const other = new URL(current().url);
+      const name = `${other.pathname.slice(1)}_pool`;
+      const admin = new pg.Client({ connectionString: current().url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      other.pathname = `/${name}`;
+      try {
+        const count = async (): Promise<number> =>
+          Number((await admin.query<{ n: string }>('SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]?.n);
+        for (const max of [3, 12]) {
+          const s = await PostgresStore.open(other.toString(), { maxConnections: max });
+          await Promise.all(Array.from({ length: 60 }, (_, i) => s.getRun(`r${i}`)));
+          expect(await count()).toBe(max);
+          await s.close();
+        }
       } finally {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.end();

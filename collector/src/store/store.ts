@@ -101,7 +101,7 @@ export interface InsertResult {
   readonly inserted: number;
 }
 
-/** One call's samples, for insertSampleBatches. */
+/** One call's samples, for a group commit (see Store.insertSampleBatches). */
 export interface SampleBatch {
   readonly runId: string;
   readonly samples: readonly SampleRecord[];
@@ -143,11 +143,11 @@ export interface Store {
    */
   insertSamples(runId: string, samples: readonly SampleRecord[]): Promise<InsertResult>;
   /**
-   * Several calls' samples in ONE transaction (group commit): one result per batch, in order,
-   * each exactly what insertSamples would have given for that batch had the batches been
-   * inserted one after another (a resend is acknowledged, not duplicated; an id repeated in a
-   * later batch counts as new in the first only). All or nothing: when it throws, no batch
-   * was stored.
+   * Group commit: the samples of several calls in one transaction. One result per batch, in
+   * order, each what insertSamples would have answered had the batches come one after the
+   * other (an id in two batches is inserted by the first and acknowledged by both). Refuses
+   * all of them, storing nothing, when a batch names a run that was never started; all or
+   * nothing whenever it throws.
    */
   insertSampleBatches(batches: readonly SampleBatch[]): Promise<InsertResult[]>;
   endRun(runId: string, end: RunEnd): Promise<RunRecord | undefined>;
