@@ -20,7 +20,8 @@ import { localAgentId } from '../report/agent-identity';
 import { CollectorClient, isCollectorError, isRefusal } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
-import { enroll, reportRun } from '../report/report-run';
+import { Enrollment, enrollRequest } from '../report/enrollment';
+import { reportRun } from '../report/report-run';
 import { describeCollectorFailure, reachCollector } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
@@ -191,14 +192,16 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   }
   const stop = interruptSignal();
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
+  const declaredPlatform = settings.declared === 'auto' ? '' : settings.declared;
   const common = {
     client,
     agentId,
     label: settings.label,
-    declaredPlatform: settings.declared === 'auto' ? '' : settings.declared,
+    declaredPlatform,
     detection,
     inventory,
     logger,
+    enrollment: new Enrollment(client, enrollRequest({ agentId, declaredPlatform, detection, inventory }), logger),
     spool,
     signal: stop,
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
@@ -207,10 +210,9 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
     // Is the collector there and does it take us? Unless --offline, find out before the
     // suite runs, not after it: a run nobody receives is minutes lost.
-    let enrolled: Awaited<ReturnType<typeof enroll>> | undefined;
     if (!cmd.offline) {
       try {
-        enrolled = await reachCollector((opts) => enroll(common, opts));
+        await reachCollector((opts) => common.enrollment.renew(opts));
       } catch (err: unknown) {
         process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
         return 1;
@@ -226,7 +228,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     const progress = createProgress();
     const precision = precisionTarget(cmd, profile);
     const result = await reportRun({
-      ...common, profile, enrolled, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      ...common, profile, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
       onEvent: (event) => {
         progress(event);
         if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);

@@ -1,0 +1,113 @@
+// The body of the report thread: heartbeats on a timer of its own and the run's samples in
+// batches, over grpc-js, so both keep flowing while a benchmark kernel holds the main thread
+// for seconds. Started as its own file from the tsc build, or as the agent bundle itself
+// (whose CLI skips main() in worker threads).
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { HeartbeatRequest, Sample } from '@guestbench/proto';
+import { CollectorClient, isCollectorError, type ClientTls } from './collector-client';
+import { SampleBatcher, type Batch } from './sample-batcher';
+
+export const REPORT_THREAD_MARK = 'guestbench-report-thread';
+
+/** A heartbeat without its guest time, which the thread adds as it sends. */
+export type BeatContent = Omit<HeartbeatRequest, 'guestMonotonicMs'>;
+
+export interface ReportThreadData {
+  readonly kind: typeof REPORT_THREAD_MARK;
+  /** Collector addresses, comma-separated, the one to use first first. */
+  readonly addresses: string;
+  readonly token?: string;
+  readonly tls?: ClientTls;
+  readonly intervalMs: number;
+  readonly beat: BeatContent;
+  readonly runId: string;
+  readonly lingerMs: number;
+  /** Guest time runs this much faster than the monotonic clock (1 except in clock tests). */
+  readonly clockRate: number;
+}
+
+export type ToReportThread =
+  | { readonly type: 'beat'; readonly beat: BeatContent }
+  | { readonly type: 'samples'; readonly samples: readonly Sample[] }
+  | { readonly type: 'flush' }
+  | { readonly type: 'stop' };
+
+export type FromReportThread =
+  /** A heartbeat's answer: 0 for OK, a gRPC code, or -1 when no answer came. */
+  | { readonly type: 'beat'; readonly code: number }
+  | { readonly type: 'acked'; readonly ids: readonly string[]; readonly queuedAtMs: number; readonly sentAtMs: number }
+  | { readonly type: 'send-failed'; readonly ids: readonly string[]; readonly code: number | undefined; readonly message: string }
+  /** Every batch given before the last 'flush' has been answered. */
+  | { readonly type: 'flushed' };
+
+export function isReportThread(): boolean {
+  return !isMainThread && (workerData as Partial<ReportThreadData> | null)?.kind === REPORT_THREAD_MARK;
+}
+
+function startReportThread(): void {
+  const port = parentPort;
+  if (port === null) return;
+  const data = workerData as ReportThreadData;
+  const post = (m: FromReportThread): void => port.postMessage(m);
+  // One try per call: the next beat is the heartbeat's retry, and the main thread decides
+  // when unacknowledged samples are sent again (they stay in its spool).
+  const client = new CollectorClient(data.addresses, { token: data.token, tls: data.tls, deadlineMs: 3000, retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 } });
+  let beat = data.beat;
+  let stopped = false;
+
+  // The guest's monotonic clock in ms (CLOCK_MONOTONIC, as the main thread reads it).
+  const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+  const clockStart = monotonicMs();
+  const guestTime = (): number => clockStart + (monotonicMs() - clockStart) * data.clockRate;
+  let beatTimer: NodeJS.Timeout | undefined;
+  const sendBeat = (): void => {
+    const started = Date.now();
+    client.heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: data.intervalMs }).then(
+      () => post({ type: 'beat', code: 0 }),
+      (err: unknown) => post({ type: 'beat', code: isCollectorError(err) ? (err.code ?? -1) : -1 }),
+    ).finally(() => {
+      // The next beat one interval after this one started, never two in flight.
+      if (!stopped) beatTimer = setTimeout(sendBeat, Math.max(0, started + data.intervalMs - Date.now()));
+    });
+  };
+
+  const batcher = new SampleBatcher({ lingerMs: data.lingerMs });
+  let batchTimer: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const send = (batch: Batch): void => {
+    const ids = batch.samples.map((s) => s.id);
+    const sentAtMs = Date.now();
+    const call = client.submitSamples({ runId: data.runId, samples: batch.samples }).then(
+      (res) => post({ type: 'acked', ids: res.ackedSampleIds, queuedAtMs: batch.queuedAtMs, sentAtMs }),
+      (err: unknown) => post({ type: 'send-failed', ids, code: isCollectorError(err) ? err.code : undefined, message: err instanceof Error ? err.message : String(err) }),
+    );
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call));
+  };
+  const sendDue = (): void => {
+    batchTimer = undefined;
+    if (batcher.size > 0) send(batcher.take());
+  };
+
+  port.on('message', (m: ToReportThread) => {
+    if (m.type === 'beat') beat = m.beat;
+    else if (m.type === 'samples') {
+      batcher.add(m.samples, Date.now()).forEach(send);
+      const due = batcher.dueAtMs();
+      if (due !== undefined && batchTimer === undefined) batchTimer = setTimeout(sendDue, Math.max(0, due - Date.now()));
+    } else if (m.type === 'flush') {
+      clearTimeout(batchTimer);
+      sendDue();
+      void Promise.all([...inFlight]).then(() => post({ type: 'flushed' }));
+    } else {
+      stopped = true;
+      clearTimeout(beatTimer);
+      clearTimeout(batchTimer);
+      client.close();
+      port.close();
+    }
+  });
+  sendBeat();
+}
+
+if (isReportThread()) startReportThread();
