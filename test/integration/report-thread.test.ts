@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CollectorClient, ReportThread } from '@guestbench/agent';
+import { AGENT_CLI, runCli, startHarness } from '../helpers/collector-harness';
 import { freePort, startCollectorProcess, type CollectorProcess } from '../helpers/collector-process';
 import { agentClient, call, enrollReq, sampleFor, startReq } from '../helpers/grpc-calls';
 
@@ -90,5 +91,27 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
   } finally {
     await thread.stop();
     client.close();
+  }
+});
+
+test('a run whose benchmarks finish close together sends their samples in fewer calls than benchmarks, every one stored', async () => {
+  const h = await startHarness();
+  try {
+    // Ten benchmarks of about a tenth of a second each.
+    const benchmarks = ['cpu.int32', 'cpu.int64', 'cpu.float32', 'cpu.float64', 'cpu.math', 'cpu.memory', 'cpu.arrays', 'cpu.calls', 'sys.clock', 'sys.syscall'];
+    const profile = path.join(dir, 'fast.json');
+    fs.writeFileSync(profile, JSON.stringify({ warmupSeconds: 0.005, trialSeconds: 0.005, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks }));
+    const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', profile, '--platform', 'native', '--state-dir', path.join(dir, 'state'), '--json']);
+    expect([res.code, res.stderr.split('\n').filter((l) => /"level":(40|50|60)/.test(l)), res.stderr.slice(-3000)]).toEqual([0, [], res.stderr.slice(-3000)]);
+    const result = JSON.parse(res.stdout) as { runId: string; samples: number; acked: number };
+    expect(result.acked).toBe(result.samples);
+    const calls = h.logs.filter((e) => e['event'] === 'samples-stored' && e['runId'] === result.runId);
+    const stored = await h.collector.store.getSamples([result.runId]);
+    expect(stored).toHaveLength(result.samples);
+    expect(new Set(stored.map((s) => s.benchmarkId)).size).toBeGreaterThanOrEqual(benchmarks.length);
+    expect(calls.reduce((n, c) => n + (c['count'] as number), 0)).toBe(result.samples);
+    expect(calls.length).toBeLessThan(benchmarks.length);
+  } finally {
+    await h.close();
   }
 });

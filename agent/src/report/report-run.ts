@@ -51,7 +51,7 @@ export interface ReportRunOptions {
   readonly precision?: PrecisionTarget;
   /** Test-only impossible trials (GUESTBENCH_TEST_IMPOSSIBLE_TRIAL). */
   readonly fault?: TrialFault;
-  /** How long a finished benchmark's samples wait for others to share their call (≤ 1000). @default 300 */
+  /** How long a finished benchmark's samples wait for others to share their call (≤ 1000). @default 500 */
   readonly sampleLingerMs?: number;
   /** The report thread's script. @default defaultReportThreadScript() */
   readonly reportThreadScript?: string;

@@ -35,7 +35,7 @@ export interface ReportThreadOptions {
   readonly runId: string;
   readonly beat: BeatContent;
   readonly intervalMs: number;
-  /** How long a finished benchmark's samples wait for others to join their call (≤ 1000). @default 300 */
+  /** How long a finished benchmark's samples wait for others to join their call (≤ 1000). @default 500 */
   readonly lingerMs?: number;
   /** @default defaultReportThreadScript() */
   readonly workerScript?: string;
@@ -64,7 +64,7 @@ export class ReportThread {
       intervalMs: options.intervalMs,
       beat: options.beat,
       runId: options.runId,
-      lingerMs: options.lingerMs ?? 300,
+      lingerMs: options.lingerMs ?? 500,
       clockRate: testClockRate(process.env),
     };
     this.worker = new Worker(options.workerScript ?? defaultReportThreadScript(), { workerData, argv: [], stdout: false, stderr: false });

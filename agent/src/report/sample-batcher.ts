@@ -7,7 +7,7 @@ import type { Sample } from '@guestbench/proto';
 export const MAX_LINGER_MS = 1000;
 
 export interface SampleBatcherOptions {
-  /** How long the first sample of a batch waits for others. At most MAX_LINGER_MS. @default 300 */
+  /** How long the first sample of a batch waits for others. At most MAX_LINGER_MS. @default 500 */
   readonly lingerMs?: number;
   /** Samples per call; a full batch is sent at once. @default 100 */
   readonly maxSamples?: number;
@@ -26,7 +26,7 @@ export class SampleBatcher {
   private queuedAtMs = 0;
 
   constructor(options: SampleBatcherOptions = {}) {
-    this.lingerMs = options.lingerMs ?? 300;
+    this.lingerMs = options.lingerMs ?? 500;
     this.maxSamples = options.maxSamples ?? 100;
     if (!(this.lingerMs >= 0 && this.lingerMs <= MAX_LINGER_MS)) throw new RangeError(`lingerMs: 0 to ${MAX_LINGER_MS} ms, got ${this.lingerMs}`);
     if (!(Number.isInteger(this.maxSamples) && this.maxSamples >= 1)) throw new RangeError(`maxSamples: a whole number ≥ 1, got ${this.maxSamples}`);
