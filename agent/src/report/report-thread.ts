@@ -101,8 +101,14 @@ export class ReportThread {
   /** Sends what waits now; resolves once every batch given so far has its answer. */
   flush(): Promise<void> {
     if (this.exited) return Promise.resolve();
+    // The thread is unref'd (it must not keep a finished agent alive); while its answer is
+    // awaited it must, or the process would end here with nothing else to wait for.
+    this.worker.ref();
     return new Promise((resolve) => {
-      this.flushWaiters.push(resolve);
+      this.flushWaiters.push(() => {
+        this.worker.unref();
+        resolve();
+      });
       this.post({ type: 'flush' });
     });
   }
