@@ -51,7 +51,12 @@ function startReportThread(): void {
   const post = (m: FromReportThread): void => port.postMessage(m);
   // One try per call: the next beat is the heartbeat's retry, and the main thread decides
   // when unacknowledged samples are sent again (they stay in its spool).
-  const client = new CollectorClient(data.addresses, { token: data.token, tls: data.tls, deadlineMs: 3000, retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 } });
+  // Buffers cross into a thread as plain Uint8Arrays; grpc-js wants Buffers.
+  const tls: ClientTls | undefined = data.tls && {
+    ca: Buffer.from(data.tls.ca),
+    ...(data.tls.cert !== undefined && data.tls.key !== undefined ? { cert: Buffer.from(data.tls.cert), key: Buffer.from(data.tls.key) } : {}),
+  };
+  const client = new CollectorClient(data.addresses, { token: data.token, tls, deadlineMs: 3000, retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 } });
   let beat = data.beat;
   let stopped = false;
 
