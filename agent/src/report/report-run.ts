@@ -168,6 +168,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       if (isFatalCode(code)) threadFailure ??= err;
       else if (refused === undefined) callFailed(err, true);
     },
+    onError: (err) => log.error({ event: 'report-thread-failed', err }, 'the report thread died: no more heartbeats; samples are sent after the run'),
   });
 
   /** During the run: the collector gets the run's spooled samples through the report thread. */

@@ -43,6 +43,8 @@ export interface ReportThreadOptions {
   readonly onAcked: (ids: readonly string[]) => void;
   /** A batch was not acknowledged (they stay spooled); `code` is the gRPC status, if any. */
   readonly onSendFailed: (ids: readonly string[], code: number | undefined, message: string) => void;
+  /** The thread died (no more heartbeats; samples go from the main thread after the run). @default ignored */
+  readonly onError?: (err: Error) => void;
 }
 
 export class ReportThread {
@@ -76,6 +78,7 @@ export class ReportThread {
     });
     this.worker.on('error', (err) => {
       this.lastError = err;
+      options.onError?.(err);
     });
     this.worker.once('exit', () => {
       this.exited = true;
