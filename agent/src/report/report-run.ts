@@ -106,8 +106,13 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   let quietUntil = 0;
   const isQuiet = (): boolean => Date.now() < quietUntil;
 
-  /** A failed call: a refusal ends the run (thrown, with the collector's words); anything else is logged and waited out. */
-  function callFailed(err: unknown, duringRun: boolean): void {
+  /** While benchmarks run, or after, delivering what is left. */
+  type Phase = 'measuring' | 'draining';
+  /**
+   * A failed call: a refusal ends the run (thrown, with the collector's words); anything else
+   * is logged, and while the run goes on the collector is left alone for a while.
+   */
+  function callFailed(err: unknown, phase: Phase): void {
     if (isFatal(err)) {
       if (isRefusal(err) && refused === undefined) {
         refused = err;
@@ -116,27 +121,27 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       }
       throw err;
     }
-    if (duringRun) quietUntil = Date.now() + (quiet.next() ?? QUIET_RETRY.maxDelayMs);
+    if (phase === 'measuring') quietUntil = Date.now() + (quiet.next() ?? QUIET_RETRY.maxDelayMs);
     const message = err instanceof Error ? err.message : String(err);
     if (message !== lastProblem) log.warn({ event: 'collector-unreachable', err, spooled: spooled.pending().length }, 'collector unreachable; samples stay spooled');
     lastProblem = message;
   }
 
   /** Runs one delivery step; true when it went through, false when it failed and was logged. */
-  async function attempt(step: () => Promise<unknown>, duringRun: boolean): Promise<boolean> {
+  async function attempt(phase: Phase, step: () => Promise<unknown>): Promise<boolean> {
     try {
       await step();
       quiet.reset();
       lastProblem = '';
       return true;
     } catch (err: unknown) {
-      callFailed(err, duringRun);
+      callFailed(err, phase);
       return false;
     }
   }
 
   try {
-    await attempt(() => delivery.start(QUICK), true);
+    await attempt('measuring', () => delivery.start(QUICK));
   } catch (err: unknown) {
     // Refused before anything was measured (no token, a token for another agent): nothing of
     // this run exists, so nothing may stay behind to be delivered as a failed run later.
@@ -166,16 +171,16 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       const err = new CollectorError(message, code);
       // Acted on by the main thread at the next benchmark's end (or the run's).
       if (isFatalCode(code)) threadFailure ??= err;
-      else if (refused === undefined) callFailed(err, true);
+      else if (refused === undefined) callFailed(err, 'measuring');
     },
     onError: (err) => log.error({ event: 'report-thread-failed', err }, 'the report thread died: no more heartbeats; samples are sent after the run'),
   });
 
   /** During the run: the collector gets the run's spooled samples through the report thread. */
   async function handOver(): Promise<void> {
-    if (threadFailure !== undefined) callFailed(threadFailure, true);
+    if (threadFailure !== undefined) callFailed(threadFailure, 'measuring');
     if (isQuiet()) return;
-    if (!delivery.isStarted && !(await attempt(() => delivery.start(QUICK), true))) return;
+    if (!delivery.isStarted && !(await attempt('measuring', () => delivery.start(QUICK)))) return;
     thread.send(spooled.pending().filter((s) => !handedOver.has(s.id)).map((s) => (handedOver.add(s.id), s)));
   }
 
@@ -205,7 +210,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   async function refreshSink(): Promise<void> {
     // Not while the collector is known to be unreachable: that must not stall the run.
     if (givenSink !== undefined || isQuiet()) return;
-    if (!(await attempt(() => enrollment.renew(QUICK), true))) {
+    if (!(await attempt('measuring', () => enrollment.renew(QUICK)))) {
       log.warn({ event: 'net-sink-not-refreshed' }, 'could not ask the collector for its net sink; using the one it announced before');
     }
   }
@@ -242,7 +247,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   }
   if (refused !== undefined) throw refused;
   // A refusal the report thread heard after the last benchmark: thrown (and set aside) now.
-  if (threadFailure !== undefined) callFailed(threadFailure, false);
+  if (threadFailure !== undefined) callFailed(threadFailure, 'draining');
   // Some benchmarks failed while others measured: the run is partial, and the others' samples
   // stand (the comparison uses them); only a run that measured nothing has failed.
   if (status === RunStatus.RUN_STATUS_COMPLETED && failed.length > 0) {
@@ -255,7 +260,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const drain = new Backoff({ ...DRAIN_RETRY, deadlineMs: options.deliverTimeoutMs ?? 600_000 });
   const drainOnce = async (): Promise<boolean> => {
     let done = false;
-    return (await attempt(async () => (done = await delivery.deliver()), false)) && done;
+    return (await attempt('draining', async () => (done = await delivery.deliver()))) && done;
   };
   let done = await drainOnce();
   for (let delay = done ? undefined : drain.next(); delay !== undefined; delay = drain.next()) {
