@@ -118,6 +118,11 @@ export class CollectorClient {
     return client;
   }
 
+  /** Tells this client's onFailover of a move made by another client of the same agent (its report thread's). */
+  tellFailover(event: { from: string; to: string; reason: string }): void {
+    this.options.onFailover?.(event);
+  }
+
   /** Moves to the next address, unless a concurrent call already moved on from `from`. */
   private failOver(from: number, reason: string): boolean {
     if (this.addresses.length < 2) return false;

@@ -37,6 +37,8 @@ export type FromReportThread =
   | { readonly type: 'beat'; readonly code: number }
   | { readonly type: 'acked'; readonly ids: readonly string[]; readonly queuedAtMs: number; readonly sentAtMs: number }
   | { readonly type: 'send-failed'; readonly ids: readonly string[]; readonly code: number | undefined; readonly message: string }
+  /** The thread's calls moved to the next collector address. */
+  | { readonly type: 'failover'; readonly from: string; readonly to: string; readonly reason: string }
   /** Every batch given before the last 'flush' has been answered. */
   | { readonly type: 'flushed' };
 
@@ -49,14 +51,20 @@ function startReportThread(): void {
   if (port === null) return;
   const data = workerData as ReportThreadData;
   const post = (m: FromReportThread): void => port.postMessage(m);
-  // One try per call: the next beat is the heartbeat's retry, and the main thread decides
-  // when unacknowledged samples are sent again (they stay in its spool).
   // Buffers cross into a thread as plain Uint8Arrays; grpc-js wants Buffers.
   const tls: ClientTls | undefined = data.tls && {
     ca: Buffer.from(data.tls.ca),
     ...(data.tls.cert !== undefined && data.tls.key !== undefined ? { cert: Buffer.from(data.tls.cert), key: Buffer.from(data.tls.key) } : {}),
   };
-  const client = new CollectorClient(data.addresses, { token: data.token, tls, deadlineMs: 3000, retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 } });
+  // One try per call (at each address): the next beat is the heartbeat's retry, and the main
+  // thread decides when unacknowledged samples are sent again (they stay in its spool).
+  const client = new CollectorClient(data.addresses, {
+    token: data.token,
+    tls,
+    deadlineMs: 3000,
+    retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 },
+    onFailover: (e) => post({ type: 'failover', ...e }),
+  });
   let beat = data.beat;
   let stopped = false;
 

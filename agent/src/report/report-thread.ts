@@ -74,6 +74,7 @@ export class ReportThread {
       if (m.type === 'beat') this.lastBeatCode = m.code;
       else if (m.type === 'acked') options.onAcked(m.ids);
       else if (m.type === 'send-failed') options.onSendFailed(m.ids, m.code, m.message);
+      else if (m.type === 'failover') client.tellFailover(m);
       else this.flushWaiters.splice(0).forEach((w) => w());
     });
     this.worker.on('error', (err) => {
