@@ -7,7 +7,7 @@ import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
 import { DEFAULT_PRECISION_BUDGET_SECONDS, isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
 import { applySelection, parseJobProfile } from '../profiles/selection';
-import { isRefusal, type CollectorClient } from './collector-client';
+import { isFatal, isRefusal, type CollectorClient } from './collector-client';
 import { describeCollectorFailure } from './collector-check';
 import { deliverLeftovers } from './deliver';
 import type { Enrollment } from './enrollment';
@@ -43,7 +43,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { enrollment } = options;
   // One log line per change of the connection's state, not one per retry.
   let state = '';
-  const setState = (event: 'collector-waiting' | 'collector-unreachable', key: string, fields: Record<string, unknown>, message: string): void => {
+  const setState = (event: 'collector-waiting' | 'collector-unreachable' | 'collector-refused', key: string, fields: Record<string, unknown>, message: string): void => {
     if (key === state) return;
     state = key;
     (event === 'collector-waiting' ? logger.info.bind(logger) : logger.warn.bind(logger))({ event, ...fields }, message);
@@ -92,7 +92,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (isRefusal(err)) throw err;
       enrollment.forget();
       const cause = describeCollectorFailure(err, client.address, client.tls !== undefined);
-      setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
+      // A token the collector refuses is not a network problem, and is told as such; the
+      // daemon still waits, for an operator may create or fix the token meanwhile.
+      if (isFatal(err)) setState('collector-refused', cause, { err, cause }, `the collector refuses this agent (${cause}); trying again until it takes it`);
+      else setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
       await sleep(backoff.next() ?? RECONNECT_RETRY.maxDelayMs, signal);
     }
   }
