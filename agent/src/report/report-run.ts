@@ -140,26 +140,24 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     }
   }
 
-  try {
-    await attempt('measuring', () => delivery.start(QUICK));
-  } catch (err: unknown) {
-    // Refused before anything was measured (no token, a token for another agent): nothing of
-    // this run exists, so nothing may stay behind to be delivered as a failed run later.
-    if (!delivery.isStarted && spooled.pending().length === 0) spooled.remove();
-    throw err;
-  }
-  log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: delivery.isStarted }, 'run started');
-
   // Samples handed to the report thread and not answered yet; a failed batch goes back to
   // the spool's pending ones, to be handed over again (or sent by the drain).
   const handedOver = new Set<string>();
   let threadFailure: CollectorError | undefined;
   const beat = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
+  // The collector's heartbeat interval, once enrolled.
+  const interval = (): number => Math.max(200, enrollment.current?.heartbeatIntervalMs || 5000);
+  let beatEveryMs = interval();
+  const beatAsTold = (): void => {
+    if (interval() !== beatEveryMs) thread.setInterval((beatEveryMs = interval()));
+  };
+  // Started before the run is, so that its modules are loaded (seconds on a busy or emulated
+  // machine) by the time the collector expects the run's first heartbeat; it beats once told
+  // what (below, once the run is started or found unreachable).
   const thread = new ReportThread({
     client,
     runId,
-    beat: beat(''),
-    intervalMs: Math.max(200, enrollment.current?.heartbeatIntervalMs || 5000),
+    intervalMs: beatEveryMs,
     lingerMs: options.sampleLingerMs,
     workerScript: options.reportThreadScript,
     onAcked: (ids) => {
@@ -176,11 +174,27 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     onError: (err) => log.error({ event: 'report-thread-failed', err }, 'the report thread died: no more heartbeats; samples are sent after the run'),
   });
 
+  try {
+    await attempt('measuring', () => delivery.start(QUICK));
+  } catch (err: unknown) {
+    await thread.stop();
+    // Refused before anything was measured (no token, a token for another agent): nothing of
+    // this run exists, so nothing may stay behind to be delivered as a failed run later.
+    if (!delivery.isStarted && spooled.pending().length === 0) spooled.remove();
+    throw err;
+  }
+  beatAsTold();
+  thread.updateBeat(beat(''));
+  log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: delivery.isStarted }, 'run started');
+
   /** During the run: the collector gets the run's spooled samples through the report thread. */
   async function handOver(): Promise<void> {
     if (threadFailure !== undefined) callFailed(threadFailure, 'measuring');
     if (isQuiet()) return;
-    if (!delivery.isStarted && !(await attempt('measuring', () => delivery.start(QUICK)))) return;
+    if (!delivery.isStarted) {
+      if (!(await attempt('measuring', () => delivery.start(QUICK)))) return;
+      beatAsTold();
+    }
     thread.send(spooled.pending().filter((s) => !handedOver.has(s.id)).map((s) => (handedOver.add(s.id), s)));
   }
 

@@ -9,6 +9,9 @@ import { SampleBatcher, type Batch } from './sample-batcher';
 
 export const REPORT_THREAD_MARK = 'guestbench-report-thread';
 
+/** Heartbeats waiting for their answer at once, at most. */
+const MAX_BEATS_IN_FLIGHT = 3;
+
 /** A heartbeat without its guest time, which the thread adds as it sends. */
 export type BeatContent = Omit<HeartbeatRequest, 'guestMonotonicMs'>;
 
@@ -19,7 +22,8 @@ export interface ReportThreadData {
   readonly token?: string;
   readonly tls?: ClientTls;
   readonly intervalMs: number;
-  readonly beat: BeatContent;
+  /** Heartbeats start with the first 'beat' message when absent (e.g. before the run is started). */
+  readonly beat: BeatContent | undefined;
   readonly runId: string;
   readonly lingerMs: number;
   /** Guest time runs this much faster than the monotonic clock (1 except in clock tests). */
@@ -28,6 +32,7 @@ export interface ReportThreadData {
 
 export type ToReportThread =
   | { readonly type: 'beat'; readonly beat: BeatContent }
+  | { readonly type: 'interval'; readonly ms: number }
   | { readonly type: 'samples'; readonly samples: readonly Sample[] }
   | { readonly type: 'flush' }
   | { readonly type: 'stop' };
@@ -66,22 +71,29 @@ function startReportThread(): void {
     onFailover: (e) => post({ type: 'failover', ...e }),
   });
   let beat = data.beat;
-  let stopped = false;
 
   // The guest's monotonic clock in ms (CLOCK_MONOTONIC, as the main thread reads it).
   const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
   const clockStart = monotonicMs();
   const guestTime = (): number => clockStart + (monotonicMs() - clockStart) * data.clockRate;
+  // A beat every interval, whether or not the last one was answered (a collector slow to
+  // answer must still hear from a live run), with a few in flight at most; each may take two
+  // intervals, at least a second, since a busy collector can be slow to answer.
+  let intervalMs = data.intervalMs;
+  let beatsInFlight = 0;
   let beatTimer: NodeJS.Timeout | undefined;
   const sendBeat = (): void => {
-    const started = Date.now();
-    client.heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: data.intervalMs }).then(
+    if (beat === undefined || beatsInFlight >= MAX_BEATS_IN_FLIGHT) return;
+    beatsInFlight++;
+    client.heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: Math.max(1000, 2 * intervalMs) }).then(
       () => post({ type: 'beat', code: 0 }),
       (err: unknown) => post({ type: 'beat', code: isCollectorError(err) ? (err.code ?? -1) : -1 }),
-    ).finally(() => {
-      // The next beat one interval after this one started, never two in flight.
-      if (!stopped) beatTimer = setTimeout(sendBeat, Math.max(0, started + data.intervalMs - Date.now()));
-    });
+    ).finally(() => beatsInFlight--);
+  };
+  const beatEvery = (ms: number): void => {
+    clearInterval(beatTimer);
+    intervalMs = ms;
+    beatTimer = setInterval(sendBeat, ms);
   };
 
   const batcher = new SampleBatcher({ lingerMs: data.lingerMs });
@@ -103,7 +115,12 @@ function startReportThread(): void {
   };
 
   port.on('message', (m: ToReportThread) => {
-    if (m.type === 'beat') beat = m.beat;
+    if (m.type === 'beat') {
+      const first = beat === undefined;
+      beat = m.beat;
+      if (first) sendBeat();
+    }
+    else if (m.type === 'interval') beatEvery(m.ms);
     else if (m.type === 'samples') {
       batcher.add(m.samples, Date.now()).forEach(send);
       const due = batcher.dueAtMs();
@@ -113,13 +130,13 @@ function startReportThread(): void {
       sendDue();
       void Promise.all([...inFlight]).then(() => post({ type: 'flushed' }));
     } else {
-      stopped = true;
-      clearTimeout(beatTimer);
+      clearInterval(beatTimer);
       clearTimeout(batchTimer);
       client.close();
       port.close();
     }
   });
+  beatEvery(intervalMs);
   sendBeat();
 }
 

@@ -33,7 +33,8 @@ export interface ReportThreadOptions {
   /** Its addresses (from the one in use now), token and TLS are the thread's too. */
   readonly client: CollectorClient;
   readonly runId: string;
-  readonly beat: BeatContent;
+  /** What heartbeats carry; when absent they start with the first updateBeat(). */
+  readonly beat?: BeatContent;
   readonly intervalMs: number;
   /** How long a finished benchmark's samples wait for others to join their call (≤ 1000). @default 500 */
   readonly lingerMs?: number;
@@ -92,9 +93,14 @@ export class ReportThread {
     if (!this.exited) this.worker.postMessage(message);
   }
 
-  /** Heartbeats carry this from the next beat on (e.g. a new current benchmark). */
+  /** Heartbeats carry this from the next beat on (e.g. a new current benchmark); the first call starts them. */
   updateBeat(beat: BeatContent): void {
     this.post({ type: 'beat', beat });
+  }
+
+  /** Heartbeats from now on every `ms` (the collector's interval, once it has told it). */
+  setInterval(ms: number): void {
+    this.post({ type: 'interval', ms });
   }
 
   /** Sends these (already spooled) samples in the next batch. */
