@@ -51,18 +51,15 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
 
   const acked: string[] = [];
   const client = new CollectorClient(address);
-  const thread = new ReportThread({
-    client,
+  const thread = new ReportThread({ client, intervalMs: 100, lingerMs: 300, workerScript: WORKER });
+  thread.beginRun({
     runId: 'run-busy',
-    beat: { agentId: 'busy-agent', runId: 'run-busy', currentBenchmark: 'cpu.int32', takesJobs: false },
-    intervalMs: 100,
-    lingerMs: 300,
-    workerScript: WORKER,
     onAcked: (ids) => acked.push(...ids),
     onSendFailed: (ids, code, message) => {
       throw new Error(`samples ${ids.join(', ')} not sent (${code}): ${message}`);
     },
   });
+  thread.updateBeat({ agentId: 'busy-agent', runId: 'run-busy', currentBenchmark: 'cpu.int32', takesJobs: false });
   try {
     // The first beat is answered: the thread is up and talks to the collector.
     await new Promise<void>((resolve) => {
@@ -86,7 +83,7 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
     expect(stored['count']).toBe(3);
     expect(stored['time'] as number).toBeLessThan(freeAt);
     expect((await callsAnswered(httpUrl, 'SubmitSamples')) - callsBefore).toBe(1);
-    await thread.flush();
+    await thread.endRun();
     expect(acked.sort()).toEqual(samples.map((s) => s.id).sort());
   } finally {
     await thread.stop();

@@ -21,7 +21,8 @@ import { CollectorClient, isCollectorError, isRefusal } from '../report/collecto
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
 import { Enrollment, enrollRequest } from '../report/enrollment';
-import { reportRun } from '../report/report-run';
+import { reportRun, reportThreadFailed } from '../report/report-run';
+import { ReportThread } from '../report/report-thread';
 import { describeCollectorFailure, reachCollector } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
@@ -191,6 +192,8 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     }
   }
   const stop = interruptSignal();
+  // Started now, so that it has loaded by the time a run starts (see ReportThread).
+  const reportThread = new ReportThread({ client, onError: reportThreadFailed(logger) });
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
   const declaredPlatform = settings.declared === 'auto' ? '' : settings.declared;
   const common = {
@@ -201,6 +204,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     detection,
     inventory,
     logger,
+    reportThread,
     enrollment: new Enrollment(client, enrollRequest({ agentId, declaredPlatform, detection, inventory }), logger),
     spool,
     signal: stop,
@@ -251,6 +255,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     return result.status === 'completed' ? 0 : result.status === 'partial' ? EXIT_PARTIAL : 1;
   } finally {
     // When stopped (SIGTERM), one quick try: a stopping agent must not wait on its collector.
+    await reportThread.stop();
     await forwarder.flush(stop.aborted ? { attempts: 1, deadlineMs: 1000 } : undefined);
     client.close();
   }

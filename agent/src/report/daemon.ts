@@ -11,6 +11,7 @@ import { isFatal, isRefusal, type CollectorClient } from './collector-client';
 import { describeCollectorFailure } from './collector-check';
 import { deliverLeftovers } from './deliver';
 import type { Enrollment } from './enrollment';
+import type { ReportThread } from './report-thread';
 import { reportRun } from './report-run';
 import { Backoff, RECONNECT_RETRY, sleep } from './retry-policy';
 import type { Spool } from './spool';
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   readonly signal: AbortSignal;
   /** Renewed after every lost connection: the collector that answers next may be another one. */
   readonly enrollment: Enrollment;
+  /** Heartbeats and samples of each job's run (see ReportThread). */
+  readonly reportThread?: ReportThread;
   readonly spool: Spool;
   /** How long one WaitForJob call waits. @default 25000 */
   readonly waitMs?: number;

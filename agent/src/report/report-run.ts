@@ -53,8 +53,8 @@ export interface ReportRunOptions {
   readonly fault?: TrialFault;
   /** How long a finished benchmark's samples wait for others to share their call (≤ 1000). @default 500 */
   readonly sampleLingerMs?: number;
-  /** The report thread's script. @default defaultReportThreadScript() */
-  readonly reportThreadScript?: string;
+  /** The agent's report thread (started early, see ReportThread); one of its own for this run when absent. */
+  readonly reportThread?: ReportThread;
 }
 
 /** A benchmark that gave no samples, and why. */
@@ -75,6 +75,11 @@ export interface ReportRunResult {
   readonly unacked: readonly string[];
   /** Whether the collector has the whole run, its end included. */
   readonly delivered: boolean;
+}
+
+/** Logs the death of a report thread: the run goes on, without heartbeats, delivered after it ends. */
+export function reportThreadFailed(logger: Logger): (err: Error) => void {
+  return (err) => logger.error({ event: 'report-thread-failed', err }, 'the report thread died: no more heartbeats; samples are sent after the run');
 }
 
 /**
@@ -147,19 +152,9 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const beat = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
   // The collector's heartbeat interval, once enrolled.
   const interval = (): number => Math.max(200, enrollment.current?.heartbeatIntervalMs || 5000);
-  let beatEveryMs = interval();
-  const beatAsTold = (): void => {
-    if (interval() !== beatEveryMs) thread.setInterval((beatEveryMs = interval()));
-  };
-  // Started before the run is, so that its modules are loaded (seconds on a busy or emulated
-  // machine) by the time the collector expects the run's first heartbeat; it beats once told
-  // what (below, once the run is started or found unreachable).
-  const thread = new ReportThread({
-    client,
+  const thread = options.reportThread ?? new ReportThread({ client, intervalMs: interval(), lingerMs: options.sampleLingerMs, onError: reportThreadFailed(logger) });
+  thread.beginRun({
     runId,
-    intervalMs: beatEveryMs,
-    lingerMs: options.sampleLingerMs,
-    workerScript: options.reportThreadScript,
     onAcked: (ids) => {
       ids.forEach((id) => handedOver.delete(id));
       if (refused === undefined) delivery.acknowledge(ids);
@@ -171,19 +166,22 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       if (isFatalCode(code)) threadFailure ??= err;
       else if (refused === undefined) callFailed(err, 'measuring');
     },
-    onError: (err) => log.error({ event: 'report-thread-failed', err }, 'the report thread died: no more heartbeats; samples are sent after the run'),
   });
+  const endThreadRun = async (): Promise<void> => {
+    await thread.endRun();
+    if (options.reportThread === undefined) await thread.stop();
+  };
 
   try {
     await attempt('measuring', () => delivery.start(QUICK));
   } catch (err: unknown) {
-    await thread.stop();
+    await endThreadRun();
     // Refused before anything was measured (no token, a token for another agent): nothing of
     // this run exists, so nothing may stay behind to be delivered as a failed run later.
     if (!delivery.isStarted && spooled.pending().length === 0) spooled.remove();
     throw err;
   }
-  beatAsTold();
+  thread.setInterval(interval());
   thread.updateBeat(beat(''));
   log.info({ event: 'run-started', profile: options.profile.name, label: options.label, collectorReached: delivery.isStarted }, 'run started');
 
@@ -193,7 +191,7 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     if (isQuiet()) return;
     if (!delivery.isStarted) {
       if (!(await attempt('measuring', () => delivery.start(QUICK)))) return;
-      beatAsTold();
+      thread.setInterval(interval());
     }
     thread.send(spooled.pending().filter((s) => !handedOver.has(s.id)).map((s) => (handedOver.add(s.id), s)));
   }
@@ -255,9 +253,8 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     status = options.signal?.aborted === true ? RunStatus.RUN_STATUS_CANCELLED : RunStatus.RUN_STATUS_FAILED;
     error = err instanceof Error ? err.message : String(err);
   } finally {
-    // The last batch goes now, not after its linger time; then the thread's work is done.
-    await thread.flush();
-    await thread.stop();
+    // The last batch goes now, not after its linger time; then the thread's work for the run is done.
+    await endThreadRun();
   }
   if (refused !== undefined) throw refused;
   // A refusal the report thread heard after the last benchmark: thrown (and set aside) now.

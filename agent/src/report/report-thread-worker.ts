@@ -1,6 +1,6 @@
-// The body of the report thread: heartbeats on a timer of its own and the run's samples in
+// The body of the report thread: a run's heartbeats on a timer of its own and its samples in
 // batches, over grpc-js, so both keep flowing while a benchmark kernel holds the main thread
-// for seconds. Started as its own file from the tsc build, or as the agent bundle itself
+// for seconds. One thread serves the agent process's runs, one after another. Started as its own file from the tsc build, or as the agent bundle itself
 // (whose CLI skips main() in worker threads).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HeartbeatRequest, Sample } from '@guestbench/proto';
@@ -22,16 +22,16 @@ export interface ReportThreadData {
   readonly token?: string;
   readonly tls?: ClientTls;
   readonly intervalMs: number;
-  /** Heartbeats start with the first 'beat' message when absent (e.g. before the run is started). */
-  readonly beat: BeatContent | undefined;
-  readonly runId: string;
   readonly lingerMs: number;
   /** Guest time runs this much faster than the monotonic clock (1 except in clock tests). */
   readonly clockRate: number;
 }
 
 export type ToReportThread =
-  | { readonly type: 'beat'; readonly beat: BeatContent }
+  /** What heartbeats carry from now on; null stops them (between runs). */
+  | { readonly type: 'beat'; readonly beat: BeatContent | null }
+  /** The run whose samples come next. */
+  | { readonly type: 'run'; readonly runId: string }
   | { readonly type: 'interval'; readonly ms: number }
   | { readonly type: 'samples'; readonly samples: readonly Sample[] }
   | { readonly type: 'flush' }
@@ -70,7 +70,8 @@ function startReportThread(): void {
     retry: { initialDelayMs: 0, maxDelayMs: 0, attempts: 1 },
     onFailover: (e) => post({ type: 'failover', ...e }),
   });
-  let beat = data.beat;
+  let beat: BeatContent | null = null;
+  let runId = '';
 
   // The guest's monotonic clock in ms (CLOCK_MONOTONIC, as the main thread reads it).
   const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -83,7 +84,7 @@ function startReportThread(): void {
   let beatsInFlight = 0;
   let beatTimer: NodeJS.Timeout | undefined;
   const sendBeat = (): void => {
-    if (beat === undefined || beatsInFlight >= MAX_BEATS_IN_FLIGHT) return;
+    if (beat === null || beatsInFlight >= MAX_BEATS_IN_FLIGHT) return;
     beatsInFlight++;
     client.heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: Math.max(1000, 2 * intervalMs) }).then(
       () => post({ type: 'beat', code: 0 }),
@@ -102,7 +103,7 @@ function startReportThread(): void {
   const send = (batch: Batch): void => {
     const ids = batch.samples.map((s) => s.id);
     const sentAtMs = Date.now();
-    const call = client.submitSamples({ runId: data.runId, samples: batch.samples }).then(
+    const call = client.submitSamples({ runId, samples: batch.samples }).then(
       (res) => post({ type: 'acked', ids: res.ackedSampleIds, queuedAtMs: batch.queuedAtMs, sentAtMs }),
       (err: unknown) => post({ type: 'send-failed', ids, code: isCollectorError(err) ? err.code : undefined, message: err instanceof Error ? err.message : String(err) }),
     );
@@ -116,11 +117,12 @@ function startReportThread(): void {
 
   port.on('message', (m: ToReportThread) => {
     if (m.type === 'beat') {
-      const first = beat === undefined;
+      const first = beat === null;
       beat = m.beat;
       if (first) sendBeat();
     }
     else if (m.type === 'interval') beatEvery(m.ms);
+    else if (m.type === 'run') runId = m.runId;
     else if (m.type === 'samples') {
       batcher.add(m.samples, Date.now()).forEach(send);
       const due = batcher.dueAtMs();
@@ -137,7 +139,6 @@ function startReportThread(): void {
     }
   });
   beatEvery(intervalMs);
-  sendBeat();
 }
 
 if (isReportThread()) startReportThread();

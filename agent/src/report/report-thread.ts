@@ -32,26 +32,34 @@ export function testClockRate(env: NodeJS.ProcessEnv): number {
 export interface ReportThreadOptions {
   /** Its addresses (from the one in use now), token and TLS are the thread's too. */
   readonly client: CollectorClient;
-  readonly runId: string;
-  /** What heartbeats carry; when absent they start with the first updateBeat(). */
-  readonly beat?: BeatContent;
-  readonly intervalMs: number;
+  /** Until setInterval() says otherwise. @default 5000 */
+  readonly intervalMs?: number;
   /** How long a finished benchmark's samples wait for others to join their call (≤ 1000). @default 500 */
   readonly lingerMs?: number;
   /** @default defaultReportThreadScript() */
   readonly workerScript?: string;
-  /** The collector acknowledged these samples. */
-  readonly onAcked: (ids: readonly string[]) => void;
-  /** A batch was not acknowledged (they stay spooled); `code` is the gRPC status, if any. */
-  readonly onSendFailed: (ids: readonly string[], code: number | undefined, message: string) => void;
   /** The thread died (no more heartbeats; samples go from the main thread after the run). @default ignored */
   readonly onError?: (err: Error) => void;
 }
 
+/** One run's side of the thread: what becomes of the samples handed over. */
+export interface ReportThreadRun {
+  readonly runId: string;
+  /** The collector acknowledged these samples. */
+  readonly onAcked: (ids: readonly string[]) => void;
+  /** A batch was not acknowledged (they stay spooled); `code` is the gRPC status, if any. */
+  readonly onSendFailed: (ids: readonly string[], code: number | undefined, message: string) => void;
+}
+
+/**
+ * Started once per agent process, early: loading grpc-js in a thread takes seconds on a busy
+ * or emulated machine, and a run's first heartbeat must not wait for it.
+ */
 export class ReportThread {
   private readonly worker: Worker;
   private readonly flushWaiters: (() => void)[] = [];
   private exited = false;
+  private run: ReportThreadRun | undefined;
   /** The last heartbeat's answer: 0 for OK, a gRPC code, -1 when none came. */
   lastBeatCode: number | undefined;
   /** Why the thread died, if it did. */
@@ -64,17 +72,15 @@ export class ReportThread {
       addresses: client.addressesFromCurrent,
       token: client.token,
       tls: client.tls,
-      intervalMs: options.intervalMs,
-      beat: options.beat,
-      runId: options.runId,
+      intervalMs: options.intervalMs ?? 5000,
       lingerMs: options.lingerMs ?? 500,
       clockRate: testClockRate(process.env),
     };
     this.worker = new Worker(options.workerScript ?? defaultReportThreadScript(), { workerData, argv: [], stdout: false, stderr: false });
     this.worker.on('message', (m: FromReportThread) => {
       if (m.type === 'beat') this.lastBeatCode = m.code;
-      else if (m.type === 'acked') options.onAcked(m.ids);
-      else if (m.type === 'send-failed') options.onSendFailed(m.ids, m.code, m.message);
+      else if (m.type === 'acked') this.run?.onAcked(m.ids);
+      else if (m.type === 'send-failed') this.run?.onSendFailed(m.ids, m.code, m.message);
       else if (m.type === 'failover') client.tellFailover(m);
       else this.flushWaiters.splice(0).forEach((w) => w());
     });
@@ -87,6 +93,24 @@ export class ReportThread {
       this.flushWaiters.splice(0).forEach((w) => w());
     });
     this.worker.unref();
+  }
+
+  /** Samples handed over from now on belong to this run (heartbeats start with updateBeat). */
+  beginRun(run: ReportThreadRun): void {
+    this.run = run;
+    this.post({ type: 'run', runId: run.runId });
+  }
+
+  /** Sends what waits, stops the run's heartbeats, and forgets the run once every answer is in. */
+  async endRun(): Promise<void> {
+    this.post({ type: 'beat', beat: null });
+    await this.flush();
+    this.run = undefined;
+  }
+
+  /** Whether the thread died. */
+  get dead(): boolean {
+    return this.exited;
   }
 
   private post(message: ToReportThread): void {
