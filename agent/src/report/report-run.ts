@@ -164,7 +164,8 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       const err = new CollectorError(message, code);
       // Acted on by the main thread at the next benchmark's end (or the run's).
       if (isFatalCode(code)) threadFailure ??= err;
-      else if (refused === undefined) callFailed(err, 'measuring');
+      // Batches in flight together fail together: one outage quiets the collector once.
+      else if (refused === undefined && !isQuiet()) callFailed(err, 'measuring');
     },
   });
   const endThreadRun = async (): Promise<void> => {
