@@ -8,3 +8,7 @@ export type { Detection, Evidence, Platform } from './detect/detect-platform';
 export { loadProfile, parseProfile, PROFILE_NAMES } from './profiles/profile';
 export type { Profile } from './profiles/profile';
 export { AGENT_VERSION } from './version';
+export { CollectorClient } from './report/collector-client';
+export type { ClientTls, CollectorClientOptions } from './report/collector-client';
+export { ReportThread } from './report/report-thread';
+export type { ReportThreadOptions } from './report/report-thread';

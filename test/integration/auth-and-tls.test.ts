@@ -142,7 +142,10 @@ describe('with mutual TLS', () => {
     const state = path.join(h.dir, 'state-tls');
     const good = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--ca', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey, '--state-dir', state]);
     expect(good.code).toBe(0);
-    expect(await h.collector.store.listRuns()).toHaveLength(1);
+    const runs = await h.collector.store.listRuns();
+    expect(runs).toHaveLength(1);
+    // Heartbeats with guest time came over TLS too, from the agent's report thread.
+    expect(runs[0]!.clock.guestSpanMs).toBeGreaterThan(0);
     const plain = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--deliver-timeout', '0', '--state-dir', `${state}-plain`]);
     expect(plain.code).not.toBe(0);
     const noClientCert = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--ca', certs.caCert, '--deliver-timeout', '0', '--state-dir', `${state}-nocert`]);

@@ -20,7 +20,9 @@ import { localAgentId } from '../report/agent-identity';
 import { CollectorClient, isCollectorError, isRefusal } from '../report/collector-client';
 import { runDaemon } from '../report/daemon';
 import { LogForwarder } from '../report/log-forwarder';
-import { enroll, reportRun } from '../report/report-run';
+import { Enrollment, enrollRequest } from '../report/enrollment';
+import { reportRun, reportThreadFailed } from '../report/report-run';
+import { ReportThread } from '../report/report-thread';
 import { describeCollectorFailure, reachCollector } from '../report/collector-check';
 import { bootToAgentOutcome, readUptimeSeconds } from '../bench/boot/boot-to-agent';
 import { deliverLeftovers } from '../report/deliver';
@@ -196,15 +198,20 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     }
   }
   const stop = interruptSignal();
+  // Started now, so that it has loaded by the time a run starts (see ReportThread).
+  const reportThread = new ReportThread({ client, onError: reportThreadFailed(logger) });
   const [detection, inventory] = await Promise.all([detectPlatform(), collectInventory()]);
+  const declaredPlatform = settings.declared === 'auto' ? '' : settings.declared;
   const common = {
     client,
     agentId,
     label: settings.label,
-    declaredPlatform: settings.declared === 'auto' ? '' : settings.declared,
+    declaredPlatform,
     detection,
     inventory,
     logger,
+    reportThread,
+    enrollment: new Enrollment(client, enrollRequest({ agentId, declaredPlatform, detection, inventory }), logger),
     spool,
     signal: stop,
     targets: { diskDir: cmd.diskDir, netSink: cmd.netTarget, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
@@ -213,10 +220,9 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     if (cmd.kind === 'daemon') return await runDaemon({ ...common, readyUptime: READY_UPTIME });
     // Is the collector there and does it take us? Unless --offline, find out before the
     // suite runs, not after it: a run nobody receives is minutes lost.
-    let enrolled: Awaited<ReturnType<typeof enroll>> | undefined;
     if (!cmd.offline) {
       try {
-        enrolled = await reachCollector((opts) => enroll(common, opts));
+        await reachCollector((opts) => common.enrollment.renew(opts));
       } catch (err: unknown) {
         process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
         return 1;
@@ -232,7 +238,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     const progress = createProgress();
     const precision = precisionTarget(cmd, profile);
     const result = await reportRun({
-      ...common, profile, enrolled, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      ...common, profile, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
       onEvent: (event) => {
         progress(event);
         if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
@@ -256,6 +262,7 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     return result.status === 'completed' ? 0 : result.status === 'partial' ? EXIT_PARTIAL : 1;
   } finally {
     // When stopped (SIGTERM), one quick try: a stopping agent must not wait on its collector.
+    await reportThread.stop();
     await forwarder.flush(stop.aborted ? { attempts: 1, deadlineMs: 1000 } : undefined);
     client.close();
   }

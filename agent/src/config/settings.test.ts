@@ -25,6 +25,8 @@ describe('parseSettingValue', () => {
     expect(parseSettingValue('platform', 'auto', 'x')).toBe('auto');
     expect(parseSettingValue('platform', 'kvm', 'x')).toBe('kvm');
     expect(parseSettingValue('profile', 'quick', 'x')).toBe('quick');
+    // A file, as `run --profile ./mine.json` and the README say; read and checked when loaded.
+    expect(parseSettingValue('profile', './mine.json', 'x')).toBe('./mine.json');
     expect(parseSettingValue('collector', '[::1]:1', 'x')).toBe('[::1]:1');
   });
 

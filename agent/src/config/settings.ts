@@ -127,6 +127,8 @@ export function parseSettingValue(name: SettingName, value: unknown, where: stri
     case 'platform':
       return typed(name, where, parsePlatform(text, { allowAuto: true }));
     case 'profile':
+      // A profile file (./mine.json) is read and checked where profiles are loaded.
+      if (text.includes('/') || text.endsWith('.json')) return text;
       return typed(name, where, parseProfileName(text));
     case 'label':
       return typed(name, where, parseLabel(text));

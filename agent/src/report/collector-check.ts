@@ -2,6 +2,7 @@
 // 5 s) whose failure is told in one line, by cause, instead of a run that cannot be delivered.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isCollectorError } from './collector-client';
+import { Backoff, CHECK_RETRY, sleep } from './retry-policy';
 
 /** How long the check waits for an answer, in all. */
 export const CHECK_DEADLINE_MS = 5000;
@@ -16,13 +17,15 @@ const DEFINITIVE = /ECONNREFUSED|ENOTFOUND|wrong version number|certificate|self
  */
 export async function reachCollector<T>(attempt: (opts: { attempts: number; deadlineMs: number }) => Promise<T>, now: () => number = Date.now): Promise<T> {
   const until = now() + CHECK_DEADLINE_MS;
+  const backoff = new Backoff(CHECK_RETRY, now);
   for (;;) {
     try {
       return await attempt({ attempts: 1, deadlineMs: Math.max(100, until - now()) });
     } catch (err: unknown) {
       const transient = isCollectorError(err) && err.code === GrpcStatus.UNAVAILABLE && !DEFINITIVE.test(err.message);
-      if (!transient || now() + 300 >= until) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const delay = backoff.next();
+      if (!transient || delay === undefined || now() + delay + 100 >= until) throw err;
+      await sleep(delay);
     }
   }
 }

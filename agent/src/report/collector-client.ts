@@ -16,6 +16,7 @@ import {
   type SubmitSamplesRequest,
   type SubmitSamplesResponse,
 } from '@guestbench/proto';
+import { Backoff, CALL_RETRY, isFatalCode, isRetryableCode, movesToNextAddress, sleep, type RetryPolicy } from './retry-policy';
 
 export class CollectorError extends Error {
   override readonly name = 'CollectorError';
@@ -36,7 +37,10 @@ export function isRefusal(err: unknown): err is CollectorError {
   return isCollectorError(err) && err.code === GrpcStatus.INVALID_ARGUMENT;
 }
 
-const TRANSIENT = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED]);
+/** The collector said no (see isFatalCode): ends what was being tried, never "unreachable". */
+export function isFatal(err: unknown): err is CollectorError {
+  return isCollectorError(err) && isFatalCode(err.code);
+}
 
 /** TLS towards the collector: its CA (PEM), and for mutual TLS this agent's certificate and key. */
 export interface ClientTls {
@@ -60,10 +64,8 @@ export interface CollectorClientOptions {
   readonly tls?: ClientTls;
   /** Per-call deadline. @default 10000 */
   readonly deadlineMs?: number;
-  /** Attempts for a transient failure before giving up. @default 5 */
-  readonly attempts?: number;
-  /** First retry delay, doubled each time. @default 200 */
-  readonly retryDelayMs?: number;
+  /** Retries of a transient failure (attempts, delays). @default CALL_RETRY */
+  readonly retry?: RetryPolicy;
   /** Told when calls move from one collector address to the next. @default ignored */
   readonly onFailover?: (event: { from: string; to: string; reason: string }) => void;
 }
@@ -75,8 +77,7 @@ export class CollectorClient {
   private readonly clients = new Map<string, AgentServiceClient>();
   private readonly creds: ReturnType<typeof credentials.createInsecure>;
   private readonly deadlineMs: number;
-  private readonly attempts: number;
-  private readonly retryDelayMs: number;
+  private readonly retry: RetryPolicy;
   private current = 0;
 
   /** The collector addresses in the order tried. */
@@ -95,13 +96,17 @@ export class CollectorClient {
     this.token = options.token;
     this.tls = options.tls;
     this.deadlineMs = options.deadlineMs ?? 10_000;
-    this.attempts = options.attempts ?? 5;
-    this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.retry = options.retry ?? CALL_RETRY;
   }
 
   /** The address calls go to now. */
   get address(): string {
     return this.addresses[this.current] as string;
+  }
+
+  /** Every address, the one calls go to now first: for a second client (a worker thread's) that should start where this one is. */
+  get addressesFromCurrent(): string {
+    return [...this.addresses.slice(this.current), ...this.addresses.slice(0, this.current)].join(',');
   }
 
   private clientFor(address: string): AgentServiceClient {
@@ -111,6 +116,11 @@ export class CollectorClient {
       this.clients.set(address, client);
     }
     return client;
+  }
+
+  /** Tells this client's onFailover of a move made by another client of the same agent (its report thread's). */
+  tellFailover(event: { from: string; to: string; reason: string }): void {
+    this.options.onFailover?.(event);
   }
 
   /** Moves to the next address, unless a concurrent call already moved on from `from`. */
@@ -124,12 +134,12 @@ export class CollectorClient {
   }
 
   private async call<Req, Res>(name: string, pick: (c: AgentServiceClient) => unknown, req: Req, extraDeadlineMs = 0, opts: CallOptions = {}): Promise<Res> {
-    let delay = this.retryDelayMs;
     // With several addresses, every one of them gets at least one try.
-    const attempts = Math.max(opts.attempts ?? this.attempts, this.addresses.length > 1 ? this.addresses.length : 1);
+    const attempts = Math.max(opts.attempts ?? this.retry.attempts ?? Infinity, this.addresses.length);
+    const backoff = new Backoff({ ...this.retry, attempts });
     const deadlineMs = opts.deadlineMs ?? this.deadlineMs;
     let moves = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const index = this.current;
       const address = this.address;
       const client = this.clientFor(address);
@@ -149,17 +159,13 @@ export class CollectorClient {
         });
       } catch (err: unknown) {
         const e = err as ServiceError;
-        if (!TRANSIENT.has(e.code) || attempt >= attempts || opts.signal?.aborted === true) {
-          throw new CollectorError(`${name} to ${address} failed: ${e.details || e.message}`, e.code, { cause: err });
-        }
+        const delay = isRetryableCode(e.code) && opts.signal?.aborted !== true ? backoff.next() : undefined;
+        if (delay === undefined) throw new CollectorError(`${name} to ${address} failed: ${e.details || e.message}`, e.code, { cause: err });
         // A collector that does not answer: try the next one at once; back off only once
         // every address has had its turn.
-        const moved = (e.code === GrpcStatus.UNAVAILABLE || e.code === GrpcStatus.DEADLINE_EXCEEDED) && this.failOver(index, `${name}: ${e.details || e.message}`);
+        const moved = movesToNextAddress(e.code) && this.failOver(index, `${name}: ${e.details || e.message}`);
         if (moved) moves++;
-        if (!moved || moves % this.addresses.length === 0) {
-          await new Promise((r) => setTimeout(r, delay));
-          delay *= 2;
-        }
+        if (!moved || moves % this.addresses.length === 0) await sleep(delay, opts.signal);
       }
     }
   }

@@ -7,10 +7,13 @@ import type { Detection } from '../detect/detect-platform';
 import type { Inventory } from '../detect/inventory';
 import { DEFAULT_PRECISION_BUDGET_SECONDS, isProfileError, loadProfile, PROFILE_NAMES } from '../profiles/profile';
 import { applySelection, parseJobProfile } from '../profiles/selection';
-import { isRefusal, type CollectorClient } from './collector-client';
+import { isFatal, isRefusal, type CollectorClient } from './collector-client';
 import { describeCollectorFailure } from './collector-check';
 import { deliverLeftovers } from './deliver';
-import { enroll, reportRun } from './report-run';
+import type { Enrollment } from './enrollment';
+import type { ReportThread } from './report-thread';
+import { reportRun } from './report-run';
+import { Backoff, RECONNECT_RETRY, sleep } from './retry-policy';
 import type { Spool } from './spool';
 
 export interface DaemonOptions {
@@ -23,6 +26,10 @@ export interface DaemonOptions {
   readonly inventory: Inventory;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Renewed after every lost connection: the collector that answers next may be another one. */
+  readonly enrollment: Enrollment;
+  /** Heartbeats and samples of each job's run (see ReportThread). */
+  readonly reportThread?: ReportThread;
   readonly spool: Spool;
   /** How long one WaitForJob call waits. @default 25000 */
   readonly waitMs?: number;
@@ -32,21 +39,14 @@ export interface DaemonOptions {
   readonly maxJobs?: number;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-}
-
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { client, logger, signal } = options;
   let jobs = 0;
-  let backoff = 1000;
-  let enrolled: { heartbeatIntervalMs: number } | undefined;
+  const backoff = new Backoff(RECONNECT_RETRY);
+  const { enrollment } = options;
   // One log line per change of the connection's state, not one per retry.
   let state = '';
-  const setState = (event: 'collector-waiting' | 'collector-unreachable', key: string, fields: Record<string, unknown>, message: string): void => {
+  const setState = (event: 'collector-waiting' | 'collector-unreachable' | 'collector-refused', key: string, fields: Record<string, unknown>, message: string): void => {
     if (key === state) return;
     state = key;
     (event === 'collector-waiting' ? logger.info.bind(logger) : logger.warn.bind(logger))({ event, ...fields }, message);
@@ -56,14 +56,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const waiting = { attempts: 1, signal };
   while (!signal.aborted && (options.maxJobs === undefined || jobs < options.maxJobs)) {
     try {
-      if (enrolled === undefined) {
-        enrolled = await enroll(options, waiting);
+      if (enrollment.current === undefined) {
+        await enrollment.renew(waiting);
         await deliverLeftovers(client, options.spool, logger);
       }
       await client.heartbeat({ agentId: options.agentId, runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 }, waiting);
       setState('collector-waiting', 'waiting', { collector: client.address }, 'waiting for jobs');
       const res = await client.waitForJob({ agentId: options.agentId, waitMs: options.waitMs ?? 25_000 }, waiting);
-      backoff = 1000;
+      backoff.reset();
       const job = res.job;
       if (job === undefined) continue;
       jobs++;
@@ -86,7 +86,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         takesJobs: true,
         // A job names a profile only: its precision setting, if any, applies.
         precision: profile.precision === undefined ? undefined : { halfWidth: profile.precision, budgetSeconds: profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS },
-        enrolled,
         extraOutcomes: [bootToAgentOutcome(options.readyUptime, readUptimeSeconds(), options.inventory.clocksource)].filter((o) => o !== undefined),
       });
       logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, status: result.status, failed: result.failedBenchmarks.map((f) => f.benchmarkId), acked: result.acked, samples: result.samples }, 'job done');
@@ -94,11 +93,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (signal.aborted) break;
       // The collector refused what this agent sends (INVALID_ARGUMENT): no retry can cure it.
       if (isRefusal(err)) throw err;
-      enrolled = undefined;
+      enrollment.forget();
       const cause = describeCollectorFailure(err, client.address, client.tls !== undefined);
-      setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
-      await sleep(backoff, signal);
-      backoff = Math.min(backoff * 2, 30_000);
+      // A token the collector refuses is not a network problem, and is told as such; the
+      // daemon still waits, for an operator may create or fix the token meanwhile.
+      if (isFatal(err)) setState('collector-refused', cause, { err, cause }, `the collector refuses this agent (${cause}); trying again until it takes it`);
+      else setState('collector-unreachable', cause, { err, cause }, `collector unreachable (${cause}); retrying until it is back`);
+      await sleep(backoff.next() ?? RECONNECT_RETRY.maxDelayMs, signal);
     }
   }
   logger.info({ event: 'daemon-stopped', jobs }, 'daemon stopped');

@@ -1,46 +1,67 @@
-// Delivers a spooled run to the collector: start (idempotent), pending samples, end. Each
-// step can fail and be retried later; the spool keeps whatever is not acknowledged.
+// Delivers a spooled run to the collector: enroll (see Enrollment), start (idempotent),
+// pending samples, end. Each step can fail and be retried later; the spool keeps whatever
+// is not acknowledged.
 import { RunStatus } from '@guestbench/proto';
 import type { Logger } from 'pino';
 import { isRefusal, type CallOptions, type CollectorClient } from './collector-client';
+import { Enrollment } from './enrollment';
 import type { Spool, SpooledRun } from './spool';
 
-export interface DeliveryResult {
-  readonly runId: string;
-  readonly acked: readonly string[];
-  /** Samples still in the spool. */
-  readonly pending: number;
-  /** Whether the run is fully delivered and gone from the spool. */
-  readonly done: boolean;
-}
+/** Samples per SubmitSamples call when the main thread sends what is spooled. */
+const SAMPLES_PER_CALL = 100;
 
-/**
- * Delivers what is spooled for one run. `started` skips StartRun when this process already
- * started it. Throws when the collector cannot be reached (the spool is unchanged then).
- */
-export async function deliverRun(client: CollectorClient, run: SpooledRun, started = false, opts?: CallOptions, enrolled = false): Promise<DeliveryResult> {
-  const state = run.state();
-  if (!started) {
-    // Enroll is an idempotent upsert; it makes sure the collector knows the agent even when
-    // this run was measured while it was unreachable.
-    if (!enrolled) await client.enroll(state.enroll, opts);
-    await client.startRun(state.start, opts);
+/** One spooled run on its way to the collector. */
+export class RunDelivery {
+  private started = false;
+  /** Every sample id the collector acknowledged for this run. */
+  readonly acked = new Set<string>();
+
+  constructor(
+    private readonly client: CollectorClient,
+    readonly run: SpooledRun,
+    private readonly enrollment: Enrollment,
+  ) {}
+
+  /** Whether the collector has this run (StartRun answered), so samples can go to it. */
+  get isStarted(): boolean {
+    return this.started;
   }
-  const acked: string[] = [];
-  const pending = run.pending();
-  for (let i = 0; i < pending.length; i += 100) {
-    const batch = pending.slice(i, i + 100);
-    const res = await client.submitSamples({ runId: run.runId, samples: batch }, opts);
-    run.acknowledge(res.ackedSampleIds);
-    acked.push(...res.ackedSampleIds);
+
+  /**
+   * Enrolls (unless already enrolled: enrolling makes sure the collector knows the agent
+   * even when the run was measured while it was unreachable) and starts the run, once.
+   */
+  async start(call?: CallOptions): Promise<void> {
+    if (this.started) return;
+    await this.enrollment.ensure(call);
+    await this.client.startRun(this.run.state().start, call);
+    this.started = true;
   }
-  const left = run.pending().length;
-  if (state.end !== undefined && left === 0) {
-    await client.endRun(state.end, opts);
-    run.remove();
-    return { runId: run.runId, acked, pending: 0, done: true };
+
+  /** Removes acknowledged samples from the spool. */
+  acknowledge(ids: readonly string[]): void {
+    this.run.acknowledge(ids);
+    ids.forEach((id) => this.acked.add(id));
   }
-  return { runId: run.runId, acked, pending: left, done: false };
+
+  /**
+   * Sends everything spooled for the run, and its end once it has ended and every sample is
+   * acknowledged (the run then leaves the spool). Returns whether that happened. Throws when
+   * the collector cannot be reached or refuses (the spool keeps what was not acknowledged).
+   */
+  async deliver(call?: CallOptions): Promise<boolean> {
+    await this.start(call);
+    const pending = this.run.pending();
+    for (let i = 0; i < pending.length; i += SAMPLES_PER_CALL) {
+      const res = await this.client.submitSamples({ runId: this.run.runId, samples: pending.slice(i, i + SAMPLES_PER_CALL) }, call);
+      this.acknowledge(res.ackedSampleIds);
+    }
+    const end = this.run.state().end;
+    if (end === undefined || this.run.pending().length > 0) return false;
+    await this.client.endRun(end, call);
+    this.run.remove();
+    return true;
+  }
 }
 
 /**
@@ -49,12 +70,13 @@ export async function deliverRun(client: CollectorClient, run: SpooledRun, start
  * run is not complete. A run the collector refuses as invalid is set aside (see
  * SpooledRun.setAside) and the others are still delivered; then the first refusal is thrown,
  * so the agent stops with the collector's words instead of trying it again at every start.
+ * Returns how many samples were delivered.
  */
-export async function deliverLeftovers(client: CollectorClient, spool: Spool, logger: Logger, exceptRunId?: string): Promise<number> {
+export async function deliverLeftovers(client: CollectorClient, spool: Spool, logger: Logger): Promise<number> {
   let delivered = 0;
   let refusal: unknown;
   for (const run of spool.runs()) {
-    if (run.runId === exceptRunId || run.ownedByOtherProcess()) continue;
+    if (run.ownedByOtherProcess()) continue;
     const state = run.state();
     if (state.end === undefined) {
       run.markEnded({
@@ -66,9 +88,11 @@ export async function deliverLeftovers(client: CollectorClient, spool: Spool, lo
         failedBenchmarks: [],
       });
     }
-    let result: DeliveryResult;
+    // Each run enrolls as it was measured (its platform, inventory and version then).
+    const delivery = new RunDelivery(client, run, new Enrollment(client, state.enroll, logger));
+    let done: boolean;
     try {
-      result = await deliverRun(client, run);
+      done = await delivery.deliver();
     } catch (err: unknown) {
       if (!isRefusal(err)) throw err;
       const dir = run.setAside(err.message);
@@ -76,8 +100,8 @@ export async function deliverLeftovers(client: CollectorClient, spool: Spool, lo
       refusal ??= err;
       continue;
     }
-    delivered += result.acked.length;
-    logger.info({ event: 'spool-delivered', runId: run.runId, acked: result.acked.length, pending: result.pending, done: result.done }, 'spooled run delivered');
+    delivered += delivery.acked.size;
+    logger.info({ event: 'spool-delivered', runId: run.runId, acked: delivery.acked.size, pending: run.pending().length, done }, 'spooled run delivered');
   }
   if (refusal !== undefined) throw refusal;
   return delivered;
