@@ -12,8 +12,8 @@ export type DiskBus = (typeof DISK_BUSES)[number];
 /** libvirt's <driver cache=…>; `default` leaves it to QEMU (writeback). */
 export const DISK_CACHES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
 export type DiskCache = (typeof DISK_CACHES)[number];
-// Debian's cloud kernel (guestbench's own image) drives only virtio and vmxnet3 of these; e1000,
-// e1000e and rtl8139 need a generic kernel in the guest (see docs/lab.md).
+// guestbench's own image runs Debian's generic kernel, which drives all of these; Debian's cloud
+// kernel drives only virtio and vmxnet3 (see docs/lab.md).
 export const NIC_MODELS = ['virtio', 'e1000e', 'e1000', 'rtl8139', 'vmxnet3'] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
 
