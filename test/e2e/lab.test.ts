@@ -99,8 +99,8 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
   const t = Date.now();
   const lab = await sh(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work, '--json'], 60 * 60_000, env);
   const wall = (Date.now() - t) / 1000;
-  // 1 when a run ended "failed": under TCG on a busy host the agent's web server can miss its
-  // start deadline, and the lab rightly reports that configuration as failed. Runs and
+  // 1 when a run ended "partial" or "failed": under TCG on a busy host the agent's web benchmarks
+  // can miss their deadlines, and the lab rightly reports that configuration as failed. Runs and
   // configurations must arrive all the same.
   if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}\n${lab.stdout.slice(-3000)}`);
   const result = JSON.parse(lab.stdout) as LabResult;
@@ -117,13 +117,13 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
     const log = /serial console in (\S+)/.exec(r.error ?? '')?.[1];
     if (log !== undefined && fs.existsSync(log)) console.log(`${r.label} failed: ${r.error}\n--- last lines of ${log} ---\n${fs.readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')}`);
   }
-  for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended failed/ : /^agent exited 1/);
+  for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended (partial|failed)/ : /^agent exited 1/);
   expect(lab.code).toBe(result.results.every((r) => r.ok) ? 0 : 1);
   const runs = await h.collector.store.listRuns();
   const guestRuns = runs.filter((r) => r.platform !== 'native');
   expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk=sata', 'qemu/disk=virtio-blk']);
   expect(runs.filter((r) => r.platform === 'native')).toHaveLength(2);
-  expect(runs.every((r) => r.status === 'completed' || (r.status === 'failed' && r.sampleCount > 0))).toBe(true);
+  expect(runs.every((r) => r.status === 'completed' || ((r.status === 'partial' || r.status === 'failed') && r.sampleCount > 0))).toBe(true);
 
   // each guest run carries its configuration
   const configs = await h.collector.store.getRunConfigurations(guestRuns.map((r) => r.id));
