@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench:lab — guestbench-lab's own cost per configuration (overlay, define, start, recording the
 // configuration, destroy + undefine + deleting the overlay; goal ≤ 10 s), beside the guest's boot
-// and run, and the wall time of a two-configuration matrix (virtio-blk vs IDE, smoke profile,
+// and run, and the wall time of a two-configuration matrix (virtio-blk vs SATA, smoke profile,
 // with its two native runs). Needs root, libvirtd (scripts/ensure-libvirt.sh) and the guest image.
 'use strict';
 const { execFile } = require('node:child_process');
@@ -11,18 +11,22 @@ const path = require('node:path');
 const { startCollector, table } = require('./lib/collector-process');
 
 const LAB_CLI = path.resolve(__dirname, '..', 'lab', 'dist', 'cli', 'main.js');
-const image = process.env.GUESTBENCH_LAB_IMAGE ?? '/var/cache/guestbench/images/guestbench-debian12.qcow2';
+const image =
+  process.env.GUESTBENCH_LAB_IMAGE ?? path.join(process.env.GUESTBENCH_IMAGE_DIR || '/var/cache/guestbench/images', 'guestbench-debian12.qcow2');
 
 async function main() {
   const collector = await startCollector();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-lab-'));
+  // QEMU runs as libvirt-qemu and must reach the overlays: not under a 0700 temporary folder.
+  const work = fs.mkdtempSync('/var/lib/libvirt/images/guestbench-bench-lab-');
+  fs.chmodSync(work, 0o755);
   try {
     const port = collector.grpc.split(':')[1];
     const matrix = path.join(dir, 'matrix.yaml');
-    fs.writeFileSync(matrix, `image: ${image}\ncollector: 10.0.2.2:${port}\nprofile: smoke\nseed: 7\naxes:\n  machine: [pc]\n  disk_bus: [virtio-blk, ide]\n`);
+    fs.writeFileSync(matrix, `image: ${image}\ncollector: 10.0.2.2:${port}\nprofile: smoke\nseed: 7\naxes:\n  disk_bus: [virtio-blk, sata]\n`);
     const t = Date.now();
     const out = await new Promise((resolve, reject) => {
-      execFile(process.execPath, [LAB_CLI, 'run', matrix, '--work-dir', path.join(dir, 'work'), '--json'], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [LAB_CLI, 'run', matrix, '--work-dir', work, '--json'], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
         if (err && !stdout) reject(new Error(`guestbench-lab failed: ${stderr.slice(-3000)}`));
         else resolve(stdout);
       });
@@ -37,6 +41,7 @@ async function main() {
   } finally {
     await collector.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(work, { recursive: true, force: true });
   }
 }
 

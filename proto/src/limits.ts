@@ -7,8 +7,12 @@ export const BENCHMARK_ID_PATTERN = /^[a-z][a-z0-9_]*\.[a-z0-9_]+$/;
 export const METRIC_PATTERN = /^[a-z][a-z0-9_.]{0,63}$/;
 /** Agent, run, sample and job ids. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-/** A run label: empty, or letters, digits and . _ - (no slashes: "platform/label" names a group). */
-export const LABEL_PATTERN = /^[A-Za-z0-9._-]{0,64}$/;
+/**
+ * A run label: empty, or letters, digits and . _ - = ("disk=sata.nic=e1000"). No slashes
+ * ("platform/label" names a group) and no commas (queries list groups comma-separated:
+ * `groups=kvm/a,kvm/b`, `aa=A,B`).
+ */
+export const LABEL_PATTERN = /^[A-Za-z0-9._=-]{0,64}$/;
 export const MAX_UNIT_LENGTH = 32;
 export const MAX_SAMPLES_PER_MESSAGE = 1000;
 export const MAX_TRIALS = 10_000;

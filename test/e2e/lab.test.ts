@@ -1,5 +1,5 @@
-// End to end: guestbench-lab runs a two-configuration matrix (virtio-blk against an emulated
-// disk) under TCG through a real libvirtd, interleaved with native runs, against a real collector
+// End to end: guestbench-lab runs a two-configuration matrix (virtio-blk against emulated
+// SATA) under TCG through a real libvirtd, interleaved with native runs, against a real collector
 // with tokens. Both guests' runs must arrive with their configuration recorded, the
 // configuration view must give the disk bus's effect, and no domain or overlay may be left —
 // also when the lab is interrupted while a guest boots.
@@ -11,7 +11,9 @@ import { startHarness, type Harness } from '../helpers/collector-harness';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const LAB_CLI = path.join(REPO, 'lab', 'dist', 'cli', 'main.js');
-const IMAGE = '/var/cache/guestbench/images/guestbench-debian12.qcow2';
+// build-image.sh's own default folder as root, or GUESTBENCH_IMAGE_DIR as it honours it.
+const IMAGE_DIR = process.env['GUESTBENCH_IMAGE_DIR'] || '/var/cache/guestbench/images';
+const IMAGE = path.join(IMAGE_DIR, 'guestbench-debian12.qcow2');
 const CI = process.env['CI'] === 'true';
 
 function sh(file: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -37,8 +39,10 @@ beforeAll(async () => {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const ensure = await sh('bash', [path.join(REPO, 'scripts/ensure-libvirt.sh'), ...(isRoot ? [] : ['--check'])], 15 * 60_000);
   if (ensure.code !== 0) skipReason = `libvirtd is not available and cannot be started here: ${ensure.stderr.trim()}`;
-  else if (!fs.existsSync(IMAGE)) {
-    const build = await sh(path.join(REPO, 'deploy/image/build-image.sh'), ['--json'], 30 * 60_000);
+  else if (isRoot || !fs.existsSync(IMAGE)) {
+    // Always through the builder (seconds when its cache is up to date): an image left by an
+    // older build may lack the drivers this test needs (AHCI came with the generic kernel).
+    const build = await sh(path.join(REPO, 'deploy/image/build-image.sh'), ['--out', IMAGE_DIR, '--json'], 30 * 60_000);
     if (build.code !== 0) skipReason = `the guest image cannot be built here: ${build.stderr.slice(-2000)}`;
   }
   if (skipReason !== undefined) {
@@ -89,14 +93,14 @@ interface LabResult {
 
 test('a two-configuration matrix under TCG through libvirtd: both runs, their configurations, the configuration view, nothing left behind', async () => {
   if (skipReason !== undefined) return;
-  // Debian's cloud kernel in guestbench's image has no AHCI (SATA) driver: the emulated disk here
-  // is IDE, on the i440FX machine both guests share so that the disk bus is the only difference.
-  const file = matrix('two.yaml', 'repetitions: 1\nseed: 7\naxes:\n  machine: [pc]\n  disk_bus: [virtio-blk, ide]\n');
+  // The issue's comparison: paravirtual virtio-blk against emulated SATA (AHCI), on the default
+  // q35 machine, everything else equal.
+  const file = matrix('two.yaml', 'repetitions: 1\nseed: 7\naxes:\n  disk_bus: [virtio-blk, sata]\n');
   const t = Date.now();
   const lab = await sh(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work, '--json'], 60 * 60_000, env);
   const wall = (Date.now() - t) / 1000;
-  // 1 when a run ended "failed": under TCG on a busy host the agent's web server can miss its
-  // start deadline, and the lab rightly reports that configuration as failed. Runs and
+  // 1 when a run ended "partial" or "failed": under TCG on a busy host the agent's web benchmarks
+  // can miss their deadlines, and the lab rightly reports that configuration as failed. Runs and
   // configurations must arrive all the same.
   if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}\n${lab.stdout.slice(-3000)}`);
   const result = JSON.parse(lab.stdout) as LabResult;
@@ -113,21 +117,21 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
     const log = /serial console in (\S+)/.exec(r.error ?? '')?.[1];
     if (log !== undefined && fs.existsSync(log)) console.log(`${r.label} failed: ${r.error}\n--- last lines of ${log} ---\n${fs.readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')}`);
   }
-  for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended failed/ : /^agent exited 1/);
+  for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended (partial|failed)/ : /^agent exited 1/);
   expect(lab.code).toBe(result.results.every((r) => r.ok) ? 0 : 1);
   const runs = await h.collector.store.listRuns();
   const guestRuns = runs.filter((r) => r.platform !== 'native');
-  expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk-ide', 'qemu/disk-virtio-blk']);
+  expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk=sata', 'qemu/disk=virtio-blk']);
   expect(runs.filter((r) => r.platform === 'native')).toHaveLength(2);
-  expect(runs.every((r) => r.status === 'completed' || (r.status === 'failed' && r.sampleCount > 0))).toBe(true);
+  expect(runs.every((r) => r.status === 'completed' || ((r.status === 'partial' || r.status === 'failed') && r.sampleCount > 0))).toBe(true);
 
   // each guest run carries its configuration
   const configs = await h.collector.store.getRunConfigurations(guestRuns.map((r) => r.id));
   expect(configs).toHaveLength(2);
   for (const c of configs) {
     const run = guestRuns.find((r) => r.id === c.runId)!;
-    expect(c.settings['disk_bus']).toBe(run.label.replace('disk-', ''));
-    expect(c.settings).toMatchObject({ machine: 'pc', nic: 'virtio', cpu_model: 'maximum', disk_cache: 'none', vcpus: '2', memory: '1024', hugepages: 'off' });
+    expect(c.settings['disk_bus']).toBe(run.label.replace('disk=', ''));
+    expect(c.settings).toMatchObject({ machine: 'q35', nic: 'virtio', cpu_model: 'maximum', disk_cache: 'none', vcpus: '2', memory: '1024', hugepages: 'off' });
     expect(c.accelerator).toBe('tcg');
     expect(c.qemuVersion).toMatch(/^\d+\.\d+/);
     expect(c.libvirtVersion).toMatch(/^\d+\.\d+/);
@@ -138,11 +142,11 @@ test('a two-configuration matrix under TCG through libvirtd: both runs, their co
   const view = (await (await fetch(`${h.collector.httpUrl}/api/v1/configurations`)).json()) as ConfigurationView;
   const disk = view.effects.filter((e) => e.setting === 'disk_bus');
   expect(disk.length).toBeGreaterThan(0);
-  expect(disk.every((e) => e.value === 'ide' && e.reference === 'virtio-blk' && e.ratio > 0)).toBe(true);
+  expect(disk.every((e) => e.value === 'sata' && e.reference === 'virtio-blk' && e.ratio > 0)).toBe(true);
   expect(disk.some((e) => e.benchmarkId.startsWith('disk.'))).toBe(true);
   const text = await (await fetch(`${h.collector.httpUrl}/api/v1/configurations?format=text`)).text();
   console.log(text);
-  expect(text).toMatch(/disk bus ide vs virtio-blk on disk\.\S+.*: ×\d/);
+  expect(text).toMatch(/disk bus sata vs virtio-blk on disk\.\S+.*: ×\d/);
 
   // nothing left behind
   expect(await labDomains()).toEqual(domainsBefore);

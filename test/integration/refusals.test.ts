@@ -33,7 +33,7 @@ test('a label the collector would refuse, from the environment, stops the agent 
   const state = path.join(h.dir, 'state-env');
   const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', state], { GUESTBENCH_LABEL: 'lab 1' });
   expect(res.code).toBe(1);
-  expect(res.stderr).toContain('guestbench-agent: label from environment GUESTBENCH_LABEL: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"');
+  expect(res.stderr).toContain('guestbench-agent: label from environment GUESTBENCH_LABEL: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"');
   expect(names(res.stderr)).not.toContain('benchmark-start');
   expect(fs.existsSync(path.join(state, 'spool'))).toBe(false);
   expect(await h.collector.store.listRuns()).toEqual([]);
@@ -62,7 +62,7 @@ test('a spooled run the collector refuses is set aside with its reason, the othe
 
   const run = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', state]);
   expect(run.code).toBe(1);
-  expect(run.stderr).toMatch(/guestbench-agent: StartRun to 127\.0\.0\.1:\d+ failed: label: expected 1 to 64 letters, digits and \. _ - \(no spaces or slashes\), got "lab 1" \(or empty\)/);
+  expect(run.stderr).toMatch(/guestbench-agent: StartRun to 127\.0\.0\.1:\d+ failed: label: expected 1 to 64 letters, digits and \. _ - = \(no spaces, slashes or commas\), got "lab 1" \(or empty\)/);
   expect(names(run.stderr)).toContain('spool-run-refused');
   expect(names(run.stderr)).not.toContain('benchmark-start');
   expect(names(run.stderr)).not.toContain('spool-not-delivered');

@@ -245,14 +245,14 @@ describe('resolveAgentConfig', () => {
     // whatever the source, before anything runs.
     it('refuses a label, platform or profile the collector would refuse, from every source, naming it', async () => {
       expect((await failure({ flags: { label: 'two words' } })).message).toBe(
-        'label from flag --label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "two words"',
+        'label from flag --label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "two words"',
       );
       expect((await failure({ env: { GUESTBENCH_PLATFORM: 'bochs' } })).message).toBe(
         'platform from environment GUESTBENCH_PLATFORM: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"',
       );
       await withSmbios(['guestbench.label=lab 1', 'guestbench.profile=fast']);
       expect((await failure({})).message).toBe(
-        'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"',
+        'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"',
       );
       expect((await failure({ flags: { label: 'ok' } })).message).toBe(
         'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"',

@@ -31,8 +31,8 @@ describe('parseSettingValue', () => {
   });
 
   it.each([
-    ['label', 'lab 1', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"'],
-    ['label', 'kvm/virtio', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "kvm/virtio"'],
+    ['label', 'lab 1', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"'],
+    ['label', 'kvm/virtio', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "kvm/virtio"'],
     ['platform', 'bochs', 'platform from the SMBIOS OEM string guestbench.platform: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"'],
     ['profile', 'fast', 'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"'],
   ] as const)('refuses a %s of %j, naming the source', (name, value, message) => {
@@ -64,7 +64,7 @@ describe('parseSettingsObject', () => {
   });
   it('refuses a value its rule refuses, naming the file', () => {
     expect(() => parseSettingsObject({ label: 'lab 1' }, 'config file /etc/guestbench/agent.json')).toThrow(
-      'label from config file /etc/guestbench/agent.json: expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got "lab 1"',
+      'label from config file /etc/guestbench/agent.json: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"',
     );
   });
   it('rejects arrays, empty values and spaces in tokens', () => {

@@ -75,7 +75,7 @@ export function parseReportQuery(params: URLSearchParams, extraKeys: readonly st
   if (!label.ok) return label;
   if (label.value !== undefined) {
     if (!LABEL_PATTERN.test(label.value)) {
-      return { ok: false, error: `label: up to 64 letters, digits and . _ - (as runs are labelled), got ${JSON.stringify(label.value.slice(0, 80))}` };
+      return { ok: false, error: `label: up to 64 letters, digits and . _ - = (as runs are labelled), got ${JSON.stringify(label.value.slice(0, 80))}` };
     }
     filter.label = label.value;
   }

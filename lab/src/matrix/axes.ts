@@ -12,8 +12,8 @@ export type DiskBus = (typeof DISK_BUSES)[number];
 /** libvirt's <driver cache=…>; `default` leaves it to QEMU (writeback). */
 export const DISK_CACHES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
 export type DiskCache = (typeof DISK_CACHES)[number];
-// Debian's cloud kernel (guestbench's own image) drives only virtio and vmxnet3 of these; e1000,
-// e1000e and rtl8139 need a generic kernel in the guest (see docs/lab.md).
+// guestbench's own image runs Debian's generic kernel, which drives all of these; Debian's cloud
+// kernel drives only virtio and vmxnet3 (see docs/lab.md).
 export const NIC_MODELS = ['virtio', 'e1000e', 'e1000', 'rtl8139', 'vmxnet3'] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
 
@@ -58,7 +58,7 @@ export function defaultConfiguration(accelerator: 'kvm' | 'tcg'): Configuration 
   };
 }
 
-/** Short names used in group labels (`disk-sata.nic-e1000`). */
+/** Short names used in group labels (`disk=sata.nic=e1000`). */
 export const AXIS_LABELS: Readonly<Record<AxisName, string>> = {
   cpu_model: 'cpu',
   vcpus: 'vcpus',
@@ -91,14 +91,15 @@ export function axisValueText(value: string | number | boolean): string {
 
 /**
  * The group label of a configuration: the axes the matrix varies, in AXIS_NAMES order, as
- * `short-value` joined by dots (`disk-sata.nic-e1000`): what the collector's label alphabet
- * (letters, digits, `. _ -`, at most 64) allows. Only varied axes, so labels stay short and two
+ * `short=value` joined by dots (`disk=sata.nic=e1000`): the issue's `disk=sata,nic=e1000` in
+ * what the collector's label alphabet allows (letters, digits, `. _ - =`, at most 64; no comma,
+ * which separates groups in queries). Only varied axes, so labels stay short and two
  * matrices varying the same axes file their runs in the same groups. The full configuration is
  * recorded with each run; a label longer than 64 keeps its start and a hash of the whole.
  */
 export function configurationLabel(config: Configuration, varied: readonly AxisName[]): string {
   const label = AXIS_NAMES.filter((a) => varied.includes(a))
-    .map((a) => `${AXIS_LABELS[a]}-${axisValueText(config[a])}`)
+    .map((a) => `${AXIS_LABELS[a]}=${axisValueText(config[a])}`)
     .join('.');
   if (label.length <= 64) return label;
   return `${label.slice(0, 55)}-${createHash('sha256').update(label).digest('hex').slice(0, 8)}`;

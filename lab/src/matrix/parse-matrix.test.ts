@@ -33,7 +33,7 @@ describe('parseMatrix', () => {
     ]);
     expect(m.varied).toEqual(['disk_bus', 'nic']);
     const guests = planGuests(m, 'tcg');
-    expect(guests.map((g) => g.label)).toEqual(['disk-virtio-blk.nic-virtio', 'disk-virtio-blk.nic-e1000', 'disk-sata.nic-virtio', 'disk-sata.nic-e1000']);
+    expect(guests.map((g) => g.label)).toEqual(['disk=virtio-blk.nic=virtio', 'disk=virtio-blk.nic=e1000', 'disk=sata.nic=virtio', 'disk=sata.nic=e1000']);
     // axes the matrix leaves alone get the defaults for the accelerator
     expect(guests[3]!.config).toMatchObject({ cpu_model: 'maximum', vcpus: 2, memory: 1024, machine: 'q35', disk_cache: 'none', xml: '' });
     expect(planGuests(m, 'kvm')[0]!.config.cpu_model).toBe('host-passthrough');
@@ -54,7 +54,7 @@ configurations:
     expect(m.network).toEqual({ kind: 'network', name: 'default' });
     expect(m.varied).toEqual(['disk_bus', 'xml']);
     expect(m.xmlFragments['iothread']).toBe('<iothreads>1</iothreads>');
-    expect(planGuests(m, 'tcg').map((g) => g.label)).toEqual(['disk-ide.xml-plain', 'disk-virtio-scsi.xml-iothread']);
+    expect(planGuests(m, 'tcg').map((g) => g.label)).toEqual(['disk=ide.xml=plain', 'disk=virtio-scsi.xml=iothread']);
   });
 
   it('names the line of each mistake and what would be right', () => {
@@ -92,6 +92,6 @@ axes:
 
   it('refuses a configuration the accelerator or machine cannot run, before anything starts', () => {
     const m = parseMatrix('image: a\ncollector: h:1\nconfigurations:\n  - {cpu_model: host-passthrough}\n  - {disk_bus: ide}');
-    expect(() => planGuests(m, 'tcg')).toThrow(/configuration 1 \(cpu-host-passthrough.disk-virtio-blk\): cpu_model host-passthrough needs KVM[\s\S]*configuration 2 .*disk_bus ide needs an i440FX machine/);
+    expect(() => planGuests(m, 'tcg')).toThrow(/configuration 1 \(cpu=host-passthrough.disk=virtio-blk\): cpu_model host-passthrough needs KVM[\s\S]*configuration 2 .*disk_bus ide needs an i440FX machine/);
   });
 });

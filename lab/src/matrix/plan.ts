@@ -8,7 +8,7 @@ export interface PlannedGuest {
   /** 1-based, in matrix order. */
   readonly index: number;
   readonly config: Configuration;
-  /** The run's label: its group is `PLATFORM/LABEL` (`qemu/disk-sata.nic-e1000`). */
+  /** The run's label: its group is `PLATFORM/LABEL` (`qemu/disk=sata.nic=e1000`). */
   readonly label: string;
 }
 

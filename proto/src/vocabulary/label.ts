@@ -3,13 +3,13 @@ import { LABEL_PATTERN } from '../limits';
 import { quoted, type Parsed } from './parsed';
 
 /**
- * Parses a label an operator gives: 1 to 64 letters, digits and . _ - (no spaces, and no
- * slash, which separates platform and label in a group's name). The protocol also allows
- * the empty label, which means "no label".
+ * Parses a label an operator gives: 1 to 64 letters, digits and . _ - = (no spaces; no
+ * slash, which separates platform and label in a group's name; no comma, which separates
+ * groups in a query). The protocol also allows the empty label, which means "no label".
  */
 export function parseLabel(text: string): Parsed<string> {
   if (text === '' || !LABEL_PATTERN.test(text)) {
-    return { ok: false, error: `expected 1 to 64 letters, digits and . _ - (no spaces or slashes), got ${quoted(text)}` };
+    return { ok: false, error: `expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got ${quoted(text)}` };
   }
   return { ok: true, value: text };
 }
@@ -25,7 +25,7 @@ export function splitGroupKey(key: string): { platform: string; label: string } 
   return slash < 0 ? { platform: key, label: '' } : { platform: key.slice(0, slash), label: key.slice(slash + 1) };
 }
 
-const GROUP_PATTERN = /^[a-z][a-z0-9_-]{0,31}(\/[A-Za-z0-9._-]{1,64})?$/;
+const GROUP_PATTERN = /^[a-z][a-z0-9_-]{0,31}(\/[A-Za-z0-9._=-]{1,64})?$/;
 
 /** Parses a group's name as a query gives it: "platform" or "platform/label". */
 export function parseGroupKey(text: string): Parsed<string> {

@@ -34,9 +34,12 @@ describe('platforms', () => {
 });
 
 describe('labels and groups', () => {
-  test('a label is 1 to 64 letters, digits and . _ -', () => {
-    for (const ok of ['a', 'virtio-scsi', 'v1.2_x', 'x'.repeat(64)]) expect(parseLabel(ok)).toEqual({ ok: true, value: ok });
-    for (const bad of ['', 'a/b', 'two words', 'x'.repeat(65), 'é', 'tab\t']) expect(errorOf(parseLabel(bad))).toMatch(/^expected 1 to 64 letters, digits and \. _ - \(no spaces or slashes\), got /);
+  test('a label is 1 to 64 letters, digits and . _ - =', () => {
+    for (const ok of ['a', 'virtio-scsi', 'v1.2_x', 'x'.repeat(64), 'disk=sata.nic=e1000']) expect(parseLabel(ok)).toEqual({ ok: true, value: ok });
+    // A comma would split a group in ?groups=kvm/a,kvm/b and ?aa=A,B.
+    for (const bad of ['', 'a/b', 'two words', 'x'.repeat(65), 'é', 'tab\t', 'disk=sata,nic=e1000']) {
+      expect(errorOf(parseLabel(bad))).toMatch(/^expected 1 to 64 letters, digits and \. _ - = \(no spaces, slashes or commas\), got /);
+    }
   });
 
   test('a group is "platform" or "platform/label", and splits back the same', () => {
@@ -45,7 +48,9 @@ describe('labels and groups', () => {
     expect(splitGroupKey('kvm/virtio')).toEqual({ platform: 'kvm', label: 'virtio' });
     expect(splitGroupKey('native')).toEqual({ platform: 'native', label: '' });
     expect(parseGroupKey('kvm/virtio-scsi')).toEqual({ ok: true, value: 'kvm/virtio-scsi' });
-    for (const bad of ['', 'KVM', 'kvm/', 'kvm/a/b', '/x', 'kvm/two words']) expect(errorOf(parseGroupKey(bad))).toMatch(/^expected "platform" or "platform\/label"/);
+    expect(parseGroupKey('kvm/disk=sata.nic=e1000')).toEqual({ ok: true, value: 'kvm/disk=sata.nic=e1000' });
+    expect(splitGroupKey('kvm/disk=sata.nic=e1000')).toEqual({ platform: 'kvm', label: 'disk=sata.nic=e1000' });
+    for (const bad of ['', 'KVM', 'kvm/', 'kvm/a/b', '/x', 'kvm/two words', 'kvm/disk=sata,nic=e1000']) expect(errorOf(parseGroupKey(bad))).toMatch(/^expected "platform" or "platform\/label"/);
   });
 });
 
