@@ -153,6 +153,21 @@ describe('compare: what explains a surprising ratio', () => {
     await store.close();
   });
 
+  test('a sample the agent doubted (not-settled, not-optimized, optimization-unverified) on either side flags its row harness-doubt', async () => {
+    const store = await storeWith([
+      { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 100]), sample(id, 'cpu.b', [100, 100], { flags: ['optimization-unverified'] }), sample(id, 'cpu.c', [100, 100])] },
+      { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [5, 5], { flags: ['not-optimized'] }), sample(id, 'cpu.b', [90, 90]), sample(id, 'cpu.c', [90, 90], { flags: ['trial-retried'] })] },
+      { id: 'x1', platform: 'xen', samples: (id) => [sample(id, 'cpu.d', [1, 1], { flags: ['not-settled'] })] },
+    ]);
+    const result = await compare(store);
+    const row = (group: string, id: string) => result.groups.find((g) => g.key === group)!.benchmarks.find((b) => b.benchmarkId === id)!;
+    expect(row('kvm', 'cpu.a').flags).toContain('harness-doubt');
+    expect(row('kvm', 'cpu.b').flags).toContain('harness-doubt'); // the baseline's sample was doubted
+    expect(row('kvm', 'cpu.c').flags).not.toContain('harness-doubt'); // a retried trial is no doubt
+    expect(row('xen', 'cpu.d').flags).toEqual(expect.arrayContaining(['harness-doubt', 'no-baseline']));
+    await store.close();
+  });
+
   test('a baseline declared native but detected as something else says it is not bare metal; drifting clocks and single runs are noted', async () => {
     const store = new SqliteStore(':memory:');
     await store.upsertAgent({ ...agent('host', 'native'), declaredPlatform: 'native', detectedPlatform: 'other', hostname: 'h1' });

@@ -53,7 +53,7 @@ export function groupSelected(run: Pick<RunRecord, 'platform' | 'label'>, baseli
  * - `far-below-native`: below 0.05 of the baseline: 20 times slower, more often a harness
  *   or emulation artifact than an overhead; check it before believing it.
  */
-export type Flag = 'noisy' | 'steal' | 'no-baseline' | 'above-native' | 'far-below-native';
+export type Flag = 'noisy' | 'steal' | 'no-baseline' | 'above-native' | 'far-below-native' | 'harness-doubt';
 
 /** Ratios below this are flagged far-below-native. */
 export const FAR_BELOW_NATIVE = 0.05;
@@ -167,11 +167,14 @@ function compareCell(group: CellAggregate, baseline: CellAggregate | undefined, 
   if (baseline === undefined) {
     if (group.maxRsd > options.noisyRsd) flags.push('noisy');
     if (group.maxSteal > options.stealThreshold) flags.push('steal');
+    if (group.doubtN > 0) flags.push('harness-doubt');
     flags.push('no-baseline');
     return { ...base, ...none, baselineValue: undefined, baselineTrials: 0, baselineRuns: 0, baselineRsd: 0, flags };
   }
   if (group.maxRsd > options.noisyRsd || baseline.maxRsd > options.noisyRsd) flags.push('noisy');
   if (group.maxSteal > options.stealThreshold || baseline.maxSteal > options.stealThreshold) flags.push('steal');
+  // The agent said a sample on either side may measure its harness (see DOUBT_FLAGS).
+  if (group.doubtN > 0 || baseline.doubtN > 0) flags.push('harness-doubt');
   const sides = { baselineValue: typical(baseline), baselineTrials: baseline.trialN, baselineRuns: baseline.runs, baselineRsd: baseline.maxRsd };
   // A zero (e.g. no failed requests) cannot be ratioed; such a metric is shown, not ratioed.
   // The trials' log moments count positive trials only: with another, a one-run interval would be wrong.

@@ -151,6 +151,7 @@ export const FLAG_MEANINGS: readonly (readonly [string, string])[] = [
   ['no-baseline', 'no baseline run with the same benchmark, parameters and agent major version: the value is shown, never ratioed'],
   ['above-native', 'faster than the baseline, with the whole 95% interval above 1.0: see the group\'s notes (a baseline that is itself a VM, a cache the guest has and the host has not); a ratio above 1.0 whose interval contains 1.0 is within noise'],
   ['far-below-native', 'below 0.05 of the baseline: more often an artifact of emulation or of the harness than the platform\'s cost; check it before believing it'],
+  ['harness-doubt', 'the agent flagged a sample on either side as measuring its harness rather than the platform (not-settled: the trials had not settled; not-optimized or optimization-unverified: a cpu kernel ran, or may have run, code V8 had not optimized); see the run\'s samples before believing the ratio'],
   ['clock-drift', 'a run\'s guest clock ran more than 0.5% fast or slow against the collector\'s over the run: its timings are off by as much'],
 ];
 

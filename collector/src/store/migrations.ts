@@ -135,7 +135,7 @@ export const MIGRATIONS: readonly Migration[] = [
         trial_log_sum = (SELECT COALESCE(SUM(CASE WHEN value > 0 THEN ln(value) END), 0) FROM json_each(samples.trials_json)),
         trial_log_sumsq = (SELECT COALESCE(SUM(CASE WHEN value > 0 THEN ln(value) * ln(value) END), 0) FROM json_each(samples.trials_json));
       ${cellStatsTable(d)};
-      ${addCells(d, "r.status <> 'running'")};
+      ${addCells(d, "r.status <> 'running'", { doubt: false })};
     `,
   },
   {
@@ -212,6 +212,16 @@ export const MIGRATIONS: readonly Migration[] = [
         trial_log_sum = COALESCE((SELECT SUM(ln(x)) FROM unnest(trials) x WHERE x > 0), 0),
         trial_log_sumsq = COALESCE((SELECT SUM(ln(x) * ln(x)) FROM unnest(trials) x WHERE x > 0), 0);
       ALTER TABLE samples ALTER COLUMN trials_json SET NOT NULL, DROP COLUMN trials;
+    `,
+  },
+  {
+    version: 11,
+    description: "each comparison cell counts the samples the agent flagged as measuring its harness (not-settled, not-optimized, optimization-unverified); SQLite's kept cells are counted again",
+    sql: (d) =>
+      d.engine === 'postgres' ? 'SELECT 1;' : `
+      ALTER TABLE cell_stats ADD COLUMN doubt_n INTEGER NOT NULL DEFAULT 0;
+      DELETE FROM cell_stats;
+      ${addCells(d, "r.status <> 'running'")};
     `,
   },
 ];

@@ -241,6 +241,20 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect(await store.aggregateCells({ hostname: 'elsewhere' })).toEqual([]);
     });
 
+    test('aggregateCells counts the samples the agent flagged as measuring its harness, kept and narrowed alike', async () => {
+      await store.upsertAgent(agent('a1'));
+      for (const [i, r] of ['r1', 'r2', 'r3'].entries()) await store.startRun(newRun(r, 'a1', i + 1));
+      await store.insertSamples('r1', [sample('r1', 'cpu.int32', { flags: ['not-optimized'] }), sample('r1', 'cpu.calls', { flags: ['trial-retried'] })]);
+      await store.insertSamples('r2', [sample('r2', 'cpu.int32', { flags: ['precision-not-reached', 'not-settled'] }), sample('r2', 'cpu.calls')]);
+      await store.insertSamples('r3', [sample('r3', 'cpu.int32', { flags: ['optimization-unverified'] })]);
+      for (const r of ['r1', 'r2', 'r3']) await store.endRun(r, { status: 'completed', error: '', endedAtMs: 50 });
+      for (const filter of [{}, { since: 0 }]) {
+        const doubt = Object.fromEntries((await store.aggregateCells(filter)).map((c) => [c.benchmarkId, c.doubtN]));
+        // trial-retried and precision-not-reached are not doubts about what was measured
+        expect(doubt).toEqual({ 'cpu.int32': 3, 'cpu.calls': 0 });
+      }
+    });
+
     test('a partial run keeps its failed benchmarks and why, and its other samples count in the comparison', async () => {
       await store.upsertAgent(agent('a1'));
       await store.startRun(newRun('r1', 'a1', 1));

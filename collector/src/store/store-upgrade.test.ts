@@ -21,6 +21,22 @@ function comparable(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v), (_, x: unknown) => (typeof x === 'number' && !Number.isInteger(x) ? Number(x.toPrecision(12)) : x));
 }
 
+/** Today's answers without what came after version 9 (a cell's doubtN, migration 11), which must be there and a count. */
+function asOfV9(v: unknown): unknown {
+  let cells = 0;
+  const out = JSON.parse(JSON.stringify(v), (key: string, x: unknown) => {
+    if (x !== null && typeof x === 'object' && !Array.isArray(x) && 'valueLogSum' in x) {
+      const { doubtN, ...rest } = x as { doubtN?: unknown };
+      expect(Number.isInteger(doubtN)).toBe(true);
+      cells++;
+      return rest;
+    }
+    return x;
+  }) as unknown;
+  expect(cells).toBeGreaterThan(0);
+  return comparable(out);
+}
+
 /** What the old stores' tests did not write: a run ends, a late sample arrives; cells stay those of a fresh aggregation. */
 async function goOn(store: Store): Promise<void> {
   await store.endRun('r4', { status: 'completed', error: '', endedAtMs: 50_000 });
@@ -41,7 +57,7 @@ test('a SQLite database of schema version 9 opens: migrated once, the same answe
   fs.copyFileSync(path.join(FIXTURES, 'store-v9.sqlite'), file);
   try {
     const store = new SqliteStore(file);
-    expect(comparable(await scenario.read(store))).toEqual(comparable(answers.sqlite));
+    expect(asOfV9(await scenario.read(store))).toEqual(comparable(answers.sqlite));
     await goOn(store);
     await store.close();
     const reopened = new SqliteStore(file);
@@ -63,7 +79,7 @@ test('a SQLite database of schema version 9 opens: migrated once, the same answe
 test('a new SQLite store answers the old scenario as the old stores did', async () => {
   const store = new SqliteStore(':memory:');
   await scenario.write(store);
-  expect(comparable(await scenario.read(store))).toEqual(comparable(answers.sqlite));
+  expect(asOfV9(await scenario.read(store))).toEqual(comparable(answers.sqlite));
   await goOn(store);
   await store.close();
 });
@@ -127,7 +143,7 @@ if (pgPlan.kind === 'skip') {
       await c.query(fs.readFileSync(path.join(FIXTURES, 'store-v9.postgres.sql'), 'utf8'));
       await c.end();
       const store = await PostgresStore.open(url);
-      expect(comparable(await scenario.read(store))).toEqual(comparable(answers.postgres));
+      expect(asOfV9(await scenario.read(store))).toEqual(comparable(answers.postgres));
       await goOn(store);
       await store.close();
       const versions = new pg.Client({ connectionString: url });
@@ -146,7 +162,7 @@ if (pgPlan.kind === 'skip') {
     await withDatabase('scenario', async (url) => {
       const store = await PostgresStore.open(url);
       await scenario.write(store);
-      expect(comparable(await scenario.read(store))).toEqual(comparable(answers.postgres));
+      expect(asOfV9(await scenario.read(store))).toEqual(comparable(answers.postgres));
       await goOn(store);
       await store.close();
     });

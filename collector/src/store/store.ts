@@ -63,6 +63,8 @@ export interface CellAggregate {
   readonly trialLogSumSq: number;
   readonly trialSum: number;
   readonly trialMin: number;
+  /** Samples the agent flagged as measuring its harness rather than the platform (cells.ts DOUBT_FLAGS). */
+  readonly doubtN: number;
   readonly maxRsd: number;
   readonly maxSteal: number;
 }
