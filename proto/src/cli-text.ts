@@ -71,3 +71,12 @@ export function argumentErrorMessage(err: unknown, command: string, flags: reado
       return `${command}: ${message.split('\n')[0] ?? message}`;
   }
 }
+
+/**
+ * What a command line says about an argument it refused, in both programs' words: the error,
+ * then where its help is (the command's own when `argv` names one of `commands`).
+ */
+export function usageFailureText(program: string, message: string, argv: readonly string[], commands: readonly string[]): string {
+  const topic = argv[0] !== undefined && commands.includes(argv[0]) ? `${argv[0]} ` : '';
+  return `${program}: ${message}\nRun \`${program} ${topic}--help\` for usage.\n`;
+}

@@ -104,7 +104,7 @@ export { startSinkServer } from './sink/sink-server';
 export { directionToWire, sampleToWire } from './wire';
 export type { SampleFields } from './wire';
 export type { SinkServer, SinkServerOptions } from './sink/sink-server';
-export { argumentErrorMessage, commandHelp } from './cli-text';
+export { argumentErrorMessage, commandHelp, usageFailureText } from './cli-text';
 export { formatProfileSpec, MAX_PROFILE_SPEC_LENGTH, parseBenchmarkList, parseProfileSpec, parseSettingOverride } from './profile-spec';
 export type { ParsedSpec, ProfileSpec, SpecOverride } from './profile-spec';
 export { fileDescriptorProtos } from './descriptors';

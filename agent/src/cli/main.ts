@@ -9,7 +9,7 @@ import { DEFAULT_PRECISION_BUDGET_SECONDS } from '../profiles/profile';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
-import { formatHostPort, parseHostPort } from '@guestbench/proto';
+import { formatHostPort, parseHostPort, usageFailureText } from '@guestbench/proto';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
@@ -274,8 +274,7 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseArguments(argv);
   } catch (err: unknown) {
     if (isUsageError(err)) {
-      const topic = argv[0] !== undefined && COMMANDS.includes(argv[0]) ? `${argv[0]} ` : '';
-      process.stderr.write(`guestbench-agent: ${err.message}\nRun \`guestbench-agent ${topic}--help\` for usage.\n`);
+      process.stderr.write(usageFailureText('guestbench-agent', err.message, argv, COMMANDS));
       return 2;
     }
     throw err;

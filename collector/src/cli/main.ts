@@ -4,6 +4,7 @@ import { startCollector } from '../collector';
 import { createLogger } from '../log';
 import { describeDatabase } from '../store/database-spec';
 import { collectorCommandHelp, isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
+import { usageFailureText } from '@guestbench/proto';
 import { COLLECTOR_VERSION } from '../version';
 import { jobCommand } from './job-command';
 import { compareAaCommand } from './compare-command';
@@ -59,8 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseArguments(argv);
   } catch (err: unknown) {
     if (isUsageError(err)) {
-      const topic = argv[0] === 'job' || argv[0] === 'token' || argv[0] === 'serve' || argv[0] === 'report' ? `${argv[0]} ` : '';
-      process.stderr.write(`guestbench-collector: ${err.message}\nRun \`guestbench-collector ${topic}--help\` for usage.\n`);
+      process.stderr.write(usageFailureText('guestbench-collector', err.message, argv, ['job', 'token', 'serve', 'report']));
       return 2;
     }
     throw err;
