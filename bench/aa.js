@@ -29,12 +29,17 @@ const pct = (v) => (v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
 const ci = (lo, hi) => (lo === undefined || hi === undefined ? '-' : `${lo.toFixed(3)}–${hi.toFixed(3)}`);
 
 async function main() {
-  const { values } = parseArgs({ options: { profile: { type: 'string', default: 'quick' }, runs: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { profile: { type: 'string', default: 'quick' }, runs: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } },
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`--runs: a whole number from 1 to 20, got "${values.runs}"`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'guestbench-aa-'));
   const collector = await startCollector({
-    grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'aa.db') }, auth: 'none',
+    grpcAddress: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    store: { sqliteFile: path.join(dir, 'aa.db') },
+    auth: 'none',
     logger: createLogger({ destination: fs.createWriteStream(path.join(dir, 'collector.log')) }),
   });
   const started = Date.now();
@@ -47,13 +52,17 @@ async function main() {
         const t0 = Date.now();
         const code = await runAgent(collector.grpcAddress, values.profile, label, path.join(dir, 'agent-state'));
         if (code !== 0) failedRuns++;
-        process.stderr.write(`run ${i + 1}/${runs} native/${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${os.loadavg()[0].toFixed(2)})${code === 0 ? '' : ', ended failed'}\n`);
+        process.stderr.write(
+          `run ${i + 1}/${runs} native/${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${os.loadavg()[0].toFixed(2)})${code === 0 ? '' : ', ended failed'}\n`,
+        );
       }
     }
     const { verdict, comparison } = await compareAa(collector.store, 'native/a', 'native/b');
     const b = comparison.groups.find((g) => g.key === 'native/b');
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ verdict, categories: b.categories, started, minutes: (Date.now() - started) / 60_000, loadavg: load }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ verdict, categories: b.categories, started, minutes: (Date.now() - started) / 60_000, loadavg: load }, null, 2)}\n`,
+      );
       return;
     }
     const lines = [
@@ -61,7 +70,9 @@ async function main() {
       '',
       '| category | metrics | ratio b/a | 95% interval | median half-width |',
       '| --- | ---: | ---: | ---: | ---: |',
-      ...b.categories.map((c) => `| ${c.category} | ${c.benchmarks} | ${c.geomean?.toFixed(3) ?? '-'} | ${ci(c.ciLow, c.ciHigh)} | ${pct(c.medianHalfWidth)} |`),
+      ...b.categories.map(
+        (c) => `| ${c.category} | ${c.benchmarks} | ${c.geomean?.toFixed(3) ?? '-'} | ${ci(c.ciLow, c.ciHigh)} | ${pct(c.medianHalfWidth)} |`,
+      ),
       `| **overall** | ${b.categories.reduce((n, c) => n + c.benchmarks, 0)} | **${b.overallGeomean?.toFixed(3) ?? '-'}** | ${ci(b.overallCiLow, b.overallCiHigh)} | ${pct(b.medianHalfWidth)} |`,
       '',
       `Goal: overall within ±3 % (${b.overallGeomean === undefined ? '-' : Math.abs(b.overallGeomean - 1) <= 0.03 ? 'met' : 'missed'}), median half-width ≤ 10 % (${b.medianHalfWidth === undefined ? '-' : b.medianHalfWidth <= 0.1 ? 'met' : 'missed'}).`,

@@ -35,7 +35,15 @@ Run bench/scripts/ensure-cpu-mem-sys-tools.sh first (npm run bench:cpu-mem-sys d
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
-    options: { rounds: { type: 'string' }, seconds: { type: 'string' }, 'buffer-mib': { type: 'string' }, only: { type: 'string' }, control: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      'buffer-mib': { type: 'string' },
+      only: { type: 'string' },
+      control: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -56,8 +64,6 @@ function parseOptions(argv) {
   };
 }
 
-
-
 function log(line) {
   process.stderr.write(`${line}\n`);
 }
@@ -75,7 +81,18 @@ function perfNumber(out, unit) {
 
 async function prepare(agent, id, raw, seconds) {
   const def = agent.getBenchmark(id);
-  const profile = { name: 'agreement', description: '', warmupSeconds: 0, trialSeconds: seconds, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks: [], settings: {} };
+  const profile = {
+    name: 'agreement',
+    description: '',
+    warmupSeconds: 0,
+    trialSeconds: seconds,
+    minTrials: 3,
+    maxTrials: 3,
+    rsdThreshold: 0.5,
+    budgetSeconds: 1,
+    benchmarks: [],
+    settings: {},
+  };
   const prepared = await def.prepare(def.parseSettings(raw), { profile, signal: new AbortController().signal });
   // Warm-up, not recorded: the JIT tiers the kernel up, as the runner's warm-up does.
   for (let i = 0; i < 3; i++) await prepared.trial();
@@ -87,18 +104,24 @@ function rowsFor(o, cpu) {
   const pin = ['-c', String(cpu)];
   return [
     {
-      id: 'sys.ctxswitch', raw: {}, metric: 'rate', unit: 'round trips/s',
+      id: 'sys.ctxswitch',
+      raw: {},
+      metric: 'rate',
+      unit: 'round trips/s',
       gb: (v) => v.rate,
       // perf's fork mode: two processes, one-int ping-pong over two pipes; one op is one round trip.
       refCommand: (loops) => ['taskset', [...pin, 'perf', 'bench', 'sched', 'pipe', '-l', String(loops)]],
       ref: (out) => perfNumber(out, 'ops/sec'),
       size: 20000,
       tolerance: 0.5,
-      why: 'guestbench\'s side is Node: each round trip also passes through libuv\'s event loop and a JavaScript callback, a few µs that perf\'s C loop does not pay',
+      why: "guestbench's side is Node: each round trip also passes through libuv's event loop and a JavaScript callback, a few µs that perf's C loop does not pay",
       tool: 'perf sched pipe',
     },
     {
-      id: 'mem.bandwidth', raw: { bufferMiB: o.bufferMiB }, metric: 'copy', unit: 'GB/s',
+      id: 'mem.bandwidth',
+      raw: { bufferMiB: o.bufferMiB },
+      metric: 'copy',
+      unit: 'GB/s',
       gb: (v) => v.copy,
       refCommand: (loops) => ['perf', ['bench', 'mem', 'memcpy', '-s', `${o.bufferMiB}MB`, '-l', String(loops), '-f', 'default']],
       // perf prints GB/sec, MB/sec or KB/sec in powers of 1024; guestbench's GB is 10^9 bytes.
@@ -109,11 +132,15 @@ function rowsFor(o, cpu) {
       },
       size: 4,
       tolerance: 0.15,
-      why: 'both copy a buffer far larger than the cache with glibc\'s memcpy (V8\'s TypedArray.set calls it); only the loop around it differs',
+      why: "both copy a buffer far larger than the cache with glibc's memcpy (V8's TypedArray.set calls it); only the loop around it differs",
       tool: 'perf mem memcpy',
     },
     {
-      id: 'mem.bandwidth', raw: { bufferMiB: o.bufferMiB }, metric: 'copy', unit: 'GB/s', second: true,
+      id: 'mem.bandwidth',
+      raw: { bufferMiB: o.bufferMiB },
+      metric: 'copy',
+      unit: 'GB/s',
+      second: true,
       gb: (v) => v.copy,
       // At least two runs: mbw allocates its arrays untouched, so its first copy also pays a
       // page fault per 4 KiB of the destination (guestbench touches its buffers beforehand).
@@ -130,19 +157,33 @@ function rowsFor(o, cpu) {
       tool: 'mbw memcpy',
     },
     {
-      id: 'sys.syscall', raw: {}, metric: 'net', unit: 'ns',
+      id: 'sys.syscall',
+      raw: {},
+      metric: 'net',
+      unit: 'ns',
       gb: (v) => v.call - v.binding,
       refCommand: (loops) => ['perf', ['bench', 'syscall', 'basic', '-l', String(loops)]],
       ref: (out) => perfNumber(out, 'usecs/op') * 1000,
       size: 2_000_000,
       tolerance: 0.3,
-      why: 'getuid and getppid take the same entry path and do next to nothing in the kernel; guestbench\'s net figure subtracts a binding cost measured in another loop, which leaves a few ns of error either way',
+      why: "getuid and getppid take the same entry path and do next to nothing in the kernel; guestbench's net figure subtracts a binding cost measured in another loop, which leaves a few ns of error either way",
       tool: 'perf syscall basic',
     },
     {
-      id: 'sys.spawn', raw: {}, metric: 'rate', unit: 'spawns/s',
+      id: 'sys.spawn',
+      raw: {},
+      metric: 'rate',
+      unit: 'spawns/s',
       gb: (v) => v.rate,
-      refCommand: (loops) => ['taskset', [...pin, 'sh', '-c', `i=0; s=$(date +%s%N); while [ $i -lt ${loops} ]; do /bin/true; i=$((i+1)); done; e=$(date +%s%N); echo "$(( ${loops} * 1000000000 / (e - s) )) spawns/s"`]],
+      refCommand: (loops) => [
+        'taskset',
+        [
+          ...pin,
+          'sh',
+          '-c',
+          `i=0; s=$(date +%s%N); while [ $i -lt ${loops} ]; do /bin/true; i=$((i+1)); done; e=$(date +%s%N); echo "$(( ${loops} * 1000000000 / (e - s) )) spawns/s"`,
+        ],
+      ],
       ref: (out) => perfNumber(out, 'spawns/s'),
       size: 500,
       tolerance: 0.5,
@@ -157,8 +198,15 @@ function row(measurement, unit, a, b, tolerance, control) {
   const ratio = median(ratios);
   const [low, high] = bootstrapMedian(ratios);
   return {
-    measurement, unit, guestbench: median(a), reference: median(b), ratio, interval: [low, high],
-    ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), tolerance,
+    measurement,
+    unit,
+    guestbench: median(a),
+    reference: median(b),
+    ratio,
+    interval: [low, high],
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    tolerance,
     verdict: control ? 'control' : Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'DISAGREES',
   };
 }
@@ -172,9 +220,15 @@ function format(n) {
 function table(rows) {
   const header = ['measurement', 'unit', 'guestbench', 'reference', 'ratio', '95% interval', 'range', 'tolerance', 'verdict'];
   const cells = rows.map((r) => [
-    r.measurement, r.unit, format(r.guestbench), format(r.reference), r.ratio.toFixed(3),
-    `${r.interval[0].toFixed(3)}–${r.interval[1].toFixed(3)}`, `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
-    r.verdict === 'control' ? '' : `±${Math.round(r.tolerance * 100)}%`, r.verdict,
+    r.measurement,
+    r.unit,
+    format(r.guestbench),
+    format(r.reference),
+    r.ratio.toFixed(3),
+    `${r.interval[0].toFixed(3)}–${r.interval[1].toFixed(3)}`,
+    `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
+    r.verdict === 'control' ? '' : `±${Math.round(r.tolerance * 100)}%`,
+    r.verdict,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
@@ -225,15 +279,22 @@ async function main() {
     }
   }
   const machine = {
-    kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, pinnedCpu: cpu,
-    loadAverageBefore: loadBefore.map((l) => Number(l.toFixed(2))), loadAverageAfter: os.loadavg().map((l) => Number(l.toFixed(2))),
-    perf: run('perf', ['version']).trim(), node: process.version,
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    pinnedCpu: cpu,
+    loadAverageBefore: loadBefore.map((l) => Number(l.toFixed(2))),
+    loadAverageAfter: os.loadavg().map((l) => Number(l.toFixed(2))),
+    perf: run('perf', ['version']).trim(),
+    node: process.version,
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ options: o, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   } else {
     process.stdout.write(`${table(rows)}\n\n`);
-    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference (back to back, order rotating); 95% interval: bootstrap of that median; range: lowest and highest round${o.control ? '; control rows: the reference’s second run in each round against its first' : ''}\n`);
+    process.stdout.write(
+      `ratio: median over ${o.rounds} rounds of guestbench/reference (back to back, order rotating); 95% interval: bootstrap of that median; range: lowest and highest round${o.control ? '; control rows: the reference’s second run in each round against its first' : ''}\n`,
+    );
     for (const r of rows) if (r.why !== undefined) process.stdout.write(`${r.measurement}: ±${Math.round(r.tolerance * 100)}% because ${r.why}\n`);
     process.stdout.write(`${JSON.stringify(machine)}\n`);
     for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);

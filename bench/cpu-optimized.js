@@ -20,7 +20,9 @@ const { mathCalls } = require(path.join(dist, 'cpu', 'math.js'));
 const { loadsAndStores } = require(path.join(dist, 'cpu', 'memory.js'));
 const { callChain, CALL_TARGETS } = require(path.join(dist, 'cpu', 'calls.js'));
 
-const { values } = parseArgs({ options: { trials: { type: 'string', default: '20' }, 'tier-seconds': { type: 'string', default: '2' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { trials: { type: 'string', default: '20' }, 'tier-seconds': { type: 'string', default: '2' }, json: { type: 'boolean', default: false } },
+});
 const trials = Number(values.trials);
 const tierSeconds = Number(values['tier-seconds']);
 if (!Number.isInteger(trials) || trials < 2) throw new Error(`--trials must be a whole number ≥ 2, got ${values.trials}`);
@@ -47,12 +49,23 @@ for (const c of cases) {
   let s = 7;
   c.call(natural, 8, s);
   c.call(forced, 8, s);
-  optimizeKernels([{ name: 'forced', fn: forced }], () => { s = c.call(forced, 1021, s); });
+  optimizeKernels([{ name: 'forced', fn: forced }], () => {
+    s = c.call(forced, 1021, s);
+  });
   const until = Date.now() + tierSeconds * 1000;
   while (Date.now() < until) s = c.call(natural, c.n / 10, s);
   const rate = { natural: [], forced: [] };
   for (let i = 0; i < trials; i++) {
-    const order = i % 2 === 0 ? [['forced', forced], ['natural', natural]] : [['natural', natural], ['forced', forced]];
+    const order =
+      i % 2 === 0
+        ? [
+            ['forced', forced],
+            ['natural', natural],
+          ]
+        : [
+            ['natural', natural],
+            ['forced', forced],
+          ];
     for (const [name, f] of order) {
       const t0 = process.hrtime.bigint();
       s = c.call(f, c.n, s);
@@ -61,10 +74,15 @@ for (const c of cases) {
   }
   rows.push({
     id: c.id,
-    naturalMedian: median(rate.natural), forcedMedian: median(rate.forced),
-    naturalBest: Math.max(...rate.natural), forcedBest: Math.max(...rate.forced),
+    naturalMedian: median(rate.natural),
+    forcedMedian: median(rate.forced),
+    naturalBest: Math.max(...rate.natural),
+    forcedBest: Math.max(...rate.forced),
     ratio: median(rate.forced) / median(rate.natural),
-    forcedCheck: checkKernels(c.id, [{ name: 'forced', fn: forced }]).map((p) => p.flag).join(',') || 'optimized',
+    forcedCheck:
+      checkKernels(c.id, [{ name: 'forced', fn: forced }])
+        .map((p) => p.flag)
+        .join(',') || 'optimized',
   });
 }
 
@@ -74,6 +92,11 @@ if (values.json) {
   const f = (x) => x.toPrecision(4);
   console.log('| kernel | own tiering, median (best) | forced, median (best) | forced / own | forced copy |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.id} | ${f(r.naturalMedian)} (${f(r.naturalBest)}) | ${f(r.forcedMedian)} (${f(r.forcedBest)}) | ${r.ratio.toFixed(3)} | ${r.forcedCheck} |`);
-  console.log(`M iterations/s, ${trials} alternating trials each; load ${require('node:os').loadavg()[0].toFixed(1)} on ${require('node:os').cpus().length} CPUs`);
+  for (const r of rows)
+    console.log(
+      `| ${r.id} | ${f(r.naturalMedian)} (${f(r.naturalBest)}) | ${f(r.forcedMedian)} (${f(r.forcedBest)}) | ${r.ratio.toFixed(3)} | ${r.forcedCheck} |`,
+    );
+  console.log(
+    `M iterations/s, ${trials} alternating trials each; load ${require('node:os').loadavg()[0].toFixed(1)} on ${require('node:os').cpus().length} CPUs`,
+  );
 }

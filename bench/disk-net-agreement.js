@@ -53,8 +53,18 @@ function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      dir: { type: 'string' }, 'file-mib': { type: 'string' }, seconds: { type: 'string' }, omit: { type: 'string' },
-      streams: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, control: { type: 'boolean' }, 'fio-buffer': { type: 'string' }, json: { type: 'boolean' }, 'no-priority': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      dir: { type: 'string' },
+      'file-mib': { type: 'string' },
+      seconds: { type: 'string' },
+      omit: { type: 'string' },
+      streams: { type: 'string' },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      control: { type: 'boolean' },
+      'fio-buffer': { type: 'string' },
+      json: { type: 'boolean' },
+      'no-priority': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -85,7 +95,6 @@ function parseOptions(argv) {
   };
 }
 
-
 function log(line) {
   process.stderr.write(`${line}\n`);
 }
@@ -102,7 +111,15 @@ function fio(args) {
  * `bufferFile`, when given, is the I/O memory of the 1 MiB jobs (see createScatteredBufferFile).
  */
 function fioJob(id, file, fileMiB, seconds, bufferFile) {
-  const common = [`--filename=${file}`, `--size=${fileMiB}M`, '--ioengine=psync', '--iodepth=1', '--time_based', `--runtime=${Math.round(seconds * 1000)}ms`, '--name=ref'];
+  const common = [
+    `--filename=${file}`,
+    `--size=${fileMiB}M`,
+    '--ioengine=psync',
+    '--iodepth=1',
+    '--time_based',
+    `--runtime=${Math.round(seconds * 1000)}ms`,
+    '--name=ref',
+  ];
   const specific = {
     'disk.seq_write': ['--rw=write', '--bs=1M', '--direct=1', '--end_fsync=1'],
     'disk.seq_read': ['--rw=read', '--bs=1M', '--direct=1'],
@@ -161,10 +178,12 @@ function startServeNet() {
 /** Starts `iperf3 -s` on a free loopback port. */
 async function startIperf3Server() {
   const port = await new Promise((resolve) => {
-    const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
+    const s = require('node:net')
+      .createServer()
+      .listen(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
   });
   const child = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   // iperf3 has no readiness signal: wait until it accepts a connection.
@@ -180,7 +199,18 @@ async function startIperf3Server() {
 }
 
 function profileFor(seconds) {
-  return { name: 'agreement', description: '', warmupSeconds: 0, trialSeconds: seconds, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks: [], settings: {} };
+  return {
+    name: 'agreement',
+    description: '',
+    warmupSeconds: 0,
+    trialSeconds: seconds,
+    minTrials: 3,
+    maxTrials: 3,
+    rsdThreshold: 0.5,
+    budgetSeconds: 1,
+    benchmarks: [],
+    settings: {},
+  };
 }
 
 async function prepare(agent, id, raw, o, targets) {
@@ -208,7 +238,6 @@ async function alternate(o, ids, gb, ref) {
   }
   return values;
 }
-
 
 function row(measurement, unit, a, b, tolerance, control, requests) {
   const ratios = a.map((v, i) => v / b[i]);
@@ -321,7 +350,9 @@ async function netPart(agent, o) {
         async () => ({ ...(await stream.trial()) }),
         () => JSON.parse(execFileSync('iperf3', iperfArgs, { encoding: 'utf8' })),
       );
-      const rows = [{ id: 'net.tcp_stream', metric: 'throughput', unit: 'Mbit/s', ref: (j) => j.end.sum_received.bits_per_second / 1e6, tolerance: 0.2, tool: 'iperf3' }];
+      const rows = [
+        { id: 'net.tcp_stream', metric: 'throughput', unit: 'Mbit/s', ref: (j) => j.end.sum_received.bits_per_second / 1e6, tolerance: 0.2, tool: 'iperf3' },
+      ];
       return { rows: summarise(rows, values), commands: { 'net.tcp_stream': `iperf3 ${iperfArgs.join(' ')}` } };
     } finally {
       await stream.dispose?.();
@@ -343,13 +374,22 @@ function table(rows) {
   const requests = (r) => {
     if (r.requestsPerMiB === undefined) return '';
     // The median, and the range where the rounds differ.
-    const [a, b] = r.requestsPerMiB.map((v) => (v === undefined ? '?' : v.max - v.min < 0.1 ? v.median.toFixed(2) : `${v.median.toFixed(2)} (${v.min.toFixed(2)}–${v.max.toFixed(2)})`));
+    const [a, b] = r.requestsPerMiB.map((v) =>
+      v === undefined ? '?' : v.max - v.min < 0.1 ? v.median.toFixed(2) : `${v.median.toFixed(2)} (${v.min.toFixed(2)}–${v.max.toFixed(2)})`,
+    );
     return r.verdict === 'control' ? `${b} / ${a}` : `${a} / ${b}`;
   };
   const lines = rows.map((r) => [
-    r.measurement, r.unit, r.verdict === 'control' ? format(r.reference) : format(r.guestbench), r.verdict === 'control' ? format(r.guestbench) : format(r.reference),
-    r.ratio.toFixed(2), `${r.interval[0].toFixed(2)}–${r.interval[1].toFixed(2)}`, `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
-    r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`, r.verdict, requests(r),
+    r.measurement,
+    r.unit,
+    r.verdict === 'control' ? format(r.reference) : format(r.guestbench),
+    r.verdict === 'control' ? format(r.guestbench) : format(r.reference),
+    r.ratio.toFixed(2),
+    `${r.interval[0].toFixed(2)}–${r.interval[1].toFixed(2)}`,
+    `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
+    r.tolerance === undefined ? '—' : `±${Math.round(r.tolerance * 100)}%`,
+    r.verdict,
+    requests(r),
   ]);
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
@@ -413,12 +453,22 @@ async function main() {
     fio: o.only === 'net' ? undefined : execFileSync('fio', ['--version'], { encoding: 'utf8' }).trim(),
     iperf3: o.only === 'disk' ? undefined : execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0].trim(),
   };
-  const options = { fileMiB: o.fileMiB, seconds: o.seconds, omitSeconds: o.omit, streams: o.streams, rounds: o.rounds, control: o.control, fioBuffer: o.fioBuffer };
+  const options = {
+    fileMiB: o.fileMiB,
+    seconds: o.seconds,
+    omitSeconds: o.omit,
+    streams: o.streams,
+    rounds: o.rounds,
+    control: o.control,
+    fioBuffer: o.fioBuffer,
+  };
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ options, machine, rows, commands, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
   } else {
     process.stdout.write(`${table(rows)}\n\n`);
-    process.stdout.write(`ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round; req/MiB: requests per MiB the block device got during guestbench's rounds / the reference's, median (and range where rounds differ; all I/O on the device counts)${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`);
+    process.stdout.write(
+      `ratio: median over ${o.rounds} rounds of guestbench/reference, each round the tools run back to back, the order rotating; 95% interval: bootstrap of that median; range: lowest and highest round; req/MiB: requests per MiB the block device got during guestbench's rounds / the reference's, median (and range where rounds differ; all I/O on the device counts)${o.control ? '; control rows: the reference tool’s second run in each round against its first' : ''}\n`,
+    );
     process.stdout.write(`${JSON.stringify(options)}\n${JSON.stringify(machine)}\n`);
     for (const [id, cmd] of Object.entries(commands)) process.stdout.write(`${id}: ${cmd}\n`);
   }

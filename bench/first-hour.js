@@ -42,7 +42,13 @@ function timed(cwd, file, argv, env = {}) {
 }
 
 function lastLine(text) {
-  return text.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? ''
+  );
 }
 
 async function main() {
@@ -64,10 +70,12 @@ async function main() {
     const ok =
       (await step('npm ci', 'npm', ['ci', '--no-audit', '--no-fund'], (r) => r.code === 0 || `exit ${r.code}`)) &&
       (await step('npx guestbench-agent --version (before the build)', npx, ['--no-install', 'guestbench-agent', '--version'], (r) =>
-        r.code === 1 && /not built yet/.test(r.out) ? true : `expected "not built yet", got exit ${r.code}: ${lastLine(r.out)}`)) &&
+        r.code === 1 && /not built yet/.test(r.out) ? true : `expected "not built yet", got exit ${r.code}: ${lastLine(r.out)}`,
+      )) &&
       (await step('npm run build', 'npm', ['run', 'build'], (r) => r.code === 0 || `exit ${r.code}`)) &&
       (await step('npx guestbench-agent --version', npx, ['--no-install', 'guestbench-agent', '--version'], (r) =>
-        r.code === 0 && /^guestbench-agent \d/.test(r.out) ? true : `exit ${r.code}: ${lastLine(r.out)}`));
+        r.code === 0 && /^guestbench-agent \d/.test(r.out) ? true : `exit ${r.code}: ${lastLine(r.out)}`,
+      ));
     if (ok && !args.has('--no-demo')) {
       const demoArgs = ['run', 'demo', '--', ...(args.has('--guest') ? [] : ['--no-guest'])];
       // The cold run gets an empty image cache of its own; the warm run reuses it.
@@ -76,7 +84,10 @@ async function main() {
       await step(`npm run demo${args.has('--guest') ? '' : ' -- --no-guest'} (cold)`, 'npm', demoArgs, demoOk, env);
       await step(`npm run demo${args.has('--guest') ? '' : ' -- --no-guest'} (warm)`, 'npm', demoArgs, demoOk, env);
     }
-    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
     if (args.has('--json')) {
       process.stdout.write(`${JSON.stringify({ commit: head, cpus: os.cpus().length, load, rows }, null, 2)}\n`);
     } else {

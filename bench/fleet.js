@@ -150,7 +150,13 @@ async function main() {
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-fleet-pg-'));
   const say = (m) => process.stderr.write(`[fleet] ${m}\n`);
   say(`starting PostgreSQL in ${pgDir}`);
-  const serverUrl = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'start', pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  const serverUrl = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'start', pgDir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+    .trim()
+    .split('\n')
+    .pop();
   const dbName = `guestbench_fleet_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -168,7 +174,12 @@ async function main() {
   let sampler;
   try {
     const start = async (name, ports = {}) => {
-      const c = await startCollector({ db: dbUrl, ...ports, args: ['--collector-id', name, '--log-level', 'info'], logFile: path.join(logDir, `collector-${name}.log`) });
+      const c = await startCollector({
+        db: dbUrl,
+        ...ports,
+        args: ['--collector-id', name, '--log-level', 'info'],
+        logFile: path.join(logDir, `collector-${name}.log`),
+      });
       collectors[name] = c;
       // A collector that dies unasked for says how (exit code or signal) and its last words.
       c.child.once('exit', (code, signal) => {
@@ -208,14 +219,44 @@ async function main() {
     const enrollFailures = [];
     let enrolled = 0;
     const progress = setInterval(() => {
-      const alive = ['A', 'B'].map((n) => `${n} ${collectors[n].child.exitCode === null && collectors[n].child.signalCode === null ? 'up' : 'DOWN'}`).join(', ');
-      say(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers (${alive}); top reason: ${[...stats.why].sort((x, y) => y[1] - x[1])[0]?.join(' × ') ?? '-'}`);
+      const alive = ['A', 'B']
+        .map((n) => `${n} ${collectors[n].child.exitCode === null && collectors[n].child.signalCode === null ? 'up' : 'DOWN'}`)
+        .join(', ');
+      say(
+        `${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers (${alive}); top reason: ${[...stats.why].sort((x, y) => y[1] - x[1])[0]?.join(' × ') ?? '-'}`,
+      );
     }, 30_000);
     progress.unref();
-    await Promise.all(agents.map((a) => limit(() => a.call('enroll', {
-      agentId: a.id, hostname: a.id, declaredPlatform: a.platform, agentVersion: '0.1.0', detected: { platform: a.platform, evidence: [] },
-      inventory: { hostname: a.id, cpuModel: 'bench', cpus: 1, memoryBytes: 1, kernel: 'k', os: 'o', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: '', systemModel: '', nodeVersion: process.version },
-    })).then(() => enrolled++, (err) => enrollFailures.push(`${a.id}: ${err.message}`))));
+    await Promise.all(
+      agents.map((a) =>
+        limit(() =>
+          a.call('enroll', {
+            agentId: a.id,
+            hostname: a.id,
+            declaredPlatform: a.platform,
+            agentVersion: '0.1.0',
+            detected: { platform: a.platform, evidence: [] },
+            inventory: {
+              hostname: a.id,
+              cpuModel: 'bench',
+              cpus: 1,
+              memoryBytes: 1,
+              kernel: 'k',
+              os: 'o',
+              arch: 'x64',
+              clocksource: 'tsc',
+              cpuFlags: '',
+              systemVendor: '',
+              systemModel: '',
+              nodeVersion: process.version,
+            },
+          }),
+        ).then(
+          () => enrolled++,
+          (err) => enrollFailures.push(`${a.id}: ${err.message}`),
+        ),
+      ),
+    );
     const enrollSeconds = (Date.now() - t0) / 1000;
     if (enrollFailures.length > 0) throw new Error(`${enrollFailures.length} enrollments failed, e.g. ${enrollFailures[0]}`);
 
@@ -236,7 +277,9 @@ async function main() {
       // From the moment the job was sent to the other collector until this agent has it.
       dispatchMs.push(Date.now() - jobSentAt[job.platform]);
       const runId = `${a.id}-run`;
-      await limit(() => a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id }));
+      await limit(() =>
+        a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id }),
+      );
       await limit(() => a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true, guestMonotonicMs: 0 }));
       for (let b = 0; b < CALLS_PER_RUN; b++) {
         const samples = Array.from({ length: SAMPLES_PER_CALL }, (_, m) => sample(runId, `cpu.b${b}`, `m${m}`, b + m));
@@ -248,7 +291,16 @@ async function main() {
         });
         ackedIds += res.ackedSampleIds.length;
       }
-      await limit(() => a.call('endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL, endedAtMs: Date.now(), failedBenchmarks: [] }));
+      await limit(() =>
+        a.call('endRun', {
+          runId,
+          status: RunStatus.RUN_STATUS_COMPLETED,
+          error: '',
+          sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL,
+          endedAtMs: Date.now(),
+          failedBenchmarks: [],
+        }),
+      );
       runsDone++;
       if (runsDone === Math.floor(N / 2)) onHalf();
     }
@@ -263,7 +315,7 @@ async function main() {
       if (!res.ok) say(`GET /api/v1/fleet on B answered ${res.status}: ${JSON.stringify(fleet).slice(0, 120)}`);
       else if (fleet.agents.daemon >= N) break;
       if (Date.now() > waitUntil) {
-        say(`only ${fleet.agents.daemon ?? "an unknown number"} of ${N} agents are waiting for a job; going on with them`);
+        say(`only ${fleet.agents.daemon ?? 'an unknown number'} of ${N} agents are waiting for a job; going on with them`);
         break;
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -345,16 +397,31 @@ async function main() {
     ackMs.sort((x, y) => x - y);
     const expected = N * CALLS_PER_RUN * SAMPLES_PER_CALL;
     const result = {
-      agents: N, machine: `${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the end`,
-      enrollSeconds, enrollPerSecond: N / enrollSeconds,
+      agents: N,
+      machine: `${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the end`,
+      enrollSeconds,
+      enrollPerSecond: N / enrollSeconds,
       jobs: { kvmOnB: jobKvm, xenOnA: jobXen },
       dispatch: { n: dispatchMs.length, p50: percentile(dispatchMs, 50), p99: percentile(dispatchMs, 99), max: dispatchMs[dispatchMs.length - 1] },
-      runSeconds, samplesPerSecond: samples.n / runSeconds,
+      runSeconds,
+      samplesPerSecond: samples.n / runSeconds,
       ack: { calls: ackMs.length, p50: percentile(ackMs, 50), p99: percentile(ackMs, 99) },
-      kill: { ...killAt, restartSeconds }, failovers: stats.failovers,
-      collectors: usage, benchProcess,
-      stored: { samples: samples.n, distinct: samples.d, expected, ackedIds, runsCompleted: runs.completed, runs: runs.n, assignments: taken.n, assignmentsTaken: taken.taken },
-      fleetBefore: fleetBefore.agents, fleetAfterRuns: fleetAfter.runs,
+      kill: { ...killAt, restartSeconds },
+      failovers: stats.failovers,
+      collectors: usage,
+      benchProcess,
+      stored: {
+        samples: samples.n,
+        distinct: samples.d,
+        expected,
+        ackedIds,
+        runsCompleted: runs.completed,
+        runs: runs.n,
+        assignments: taken.n,
+        assignmentsTaken: taken.taken,
+      },
+      fleetBefore: fleetBefore.agents,
+      fleetAfterRuns: fleetAfter.runs,
       failures: runFailures.length,
       failoverReasons: Object.fromEntries([...stats.why].sort((x, y) => y[1] - x[1]).slice(0, 8)),
       exactlyOnce: samples.n === expected && samples.d === expected && runs.completed === N && taken.taken === N && runFailures.length === 0,
@@ -363,22 +430,36 @@ async function main() {
     else {
       const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
       process.stdout.write(`\nbench:fleet — ${N} agents, 2 collectors on one PostgreSQL, ${result.machine}\n\n`);
-      process.stdout.write(`${table(['measure', 'value'], [
-        ['enroll (agents/s)', f(result.enrollPerSecond, 0)],
-        ['fleet before jobs (GET /api/v1/fleet)', `${fleetBefore.agents.connected} connected, ${fleetBefore.agents.daemon} daemon, ${JSON.stringify(fleetBefore.agents.byPlatform)}`],
-        ['jobs: kvm created on B / xen created on A (agents assigned)', `${jobKvm.assigned} / ${jobXen.assigned} (create ${jobKvm.createMs} / ${jobXen.createMs} ms)`],
-        ['job dispatch across collectors p50 / p99 / max (ms)', `${f(result.dispatch.p50, 0)} / ${f(result.dispatch.p99, 0)} / ${f(result.dispatch.max, 0)}`],
-        ['runs: seconds, samples/s', `${f(runSeconds)} s, ${f(result.samplesPerSecond, 0)}`],
-        ['ack p50 / p99 (ms)', `${f(result.ack.p50)} / ${f(result.ack.p99)}`],
-        ['A killed after runs / back after (s)', `${killAt.runsDone} / ${f(restartSeconds)}`],
-        ['agent calls failed over', String(stats.failovers)],
-        ['collector A: CPU s, peak RSS MiB (both lives)', `${f(usage.A.cpu)}, ${f(usage.A.peakMiB, 0)}`],
-        ['collector B: CPU s, peak RSS MiB', `${f(usage.B.cpu)}, ${f(usage.B.peakMiB, 0)}`],
-        ['this process (all agents): CPU s, peak RSS MiB', `${f(benchProcess.cpu)}, ${f(benchProcess.peakMiB, 0)}`],
-        ['samples stored / distinct / expected', `${samples.n} / ${samples.d} / ${expected}`],
-        ['runs completed / assignments taken', `${runs.completed} / ${taken.taken} of ${N}`],
-        ['exactly one copy of every sample, every run and job done', result.exactlyOnce ? 'yes' : 'NO'],
-      ])}\n`);
+      process.stdout.write(
+        `${table(
+          ['measure', 'value'],
+          [
+            ['enroll (agents/s)', f(result.enrollPerSecond, 0)],
+            [
+              'fleet before jobs (GET /api/v1/fleet)',
+              `${fleetBefore.agents.connected} connected, ${fleetBefore.agents.daemon} daemon, ${JSON.stringify(fleetBefore.agents.byPlatform)}`,
+            ],
+            [
+              'jobs: kvm created on B / xen created on A (agents assigned)',
+              `${jobKvm.assigned} / ${jobXen.assigned} (create ${jobKvm.createMs} / ${jobXen.createMs} ms)`,
+            ],
+            [
+              'job dispatch across collectors p50 / p99 / max (ms)',
+              `${f(result.dispatch.p50, 0)} / ${f(result.dispatch.p99, 0)} / ${f(result.dispatch.max, 0)}`,
+            ],
+            ['runs: seconds, samples/s', `${f(runSeconds)} s, ${f(result.samplesPerSecond, 0)}`],
+            ['ack p50 / p99 (ms)', `${f(result.ack.p50)} / ${f(result.ack.p99)}`],
+            ['A killed after runs / back after (s)', `${killAt.runsDone} / ${f(restartSeconds)}`],
+            ['agent calls failed over', String(stats.failovers)],
+            ['collector A: CPU s, peak RSS MiB (both lives)', `${f(usage.A.cpu)}, ${f(usage.A.peakMiB, 0)}`],
+            ['collector B: CPU s, peak RSS MiB', `${f(usage.B.cpu)}, ${f(usage.B.peakMiB, 0)}`],
+            ['this process (all agents): CPU s, peak RSS MiB', `${f(benchProcess.cpu)}, ${f(benchProcess.peakMiB, 0)}`],
+            ['samples stored / distinct / expected', `${samples.n} / ${samples.d} / ${expected}`],
+            ['runs completed / assignments taken', `${runs.completed} / ${taken.taken} of ${N}`],
+            ['exactly one copy of every sample, every run and job done', result.exactlyOnce ? 'yes' : 'NO'],
+          ],
+        )}\n`,
+      );
     }
     if (!result.exactlyOnce) process.exitCode = 1;
   } finally {

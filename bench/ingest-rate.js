@@ -68,7 +68,11 @@ function cpuSeconds(pid) {
 async function drive(address, pid, { generators, channels, agents, callsPerAgent, samplesPerCall, tag }) {
   const workers = Array.from({ length: generators }, (_, g) => {
     const agentIds = Array.from({ length: agents }, (_, i) => `${tag}-g${g}-a${i}`);
-    const child = fork(path.join(__dirname, 'lib', 'ingest-worker.js'), [JSON.stringify({ address, agentIds, callsPerAgent, samplesPerCall, channels, tag: `${tag}-${g}` })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(
+      path.join(__dirname, 'lib', 'ingest-worker.js'),
+      [JSON.stringify({ address, agentIds, callsPerAgent, samplesPerCall, channels, tag: `${tag}-${g}` })],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
     const messages = [];
     let wake;
     child.on('message', (m) => {
@@ -78,7 +82,12 @@ async function drive(address, pid, { generators, channels, agents, callsPerAgent
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const next = async () => {
       while (messages.length === 0) {
-        await Promise.race([new Promise((r) => (wake = r)), exited.then(() => { throw new Error(`a load generator exited early (code ${child.exitCode})`); })]);
+        await Promise.race([
+          new Promise((r) => (wake = r)),
+          exited.then(() => {
+            throw new Error(`a load generator exited early (code ${child.exitCode})`);
+          }),
+        ]);
       }
       return messages.shift();
     };
@@ -95,9 +104,13 @@ async function drive(address, pid, { generators, channels, agents, callsPerAgent
   for (const w of workers) if (w.child.connected) w.child.disconnect();
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   return {
-    seconds, collectorCpu, generatorCpu,
-    calls: results.reduce((n, r) => n + r.calls, 0), acked: results.reduce((n, r) => n + r.acked, 0),
-    p50: percentile(latencies, 50), p99: percentile(latencies, 99),
+    seconds,
+    collectorCpu,
+    generatorCpu,
+    calls: results.reduce((n, r) => n + r.calls, 0),
+    acked: results.reduce((n, r) => n + r.acked, 0),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
   };
 }
 
@@ -131,12 +144,14 @@ async function startFloor() {
     child.once('exit', (code) => reject(new Error(`the floor server exited (code ${code})`)));
   });
   return {
-    grpc: `127.0.0.1:${port}`, pid: child.pid,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    }),
+    grpc: `127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -156,7 +171,13 @@ async function main() {
   try {
     if (want('postgres')) {
       pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-ingest-pg-'));
-      serverUrl = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'start', pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+      serverUrl = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'start', pgDir], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+        .trim()
+        .split('\n')
+        .pop();
     }
     const backends = [...(want('sqlite') ? ['sqlite'] : []), ...(want('postgres') ? ['postgres'] : [])];
     for (const shape of shapes) {
@@ -165,7 +186,15 @@ async function main() {
         const f = await startFloor();
         try {
           const r = await drive(f.grpc, f.pid, { ...options, ...shape, tag: `floor${n++}` });
-          rows.push({ backend: 'none (bare grpc-js server)', build: 'floor', ...shape, ...r, expected: r.calls * shape.samplesPerCall, stored: NaN, distinct: NaN });
+          rows.push({
+            backend: 'none (bare grpc-js server)',
+            build: 'floor',
+            ...shape,
+            ...r,
+            expected: r.calls * shape.samplesPerCall,
+            stored: NaN,
+            distinct: NaN,
+          });
         } finally {
           await f.stop();
         }
@@ -184,7 +213,12 @@ async function main() {
             db = u.toString();
           }
           say(`${backend}, ${build.name}, ${shape.samplesPerCall}/call`);
-          const c = await startCollector({ cli: build.cli, args: ['--net-sink', 'off'], nodeArgs: options.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProf], ...(db !== undefined ? { db } : {}) });
+          const c = await startCollector({
+            cli: build.cli,
+            args: ['--net-sink', 'off'],
+            nodeArgs: options.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProf],
+            ...(db !== undefined ? { db } : {}),
+          });
           try {
             const r = await drive(c.grpc, c.pid, { ...options, ...shape, tag: `run${n++}` });
             const expected = options.generators * options.agents * shape.callsPerAgent * shape.samplesPerCall;
@@ -209,14 +243,41 @@ async function main() {
     return;
   }
   const load = os.loadavg()[0].toFixed(1);
-  process.stdout.write(`\nbench:ingest — one collector, ${options.generators} generator processes × ${options.channels} channels × ${options.agents} agents (one call in flight each); ${os.cpus().length} CPUs, load average ${load} at the end\n\n`);
-  process.stdout.write(`${table(
-    ['store', 'build', 'samples/call', 'calls', 'seconds', 'samples/s', 'collector CPU s', 'samples per collector CPU s', 'generators CPU s', 'ack p50 ms', 'ack p99 ms', 'stored once'],
-    rows.map((r) => [
-      r.backend, r.build, r.samplesPerCall, r.calls, r.seconds.toFixed(2), Math.round(r.samplesPerSecond), r.collectorCpu.toFixed(2), Math.round(r.samplesPerCollectorCpuSecond),
-      r.generatorCpu.toFixed(2), r.p50.toFixed(1), r.p99.toFixed(1), r.exactlyOnce === undefined ? '–' : r.exactlyOnce ? 'yes' : 'NO',
-    ]),
-  )}\n`);
+  process.stdout.write(
+    `\nbench:ingest — one collector, ${options.generators} generator processes × ${options.channels} channels × ${options.agents} agents (one call in flight each); ${os.cpus().length} CPUs, load average ${load} at the end\n\n`,
+  );
+  process.stdout.write(
+    `${table(
+      [
+        'store',
+        'build',
+        'samples/call',
+        'calls',
+        'seconds',
+        'samples/s',
+        'collector CPU s',
+        'samples per collector CPU s',
+        'generators CPU s',
+        'ack p50 ms',
+        'ack p99 ms',
+        'stored once',
+      ],
+      rows.map((r) => [
+        r.backend,
+        r.build,
+        r.samplesPerCall,
+        r.calls,
+        r.seconds.toFixed(2),
+        Math.round(r.samplesPerSecond),
+        r.collectorCpu.toFixed(2),
+        Math.round(r.samplesPerCollectorCpuSecond),
+        r.generatorCpu.toFixed(2),
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        r.exactlyOnce === undefined ? '–' : r.exactlyOnce ? 'yes' : 'NO',
+      ]),
+    )}\n`,
+  );
   process.stdout.write('\ngoal: ≥ 10,000 samples/s at 2/call, ≥ 40,000 at 50/call\n');
 }
 

@@ -11,8 +11,7 @@ const path = require('node:path');
 const { startCollector, table } = require('./lib/collector-process');
 
 const LAB_CLI = path.resolve(__dirname, '..', 'lab', 'dist', 'cli', 'main.js');
-const image =
-  process.env.GUESTBENCH_LAB_IMAGE ?? path.join(process.env.GUESTBENCH_IMAGE_DIR || '/var/cache/guestbench/images', 'guestbench-debian12.qcow2');
+const image = process.env.GUESTBENCH_LAB_IMAGE ?? path.join(process.env.GUESTBENCH_IMAGE_DIR || '/var/cache/guestbench/images', 'guestbench-debian12.qcow2');
 
 async function main() {
   const collector = await startCollector();
@@ -34,8 +33,17 @@ async function main() {
     const wall = (Date.now() - t) / 1000;
     const result = JSON.parse(out);
     const phases = ['overlay', 'define', 'start', 'boot', 'run', 'record', 'clean-up'];
-    const rows = result.results.map((r) => [r.kind, r.label, r.ok ? 'ok' : 'FAILED', ...phases.map((p) => (r.phases[p] === undefined ? '-' : r.phases[p].toFixed(1))), r.overheadSeconds === undefined ? '-' : r.overheadSeconds.toFixed(1), r.seconds.toFixed(1)]);
-    console.log(`guestbench-lab, ${result.accelerator} (${result.domainType}), QEMU ${result.versions.qemu}, libvirt ${result.versions.libvirt}; ${os.cpus().length} CPUs`);
+    const rows = result.results.map((r) => [
+      r.kind,
+      r.label,
+      r.ok ? 'ok' : 'FAILED',
+      ...phases.map((p) => (r.phases[p] === undefined ? '-' : r.phases[p].toFixed(1))),
+      r.overheadSeconds === undefined ? '-' : r.overheadSeconds.toFixed(1),
+      r.seconds.toFixed(1),
+    ]);
+    console.log(
+      `guestbench-lab, ${result.accelerator} (${result.domainType}), QEMU ${result.versions.qemu}, libvirt ${result.versions.libvirt}; ${os.cpus().length} CPUs`,
+    );
     console.log(table(['run', 'label', 'outcome', ...phases, 'lab overhead (goal ≤ 10)', 'total s'], rows));
     console.log(`two-configuration matrix (with 2 native runs): ${wall.toFixed(0)} s wall`);
   } finally {

@@ -58,7 +58,8 @@ async function main() {
   if (values['per-benchmark']) {
     // One result per run, assembled from one process per benchmark.
     const ids = partBenchmarks(values.profile);
-    for (let run = 1; run <= runs; run++) results.push({ uptime: uptimeLine(), seconds: 0, loadBefore: os.loadavg()[0], loadAfter: 0, busyCpus: 0, outcomes: [] });
+    for (let run = 1; run <= runs; run++)
+      results.push({ uptime: uptimeLine(), seconds: 0, loadBefore: os.loadavg()[0], loadAfter: 0, busyCpus: 0, outcomes: [] });
     for (const id of ids) {
       for (let run = 1; run <= runs; run++) {
         const idleBefore = waitIdle > 0 ? await waitForIdle(waitIdle) : undefined;
@@ -88,7 +89,16 @@ async function main() {
       if (!o.ok) continue;
       for (const s of o.samples) {
         const key = `${s.benchmarkId} ${s.metric}`;
-        const m = metrics.get(key) ?? { benchmarkId: s.benchmarkId, metric: s.metric, unit: s.unit, primary: s.primary, values: [], withinRsd: [], steal: [], busy: [] };
+        const m = metrics.get(key) ?? {
+          benchmarkId: s.benchmarkId,
+          metric: s.metric,
+          unit: s.unit,
+          primary: s.primary,
+          values: [],
+          withinRsd: [],
+          steal: [],
+          busy: [],
+        };
         m.values.push(s.value);
         m.withinRsd.push(s.rsd);
         m.steal.push(s.stealFraction);
@@ -118,7 +128,9 @@ async function main() {
   console.log('|---|---|---|---|---|');
   results.forEach((r, i) => {
     const failed = r.outcomes.filter((o) => !o.ok).map((o) => `${o.benchmarkId}: ${o.error}`);
-    console.log(`| ${i + 1} | ${r.seconds.toFixed(1)} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${r.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
+    console.log(
+      `| ${i + 1} | ${r.seconds.toFixed(1)} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${r.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`,
+    );
   });
   console.log('\n| metric | unit | mean | min | max | RSD across runs | goal | median RSD within a run | max steal | max CPUs busy |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');

@@ -60,27 +60,46 @@ async function main() {
     let stop = false;
     const heartbeats = (async () => {
       while (!stop) {
-        await unary(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }).then(() => liveCalls++, () => liveErrors++);
+        await unary(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }).then(
+          () => liveCalls++,
+          () => liveErrors++,
+        );
         await new Promise((r) => setTimeout(r, 10_000));
       }
     })();
     const polls = (async () => {
-      while (!stop) await unary(poller, 'waitForJob', { agentId: 'poller', waitMs: 25_000 }).then(() => liveCalls++, () => liveErrors++);
+      while (!stop)
+        await unary(poller, 'waitForJob', { agentId: 'poller', waitMs: 25_000 }).then(
+          () => liveCalls++,
+          () => liveErrors++,
+        );
     })();
     const results = await Promise.all(pending);
     stop = true;
     await Promise.all([heartbeats, polls]);
     const rows = kinds.map((kind) => {
       const mine = results.filter((r) => r.kind === kind);
-      const closed = mine.filter((r) => r.how === 'closed').map((r) => r.ms).sort((a, b) => a - b);
-      return [kind, mine.length, closed.length, mine.length - closed.length, (percentile(closed, 50) / 1000).toFixed(1), ((closed.at(-1) ?? NaN) / 1000).toFixed(1)];
+      const closed = mine
+        .filter((r) => r.how === 'closed')
+        .map((r) => r.ms)
+        .sort((a, b) => a - b);
+      return [
+        kind,
+        mine.length,
+        closed.length,
+        mine.length - closed.length,
+        (percentile(closed, 50) / 1000).toFixed(1),
+        ((closed.at(-1) ?? NaN) / 1000).toFixed(1),
+      ];
     });
     console.log(`${COUNT} silent connections to a collector with its default limits (machine: ${require('node:os').cpus().length} CPUs, shared)`);
     console.log(table(['connection', 'opened', 'closed', 'still open', 'median s', 'last s'], rows));
     const worst = Math.max(...results.map((r) => (r.how === 'closed' ? r.ms : Infinity)));
     console.log(`\nlive agents: ${liveCalls} calls, ${liveErrors} errors`);
     const ok = worst <= GOAL_MS && liveErrors === 0;
-    console.log(`goal: all closed within ${GOAL_MS / 1000} s, no live-agent error: ${ok ? 'met' : 'NOT met'} (last closed after ${(worst / 1000).toFixed(1)} s)`);
+    console.log(
+      `goal: all closed within ${GOAL_MS / 1000} s, no live-agent error: ${ok ? 'met' : 'NOT met'} (last closed after ${(worst / 1000).toFixed(1)} s)`,
+    );
     process.exitCode = ok ? 0 : 1;
   } finally {
     live.close();

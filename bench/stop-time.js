@@ -76,7 +76,11 @@ async function round(dir, i) {
   // Collector with a daemon agent waiting for a job.
   c = start(COLLECTOR, collectorArgs, 'stdout');
   await c.waitFor((e) => e.event === 'collector-ready');
-  const agent = start(AGENT, ['daemon', '--collector', `127.0.0.1:${port}`, '--platform', 'native', '--agent-id', `stop-${i}`, '--state-dir', path.join(dir, `s${i}`)], 'stderr');
+  const agent = start(
+    AGENT,
+    ['daemon', '--collector', `127.0.0.1:${port}`, '--platform', 'native', '--agent-id', `stop-${i}`, '--state-dir', path.join(dir, `s${i}`)],
+    'stderr',
+  );
   await c.waitFor((e) => e.event === 'job-wait-started');
   out['collector, one daemon agent waiting'] = await stopTime(c);
   // The agent, its collector gone.
@@ -85,7 +89,11 @@ async function round(dir, i) {
   await c.waitFor((e) => e.event === 'job-wait-started');
   out['daemon agent, waiting for a job'] = await stopTime(agent);
   await stopTime(c);
-  const lone = start(AGENT, ['daemon', '--collector', `127.0.0.1:${port}`, '--platform', 'native', '--agent-id', `lone-${i}`, '--state-dir', path.join(dir, `l${i}`)], 'stderr');
+  const lone = start(
+    AGENT,
+    ['daemon', '--collector', `127.0.0.1:${port}`, '--platform', 'native', '--agent-id', `lone-${i}`, '--state-dir', path.join(dir, `l${i}`)],
+    'stderr',
+  );
   await lone.waitFor((e) => e.event === 'collector-unreachable');
   out['daemon agent, collector gone'] = await stopTime(lone);
   return out;
@@ -96,8 +104,13 @@ async function main() {
   try {
     const results = [];
     for (let i = 0; i < ROUNDS; i++) results.push(await round(dir, i));
-    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-    process.stdout.write(`SIGTERM to exit, ${ROUNDS} rounds (${os.cpus().length} CPUs, load average ${load}); goal 2 s\n\n| process | median | max |\n|---|---|---|\n`);
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+    process.stdout.write(
+      `SIGTERM to exit, ${ROUNDS} rounds (${os.cpus().length} CPUs, load average ${load}); goal 2 s\n\n| process | median | max |\n|---|---|---|\n`,
+    );
     for (const key of Object.keys(results[0])) {
       const v = results.map((r) => r[key]).sort((a, b) => a - b);
       process.stdout.write(`| ${key} | ${v[Math.floor(v.length / 2)].toFixed(2)} s | ${v[v.length - 1].toFixed(2)} s |\n`);

@@ -27,7 +27,10 @@ function uptimeLine() {
   try {
     return execFileSync('uptime', { encoding: 'utf8' }).trim();
   } catch {
-    return `load average: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`;
+    return `load average: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`;
   }
 }
 
@@ -77,7 +80,9 @@ async function runPartHere(profileName, only) {
     seconds,
     loadBefore,
     loadAfter: loadAverage(),
-    outcomes: outcomes.map((o) => (o.ok ? { ok: true, benchmarkId: o.benchmarkId, samples: o.samples } : { ok: false, benchmarkId: o.benchmarkId, error: o.error.message })),
+    outcomes: outcomes.map((o) =>
+      o.ok ? { ok: true, benchmarkId: o.benchmarkId, samples: o.samples } : { ok: false, benchmarkId: o.benchmarkId, error: o.error.message },
+    ),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -154,7 +159,9 @@ async function main() {
     const goal = RUNTIME_GOALS[r.profile];
     const verdict = goal === undefined ? '–' : `< ${goal} s ${r.result.seconds < goal ? '✔' : '✘'}`;
     const failed = failures(r.result);
-    console.log(`| ${r.profile} | ${r.run} | ${r.result.seconds.toFixed(1)} | ${verdict} | ${r.result.loadBefore.toFixed(2)} → ${r.result.loadAfter.toFixed(2)} | ${r.result.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`);
+    console.log(
+      `| ${r.profile} | ${r.run} | ${r.result.seconds.toFixed(1)} | ${verdict} | ${r.result.loadBefore.toFixed(2)} → ${r.result.loadAfter.toFixed(2)} | ${r.result.busyCpus.toFixed(2)} | ${failed.length === 0 ? 'none' : failed.join('; ')} |`,
+    );
   }
   console.log('\nSeconds per benchmark (prepare, warm-up and trials; trial count in brackets)\n');
   const ids = [...new Set(rows.flatMap((r) => r.result.outcomes.map((o) => o.benchmarkId)))];

@@ -39,9 +39,15 @@ function options(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '32' }, 'nginx-workers': { type: 'string', default: '1' }, transports: { type: 'boolean' },
-      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'child-load': { type: 'string' },
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      threads: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '32' },
+      'nginx-workers': { type: 'string', default: '1' },
+      transports: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      'child-load': { type: 'string' },
     },
     strict: true,
   });
@@ -53,8 +59,15 @@ function options(argv) {
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new Error(`--seconds must be above 0, got ${values.seconds}`);
   return {
-    help: values.help === true, childLoad: values['child-load'], json: values.json === true, transports: values.transports === true,
-    seconds, rounds: int('rounds', 1), threads: int('threads', 1), connections: int('connections', 1), nginxWorkers: int('nginx-workers', 1),
+    help: values.help === true,
+    childLoad: values['child-load'],
+    json: values.json === true,
+    transports: values.transports === true,
+    seconds,
+    rounds: int('rounds', 1),
+    threads: int('threads', 1),
+    connections: int('connections', 1),
+    nginxWorkers: int('nginx-workers', 1),
   };
 }
 
@@ -98,7 +111,9 @@ async function startNginx(work, workers) {
   const site = writeSite(path.join(work, 'site'), { largeBytes: 1024 * 1024 });
   const port = await freePort();
   const conf = path.join(work, 'nginx.conf');
-  writeFileSync(conf, `worker_processes ${workers};
+  writeFileSync(
+    conf,
+    `worker_processes ${workers};
 daemon off;
 pid ${work}/nginx.pid;
 error_log ${work}/error.log warn;
@@ -119,7 +134,8 @@ http {
     location = /static/small { default_type "text/html; charset=utf-8"; }
   }
 }
-`);
+`,
+  );
   // nginx's workers run as an unprivileged user when started by root: let them read the site.
   for (const d of [work, site.root, site.staticDir]) chmodSync(d, 0o755);
   const child = spawn('nginx', ['-c', conf, '-p', work], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -131,17 +147,23 @@ http {
 /** Refuses to measure a page that is not the 1 KiB /static/small answered with 200. */
 function checkPage(url) {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let n = 0;
-      res.on('data', (d) => (n += d.length));
-      res.on('end', () => (res.statusCode === 200 && n === 1024 ? resolve() : reject(new Error(`nginx answered ${res.statusCode} with ${n} bytes for ${url}`))));
-    }).once('error', reject);
+    http
+      .get(url, (res) => {
+        let n = 0;
+        res.on('data', (d) => (n += d.length));
+        res.on('end', () =>
+          res.statusCode === 200 && n === 1024 ? resolve() : reject(new Error(`nginx answered ${res.statusCode} with ${n} bytes for ${url}`)),
+        );
+      })
+      .once('error', reject);
   });
 }
 
 function nginxVersion() {
   try {
-    return execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim().replace(/^nginx version: /, '');
+    return execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^nginx version: /, '');
   } catch {
     return 'nginx';
   }
@@ -195,7 +217,10 @@ function parseWrk(text) {
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   const requests = /(\d+) requests in/.exec(text);
   return {
-    rps: Number(rps[1]), p50: pct['50'], p90: pct['90'], p99: pct['99'],
+    rps: Number(rps[1]),
+    p50: pct['50'],
+    p90: pct['90'],
+    p99: pct['99'],
     errors: (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0),
     requests: requests ? Number(requests[1]) : NaN,
   };
@@ -223,11 +248,29 @@ async function runAb(url, o, keepAlive) {
   const args = ['-q', '-c', String(o.connections), '-t', String(Math.ceil(o.seconds)), '-n', '10000000', '-r', ...(keepAlive ? ['-k'] : []), url];
   const { out, cpu } = await timed('ab', args);
   const r = parseAbOutput(out);
-  return { rps: r.requestsPerSecond, p50: r.percentiles['50'], p90: r.percentiles['90'], p99: r.percentiles['99'], errors: r.failedRequests + r.non2xxResponses, requests: r.completeRequests, cpu };
+  return {
+    rps: r.requestsPerSecond,
+    p50: r.percentiles['50'],
+    p90: r.percentiles['90'],
+    p99: r.percentiles['99'],
+    errors: r.failedRequests + r.non2xxResponses,
+    requests: r.completeRequests,
+    cpu,
+  };
 }
 
 async function runWrk(url, o, keepAlive, threads) {
-  const args = ['-t', String(threads), '-c', String(o.connections), '-d', `${Math.ceil(o.seconds)}s`, '--latency', ...(keepAlive ? [] : ['-H', 'Connection: close']), url];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${Math.ceil(o.seconds)}s`,
+    '--latency',
+    ...(keepAlive ? [] : ['-H', 'Connection: close']),
+    url,
+  ];
   const { out, cpu } = await timed('wrk', args);
   return { ...parseWrk(out), cpu };
 }
@@ -256,10 +299,16 @@ function summary(name, refName, goal, rows, nginx) {
   const ratios = rows.map((r) => r.ratio);
   const perReq = (xs) => median(xs.map((x) => (x.cpu / x.requests) * 1e6));
   return {
-    name, reference: refName, goal,
-    builtinRps: median(rows.map((r) => r.a.rps)), referenceRps: median(rows.map((r) => r.b.rps)),
-    ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
-    builtinCpuUsPerRequest: perReq(rows.map((r) => r.a)), referenceCpuUsPerRequest: perReq(rows.map((r) => r.b)),
+    name,
+    reference: refName,
+    goal,
+    builtinRps: median(rows.map((r) => r.a.rps)),
+    referenceRps: median(rows.map((r) => r.b.rps)),
+    ratio: median(ratios),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    builtinCpuUsPerRequest: perReq(rows.map((r) => r.a)),
+    referenceCpuUsPerRequest: perReq(rows.map((r) => r.b)),
     nginxCpuShare: nginx,
     errors: rows.reduce((n, r) => n + r.a.errors + r.b.errors, 0),
     met: goal === undefined ? undefined : median(ratios) >= goal,
@@ -334,21 +383,57 @@ async function main(argv) {
     };
     for (const keepAlive of [true, false]) {
       const ka = keepAlive ? 'keep-alive' : 'no keep-alive';
-      await measure(`${ka}, 1 thread`, 'ab', GOALS.ab, () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'), () => runAb(nginx.url, o, keepAlive));
-      await measure(`${ka}, ${o.threads} threads`, `wrk -t${o.threads}`, GOALS.wrk, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'), () => runWrk(nginx.url, o, keepAlive, o.threads));
+      await measure(
+        `${ka}, 1 thread`,
+        'ab',
+        GOALS.ab,
+        () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'),
+        () => runAb(nginx.url, o, keepAlive),
+      );
+      await measure(
+        `${ka}, ${o.threads} threads`,
+        `wrk -t${o.threads}`,
+        GOALS.wrk,
+        () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'),
+        () => runWrk(nginx.url, o, keepAlive, o.threads),
+      );
       if (o.threads !== 1) {
         // One thread each: generator and nginx then have a CPU each on a 2-CPU machine.
-        await measure(`${ka}, 1 thread`, 'wrk -t1', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'), () => runWrk(nginx.url, o, keepAlive, 1));
+        await measure(
+          `${ka}, 1 thread`,
+          'wrk -t1',
+          undefined,
+          () => runBuiltin(nginx.url, o, keepAlive, 1, 'handle'),
+          () => runWrk(nginx.url, o, keepAlive, 1),
+        );
         // ab has one thread; the built-in generator may use more where the machine has room.
-        await measure(`${ka}, ${o.threads} threads`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'), () => runAb(nginx.url, o, keepAlive));
+        await measure(
+          `${ka}, ${o.threads} threads`,
+          'ab',
+          undefined,
+          () => runBuiltin(nginx.url, o, keepAlive, o.threads, 'handle'),
+          () => runAb(nginx.url, o, keepAlive),
+        );
       }
       if (!keepAlive) {
         // How close can Node get at all? The bare client: handles, no parsing, no timing.
-        await measure(`${ka}, bare Node client (floor)`, 'ab', undefined, () => runBare(nginx.url, o), () => runAb(nginx.url, o, keepAlive));
+        await measure(
+          `${ka}, bare Node client (floor)`,
+          'ab',
+          undefined,
+          () => runBare(nginx.url, o),
+          () => runAb(nginx.url, o, keepAlive),
+        );
       }
       if (o.transports) {
         for (const transport of ['net', 'undici']) {
-          await measure(`${ka}, 1 thread, ${transport} transport`, 'ab', undefined, () => runBuiltin(nginx.url, o, keepAlive, 1, transport), () => runAb(nginx.url, o, keepAlive));
+          await measure(
+            `${ka}, 1 thread, ${transport} transport`,
+            'ab',
+            undefined,
+            () => runBuiltin(nginx.url, o, keepAlive, 1, transport),
+            () => runAb(nginx.url, o, keepAlive),
+          );
         }
       }
     }

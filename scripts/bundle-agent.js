@@ -31,16 +31,33 @@ function parseArguments(argv) {
       return path.resolve(v);
     };
     switch (arg) {
-      case '--entry': options.entry = value(); break;
-      case '--outfile': options.outfile = value(); break;
-      case '--minify': options.minify = true; break;
-      case '--no-minify': options.minify = false; break;
-      case '--verify': options.verify = true; break;
-      case '--no-verify': options.verify = false; break;
-      case '--json': options.json = true; break;
+      case '--entry':
+        options.entry = value();
+        break;
+      case '--outfile':
+        options.outfile = value();
+        break;
+      case '--minify':
+        options.minify = true;
+        break;
+      case '--no-minify':
+        options.minify = false;
+        break;
+      case '--verify':
+        options.verify = true;
+        break;
+      case '--no-verify':
+        options.verify = false;
+        break;
+      case '--json':
+        options.json = true;
+        break;
       case '-h':
-      case '--help': options.help = true; break;
-      default: throw new Error(`unknown argument ${arg} (see --help)`);
+      case '--help':
+        options.help = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${arg} (see --help)`);
     }
   }
   return options;
@@ -90,14 +107,22 @@ function verify(bundlePath) {
   try {
     const copy = path.join(dir, path.basename(bundlePath));
     fs.copyFileSync(bundlePath, copy);
-    const run = (args) => execFileSync(process.execPath, [copy, ...args], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = (args) =>
+      execFileSync(process.execPath, [copy, ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+        timeout: 120_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     const version = run(['--version']).trim();
     if (!/^guestbench-agent \d/.test(version)) throw new Error(`the bundle's --version said ${JSON.stringify(version)}`);
-    if (!run(['list']).includes('cpu.int32')) throw new Error('the bundle\'s list names no cpu.int32');
+    if (!run(['list']).includes('cpu.int32')) throw new Error("the bundle's list names no cpu.int32");
     // Two benchmarks end to end: settings, the runner, and the web server and load generator,
     // which start the bundle again as their process and worker threads.
     const bench = JSON.parse(run(['bench', '--only', 'sys.clock,web.static_small', '--json']));
-    if (!Array.isArray(bench.samples) || bench.samples.length === 0 || bench.failed.length !== 0) throw new Error('the bundle\'s bench of sys.clock and web.static_small failed');
+    if (!Array.isArray(bench.samples) || bench.samples.length === 0 || bench.failed.length !== 0)
+      throw new Error("the bundle's bench of sys.clock and web.static_small failed");
     return version;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -116,7 +141,9 @@ async function main(argv) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
   } else {
     const kib = (info.bytes / 1024).toFixed(0);
-    process.stdout.write(`bundle-agent: ${path.relative(process.cwd(), info.path)} ${kib} KiB from ${info.inputs} files, sha256 ${info.sha256.slice(0, 12)}${info.minified ? ', minified' : ''}${info.verified !== undefined ? `; verified (version, list, bench): ${info.verified}` : ''}\n`);
+    process.stdout.write(
+      `bundle-agent: ${path.relative(process.cwd(), info.path)} ${kib} KiB from ${info.inputs} files, sha256 ${info.sha256.slice(0, 12)}${info.minified ? ', minified' : ''}${info.verified !== undefined ? `; verified (version, list, bench): ${info.verified}` : ''}\n`,
+    );
   }
   return 0;
 }

@@ -58,9 +58,12 @@ function one() {
 
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < Number(connections); i++) one();
-setTimeout(() => {
-  stop = true;
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  process.stdout.write(`${JSON.stringify({ requests: done, seconds: s, rps: done / s, failed })}\n`);
-  process.exit(0);
-}, Number(seconds) * 1000);
+setTimeout(
+  () => {
+    stop = true;
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    process.stdout.write(`${JSON.stringify({ requests: done, seconds: s, rps: done / s, failed })}\n`);
+    process.exit(0);
+  },
+  Number(seconds) * 1000,
+);

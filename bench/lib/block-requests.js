@@ -73,4 +73,3 @@ function sharedMemoryDir() {
 }
 
 module.exports = { blockStatFile, readBlockStat, requestsPerMiB, createScatteredBufferFile, sharedMemoryDir, MiB };
-

@@ -29,7 +29,20 @@ async function startCollector(options = {}) {
   const db = options.db ?? path.join(dir, 'bench.db');
   const grpcPort = options.grpcPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
-  const flags = [options.cli ?? COLLECTOR_CLI, 'serve', '--grpc', `127.0.0.1:${grpcPort}`, '--http', `127.0.0.1:${httpPort}`, '--db', db, '--insecure-no-auth', '--log-level', 'warn', ...(options.args ?? [])];
+  const flags = [
+    options.cli ?? COLLECTOR_CLI,
+    'serve',
+    '--grpc',
+    `127.0.0.1:${grpcPort}`,
+    '--http',
+    `127.0.0.1:${httpPort}`,
+    '--db',
+    db,
+    '--insecure-no-auth',
+    '--log-level',
+    'warn',
+    ...(options.args ?? []),
+  ];
   // With options.logFile, the collector's log lines and stderr are kept there (appended).
   const out = options.logFile === undefined ? 'ignore' : fs.openSync(options.logFile, 'a');
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...flags], {

@@ -14,9 +14,22 @@ function unary(client, method, req) {
 function sample(runId, benchmark, metric, i) {
   const trials = [100 + (i % 7), 101 + (i % 5), 99 + (i % 3), 100.5, 99.5];
   return {
-    id: `${runId}:${benchmark}:${metric}`, benchmarkId: benchmark, metric, unit: 'ops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: trials.reduce((a, b) => a + b, 0) / trials.length, trials, trialCount: trials.length, rsd: 0.01, stealFraction: 0,
-    parameters: { size: '64' }, primary: metric === 'm0', clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
+    id: `${runId}:${benchmark}:${metric}`,
+    benchmarkId: benchmark,
+    metric,
+    unit: 'ops/s',
+    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+    value: trials.reduce((a, b) => a + b, 0) / trials.length,
+    trials,
+    trialCount: trials.length,
+    rsd: 0.01,
+    stealFraction: 0,
+    parameters: { size: '64' },
+    primary: metric === 'm0',
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: Date.now(),
+    flags: [],
   };
 }
 
@@ -30,8 +43,25 @@ async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, 
   const runIds = [];
   try {
     await unary(client, 'enroll', {
-      agentId, hostname: agentId, declaredPlatform: platform, agentVersion: '0.1.0',
-      detected: { platform, evidence: [] }, inventory: { hostname: agentId, cpuModel: 'bench', cpus: 2, memoryBytes: 1, kernel: 'k', os: 'o', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: '', systemModel: '', nodeVersion: process.version },
+      agentId,
+      hostname: agentId,
+      declaredPlatform: platform,
+      agentVersion: '0.1.0',
+      detected: { platform, evidence: [] },
+      inventory: {
+        hostname: agentId,
+        cpuModel: 'bench',
+        cpus: 2,
+        memoryBytes: 1,
+        kernel: 'k',
+        os: 'o',
+        arch: 'x64',
+        clocksource: 'tsc',
+        cpuFlags: '',
+        systemVendor: '',
+        systemModel: '',
+        nodeVersion: process.version,
+      },
     });
     for (let r = 0; r < runs; r++) {
       const runId = `${agentId}-run${r}`;
@@ -45,7 +75,14 @@ async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, 
         acked += res.ackedSampleIds.length;
         if (resend && b % 4 === 0) await unary(client, 'submitSamples', { runId, samples }); // a retry after a lost ack
       }
-      await unary(client, 'endRun', { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: benchmarks * metricsPerBenchmark, endedAtMs: Date.now(), failedBenchmarks: [] });
+      await unary(client, 'endRun', {
+        runId,
+        status: RunStatus.RUN_STATUS_COMPLETED,
+        error: '',
+        sampleCount: benchmarks * metricsPerBenchmark,
+        endedAtMs: Date.now(),
+        failedBenchmarks: [],
+      });
     }
   } finally {
     client.close();

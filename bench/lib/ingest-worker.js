@@ -12,18 +12,40 @@ const { sample, unary } = require('./fake-agent');
   const job = JSON.parse(process.argv[2]);
   const { address, agentIds, callsPerAgent, samplesPerCall, channels, tag } = job;
   // Distinct channel options force distinct TCP connections.
-  const raw = Array.from({ length: channels }, (_, i) => new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'bench.channel': `${tag}-${i}` }));
+  const raw = Array.from(
+    { length: channels },
+    (_, i) => new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'bench.channel': `${tag}-${i}` }),
+  );
   const setup = new AgentServiceClient(address, credentials.createInsecure());
   const agents = [];
   for (const agentId of agentIds) {
     await unary(setup, 'enroll', {
-      agentId, hostname: agentId, declaredPlatform: 'kvm', agentVersion: '0.1.0', detected: { platform: 'kvm', evidence: [] },
-      inventory: { hostname: agentId, cpuModel: 'bench', cpus: 2, memoryBytes: 1, kernel: 'k', os: 'o', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: '', systemModel: '', nodeVersion: process.version },
+      agentId,
+      hostname: agentId,
+      declaredPlatform: 'kvm',
+      agentVersion: '0.1.0',
+      detected: { platform: 'kvm', evidence: [] },
+      inventory: {
+        hostname: agentId,
+        cpuModel: 'bench',
+        cpus: 2,
+        memoryBytes: 1,
+        kernel: 'k',
+        os: 'o',
+        arch: 'x64',
+        clocksource: 'tsc',
+        cpuFlags: '',
+        systemVendor: '',
+        systemModel: '',
+        nodeVersion: process.version,
+      },
     });
     const runId = `${agentId}-run`;
     await unary(setup, 'startRun', { runId, agentId, profile: 'bench', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
     const requests = Array.from({ length: callsPerAgent }, (_, c) =>
-      Buffer.from(SubmitSamplesRequest.encode({ runId, samples: Array.from({ length: samplesPerCall }, (_, m) => sample(runId, `cpu.b${c}`, `m${m}`, c + m)) }).finish()),
+      Buffer.from(
+        SubmitSamplesRequest.encode({ runId, samples: Array.from({ length: samplesPerCall }, (_, m) => sample(runId, `cpu.b${c}`, `m${m}`, c + m)) }).finish(),
+      ),
     );
     agents.push({ requests });
   }
@@ -37,18 +59,28 @@ const { sample, unary } = require('./fake-agent');
   const identity = (b) => b;
   const send = (client, body) =>
     new Promise((resolve, reject) => {
-      client.makeUnaryRequest('/guestbench.v1.AgentService/SubmitSamples', identity, identity, body, new Metadata(), { deadline: Date.now() + 120_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+      client.makeUnaryRequest(
+        '/guestbench.v1.AgentService/SubmitSamples',
+        identity,
+        identity,
+        body,
+        new Metadata(),
+        { deadline: Date.now() + 120_000 },
+        (err, res) => (err ? reject(err) : resolve(res)),
+      );
     });
-  await Promise.all(agents.map(async (a, i) => {
-    const client = raw[i % raw.length];
-    for (const body of a.requests) {
-      const t0 = process.hrtime.bigint();
-      const res = await send(client, body);
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      calls++;
-      acked += SubmitSamplesResponse.decode(res).ackedSampleIds.length;
-    }
-  }));
+  await Promise.all(
+    agents.map(async (a, i) => {
+      const client = raw[i % raw.length];
+      for (const body of a.requests) {
+        const t0 = process.hrtime.bigint();
+        const res = await send(client, body);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        calls++;
+        acked += SubmitSamplesResponse.decode(res).ackedSampleIds.length;
+      }
+    }),
+  );
   for (const c of raw) c.close();
   const cpu = process.cpuUsage(cpu0);
   process.send({ calls, acked, latencies, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.disconnect());

@@ -13,7 +13,7 @@ function median(values) {
  */
 function bootstrapMedian(ratios) {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const medians = [];
   for (let b = 0; b < 2000; b++) medians.push(median(ratios.map(() => ratios[Math.floor(rand() * ratios.length)])));
   medians.sort((a, b) => a - b);

@@ -4,7 +4,16 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { AgentServiceService, fileDescriptorProtos, formatHostPort, JobServiceService, parseHostPort, QueryServiceService, type HostPort, type SinkServer } from '@guestbench/proto';
+import {
+  AgentServiceService,
+  fileDescriptorProtos,
+  formatHostPort,
+  JobServiceService,
+  parseHostPort,
+  QueryServiceService,
+  type HostPort,
+  type SinkServer,
+} from '@guestbench/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
 import os from 'node:os';
@@ -100,14 +109,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
   const lostAfterMs = options.lostAfterMs ?? 6 * heartbeatIntervalMs;
   const store =
-    'sqliteFile' in options.store ? new SqliteStore(options.store.sqliteFile)
-    : 'database' in options.store
-      ? await openStore(options.store.database, {
-          maxConnections: options.store.maxConnections,
-          onIdleError: (err) => log.warn({ err }, 'database connection lost while idle'),
-          onListenError: (err) => log.warn({ err, event: 'job-listen-lost' }, 'job notification connection lost; reconnecting (jobs are polled meanwhile)'),
-        })
-    : options.store;
+    'sqliteFile' in options.store
+      ? new SqliteStore(options.store.sqliteFile)
+      : 'database' in options.store
+        ? await openStore(options.store.database, {
+            maxConnections: options.store.maxConnections,
+            onIdleError: (err) => log.warn({ err }, 'database connection lost while idle'),
+            onListenError: (err) => log.warn({ err, event: 'job-listen-lost' }, 'job notification connection lost; reconnecting (jobs are polled meanwhile)'),
+          })
+        : options.store;
   const fixedPort = listenAddress(options.grpcAddress).port;
   const collectorId = options.collectorId ?? `${os.hostname()}:${fixedPort !== 0 ? fixedPort : `pid${process.pid}`}`;
   // Longer than the longest WaitForJob (60 s), during which a waiting agent makes no call.
@@ -140,7 +150,10 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         // Only the default may move: a port the operator chose fails loudly.
         if (options.netSinkAddress !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
         sink = await startNetSink(s.host, 0, log);
-        log.warn({ event: 'net-sink-port-busy', wanted: s.port, port: sink.address.port }, 'the default net sink port is taken; using a free one (agents learn it when they enroll)');
+        log.warn(
+          { event: 'net-sink-port-busy', wanted: s.port, port: sink.address.port },
+          'the default net sink port is taken; using a free one (agents learn it when they enroll)',
+        );
       }
     } catch (err: unknown) {
       await jobs.close();
@@ -159,7 +172,10 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     'grpc.keepalive_time_ms': Math.max(1000, Math.min(20_000, idleMs)),
     'grpc.keepalive_timeout_ms': 10_000,
   });
-  grpcServer.addService(tolerantService(AgentServiceService), createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }));
+  grpcServer.addService(
+    tolerantService(AgentServiceService),
+    createAgentService({ store, logger: log, presence, jobs, auth, metrics, heartbeatIntervalMs, netSink }),
+  );
   grpcServer.addService(tolerantService(QueryServiceService), createQueryService({ store, logger: log, metrics }));
   grpcServer.addService(tolerantService(JobServiceService), createJobService({ store, jobs, auth, logger: log, metrics }));
   const health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING'])));
@@ -184,14 +200,20 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     if (now - startedAt < lostAfterMs) return 0;
     const lost = await store.markLostRuns(now - lostAfterMs, now);
     for (const run of lost) {
-      log.warn({ event: 'run-lost', agentId: run.agentId, runId: run.id, lastHeartbeatMs: run.lastHeartbeatMs, silentForMs: now - run.lastHeartbeatMs }, 'run lost: no heartbeat');
+      log.warn(
+        { event: 'run-lost', agentId: run.agentId, runId: run.id, lastHeartbeatMs: run.lastHeartbeatMs, silentForMs: now - run.lastHeartbeatMs },
+        'run lost: no heartbeat',
+      );
       metrics.runsEnded.inc({ status: 'lost' });
     }
     return lost.length;
   }
-  const sweeper = setInterval(() => {
-    sweepLostRuns().catch((err: unknown) => log.error({ err }, 'lost-run sweep failed'));
-  }, Math.max(1000, Math.min(heartbeatIntervalMs, 30_000)));
+  const sweeper = setInterval(
+    () => {
+      sweepLostRuns().catch((err: unknown) => log.error({ err }, 'lost-run sweep failed'));
+    },
+    Math.max(1000, Math.min(heartbeatIntervalMs, 30_000)),
+  );
   sweeper.unref();
 
   let httpServer: http.Server | undefined;

@@ -22,7 +22,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const base = { name: 'guestbench-collector', level, base: { pid: process.pid } };
   const main: pino.DestinationStream =
-    options.destination ?? (options.pretty === true ? pretty({ colorize: process.stdout.isTTY === true, sync: true }) : pino.destination({ dest: 1, sync: false }));
+    options.destination ??
+    (options.pretty === true ? pretty({ colorize: process.stdout.isTTY === true, sync: true }) : pino.destination({ dest: 1, sync: false }));
   if (options.file === undefined) return pino(base, main);
   const streams: pino.StreamEntry[] = [
     { level: level as pino.Level, stream: main },

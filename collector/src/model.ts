@@ -100,7 +100,8 @@ export const CLOCK_DRIFT_LIMIT = 0.005;
 export const CLOCK_GAP_RESOLUTION_MS = 50;
 
 export function clockCheck(guestSpanMs: number, hostSpanMs: number): ClockCheck {
-  if (!(hostSpanMs >= 1000) || !(guestSpanMs > 0)) return { guestSpanMs: Math.max(0, guestSpanMs), hostSpanMs: Math.max(0, hostSpanMs), rateDifference: undefined, drift: false };
+  if (!(hostSpanMs >= 1000) || !(guestSpanMs > 0))
+    return { guestSpanMs: Math.max(0, guestSpanMs), hostSpanMs: Math.max(0, hostSpanMs), rateDifference: undefined, drift: false };
   const rateDifference = guestSpanMs / hostSpanMs - 1;
   const drift = Math.abs(rateDifference) > CLOCK_DRIFT_LIMIT && Math.abs(guestSpanMs - hostSpanMs) > CLOCK_GAP_RESOLUTION_MS;
   return { guestSpanMs, hostSpanMs, rateDifference, drift };

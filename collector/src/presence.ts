@@ -25,7 +25,10 @@ export class PresenceTracker {
   private readonly now: () => number;
   private readonly refreshMs: number;
 
-  constructor(private readonly store: Store, private readonly options: PresenceOptions) {
+  constructor(
+    private readonly store: Store,
+    private readonly options: PresenceOptions,
+  ) {
     this.now = options.now ?? Date.now;
     this.refreshMs = options.refreshMs ?? Math.floor(options.timeoutMs / 4);
   }

@@ -16,7 +16,10 @@ export class RotatingFileStream extends Writable {
   private readonly maxBytes: number;
   private readonly keep: number;
 
-  constructor(readonly file: string, options: RotationOptions = {}) {
+  constructor(
+    readonly file: string,
+    options: RotationOptions = {},
+  ) {
     super({ decodeStrings: true });
     this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.keep = options.keep ?? 5;

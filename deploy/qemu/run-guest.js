@@ -102,30 +102,75 @@ function parseArguments(argv) {
       return Number(v);
     };
     switch (arg) {
-      case '--manifest': o.manifest = path.resolve(value()); break;
-      case '--image': o.image = path.resolve(value()); break;
-      case '--boot': o.boot = oneOf(arg, value(), ['kernel', 'disk']); break;
-      case '--collector': settings.collector = value(); break;
-      case '--collector-port': settings.collector = `10.0.2.2:${integer(1)}`; break;
-      case '--token': settings.token = value(); break;
-      case '--label': settings.label = value(); break;
-      case '--profile': settings.profile = value(); break;
-      case '--platform': settings.platform = value(); break;
-      case '--fw-cfg-config': o.fwCfgConfig = path.resolve(value()); break;
-      case '--record-to': o.recordTo = value(); break;
-      case '--until': o.until = oneOf(arg, value(), ['marker', 'login', 'poweroff']); break;
-      case '--timeout': o.timeoutSeconds = integer(1); break;
-      case '--serial-log': o.serialLog = path.resolve(value()); break;
-      case '--accel': o.accel = oneOf(arg, value(), ['auto', 'kvm', 'tcg']); break;
-      case '--memory': o.memoryMib = integer(128); break;
-      case '--cpus': o.cpus = integer(1); break;
-      case '--append': o.append = value(); break;
-      case '--no-poweroff': o.poweroff = false; break;
-      case '--echo': o.echo = true; break;
-      case '--json': o.json = true; break;
+      case '--manifest':
+        o.manifest = path.resolve(value());
+        break;
+      case '--image':
+        o.image = path.resolve(value());
+        break;
+      case '--boot':
+        o.boot = oneOf(arg, value(), ['kernel', 'disk']);
+        break;
+      case '--collector':
+        settings.collector = value();
+        break;
+      case '--collector-port':
+        settings.collector = `10.0.2.2:${integer(1)}`;
+        break;
+      case '--token':
+        settings.token = value();
+        break;
+      case '--label':
+        settings.label = value();
+        break;
+      case '--profile':
+        settings.profile = value();
+        break;
+      case '--platform':
+        settings.platform = value();
+        break;
+      case '--fw-cfg-config':
+        o.fwCfgConfig = path.resolve(value());
+        break;
+      case '--record-to':
+        o.recordTo = value();
+        break;
+      case '--until':
+        o.until = oneOf(arg, value(), ['marker', 'login', 'poweroff']);
+        break;
+      case '--timeout':
+        o.timeoutSeconds = integer(1);
+        break;
+      case '--serial-log':
+        o.serialLog = path.resolve(value());
+        break;
+      case '--accel':
+        o.accel = oneOf(arg, value(), ['auto', 'kvm', 'tcg']);
+        break;
+      case '--memory':
+        o.memoryMib = integer(128);
+        break;
+      case '--cpus':
+        o.cpus = integer(1);
+        break;
+      case '--append':
+        o.append = value();
+        break;
+      case '--no-poweroff':
+        o.poweroff = false;
+        break;
+      case '--echo':
+        o.echo = true;
+        break;
+      case '--json':
+        o.json = true;
+        break;
       case '-h':
-      case '--help': o.help = true; break;
-      default: throw new UsageError(`unknown argument ${arg}`);
+      case '--help':
+        o.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument ${arg}`);
     }
   }
   if (settings.collector !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(settings.collector)) {
@@ -184,17 +229,38 @@ function qemuCommand(o) {
   const noKvm = o.accel === 'auto' ? kvmUnusableReason() : undefined;
   const accel = o.accel === 'auto' ? (noKvm === undefined ? 'kvm' : 'tcg') : o.accel;
   const args = [
-    '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-vga',
+    'none',
     // A guest that reboots (panic, watchdog) ends the run instead of starting over.
     '-no-reboot',
-    '-machine', 'q35', '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max',
-    '-m', String(o.memoryMib), '-smp', String(o.cpus),
+    '-machine',
+    'q35',
+    '-accel',
+    accel,
+    '-cpu',
+    accel === 'kvm' ? 'host' : 'max',
+    '-m',
+    String(o.memoryMib),
+    '-smp',
+    String(o.cpus),
     // The run never writes to the cached image: changes go to a throw-away overlay.
-    '-drive', `file=${qemuValue(image)},if=virtio,format=${format},snapshot=on`,
+    '-drive',
+    `file=${qemuValue(image)},if=virtio,format=${format},snapshot=on`,
     // No PXE ROM: nothing boots from the network, and loading it costs time under TCG.
-    '-netdev', 'user,id=net0', '-device', 'virtio-net-pci,netdev=net0,romfile=',
-    '-device', 'virtio-rng-pci',
-    '-chardev', 'stdio,id=serial0,signal=off', '-serial', 'chardev:serial0',
+    '-netdev',
+    'user,id=net0',
+    '-device',
+    'virtio-net-pci,netdev=net0,romfile=',
+    '-device',
+    'virtio-rng-pci',
+    '-chardev',
+    'stdio,id=serial0,signal=off',
+    '-serial',
+    'chardev:serial0',
   ];
   for (const s of o.oemStrings) args.push('-smbios', `type=11,value=${qemuValue(s)}`);
   if (o.fwCfgConfig !== undefined) args.push('-fw_cfg', `name=opt/org.guestbench/config,file=${qemuValue(o.fwCfgConfig)}`);
@@ -205,11 +271,24 @@ function qemuCommand(o) {
   }
   // What the lab calls these settings (lab/src/matrix/axes.ts), recorded with the run by --record-to.
   const configuration = {
-    machine: 'q35', cpu_model: accel === 'kvm' ? 'host-passthrough' : 'maximum', disk_bus: 'virtio-blk',
+    machine: 'q35',
+    cpu_model: accel === 'kvm' ? 'host-passthrough' : 'maximum',
+    disk_bus: 'virtio-blk',
     // -drive without cache= is QEMU's default, writeback.
-    disk_cache: 'writeback', nic: 'virtio', vcpus: String(o.cpus), memory: String(o.memoryMib),
+    disk_cache: 'writeback',
+    nic: 'virtio',
+    vcpus: String(o.cpus),
+    memory: String(o.memoryMib),
   };
-  return { file: 'qemu-system-x86_64', args, accel, whyNotKvm: noKvm, image, configuration, name: manifest?.name ?? path.basename(image).replace(/\.[^.]+$/, '') };
+  return {
+    file: 'qemu-system-x86_64',
+    args,
+    accel,
+    whyNotKvm: noKvm,
+    image,
+    configuration,
+    name: manifest?.name ?? path.basename(image).replace(/\.[^.]+$/, ''),
+  };
 }
 
 /**
@@ -310,7 +389,10 @@ async function runGuest(options, { onLine, signal } = {}) {
 
   if (outcome === undefined) {
     if (exit.error) {
-      outcome = { exitCode: EXIT.QEMU_FAILED, reason: `cannot start ${cmd.file}: ${exit.error.message} (deploy/scripts/ensure-packages.sh --for run installs it)` };
+      outcome = {
+        exitCode: EXIT.QEMU_FAILED,
+        reason: `cannot start ${cmd.file}: ${exit.error.message} (deploy/scripts/ensure-packages.sh --for run installs it)`,
+      };
     } else if (options.until === 'poweroff' && exit.code === 0) {
       outcome = { exitCode: ended && ended.result !== 'success' ? EXIT.RUN_FAILED : EXIT.SUCCESS, reason: 'guest powered off' };
     } else if (ended !== undefined) {
@@ -349,7 +431,9 @@ async function configurationRecorder(address, label) {
   if (token) metadata.set('authorization', `Bearer ${token}`);
   const call = (client, method, req) =>
     new Promise((resolve, reject) => {
-      client[method](req, metadata, { deadline: new Date(Date.now() + 15000) }, (err, res) => (err ? reject(new Error(`${method} at ${address}: ${err.details || err.message}`)) : resolve(res)));
+      client[method](req, metadata, { deadline: new Date(Date.now() + 15000) }, (err, res) =>
+        err ? reject(new Error(`${method} at ${address}: ${err.details || err.message}`)) : resolve(res),
+      );
     });
   const query = new QueryServiceClient(address, grpc.credentials.createInsecure());
   const jobs = new JobServiceClient(address, grpc.credentials.createInsecure());
@@ -369,7 +453,12 @@ async function configurationRecorder(address, label) {
         if (fresh.length !== 1) return { recorded: false, error: `${fresh.length} new runs under label "${label}" while the guest ran; expected exactly one` };
         const run = fresh[0];
         const res = await call(jobs, 'recordRunConfiguration', {
-          runId: run.id, settings: cmd.configuration, hostKernel: os.release(), qemuVersion: qemuVersion(), libvirtVersion: '', accelerator: cmd.accel,
+          runId: run.id,
+          settings: cmd.configuration,
+          hostKernel: os.release(),
+          qemuVersion: qemuVersion(),
+          libvirtVersion: '',
+          accelerator: cmd.accel,
         });
         return { recorded: true, runId: run.id, group: res.group, settings: cmd.configuration };
       } catch (err) {
@@ -424,7 +513,10 @@ async function main(argv) {
       `run-guest: ${result.reason} (exit ${result.exitCode}); ${result.accel}; login prompt ${t.login ?? '-'} s, run ended ${t.runEnded ?? '-'} s, QEMU exited ${t.qemuExited} s; serial log ${result.serialLog}\n`,
     );
     const c = result.configuration;
-    if (c !== undefined) process.stderr.write(c.recorded ? `run-guest: configuration recorded for run ${c.runId} (${c.group})\n` : `run-guest: configuration NOT recorded: ${c.error}\n`);
+    if (c !== undefined)
+      process.stderr.write(
+        c.recorded ? `run-guest: configuration recorded for run ${c.runId} (${c.group})\n` : `run-guest: configuration NOT recorded: ${c.error}\n`,
+      );
   }
   return result.exitCode;
 }

@@ -38,10 +38,12 @@ async function plan(args: string[]): Promise<{ guests: { file: string; label: st
   return JSON.parse(lines.join('\n')) as { guests: { file: string; label: string; configuration: Record<string, string> }[] };
 }
 
-test('every value of every axis gives a domain that libvirt\'s schema accepts', async () => {
+test("every value of every axis gives a domain that libvirt's schema accepts", async () => {
   if (skip !== undefined) return;
   const matrix = join(dir, 'all.yaml');
-  writeFileSync(matrix, `image: /var/cache/guestbench/images/guestbench-debian12.qcow2
+  writeFileSync(
+    matrix,
+    `image: /var/cache/guestbench/images/guestbench-debian12.qcow2
 collector: 10.0.2.2:50051
 axes:
   xml:
@@ -58,7 +60,8 @@ configurations:
   - {disk_bus: ide, machine: pc, nic: rtl8139, disk_cache: directsync, vcpus: 1, memory: 512, xml: none}
   - {disk_bus: sata, disk_cache: unsafe, xml: none}
   - {disk_bus: sata, disk_cache: default, xml: none}
-`);
+`,
+  );
   const p = await plan([matrix]);
   expect(p.guests).toHaveLength(6);
   for (const g of p.guests) {

@@ -43,7 +43,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'guestbench-gen-'));
 try {
   const healthDir = path.join(tmp, 'health', 'grpc', 'health', 'v1');
   fs.mkdirSync(healthDir, { recursive: true });
-  fs.copyFileSync(path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto'), path.join(healthDir, 'health.proto'));
+  fs.copyFileSync(
+    path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto'),
+    path.join(healthDir, 'health.proto'),
+  );
   const build = (cwd, out) => execFileSync(buf, ['build', '--as-file-descriptor-set', '--exclude-source-info', '-o', out], { cwd, stdio: 'inherit' });
   build(protoRoot, path.join(tmp, 'guestbench.binpb'));
   build(path.join(tmp, 'health'), path.join(tmp, 'health.binpb'));

@@ -7,5 +7,7 @@ test('a refused argument points at the help of the command named, else the progr
   expect(usageFailureText('guestbench-collector', 'unknown command "srve"', ['srve'], ['serve'])).toBe(
     'guestbench-collector: unknown command "srve"\nRun `guestbench-collector --help` for usage.\n',
   );
-  expect(usageFailureText('guestbench-agent', 'a command is needed', [], ['run'])).toBe('guestbench-agent: a command is needed\nRun `guestbench-agent --help` for usage.\n');
+  expect(usageFailureText('guestbench-agent', 'a command is needed', [], ['run'])).toBe(
+    'guestbench-agent: a command is needed\nRun `guestbench-agent --help` for usage.\n',
+  );
 });

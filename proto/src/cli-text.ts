@@ -33,19 +33,14 @@ export function commandHelp(usage: string, program: string, command: string, fla
     }
     const trimmed = line.trimStart();
     if (section === 'Usage:' && (trimmed === `${program} ${command}` || trimmed.startsWith(`${program} ${command} `))) usageLines.push(...block(lines, i));
-    else if (section === 'Commands:' && line.startsWith(`  ${command} `) && !line.startsWith(`  ${command}  -`)) summary.push(...block(lines, i).map((l) => l.replace(/^\s+/, '  ')));
+    else if (section === 'Commands:' && line.startsWith(`  ${command} `) && !line.startsWith(`  ${command}  -`))
+      summary.push(...block(lines, i).map((l) => l.replace(/^\s+/, '  ')));
     else if (section === 'Options:' && trimmed.startsWith('--')) {
       const names = (trimmed.split(/\s/)[0] as string).split('/').map((n) => n.replace(/^--/, ''));
       if (names.some((n) => flags.includes(n))) options.push(...block(lines, i));
     }
   }
-  return [
-    `Usage:`,
-    ...usageLines,
-    ...(summary.length > 0 ? ['', ...summary] : []),
-    ...(options.length > 0 ? ['', 'Options:', ...options] : []),
-    '',
-  ].join('\n');
+  return [`Usage:`, ...usageLines, ...(summary.length > 0 ? ['', ...summary] : []), ...(options.length > 0 ? ['', 'Options:', ...options] : []), ''].join('\n');
 }
 
 /**

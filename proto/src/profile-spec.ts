@@ -28,7 +28,8 @@ const OVERRIDE = /^([a-z0-9_]+\.[a-z0-9_]+)\.([A-Za-z][A-Za-z0-9_]*)=([^\s=]{1,6
 /** A comma-separated list of benchmark ids or categories (`cpu,disk.seq_read`). */
 export function parseBenchmarkList(flag: string, value: string): ParsedSpec<string[]> {
   const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => !ITEM.test(s))) return { ok: false, error: `${flag}: comma-separated benchmark ids or categories such as cpu,disk.seq_read; got "${value.slice(0, 80)}"` };
+  if (items.some((s) => !ITEM.test(s)))
+    return { ok: false, error: `${flag}: comma-separated benchmark ids or categories such as cpu,disk.seq_read; got "${value.slice(0, 80)}"` };
   return { ok: true, value: items };
 }
 
@@ -60,7 +61,8 @@ export function parseProfileSpec(text: string, names: readonly string[]): Parsed
     const kind = word.slice(0, eq);
     const rest = word.slice(eq + 1);
     const parsed = kind === 'only' || kind === 'skip' ? parseBenchmarkList(`profile ${kind}`, rest) : kind === 'set' ? parseSettingOverride(rest) : undefined;
-    if (parsed === undefined) return { ok: false, error: `profile: after the name come only=LIST, skip=LIST and set=B.KEY=VALUE; got ${JSON.stringify(word.slice(0, 40))}` };
+    if (parsed === undefined)
+      return { ok: false, error: `profile: after the name come only=LIST, skip=LIST and set=B.KEY=VALUE; got ${JSON.stringify(word.slice(0, 40))}` };
     if (!parsed.ok) return parsed;
     if (kind === 'only') only = parsed.value as string[];
     else if (kind === 'skip') skip = parsed.value as string[];

@@ -8,8 +8,13 @@ test('a profile text round-trips: name, only, skip and every set, in order', () 
   expect(parsed).toEqual({
     ok: true,
     value: {
-      name: 'quick', only: ['cpu', 'disk.seq_read'], skip: ['cpu.math'],
-      set: [{ benchmark: 'disk.seq_read', key: 'fileMiB', value: '4096' }, { benchmark: 'net.tcp_stream', key: 'seconds', value: '0.5' }],
+      name: 'quick',
+      only: ['cpu', 'disk.seq_read'],
+      skip: ['cpu.math'],
+      set: [
+        { benchmark: 'disk.seq_read', key: 'fileMiB', value: '4096' },
+        { benchmark: 'net.tcp_stream', key: 'seconds', value: '0.5' },
+      ],
     },
   });
   expect(parsed.ok && formatProfileSpec(parsed.value)).toBe(text);

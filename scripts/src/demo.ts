@@ -36,7 +36,8 @@ function followAgentLog(stream: NodeJS.ReadableStream, logName: string): void {
   readline.createInterface({ input: stream }).on('line', (line) => {
     try {
       const ev = JSON.parse(line) as { event?: string; benchmark?: string; acked?: number; msg?: string };
-      if (ev.event === 'benchmark-failed' || ev.event === 'collector-unreachable') process.stderr.write(`  ${ev.event}: ${ev.benchmark ?? ''} ${ev.msg ?? ''}\n`);
+      if (ev.event === 'benchmark-failed' || ev.event === 'collector-unreachable')
+        process.stderr.write(`  ${ev.event}: ${ev.benchmark ?? ''} ${ev.msg ?? ''}\n`);
     } catch {
       if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
     }
@@ -44,7 +45,18 @@ function followAgentLog(stream: NodeJS.ReadableStream, logName: string): void {
 }
 
 function runAgent(collector: string, profile: string, label: string | undefined, n: number): Promise<number> {
-  const args = [agentCli, 'run', '--collector', collector, '--profile', profile, '--platform', 'native', '--state-dir', path.join(repoRoot, 'data', 'demo-agent-state')];
+  const args = [
+    agentCli,
+    'run',
+    '--collector',
+    collector,
+    '--profile',
+    profile,
+    '--platform',
+    'native',
+    '--state-dir',
+    path.join(repoRoot, 'data', 'demo-agent-state'),
+  ];
   if (label !== undefined) args.push('--label', label);
   process.stderr.write(`\n$ guestbench-agent ${args.slice(1).join(' ')}\n`);
   return new Promise((resolve, reject) => {
@@ -92,30 +104,48 @@ async function runGuest(grpcPort: number, profile: string): Promise<boolean> {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const ensure = await runStep('packages', path.join(repoRoot, 'deploy/scripts/ensure-packages.sh'), isRoot ? [] : ['--check']);
   if (ensure !== 0) {
-    process.stderr.write('\nThe QEMU guest is skipped: install the packages named above (as root: deploy/scripts/ensure-packages.sh), then run the demo again.\n');
+    process.stderr.write(
+      '\nThe QEMU guest is skipped: install the packages named above (as root: deploy/scripts/ensure-packages.sh), then run the demo again.\n',
+    );
     return false;
   }
   if (!isRoot) {
-    process.stderr.write('\nThe QEMU guest is skipped: building the guest image needs root (debootstrap). Run `sudo deploy/image/build-image.sh` once, then the demo again.\n');
+    process.stderr.write(
+      '\nThe QEMU guest is skipped: building the guest image needs root (debootstrap). Run `sudo deploy/image/build-image.sh` once, then the demo again.\n',
+    );
     const images = process.env['GUESTBENCH_IMAGE_DIR'] ?? path.join(repoRoot, '.cache/images');
     if (!fs.existsSync(path.join(images, 'guestbench-debian12.manifest.json'))) return false;
   } else {
     process.stderr.write('\nBuilding the guest image (cached: the first build takes a few minutes, later ones seconds)…\n');
     const buildLog = path.join(repoRoot, 'data', 'demo-image-build.log');
     if ((await buildImage(buildLog)) !== 0) {
-      process.stderr.write(`\nThe QEMU guest is skipped: the image build failed; its output (debootstrap's too) is in ${path.relative(process.cwd(), buildLog)}.\n`);
+      process.stderr.write(
+        `\nThe QEMU guest is skipped: the image build failed; its output (debootstrap's too) is in ${path.relative(process.cwd(), buildLog)}.\n`,
+      );
       return false;
     }
   }
   process.stderr.write('\nBooting the guest; its agent reads the collector from SMBIOS and runs the same profile (minutes under emulation)…\n');
   const code = await runStep('guest', process.execPath, [
-    path.join(repoRoot, 'deploy/qemu/run-guest.js'), '--collector-port', String(grpcPort), '--profile', profile, '--label', 'demo',
-    '--serial-log', path.join(repoRoot, 'data', 'demo-guest.serial.log'), '--timeout', '1800',
+    path.join(repoRoot, 'deploy/qemu/run-guest.js'),
+    '--collector-port',
+    String(grpcPort),
+    '--profile',
+    profile,
+    '--label',
+    'demo',
+    '--serial-log',
+    path.join(repoRoot, 'data', 'demo-guest.serial.log'),
+    '--timeout',
+    '1800',
     // The host side's context (accelerator, machine, CPU model, disk cache, NIC) with the run.
-    '--record-to', `127.0.0.1:${grpcPort}`,
+    '--record-to',
+    `127.0.0.1:${grpcPort}`,
   ]);
   if (code !== 0) {
-    process.stderr.write(`\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log; a partial run is listed under the comparison with what failed.\n`);
+    process.stderr.write(
+      `\nThe guest's run did not complete (exit ${code}); its console is in data/demo-guest.serial.log; a partial run is listed under the comparison with what failed.\n`,
+    );
   }
   return code === 0;
 }
@@ -127,7 +157,13 @@ function serveAgainCommand(db: string): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { profile: { type: 'string' }, 'keep-serving': { type: 'boolean' }, json: { type: 'boolean' }, 'no-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      profile: { type: 'string' },
+      'keep-serving': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'no-guest': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help === true) {
     process.stdout.write(USAGE);

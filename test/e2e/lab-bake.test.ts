@@ -70,7 +70,13 @@ beforeAll(async () => {
 async function makeBootable(): Promise<string | undefined> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'plain-debian-boot-'));
   try {
-    const deb = await sh('debootstrap', ['--variant=minbase', '--include=systemd-sysv,udev,dbus,linux-image-cloud-amd64,initramfs-tools', 'bookworm', root, 'http://deb.debian.org/debian']);
+    const deb = await sh('debootstrap', [
+      '--variant=minbase',
+      '--include=systemd-sysv,udev,dbus,linux-image-cloud-amd64,initramfs-tools',
+      'bookworm',
+      root,
+      'http://deb.debian.org/debian',
+    ]);
     if (deb.code !== 0) return `debootstrap failed: ${deb.stderr.slice(-2000)}`;
     fs.mkdirSync(path.join(root, 'etc/systemd/network'), { recursive: true });
     fs.writeFileSync(path.join(root, 'etc/systemd/network/80-dhcp.network'), '[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n');
@@ -96,41 +102,52 @@ afterAll(() => {
   if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('bake puts the agent into a copy of a plain Debian image, it runs there, and baking again changes nothing', async () => {
-  if (skipReason !== undefined) return;
-  const before = sha(PLAIN);
-  const copy = path.join(dir, 'baked.raw');
-  const config = path.join(dir, 'agent.json');
-  fs.writeFileSync(config, JSON.stringify({ collector: '10.0.2.2:50051', profile: 'smoke' }));
-  let t = Date.now();
-  const first = await sh(process.execPath, [LAB_CLI, 'bake', PLAIN, '--out', copy, '--agent-config', config, '--json']);
-  const firstSeconds = (Date.now() - t) / 1000;
-  if (first.code !== 0) throw new Error(`bake exited ${first.code}: ${first.stderr}`);
-  const r1 = JSON.parse(first.stdout) as { changed: boolean; report: string[]; format: string };
-  expect(r1.format).toBe('raw');
-  expect(r1.changed).toBe(true);
-  expect(r1.report.join('\n')).toMatch(/installed\s+\/usr\/local\/bin\/node/);
-  expect(sha(PLAIN)).toBe(before);
+test(
+  'bake puts the agent into a copy of a plain Debian image, it runs there, and baking again changes nothing',
+  async () => {
+    if (skipReason !== undefined) return;
+    const before = sha(PLAIN);
+    const copy = path.join(dir, 'baked.raw');
+    const config = path.join(dir, 'agent.json');
+    fs.writeFileSync(config, JSON.stringify({ collector: '10.0.2.2:50051', profile: 'smoke' }));
+    let t = Date.now();
+    const first = await sh(process.execPath, [LAB_CLI, 'bake', PLAIN, '--out', copy, '--agent-config', config, '--json']);
+    const firstSeconds = (Date.now() - t) / 1000;
+    if (first.code !== 0) throw new Error(`bake exited ${first.code}: ${first.stderr}`);
+    const r1 = JSON.parse(first.stdout) as { changed: boolean; report: string[]; format: string };
+    expect(r1.format).toBe('raw');
+    expect(r1.changed).toBe(true);
+    expect(r1.report.join('\n')).toMatch(/installed\s+\/usr\/local\/bin\/node/);
+    expect(sha(PLAIN)).toBe(before);
 
-  // what is in the image now, read without booting it
-  // (one appliance boot: each costs a minute or more under emulation); the agent runs inside the
-  // image, on the image's own libraries
-  const ls = await sh('guestfish', ['--format=raw', '-a', copy, '-i', 'sh', 'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json; /usr/local/bin/guestbench-agent list --json']);
-  expect(ls.code).toBe(0);
-  expect(ls.stdout).toContain('/opt/guestbench/guestbench-agent.js');
-  expect(ls.stdout).toContain('/etc/systemd/system/guestbench-agent.service');
-  expect(ls.stdout).toMatch(/"collector":\s*"10\.0\.2\.2:50051"/);
-  expect(ls.stdout).toMatch(/"cpu\./);
+    // what is in the image now, read without booting it
+    // (one appliance boot: each costs a minute or more under emulation); the agent runs inside the
+    // image, on the image's own libraries
+    const ls = await sh('guestfish', [
+      '--format=raw',
+      '-a',
+      copy,
+      '-i',
+      'sh',
+      'ls -l /usr/local/bin/node /opt/guestbench/guestbench-agent.js /usr/local/bin/guestbench-agent; readlink /etc/systemd/system/multi-user.target.wants/guestbench-agent.service; cat /etc/guestbench/agent.json; /usr/local/bin/guestbench-agent list --json',
+    ]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toContain('/opt/guestbench/guestbench-agent.js');
+    expect(ls.stdout).toContain('/etc/systemd/system/guestbench-agent.service');
+    expect(ls.stdout).toMatch(/"collector":\s*"10\.0\.2\.2:50051"/);
+    expect(ls.stdout).toMatch(/"cpu\./);
 
-  t = Date.now();
-  const second = await sh(process.execPath, [LAB_CLI, 'bake', copy, '--agent-config', config, '--json']);
-  const secondSeconds = (Date.now() - t) / 1000;
-  if (second.code !== 0) throw new Error(`second bake exited ${second.code}: ${second.stderr}`);
-  const r2 = JSON.parse(second.stdout) as { changed: boolean; report: string[] };
-  expect(r2.changed).toBe(false);
-  expect(r2.report.filter((l) => /^install-agent: (installed|mode|linked)/.test(l))).toEqual([]);
-  console.log(`bake: first ${firstSeconds.toFixed(0)} s, again ${secondSeconds.toFixed(0)} s`);
-}, 40 * 60_000);
+    t = Date.now();
+    const second = await sh(process.execPath, [LAB_CLI, 'bake', copy, '--agent-config', config, '--json']);
+    const secondSeconds = (Date.now() - t) / 1000;
+    if (second.code !== 0) throw new Error(`second bake exited ${second.code}: ${second.stderr}`);
+    const r2 = JSON.parse(second.stdout) as { changed: boolean; report: string[] };
+    expect(r2.changed).toBe(false);
+    expect(r2.report.filter((l) => /^install-agent: (installed|mode|linked)/.test(l))).toEqual([]);
+    console.log(`bake: first ${firstSeconds.toFixed(0)} s, again ${secondSeconds.toFixed(0)} s`);
+  },
+  40 * 60_000,
+);
 
 test('bake refuses what it cannot bake, and says why', async () => {
   if (skipReason !== undefined) return;
@@ -148,40 +165,50 @@ test('bake refuses what it cannot bake, and says why', async () => {
   expect(fs.existsSync(path.join(dir, 'x.raw'))).toBe(false);
 });
 
-test('a plain Debian baked by bake boots through libvirtd and the run of its agent reaches the collector', async () => {
-  if (skipReason !== undefined) return;
-  // QEMU runs as libvirt-qemu: the copy, its kernel and initrd go where it can read them.
-  const work = fs.mkdtempSync('/var/lib/libvirt/images/guestbench-lab-bake-');
-  fs.chmodSync(work, 0o755);
-  const h = await startHarness({ auth: 'none' });
-  try {
-    const copy = path.join(work, 'baked.raw');
-    const baked = await sh(process.execPath, [LAB_CLI, 'bake', BOOTABLE, '--out', copy, '--json']);
-    if (baked.code !== 0) throw new Error(`bake exited ${baked.code}: ${baked.stderr}`);
-    const kernel = path.join(work, 'baked.vmlinuz');
-    const initrd = path.join(work, 'baked.initrd');
-    fs.copyFileSync(BOOTABLE.replace(/\.raw$/, '.vmlinuz'), kernel);
-    fs.copyFileSync(BOOTABLE.replace(/\.raw$/, '.initrd'), initrd);
-    // How the lab learns to boot an image's kernel directly: a manifest beside it, as build-image.sh writes.
-    fs.writeFileSync(path.join(work, 'baked.manifest.json'), JSON.stringify({ cmdline: 'root=/dev/vda rw console=ttyS0,115200', files: { raw: copy, kernel, initrd } }));
-    const matrix = path.join(h.dir, 'baked.yaml');
-    fs.writeFileSync(matrix, `image: ${copy}\ncollector: 10.0.2.2:${h.collector.grpcPort}\nprofile: smoke\nnative: false\nboot: kernel\nconfigurations:\n  - {disk_bus: virtio-blk}\n`);
-    const t = Date.now();
-    const lab = await sh(process.execPath, [LAB_CLI, 'run', matrix, '--work-dir', work, '--json']);
-    const result = JSON.parse(lab.stdout || '{}') as { results?: { ok: boolean; label: string; error?: string; runId?: string }[] };
-    console.log(`baked plain Debian through libvirtd: ${((Date.now() - t) / 1000).toFixed(0)} s, ${JSON.stringify(result.results)}`);
-    // 1 when the run itself ended failed (a benchmark missing its deadline under TCG): it still reached the collector.
-    if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}`);
-    const runs = await h.collector.store.listRuns();
-    expect(runs).toHaveLength(1);
-    expect(runs[0]!.id).toBe(result.results?.[0]?.runId);
-    expect(runs[0]!.label).toBe('disk=virtio-blk');
-    expect(runs[0]!.sampleCount).toBeGreaterThan(0);
-    // the agent of the baked image itself, on its own kernel
-    expect(runs[0]!.hostname).toBe('plain');
-    expect((await h.collector.store.getAgent(runs[0]!.agentId))?.platform).toBe('qemu');
-  } finally {
-    await h.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-}, 40 * 60_000);
+test(
+  'a plain Debian baked by bake boots through libvirtd and the run of its agent reaches the collector',
+  async () => {
+    if (skipReason !== undefined) return;
+    // QEMU runs as libvirt-qemu: the copy, its kernel and initrd go where it can read them.
+    const work = fs.mkdtempSync('/var/lib/libvirt/images/guestbench-lab-bake-');
+    fs.chmodSync(work, 0o755);
+    const h = await startHarness({ auth: 'none' });
+    try {
+      const copy = path.join(work, 'baked.raw');
+      const baked = await sh(process.execPath, [LAB_CLI, 'bake', BOOTABLE, '--out', copy, '--json']);
+      if (baked.code !== 0) throw new Error(`bake exited ${baked.code}: ${baked.stderr}`);
+      const kernel = path.join(work, 'baked.vmlinuz');
+      const initrd = path.join(work, 'baked.initrd');
+      fs.copyFileSync(BOOTABLE.replace(/\.raw$/, '.vmlinuz'), kernel);
+      fs.copyFileSync(BOOTABLE.replace(/\.raw$/, '.initrd'), initrd);
+      // How the lab learns to boot an image's kernel directly: a manifest beside it, as build-image.sh writes.
+      fs.writeFileSync(
+        path.join(work, 'baked.manifest.json'),
+        JSON.stringify({ cmdline: 'root=/dev/vda rw console=ttyS0,115200', files: { raw: copy, kernel, initrd } }),
+      );
+      const matrix = path.join(h.dir, 'baked.yaml');
+      fs.writeFileSync(
+        matrix,
+        `image: ${copy}\ncollector: 10.0.2.2:${h.collector.grpcPort}\nprofile: smoke\nnative: false\nboot: kernel\nconfigurations:\n  - {disk_bus: virtio-blk}\n`,
+      );
+      const t = Date.now();
+      const lab = await sh(process.execPath, [LAB_CLI, 'run', matrix, '--work-dir', work, '--json']);
+      const result = JSON.parse(lab.stdout || '{}') as { results?: { ok: boolean; label: string; error?: string; runId?: string }[] };
+      console.log(`baked plain Debian through libvirtd: ${((Date.now() - t) / 1000).toFixed(0)} s, ${JSON.stringify(result.results)}`);
+      // 1 when the run itself ended failed (a benchmark missing its deadline under TCG): it still reached the collector.
+      if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}`);
+      const runs = await h.collector.store.listRuns();
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.id).toBe(result.results?.[0]?.runId);
+      expect(runs[0]!.label).toBe('disk=virtio-blk');
+      expect(runs[0]!.sampleCount).toBeGreaterThan(0);
+      // the agent of the baked image itself, on its own kernel
+      expect(runs[0]!.hostname).toBe('plain');
+      expect((await h.collector.store.getAgent(runs[0]!.agentId))?.platform).toBe('qemu');
+    } finally {
+      await h.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  },
+  40 * 60_000,
+);

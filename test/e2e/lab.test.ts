@@ -26,7 +26,10 @@ function sh(file: string, args: readonly string[], timeoutMs: number, env: NodeJ
 
 async function labDomains(): Promise<string[]> {
   const r = await sh('virsh', ['-c', 'qemu:///system', 'list', '--all', '--name'], 30_000);
-  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('guestbench-lab-'));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('guestbench-lab-'));
 }
 
 let h: Harness;
@@ -88,91 +91,120 @@ interface LabResult {
   accelerator: string;
   seconds: number;
   interrupted: boolean;
-  results: { kind: string; label: string; ok: boolean; error?: string; runId?: string; group?: string; seconds: number; overheadSeconds?: number; phases: Record<string, number> }[];
+  results: {
+    kind: string;
+    label: string;
+    ok: boolean;
+    error?: string;
+    runId?: string;
+    group?: string;
+    seconds: number;
+    overheadSeconds?: number;
+    phases: Record<string, number>;
+  }[];
 }
 
-test('a two-configuration matrix under TCG through libvirtd: both runs, their configurations, the configuration view, nothing left behind', async () => {
-  if (skipReason !== undefined) return;
-  // The issue's comparison: paravirtual virtio-blk against emulated SATA (AHCI), on the default
-  // q35 machine, everything else equal.
-  const file = matrix('two.yaml', 'repetitions: 1\nseed: 7\naxes:\n  disk_bus: [virtio-blk, sata]\n');
-  const t = Date.now();
-  const lab = await sh(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work, '--json'], 60 * 60_000, env);
-  const wall = (Date.now() - t) / 1000;
-  // 1 when a run ended "partial" or "failed": under TCG on a busy host the agent's web benchmarks
-  // can miss their deadlines, and the lab rightly reports that configuration as failed. Runs and
-  // configurations must arrive all the same.
-  if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}\n${lab.stdout.slice(-3000)}`);
-  const result = JSON.parse(lab.stdout) as LabResult;
-  console.log(`lab matrix under ${result.accelerator}: ${wall.toFixed(0)} s wall; ${result.results.map((r) => `${r.kind} ${r.label} ${r.seconds} s${r.overheadSeconds === undefined ? '' : ` (lab overhead ${r.overheadSeconds} s: ${JSON.stringify(r.phases)})`}`).join('; ')}`);
-  expect(result.accelerator).toBe(fs.existsSync('/dev/kvm') ? expect.any(String) : 'tcg');
-  expect(lab.stderr).toMatch(/domain type (qemu: TCG emulation|kvm: KVM)/);
-  expect(lab.stderr).toMatch(/\[1\/4\] .*\(elapsed \d+ s\)/);
-  expect(lab.stderr).toMatch(/\[4\/4\] .*ETA/);
+test(
+  'a two-configuration matrix under TCG through libvirtd: both runs, their configurations, the configuration view, nothing left behind',
+  async () => {
+    if (skipReason !== undefined) return;
+    // The issue's comparison: paravirtual virtio-blk against emulated SATA (AHCI), on the default
+    // q35 machine, everything else equal.
+    const file = matrix('two.yaml', 'repetitions: 1\nseed: 7\naxes:\n  disk_bus: [virtio-blk, sata]\n');
+    const t = Date.now();
+    const lab = await sh(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work, '--json'], 60 * 60_000, env);
+    const wall = (Date.now() - t) / 1000;
+    // 1 when a run ended "partial" or "failed": under TCG on a busy host the agent's web benchmarks
+    // can miss their deadlines, and the lab rightly reports that configuration as failed. Runs and
+    // configurations must arrive all the same.
+    if (lab.code !== 0 && lab.code !== 1) throw new Error(`guestbench-lab exited ${lab.code}:\n${lab.stderr.slice(-6000)}\n${lab.stdout.slice(-3000)}`);
+    const result = JSON.parse(lab.stdout) as LabResult;
+    console.log(
+      `lab matrix under ${result.accelerator}: ${wall.toFixed(0)} s wall; ${result.results.map((r) => `${r.kind} ${r.label} ${r.seconds} s${r.overheadSeconds === undefined ? '' : ` (lab overhead ${r.overheadSeconds} s: ${JSON.stringify(r.phases)})`}`).join('; ')}`,
+    );
+    expect(result.accelerator).toBe(fs.existsSync('/dev/kvm') ? expect.any(String) : 'tcg');
+    expect(lab.stderr).toMatch(/domain type (qemu: TCG emulation|kvm: KVM)/);
+    expect(lab.stderr).toMatch(/\[1\/4\] .*\(elapsed \d+ s\)/);
+    expect(lab.stderr).toMatch(/\[4\/4\] .*ETA/);
 
-  // two guests, and as many native runs, interleaved
-  expect(result.results.map((r) => r.kind).sort()).toEqual(['guest', 'guest', 'native', 'native']);
-  // A guest that failed: its console tells why (the work folder is removed after the tests).
-  for (const r of result.results.filter((x) => !x.ok && x.kind === 'guest')) {
-    const log = /serial console in (\S+)/.exec(r.error ?? '')?.[1];
-    if (log !== undefined && fs.existsSync(log)) console.log(`${r.label} failed: ${r.error}\n--- last lines of ${log} ---\n${fs.readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')}`);
-  }
-  for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended (partial|failed)/ : /^agent exited 1/);
-  expect(lab.code).toBe(result.results.every((r) => r.ok) ? 0 : 1);
-  const runs = await h.collector.store.listRuns();
-  const guestRuns = runs.filter((r) => r.platform !== 'native');
-  expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk=sata', 'qemu/disk=virtio-blk']);
-  expect(runs.filter((r) => r.platform === 'native')).toHaveLength(2);
-  expect(runs.every((r) => r.status === 'completed' || ((r.status === 'partial' || r.status === 'failed') && r.sampleCount > 0))).toBe(true);
+    // two guests, and as many native runs, interleaved
+    expect(result.results.map((r) => r.kind).sort()).toEqual(['guest', 'guest', 'native', 'native']);
+    // A guest that failed: its console tells why (the work folder is removed after the tests).
+    for (const r of result.results.filter((x) => !x.ok && x.kind === 'guest')) {
+      const log = /serial console in (\S+)/.exec(r.error ?? '')?.[1];
+      if (log !== undefined && fs.existsSync(log))
+        console.log(`${r.label} failed: ${r.error}\n--- last lines of ${log} ---\n${fs.readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')}`);
+    }
+    for (const r of result.results.filter((x) => !x.ok)) expect(r.error).toMatch(r.kind === 'guest' ? /^run \S+ ended (partial|failed)/ : /^agent exited 1/);
+    expect(lab.code).toBe(result.results.every((r) => r.ok) ? 0 : 1);
+    const runs = await h.collector.store.listRuns();
+    const guestRuns = runs.filter((r) => r.platform !== 'native');
+    expect(guestRuns.map((r) => `${r.platform}/${r.label}`).sort()).toEqual(['qemu/disk=sata', 'qemu/disk=virtio-blk']);
+    expect(runs.filter((r) => r.platform === 'native')).toHaveLength(2);
+    expect(runs.every((r) => r.status === 'completed' || ((r.status === 'partial' || r.status === 'failed') && r.sampleCount > 0))).toBe(true);
 
-  // each guest run carries its configuration
-  const configs = await h.collector.store.getRunConfigurations(guestRuns.map((r) => r.id));
-  expect(configs).toHaveLength(2);
-  for (const c of configs) {
-    const run = guestRuns.find((r) => r.id === c.runId)!;
-    expect(c.settings['disk_bus']).toBe(run.label.replace('disk=', ''));
-    expect(c.settings).toMatchObject({ machine: 'q35', nic: 'virtio', cpu_model: 'maximum', disk_cache: 'none', vcpus: '2', memory: '1024', hugepages: 'off' });
-    expect(c.accelerator).toBe('tcg');
-    expect(c.qemuVersion).toMatch(/^\d+\.\d+/);
-    expect(c.libvirtVersion).toMatch(/^\d+\.\d+/);
-    expect(c.hostKernel).not.toBe('');
-  }
+    // each guest run carries its configuration
+    const configs = await h.collector.store.getRunConfigurations(guestRuns.map((r) => r.id));
+    expect(configs).toHaveLength(2);
+    for (const c of configs) {
+      const run = guestRuns.find((r) => r.id === c.runId)!;
+      expect(c.settings['disk_bus']).toBe(run.label.replace('disk=', ''));
+      expect(c.settings).toMatchObject({
+        machine: 'q35',
+        nic: 'virtio',
+        cpu_model: 'maximum',
+        disk_cache: 'none',
+        vcpus: '2',
+        memory: '1024',
+        hugepages: 'off',
+      });
+      expect(c.accelerator).toBe('tcg');
+      expect(c.qemuVersion).toMatch(/^\d+\.\d+/);
+      expect(c.libvirtVersion).toMatch(/^\d+\.\d+/);
+      expect(c.hostKernel).not.toBe('');
+    }
 
-  // the configuration view: the disk bus's effect with everything else equal
-  const view = (await (await fetch(`${h.collector.httpUrl}/api/v1/configurations`)).json()) as ConfigurationView;
-  const disk = view.effects.filter((e) => e.setting === 'disk_bus');
-  expect(disk.length).toBeGreaterThan(0);
-  expect(disk.every((e) => e.value === 'sata' && e.reference === 'virtio-blk' && e.ratio > 0)).toBe(true);
-  expect(disk.some((e) => e.benchmarkId.startsWith('disk.'))).toBe(true);
-  const text = await (await fetch(`${h.collector.httpUrl}/api/v1/configurations?format=text`)).text();
-  console.log(text);
-  expect(text).toMatch(/disk bus sata vs virtio-blk on disk\.\S+.*: ×\d/);
+    // the configuration view: the disk bus's effect with everything else equal
+    const view = (await (await fetch(`${h.collector.httpUrl}/api/v1/configurations`)).json()) as ConfigurationView;
+    const disk = view.effects.filter((e) => e.setting === 'disk_bus');
+    expect(disk.length).toBeGreaterThan(0);
+    expect(disk.every((e) => e.value === 'sata' && e.reference === 'virtio-blk' && e.ratio > 0)).toBe(true);
+    expect(disk.some((e) => e.benchmarkId.startsWith('disk.'))).toBe(true);
+    const text = await (await fetch(`${h.collector.httpUrl}/api/v1/configurations?format=text`)).text();
+    console.log(text);
+    expect(text).toMatch(/disk bus sata vs virtio-blk on disk\.\S+.*: ×\d/);
 
-  // nothing left behind
-  expect(await labDomains()).toEqual(domainsBefore);
-  expect(fs.readdirSync(work).filter((f) => /\.(qcow2|xml)$/.test(f))).toEqual([]);
-}, 60 * 60_000);
+    // nothing left behind
+    expect(await labDomains()).toEqual(domainsBefore);
+    expect(fs.readdirSync(work).filter((f) => /\.(qcow2|xml)$/.test(f))).toEqual([]);
+  },
+  60 * 60_000,
+);
 
-test('a lab interrupted while its guest boots removes the domain and its overlay and exits 130', async () => {
-  if (skipReason !== undefined) return;
-  const file = matrix('one.yaml', 'native: false\nconfigurations:\n  - {disk_bus: virtio-blk}\n');
-  const child = spawn(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const booting = new Promise<void>((resolve) => {
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-      if (/boot \(waiting/.test(stderr)) resolve();
+test(
+  'a lab interrupted while its guest boots removes the domain and its overlay and exits 130',
+  async () => {
+    if (skipReason !== undefined) return;
+    const file = matrix('one.yaml', 'native: false\nconfigurations:\n  - {disk_bus: virtio-blk}\n');
+    const child = spawn(process.execPath, [LAB_CLI, 'run', file, '--work-dir', work], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const booting = new Promise<void>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString('utf8');
+        if (/boot \(waiting/.test(stderr)) resolve();
+      });
     });
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await Promise.race([booting, exited]);
-  // the guest is defined and running now
-  const running = await labDomains();
-  expect(running.length).toBe(domainsBefore.length + 1);
-  expect(fs.readdirSync(work).some((f) => f.endsWith('.qcow2'))).toBe(true);
-  child.kill('SIGINT');
-  expect(await exited).toBe(130);
-  expect(stderr).toMatch(/SIGINT: stopping/);
-  expect(await labDomains()).toEqual(domainsBefore);
-  expect(fs.readdirSync(work).filter((f) => /\.(qcow2|xml)$/.test(f))).toEqual([]);
-}, 10 * 60_000);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await Promise.race([booting, exited]);
+    // the guest is defined and running now
+    const running = await labDomains();
+    expect(running.length).toBe(domainsBefore.length + 1);
+    expect(fs.readdirSync(work).some((f) => f.endsWith('.qcow2'))).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/SIGINT: stopping/);
+    expect(await labDomains()).toEqual(domainsBefore);
+    expect(fs.readdirSync(work).filter((f) => /\.(qcow2|xml)$/.test(f))).toEqual([]);
+  },
+  10 * 60_000,
+);

@@ -14,7 +14,8 @@ const CI = process.env['CI'] === 'true';
 function sh(file: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, [...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1;
+      const code =
+        err === null ? 0 : typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1;
       resolve({ code, stdout, stderr });
     });
   });
@@ -52,16 +53,35 @@ beforeAll(async () => {
   await h.collector.store.createToken(operator.record);
 
   t = Date.now();
-  const base = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--state-dir', path.join(h.dir, 'native-state')], { GUESTBENCH_TOKEN: native.token });
+  const base = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--state-dir', path.join(h.dir, 'native-state')], {
+    GUESTBENCH_TOKEN: native.token,
+  });
   timings['native smoke run'] = (Date.now() - t) / 1000;
   if (base.code !== 0) throw new Error(`native run failed:\n${base.stderr.slice(-3000)}`);
 
   serialLog = path.join(h.dir, 'guest.serial.log');
   t = Date.now();
-  guest = await sh(process.execPath, [
-    path.join(REPO, 'deploy/qemu/run-guest.js'), '--collector-port', String(h.collector.grpcPort), '--token', guestToken.token,
-    '--profile', 'smoke', '--serial-log', serialLog, '--timeout', '1500', '--json', '--record-to', h.collector.grpcAddress,
-  ], 30 * 60_000, { GUESTBENCH_OPERATOR_TOKEN: operator.token });
+  guest = await sh(
+    process.execPath,
+    [
+      path.join(REPO, 'deploy/qemu/run-guest.js'),
+      '--collector-port',
+      String(h.collector.grpcPort),
+      '--token',
+      guestToken.token,
+      '--profile',
+      'smoke',
+      '--serial-log',
+      serialLog,
+      '--timeout',
+      '1500',
+      '--json',
+      '--record-to',
+      h.collector.grpcAddress,
+    ],
+    30 * 60_000,
+    { GUESTBENCH_OPERATOR_TOKEN: operator.token },
+  );
   timings['guest boot + smoke run'] = (Date.now() - t) / 1000;
   console.log(`QEMU end-to-end timings (s): ${JSON.stringify(timings)}`);
 }, 60 * 60_000);
@@ -89,8 +109,13 @@ test('the guest boots, reads its collector from SMBIOS, runs the smoke profile a
   // run-guest.js recorded the settings it started the guest with, for that run
   const [config] = await h.collector.store.getRunConfigurations([guestRun!.id]);
   expect(config?.settings).toEqual({
-    machine: 'q35', cpu_model: result.accel === 'kvm' ? 'host-passthrough' : 'maximum', disk_bus: 'virtio-blk', disk_cache: 'writeback', nic: 'virtio',
-    vcpus: String(guestRun!.inventory.cpus), memory: expect.stringMatching(/^\d+$/),
+    machine: 'q35',
+    cpu_model: result.accel === 'kvm' ? 'host-passthrough' : 'maximum',
+    disk_bus: 'virtio-blk',
+    disk_cache: 'writeback',
+    nic: 'virtio',
+    vcpus: String(guestRun!.inventory.cpus),
+    memory: expect.stringMatching(/^\d+$/),
   });
   expect(config?.accelerator).toBe(result.accel);
   expect(config?.qemuVersion).toMatch(/^\d+\.\d+/);
@@ -98,11 +123,13 @@ test('the guest boots, reads its collector from SMBIOS, runs the smoke profile a
   expect(fs.readFileSync(serialLog, 'utf8')).toMatch(/guestbench-agent: run ended result=success/);
 });
 
-test('the guest\'s clock is checked against the collector\'s over the run, and the difference reported', async () => {
+test("the guest's clock is checked against the collector's over the run, and the difference reported", async () => {
   if (skipReason !== undefined) return;
   const guestRun = (await h.collector.store.listRuns()).find((r) => r.platform !== 'native')!;
   const c = guestRun.clock;
-  console.log(`QEMU guest clock against the collector's: ${c.rateDifference === undefined ? 'unchecked' : `${(c.rateDifference * 100).toFixed(3)} %`} over ${c.hostSpanMs} ms${c.drift ? ' (clock-drift)' : ''}`);
+  console.log(
+    `QEMU guest clock against the collector's: ${c.rateDifference === undefined ? 'unchecked' : `${(c.rateDifference * 100).toFixed(3)} %`} over ${c.hostSpanMs} ms${c.drift ? ' (clock-drift)' : ''}`,
+  );
   // The run lasts minutes with a heartbeat every 5 s: its clock check must have a span to judge.
   expect(c.rateDifference).toBeDefined();
 });

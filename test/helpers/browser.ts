@@ -39,6 +39,14 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath,
     // As root Chromium needs --no-sandbox; the rest keep it from reaching for the network,
     // which this machine refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

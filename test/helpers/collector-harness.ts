@@ -34,7 +34,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const collector = await startCollector({ grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', store: { sqliteFile: path.join(dir, 'guestbench.db') }, logger, auth: 'none', ...options });
+  const collector = await startCollector({
+    grpcAddress: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    store: { sqliteFile: path.join(dir, 'guestbench.db') },
+    logger,
+    auth: 'none',
+    ...options,
+  });
   return {
     collector,
     dir,

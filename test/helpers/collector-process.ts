@@ -37,7 +37,12 @@ export interface CollectorProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function startCollectorProcess(db: string, grpcPort: number, extraArgs: readonly string[] = [], options: { auth?: 'tokens' | 'none' } = {}): Promise<CollectorProcess> {
+export async function startCollectorProcess(
+  db: string,
+  grpcPort: number,
+  extraArgs: readonly string[] = [],
+  options: { auth?: 'tokens' | 'none' } = {},
+): Promise<CollectorProcess> {
   const auth = options.auth === 'tokens' ? [] : ['--insecure-no-auth'];
   const child = spawn(
     process.execPath,
@@ -98,7 +103,13 @@ export async function startCollectorProcess(db: string, grpcPort: number, extraA
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d));
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code, signal) => reject(new Error(`the collector exited (${signal ?? code}) before it was ready: ${Buffer.concat(stderr).toString('utf8').slice(-2000)}${lines.slice(-5).join('\n')}`)));
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `the collector exited (${signal ?? code}) before it was ready: ${Buffer.concat(stderr).toString('utf8').slice(-2000)}${lines.slice(-5).join('\n')}`,
+        ),
+      ),
+    );
   });
   exited.catch(() => undefined);
   await Promise.race([proc.waitForEvent((e) => e['event'] === 'collector-ready', 60_000), exited]);

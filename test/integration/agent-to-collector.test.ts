@@ -14,7 +14,18 @@ beforeAll(async () => {
   const first = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--json']);
   expect(first.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
   expect(first.code).toBe(0);
-  const second = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--label', 'repeat', '--json']);
+  const second = await runCli(AGENT_CLI, [
+    'run',
+    '--collector',
+    h.collector.grpcAddress,
+    '--profile',
+    'smoke',
+    '--platform',
+    'native',
+    '--label',
+    'repeat',
+    '--json',
+  ]);
   expect(second.code).toBe(0);
   const runs = await h.collector.store.listRuns();
   firstRun = runs.find((r) => r.label === '')!;
@@ -31,7 +42,12 @@ async function getJson<T>(path: string): Promise<{ status: number; body: T }> {
 
 function unary<Req, Res>(client: object, method: string, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (client as Record<string, (r: Req, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(client, req, new Metadata(), (err, res) => (err ? reject(err) : resolve(res)));
+    (client as Record<string, (r: Req, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(
+      client,
+      req,
+      new Metadata(),
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
 }
 
@@ -83,7 +99,10 @@ test('the HTTP API lists runs, shows one with its samples, and compares against 
 test('the gRPC query service answers the same comparison', async () => {
   const client = new QueryServiceClient(h.collector.grpcAddress, credentials.createInsecure());
   try {
-    const res = await unary<object, { groups: { platform: string; label: string; benchmarks: unknown[] }[] }>(client, 'compare', { baseline: 'native', groups: [] });
+    const res = await unary<object, { groups: { platform: string; label: string; benchmarks: unknown[] }[] }>(client, 'compare', {
+      baseline: 'native',
+      groups: [],
+    });
     expect(res.groups.map((g) => `${g.platform}/${g.label}`)).toEqual(['native/', 'native/repeat']);
     const run = await unary<object, { run: { id: string }; samples: unknown[] }>(client, 'getRun', { runId: firstRun.id });
     expect(run.run.id).toBe(firstRun.id);
@@ -133,9 +152,22 @@ describe('bad requests get clear errors and store nothing', () => {
     const before = (await h.collector.store.getSamples([firstRun.id])).length;
     const client = new AgentServiceClient(h.collector.grpcAddress, credentials.createInsecure());
     const good: Sample = {
-      id: `${firstRun.id}:cpu.extra:throughput`, benchmarkId: 'cpu.extra', metric: 'throughput', unit: 'Mops/s',
-      direction: Direction.DIRECTION_HIGHER_IS_BETTER, value: 5, trials: [5, 5, 5], trialCount: 3, rsd: 0, stealFraction: 0,
-      parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
+      id: `${firstRun.id}:cpu.extra:throughput`,
+      benchmarkId: 'cpu.extra',
+      metric: 'throughput',
+      unit: 'Mops/s',
+      direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+      value: 5,
+      trials: [5, 5, 5],
+      trialCount: 3,
+      rsd: 0,
+      stealFraction: 0,
+      parameters: {},
+      primary: true,
+      clocksource: 'tsc',
+      durationSeconds: 1,
+      finishedAtMs: Date.now(),
+      flags: [],
     };
     const bad: Sample = { ...good, id: `${firstRun.id}:cpu.extra:latency`, metric: 'latency', value: Number.NaN };
     try {
@@ -152,8 +184,22 @@ describe('bad requests get clear errors and store nothing', () => {
   test('samples for a run that does not exist are NOT_FOUND', async () => {
     const client = new AgentServiceClient(h.collector.grpcAddress, credentials.createInsecure());
     const s: Sample = {
-      id: 'x:cpu.int32:throughput', benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-      value: 1, trials: [1], trialCount: 1, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1, flags: [],
+      id: 'x:cpu.int32:throughput',
+      benchmarkId: 'cpu.int32',
+      metric: 'throughput',
+      unit: 'Mops/s',
+      direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+      value: 1,
+      trials: [1],
+      trialCount: 1,
+      rsd: 0,
+      stealFraction: 0,
+      parameters: {},
+      primary: true,
+      clocksource: '',
+      durationSeconds: 1,
+      finishedAtMs: 1,
+      flags: [],
     };
     try {
       await expect(unary(client, 'submitSamples', { runId: 'no-such-run', samples: [s] })).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });

@@ -16,16 +16,40 @@ function call<Res>(c: AgentServiceClient, method: string, req: object, token?: s
   const md = new Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
   return new Promise((resolve, reject) => {
-    (c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(c, req, md, (e, r) => (e ? reject(e) : resolve(r)));
+    (c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(c, req, md, (e, r) =>
+      e ? reject(e) : resolve(r),
+    );
   });
 }
 
 const enrollReq = (agentId: string) => ({ agentId, hostname: 'g', declaredPlatform: '', agentVersion: '0.1.0', detected: { platform: 'kvm', evidence: [] } });
-const startReq = (agentId: string, runId: string) => ({ runId, agentId, profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
+const startReq = (agentId: string, runId: string) => ({
+  runId,
+  agentId,
+  profile: 'smoke',
+  label: '',
+  agentVersion: '0.1.0',
+  startedAtMs: Date.now(),
+  jobId: '',
+});
 function sample(runId: string): Sample {
   return {
-    id: `${runId}:cpu.int32:throughput`, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 1, trials: [1, 1, 1], trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: '', durationSeconds: 1, finishedAtMs: 1, flags: [],
+    id: `${runId}:cpu.int32:throughput`,
+    benchmarkId: 'cpu.int32',
+    metric: 'throughput',
+    unit: 'Mops/s',
+    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+    value: 1,
+    trials: [1, 1, 1],
+    trialCount: 3,
+    rsd: 0,
+    stealFraction: 0,
+    parameters: {},
+    primary: true,
+    clocksource: '',
+    durationSeconds: 1,
+    finishedAtMs: 1,
+    flags: [],
   };
 }
 
@@ -49,18 +73,35 @@ describe('with tokens', () => {
   });
 
   test('without a token: UNAUTHENTICATED, a log event, nothing stored', async () => {
-    const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--deliver-timeout', '0', '--state-dir', path.join(h.dir, 'state-none')]);
+    const res = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      h.collector.grpcAddress,
+      '--profile',
+      'smoke',
+      '--deliver-timeout',
+      '0',
+      '--state-dir',
+      path.join(h.dir, 'state-none'),
+    ]);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/no token: send "authorization: Bearer <token>"/);
     expect(h.logs.some((l) => l['event'] === 'request-rejected' && l['method'] === 'Enroll' && l['code'] === 'UNAUTHENTICATED')).toBe(true);
     expect(await h.collector.store.listRuns()).toEqual([]);
-    await expect(call(c, 'enroll', enrollReq('x'), 'gbt_000000000000_' + 'a'.repeat(43))).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED, details: 'token not recognised: unknown token or wrong secret' });
+    await expect(call(c, 'enroll', enrollReq('x'), 'gbt_000000000000_' + 'a'.repeat(43))).rejects.toMatchObject({
+      code: GrpcStatus.UNAUTHENTICATED,
+      details: 'token not recognised: unknown token or wrong secret',
+    });
     expect(await h.collector.store.getAgent('x')).toBeUndefined();
   });
 
   test('a real agent with its token runs and reports; the token is then bound to it, and only its hash is stored', async () => {
     const token = await tokenFromCli(h, '--name', 'guest-a', '--platform', 'kvm');
-    const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--agent-id', 'agent-a', '--state-dir', path.join(h.dir, 'state-a')], { GUESTBENCH_TOKEN: token });
+    const res = await runCli(
+      AGENT_CLI,
+      ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--agent-id', 'agent-a', '--state-dir', path.join(h.dir, 'state-a')],
+      { GUESTBENCH_TOKEN: token },
+    );
     expect(res.code).toBe(0);
     const runs = await h.collector.store.listRuns();
     expect(runs).toHaveLength(1);
@@ -80,10 +121,17 @@ describe('with tokens', () => {
     await call(c, 'enroll', enrollReq('agent-b'), tokenB);
     const runA = (await h.collector.store.listRuns())[0]!;
     const before = (await h.collector.store.getSamples([runA.id])).length;
-    await expect(call(c, 'submitSamples', { runId: runA.id, samples: [sample(runA.id)] }, tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-    await expect(call(c, 'endRun', { runId: runA.id, status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+    await expect(call(c, 'submitSamples', { runId: runA.id, samples: [sample(runA.id)] }, tokenB)).rejects.toMatchObject({
+      code: GrpcStatus.PERMISSION_DENIED,
+    });
+    await expect(
+      call(c, 'endRun', { runId: runA.id, status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, tokenB),
+    ).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
     await expect(call(c, 'startRun', startReq('agent-a', 'run-by-b'), tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-    await expect(call(c, 'enroll', enrollReq('agent-c'), tokenB)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED, details: expect.stringMatching(/is bound to agent agent-b/) });
+    await expect(call(c, 'enroll', enrollReq('agent-c'), tokenB)).rejects.toMatchObject({
+      code: GrpcStatus.PERMISSION_DENIED,
+      details: expect.stringMatching(/is bound to agent agent-b/),
+    });
     expect((await h.collector.store.getSamples([runA.id])).length).toBe(before);
     expect((await h.collector.store.getRun(runA.id))?.status).toBe('completed');
     expect(await h.collector.store.getRun('run-by-b')).toBeUndefined();
@@ -95,17 +143,27 @@ describe('with tokens', () => {
     await call(c, 'enroll', enrollReq('agent-r'), token);
     const revoke = await runCli(COLLECTOR_CLI, ['token', 'revoke', 'to-revoke', '--db', path.join(h.dir, 'guestbench.db')]);
     expect(revoke.stdout).toMatch(/revoked agent token/);
-    await expect(call(c, 'heartbeat', { agentId: 'agent-r', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, token)).rejects.toMatchObject({
-      code: GrpcStatus.UNAUTHENTICATED, details: expect.stringMatching(/was revoked/),
+    await expect(
+      call(c, 'heartbeat', { agentId: 'agent-r', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, token),
+    ).rejects.toMatchObject({
+      code: GrpcStatus.UNAUTHENTICATED,
+      details: expect.stringMatching(/was revoked/),
     });
     const expired = generateTokenForTest('old', Date.now() - 1000);
     await h.collector.store.createToken(expired.record);
-    await expect(call(c, 'enroll', enrollReq('agent-old'), expired.token)).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED, details: expect.stringMatching(/expired/) });
+    await expect(call(c, 'enroll', enrollReq('agent-old'), expired.token)).rejects.toMatchObject({
+      code: GrpcStatus.UNAUTHENTICATED,
+      details: expect.stringMatching(/expired/),
+    });
   });
 
   test('the HTTP API is read-only without an operator token', async () => {
     const post = (auth?: string): Promise<Response> =>
-      fetch(`${h.collector.httpUrl}/api/v1/jobs`, { method: 'POST', body: '{"profile":"smoke"}', headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } });
+      fetch(`${h.collector.httpUrl}/api/v1/jobs`, {
+        method: 'POST',
+        body: '{"profile":"smoke"}',
+        headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` },
+      });
     expect((await post()).status).toBe(401);
     const agentToken = await tokenFromCli(h, '--name', 'not-operator');
     const asAgent = await post(agentToken);
@@ -140,15 +198,51 @@ describe('with mutual TLS', () => {
 
   test('an agent with the CA and a client certificate reports; without them it is refused', async () => {
     const state = path.join(h.dir, 'state-tls');
-    const good = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--ca', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey, '--state-dir', state]);
+    const good = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      h.collector.grpcAddress,
+      '--profile',
+      'smoke',
+      '--ca',
+      certs.caCert,
+      '--cert',
+      certs.clientCert,
+      '--key',
+      certs.clientKey,
+      '--state-dir',
+      state,
+    ]);
     expect(good.code).toBe(0);
     const runs = await h.collector.store.listRuns();
     expect(runs).toHaveLength(1);
     // Heartbeats with guest time came over TLS too, from the agent's report thread.
     expect(runs[0]!.clock.guestSpanMs).toBeGreaterThan(0);
-    const plain = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--deliver-timeout', '0', '--state-dir', `${state}-plain`]);
+    const plain = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      h.collector.grpcAddress,
+      '--profile',
+      'smoke',
+      '--deliver-timeout',
+      '0',
+      '--state-dir',
+      `${state}-plain`,
+    ]);
     expect(plain.code).not.toBe(0);
-    const noClientCert = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--ca', certs.caCert, '--deliver-timeout', '0', '--state-dir', `${state}-nocert`]);
+    const noClientCert = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      h.collector.grpcAddress,
+      '--profile',
+      'smoke',
+      '--ca',
+      certs.caCert,
+      '--deliver-timeout',
+      '0',
+      '--state-dir',
+      `${state}-nocert`,
+    ]);
     expect(noClientCert.code).not.toBe(0);
     expect(await h.collector.store.listRuns()).toHaveLength(1);
   }, 180_000);
@@ -157,10 +251,14 @@ describe('with mutual TLS', () => {
     expect(h.collector.httpUrl).toMatch(/^https:/);
     const status = await new Promise<number>((resolve, reject) => {
       https
-        .get(`${h.collector.httpUrl}/healthz`, { ca: fs.readFileSync(certs.caCert), cert: fs.readFileSync(certs.clientCert), key: fs.readFileSync(certs.clientKey) }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        })
+        .get(
+          `${h.collector.httpUrl}/healthz`,
+          { ca: fs.readFileSync(certs.caCert), cert: fs.readFileSync(certs.clientCert), key: fs.readFileSync(certs.clientKey) },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
         .on('error', reject);
     });
     expect(status).toBe(200);

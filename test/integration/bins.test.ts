@@ -55,7 +55,11 @@ test('the agent bundle is minified and verified by default, and about half the s
   try {
     const script = path.join(ROOT, 'scripts', 'bundle-agent.js');
     const out = (args: string[]): { bytes: number; minified: boolean; verified?: string } =>
-      JSON.parse(execFileSync(process.execPath, [script, '--json', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })) as { bytes: number; minified: boolean; verified?: string };
+      JSON.parse(execFileSync(process.execPath, [script, '--json', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })) as {
+        bytes: number;
+        minified: boolean;
+        verified?: string;
+      };
     const plain = out(['--outfile', path.join(tmp, 'plain.js'), '--no-minify', '--no-verify']);
     const standard = out(['--outfile', path.join(tmp, 'agent.js')]);
     expect(plain).toMatchObject({ minified: false });

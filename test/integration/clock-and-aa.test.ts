@@ -16,9 +16,19 @@ beforeAll(async () => {
   const base = ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', `${h.dir}/agent`];
   // A benchmark may fail on a loaded machine (the run then ends failed, exit 1): the clock
   // check is about the heartbeats, which a failed run sends all the same.
-  for (const [label, env] of [['steady', {}], ['fast', { GUESTBENCH_TEST_CLOCK_RATE: '1.05' }]] as const) {
+  for (const [label, env] of [
+    ['steady', {}],
+    ['fast', { GUESTBENCH_TEST_CLOCK_RATE: '1.05' }],
+  ] as const) {
     const res = await runCli(AGENT_CLI, [...base, '--label', label], env);
-    if (res.code !== 0) process.stderr.write(`agent run ${label} exited ${res.code}: ${res.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l)).join('\n').slice(0, 2000)}\n`);
+    if (res.code !== 0)
+      process.stderr.write(
+        `agent run ${label} exited ${res.code}: ${res.stderr
+          .split('\n')
+          .filter((l) => /"level":(50|60)/.test(l))
+          .join('\n')
+          .slice(0, 2000)}\n`,
+      );
     expect([label, res.code === 0 || res.code === 1]).toEqual([label, true]);
   }
   const runs = await h.collector.store.listRuns();
@@ -35,7 +45,7 @@ async function getJson<T>(path: string): Promise<{ status: number; body: T }> {
   return { status: res.status, body: (await res.json()) as T };
 }
 
-test('the collector measures each run\'s guest clock against its own and flags the one 5 % fast', () => {
+test("the collector measures each run's guest clock against its own and flags the one 5 % fast", () => {
   expect(steady.clock.hostSpanMs).toBeGreaterThan(1000);
   expect(Math.abs(steady.clock.rateDifference!)).toBeLessThan(0.005);
   expect(steady.clock.drift).toBe(false);
@@ -43,7 +53,9 @@ test('the collector measures each run\'s guest clock against its own and flags t
   expect(fast.clock.rateDifference!).toBeGreaterThan(0.04);
   expect(fast.clock.rateDifference!).toBeLessThan(0.06);
   expect(fast.clock.drift).toBe(true);
-  process.stderr.write(`clock check: steady ${(steady.clock.rateDifference! * 100).toFixed(3)} % over ${steady.clock.hostSpanMs} ms; fast ${(fast.clock.rateDifference! * 100).toFixed(3)} % over ${fast.clock.hostSpanMs} ms\n`);
+  process.stderr.write(
+    `clock check: steady ${(steady.clock.rateDifference! * 100).toFixed(3)} % over ${steady.clock.hostSpanMs} ms; fast ${(fast.clock.rateDifference! * 100).toFixed(3)} % over ${fast.clock.hostSpanMs} ms\n`,
+  );
 });
 
 test('the run and the comparison show the drift, and the detected platform beside the declared one', async () => {

@@ -31,7 +31,20 @@ async function harness(options: Parameters<typeof startHarness>[0]): Promise<Har
 /** `run` of one quick benchmark; the spool folder tells whether anything ran. */
 async function run(collector: string, extra: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string; spooled: number }> {
   const state = fs.mkdtempSync(path.join(dir, 'state-'));
-  const r = await runCli(AGENT_CLI, ['run', '--collector', collector, '--only', 'sys.clock', '--agent-id', 'check-agent', '--state-dir', state, '--deliver-timeout', '0', ...extra]);
+  const r = await runCli(AGENT_CLI, [
+    'run',
+    '--collector',
+    collector,
+    '--only',
+    'sys.clock',
+    '--agent-id',
+    'check-agent',
+    '--state-dir',
+    state,
+    '--deliver-timeout',
+    '0',
+    ...extra,
+  ]);
   const spoolDir = path.join(state, 'spool');
   return { ...r, spooled: fs.existsSync(spoolDir) ? fs.readdirSync(spoolDir).length : 0 };
 }
@@ -50,7 +63,9 @@ test('nothing listening: "connection refused", nothing ran', async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const r = await run(`127.0.0.1:${port}`);
   expect(r.code).toBe(1);
-  expect(causeLine(r.stderr)).toBe(`guestbench-agent: run: connection refused: nothing listens on 127.0.0.1:${port} (is \`guestbench-collector serve\` running, with --grpc on this address?); nothing ran (--offline runs now and delivers later)`);
+  expect(causeLine(r.stderr)).toBe(
+    `guestbench-agent: run: connection refused: nothing listens on 127.0.0.1:${port} (is \`guestbench-collector serve\` running, with --grpc on this address?); nothing ran (--offline runs now and delivers later)`,
+  );
   expect(r.stdout).toBe('');
   expect(r.spooled).toBe(0);
 });
@@ -73,14 +88,16 @@ test('TLS on one side only, or a certificate the CA did not sign: "TLS"', async 
   const tls = await harness({ tls: { cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) } });
   const plainToTls = await run(tls.collector.grpcAddress);
   expect(plainToTls.code).toBe(1);
-  expect(causeLine(plainToTls.stderr)).toMatch(/^guestbench-agent: run: 127\.0\.0\.1:\d+ accepted the connection but not plaintext gRPC: a TLS collector\? \(then pass --ca FILE\)/);
+  expect(causeLine(plainToTls.stderr)).toMatch(
+    /^guestbench-agent: run: 127\.0\.0\.1:\d+ accepted the connection but not plaintext gRPC: a TLS collector\? \(then pass --ca FILE\)/,
+  );
 
   const wrongCa = await run(tls.collector.grpcAddress, ['--ca', certs.serverCert]);
   expect(wrongCa.code).toBe(1);
   expect(causeLine(wrongCa.stderr)).toMatch(/^guestbench-agent: run: TLS: the certificate of 127\.0\.0\.1:\d+ is not accepted/);
 }, 60_000);
 
-test('a token the collector refuses: says so, with the collector\'s words', async () => {
+test("a token the collector refuses: says so, with the collector's words", async () => {
   const h = await harness({ auth: 'tokens' });
   const r = await run(h.collector.grpcAddress, ['--token', 'gbt_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']);
   expect(r.code).toBe(1);

@@ -24,7 +24,12 @@ afterAll(async () => {
 
 function call<Res>(method: string, req: object): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (agent as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(agent, req, new Metadata(), (e, r) => (e ? reject(e) : resolve(r)));
+    (agent as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(
+      agent,
+      req,
+      new Metadata(),
+      (e, r) => (e ? reject(e) : resolve(r)),
+    );
   });
 }
 
@@ -35,9 +40,22 @@ async function enrollAndStart(agentId: string, runId: string): Promise<void> {
 
 function sample(runId: string, metric: string): Sample {
   return {
-    id: `${runId}:cpu.int32:${metric}`, benchmarkId: 'cpu.int32', metric, unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 10, trials: [10, 10, 10], trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: metric === 'a', clocksource: 'tsc',
-    durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
+    id: `${runId}:cpu.int32:${metric}`,
+    benchmarkId: 'cpu.int32',
+    metric,
+    unit: 'Mops/s',
+    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+    value: 10,
+    trials: [10, 10, 10],
+    trialCount: 3,
+    rsd: 0,
+    stealFraction: 0,
+    parameters: {},
+    primary: metric === 'a',
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: Date.now(),
+    flags: [],
   };
 }
 
@@ -64,7 +82,9 @@ test('/metrics is valid Prometheus text with samples, runs, agents and latencies
 
 test('the standard health service answers SERVING for the whole server and each service', async () => {
   const Health = makeGenericClientConstructor(healthService, 'Health');
-  const client = new Health(h.collector.grpcAddress, credentials.createInsecure()) as unknown as Record<string, (...args: unknown[]) => unknown> & { close(): void };
+  const client = new Health(h.collector.grpcAddress, credentials.createInsecure()) as unknown as Record<string, (...args: unknown[]) => unknown> & {
+    close(): void;
+  };
   try {
     for (const name of ['', 'guestbench.v1.AgentService']) {
       const res = await new Promise<{ status: string }>((resolve, reject) =>
@@ -80,7 +100,16 @@ test('the standard health service answers SERVING for the whole server and each 
 test('server reflection lists the services and describes them without our .proto files', async () => {
   const protoFile = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
   const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true })) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Record<string, (...args: unknown[]) => unknown> & { close(): void } } } };
+    grpc: {
+      reflection: {
+        v1: {
+          ServerReflection: new (
+            addr: string,
+            creds: ReturnType<typeof credentials.createInsecure>,
+          ) => Record<string, (...args: unknown[]) => unknown> & { close(): void };
+        };
+      };
+    };
   };
   const client = new pkg.grpc.reflection.v1.ServerReflection(h.collector.grpcAddress, credentials.createInsecure());
   try {
@@ -106,7 +135,8 @@ test('server reflection lists the services and describes them without our .proto
 test("an agent's log lines are stored with its run, served over HTTP and re-logged by the collector", async () => {
   await enrollAndStart('log-agent', 'log-run');
   await call('sendLogs', {
-    agentId: 'log-agent', runId: 'log-run',
+    agentId: 'log-agent',
+    runId: 'log-run',
     lines: [{ timeMs: 1234, level: 'warn', message: 'disk is slow', fieldsJson: '{"benchmark":"disk.fsync"}' }],
   });
   const res = await fetch(`${h.collector.httpUrl}/api/v1/runs/log-run/logs`);
@@ -116,7 +146,9 @@ test("an agent's log lines are stored with its run, served over HTTP and re-logg
   await call('endRun', { runId: 'log-run', status: 2, error: '', sampleCount: 0, endedAtMs: Date.now(), failedBenchmarks: [] });
   const relogged = h.logs.find((l) => l['msg'] === 'disk is slow');
   expect(relogged).toMatchObject({ agentId: 'log-agent', runId: 'log-run', agentFields: { benchmark: 'disk.fsync' }, level: 40 });
-  await expect(call('sendLogs', { agentId: 'log-agent', runId: 'log-run', lines: [{ timeMs: 1, level: 'loud', message: '', fieldsJson: '' }] })).rejects.toMatchObject({
+  await expect(
+    call('sendLogs', { agentId: 'log-agent', runId: 'log-run', lines: [{ timeMs: 1, level: 'loud', message: '', fieldsJson: '' }] }),
+  ).rejects.toMatchObject({
     details: expect.stringMatching(/lines\[0\]\.level: one of trace/),
   });
 });
@@ -135,21 +167,49 @@ test('a job goes to a connected daemon agent, which runs it and reports; job sho
   expect(none.code).toBe(1);
   expect(none.stderr).toMatch(/no connected, idle agent in daemon mode for platform xen/);
 
-  const daemon = spawn(process.execPath, [AGENT_CLI, 'daemon', '--collector', h.collector.grpcAddress, '--platform', 'native', '--agent-id', 'daemon-agent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(process.execPath, [AGENT_CLI, 'daemon', '--collector', h.collector.grpcAddress, '--platform', 'native', '--agent-id', 'daemon-agent'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let daemonLog = '';
   daemon.stderr.on('data', (d: Buffer) => (daemonLog += d.toString('utf8')));
   try {
-    await waitFor('the daemon to wait for jobs', () => (h.logs.some((l) => l['agentId'] === 'daemon-agent' && l['event'] === 'agent-enrolled') ? true : undefined), 20_000);
-    const created = await waitFor('job create to find the daemon', async () => {
-      const r = await runCli(COLLECTOR_CLI, ['job', 'create', '--platform', 'native', '--profile', 'smoke', '--label', 'from-job', '--collector', h.collector.grpcAddress, '--json']);
-      return r.code === 0 ? (JSON.parse(r.stdout) as { job: { id: string }; assignments: { agentId: string }[] }) : undefined;
-    }, 20_000, 200);
+    await waitFor(
+      'the daemon to wait for jobs',
+      () => (h.logs.some((l) => l['agentId'] === 'daemon-agent' && l['event'] === 'agent-enrolled') ? true : undefined),
+      20_000,
+    );
+    const created = await waitFor(
+      'job create to find the daemon',
+      async () => {
+        const r = await runCli(COLLECTOR_CLI, [
+          'job',
+          'create',
+          '--platform',
+          'native',
+          '--profile',
+          'smoke',
+          '--label',
+          'from-job',
+          '--collector',
+          h.collector.grpcAddress,
+          '--json',
+        ]);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { job: { id: string }; assignments: { agentId: string }[] }) : undefined;
+      },
+      20_000,
+      200,
+    );
     expect(created.assignments.map((a) => a.agentId)).toEqual(['daemon-agent']);
-    const done = await waitFor('the job to finish', async () => {
-      const r = await runCli(COLLECTOR_CLI, ['job', 'show', created.job.id, '--collector', h.collector.grpcAddress, '--json']);
-      const info = JSON.parse(r.stdout) as { state: string; assignments: { state: string; runId: string; samples: number }[] };
-      return info.state === 'done' ? info : undefined;
-    }, 90_000, 500);
+    const done = await waitFor(
+      'the job to finish',
+      async () => {
+        const r = await runCli(COLLECTOR_CLI, ['job', 'show', created.job.id, '--collector', h.collector.grpcAddress, '--json']);
+        const info = JSON.parse(r.stdout) as { state: string; assignments: { state: string; runId: string; samples: number }[] };
+        return info.state === 'done' ? info : undefined;
+      },
+      90_000,
+      500,
+    );
     expect(done.assignments[0]!.state).toBe('completed');
     expect(done.assignments[0]!.samples).toBe(smokeMetricCount());
     const run = await h.collector.store.getRun(done.assignments[0]!.runId);
@@ -158,11 +218,16 @@ test('a job goes to a connected daemon agent, which runs it and reports; job sho
     expect(text.stdout).toContain(created.job.id);
     // the daemon's own log lines reached the collector with the run
     // (forwarded in batches, so the last one may still be on its way)
-    const messages = await waitFor('the run-ended line to be forwarded', async () => {
-      const logs = (await (await fetch(`${h.collector.httpUrl}/api/v1/runs/${run!.id}/logs`)).json()) as { lines: { message: string }[] };
-      const m = logs.lines.map((l) => l.message);
-      return m.includes('run ended') ? m : undefined;
-    }, 10_000, 200);
+    const messages = await waitFor(
+      'the run-ended line to be forwarded',
+      async () => {
+        const logs = (await (await fetch(`${h.collector.httpUrl}/api/v1/runs/${run!.id}/logs`)).json()) as { lines: { message: string }[] };
+        const m = logs.lines.map((l) => l.message);
+        return m.includes('run ended') ? m : undefined;
+      },
+      10_000,
+      200,
+    );
     expect(messages).toEqual(expect.arrayContaining(['run started', 'benchmark started', 'run ended']));
   } finally {
     const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
@@ -173,25 +238,65 @@ test('a job goes to a connected daemon agent, which runs it and reports; job sho
 }, 150_000);
 
 test('a job narrowed by --only and changed by --set: the agent runs just that, the run records it, the override is a sample parameter', async () => {
-  const daemon = spawn(process.execPath, [AGENT_CLI, 'daemon', '--collector', h.collector.grpcAddress, '--platform', 'native', '--agent-id', 'narrow-agent', '--state-dir', path.join(h.dir, 'narrow-state')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(
+    process.execPath,
+    [
+      AGENT_CLI,
+      'daemon',
+      '--collector',
+      h.collector.grpcAddress,
+      '--platform',
+      'native',
+      '--agent-id',
+      'narrow-agent',
+      '--state-dir',
+      path.join(h.dir, 'narrow-state'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   daemon.stderr!.resume();
   try {
-    const created = await waitFor('job create to find the daemon', async () => {
-      const r = await runCli(COLLECTOR_CLI, [
-        'job', 'create', '--platform', 'native', '--profile', 'smoke', '--only', 'sys.clock,mem.latency', '--set', 'mem.latency.workingSetMiB=8', '--collector', h.collector.grpcAddress, '--json',
-      ]);
-      return r.code === 0 ? (JSON.parse(r.stdout) as { job: { id: string; profile: string }; assignments: { agentId: string }[] }) : undefined;
-    }, 30_000, 200);
+    const created = await waitFor(
+      'job create to find the daemon',
+      async () => {
+        const r = await runCli(COLLECTOR_CLI, [
+          'job',
+          'create',
+          '--platform',
+          'native',
+          '--profile',
+          'smoke',
+          '--only',
+          'sys.clock,mem.latency',
+          '--set',
+          'mem.latency.workingSetMiB=8',
+          '--collector',
+          h.collector.grpcAddress,
+          '--json',
+        ]);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { job: { id: string; profile: string }; assignments: { agentId: string }[] }) : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(created.job.profile).toBe('smoke only=sys.clock,mem.latency set=mem.latency.workingSetMiB=8');
     expect(created.assignments.map((a) => a.agentId)).toEqual(['narrow-agent']);
-    const done = await waitFor('the narrowed job to finish', async () => {
-      const r = await runCli(COLLECTOR_CLI, ['job', 'show', created.job.id, '--collector', h.collector.grpcAddress, '--json']);
-      const info = JSON.parse(r.stdout) as { state: string; assignments: { state: string; runId: string }[] };
-      return info.state === 'done' ? info : undefined;
-    }, 60_000, 300);
+    const done = await waitFor(
+      'the narrowed job to finish',
+      async () => {
+        const r = await runCli(COLLECTOR_CLI, ['job', 'show', created.job.id, '--collector', h.collector.grpcAddress, '--json']);
+        const info = JSON.parse(r.stdout) as { state: string; assignments: { state: string; runId: string }[] };
+        return info.state === 'done' ? info : undefined;
+      },
+      60_000,
+      300,
+    );
     expect(done.assignments[0]!.state).toBe('completed');
     const runId = done.assignments[0]!.runId;
-    expect(await h.collector.store.getRun(runId)).toMatchObject({ profile: 'smoke only=sys.clock,mem.latency set=mem.latency.workingSetMiB=8', status: 'completed' });
+    expect(await h.collector.store.getRun(runId)).toMatchObject({
+      profile: 'smoke only=sys.clock,mem.latency set=mem.latency.workingSetMiB=8',
+      status: 'completed',
+    });
     const samples = await h.collector.store.getSamples([runId]);
     expect([...new Set(samples.map((s) => s.benchmarkId))].sort()).toEqual(['mem.latency', 'sys.clock']);
     for (const s of samples.filter((x) => x.benchmarkId === 'mem.latency')) expect(s.parameters).toMatchObject({ workingSetMiB: '8' });

@@ -14,7 +14,10 @@ const buildImage = path.resolve(__dirname, '../../deploy/image/build-image.sh');
 
 /** build-image.sh's `elapsed` and `log` functions, as the script defines them. */
 function logFunctions(): string {
-  const lines = fs.readFileSync(buildImage, 'utf8').split('\n').filter((l) => /^(elapsed|log)\(\) \{/.test(l));
+  const lines = fs
+    .readFileSync(buildImage, 'utf8')
+    .split('\n')
+    .filter((l) => /^(elapsed|log)\(\) \{/.test(l));
   expect(lines).toHaveLength(2);
   return lines.join('\n');
 }
@@ -33,7 +36,11 @@ describe('the demo image build progress', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('reads the phase from the lines build-image.sh really prints', () => {
-    const stderr = execFileSync('bash', ['-c', `${logFunctions()}\nt_start=$(date +%s.%N)\nlog 'base root file system: building (debootstrap bookworm)' 2>&1`], { encoding: 'utf8' });
+    const stderr = execFileSync(
+      'bash',
+      ['-c', `${logFunctions()}\nt_start=$(date +%s.%N)\nlog 'base root file system: building (debootstrap bookworm)' 2>&1`],
+      { encoding: 'utf8' },
+    );
     expect(stderr).toMatch(/^build-image: \[\s*\d+\.\d+s\] base root file system: building \(debootstrap bookworm\)\n$/);
     expect(phaseOf(stderr.trim())).toBe('base root file system: building');
     expect(phaseOf('I: Retrieving InRelease')).toBeUndefined();

@@ -25,7 +25,12 @@ function agentClient(address: string): AgentServiceClient {
   return new AgentServiceClient(address, credentials.createInsecure());
 }
 
-function unary<T>(client: AgentServiceClient, method: 'enroll' | 'waitForJob' | 'heartbeat' | 'startRun' | 'endRun', req: unknown, deadlineMs = 30_000): Promise<T> {
+function unary<T>(
+  client: AgentServiceClient,
+  method: 'enroll' | 'waitForJob' | 'heartbeat' | 'startRun' | 'endRun',
+  req: unknown,
+  deadlineMs = 30_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const fn = client[method].bind(client) as (r: unknown, m: Metadata, o: { deadline: Date }, cb: (err: Error | null, res: T) => void) => void;
     fn(req, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
@@ -34,8 +39,25 @@ function unary<T>(client: AgentServiceClient, method: 'enroll' | 'waitForJob' | 
 
 async function enroll(client: AgentServiceClient, agentId: string, platform = 'kvm'): Promise<void> {
   await unary(client, 'enroll', {
-    agentId, hostname: agentId, declaredPlatform: platform, agentVersion: '0.1.0', detected: { platform, evidence: [] },
-    inventory: { hostname: agentId, cpuModel: 'test', cpus: 1, memoryBytes: 1, kernel: 'k', os: 'o', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: '', systemModel: '', nodeVersion: process.version },
+    agentId,
+    hostname: agentId,
+    declaredPlatform: platform,
+    agentVersion: '0.1.0',
+    detected: { platform, evidence: [] },
+    inventory: {
+      hostname: agentId,
+      cpuModel: 'test',
+      cpus: 1,
+      memoryBytes: 1,
+      kernel: 'k',
+      os: 'o',
+      arch: 'x64',
+      clocksource: 'tsc',
+      cpuFlags: '',
+      systemVendor: '',
+      systemModel: '',
+      nodeVersion: process.version,
+    },
   });
 }
 
@@ -108,7 +130,9 @@ describePg('two collectors on one PostgreSQL', () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ collector_id: string; takes_jobs: boolean }>('SELECT collector_id, takes_jobs FROM agent_presence WHERE agent_id = $1', [agentId]);
+      const { rows } = await c.query<{ collector_id: string; takes_jobs: boolean }>('SELECT collector_id, takes_jobs FROM agent_presence WHERE agent_id = $1', [
+        agentId,
+      ]);
       return rows[0];
     } finally {
       await c.end();
@@ -121,10 +145,15 @@ describePg('two collectors on one PostgreSQL', () => {
     const agent = client(a.grpc);
     await enroll(agent, 'fleet-agent-1');
     const waiting = waitForJob(agent, 'fleet-agent-1', 30_000);
-    await waitFor('the agent to be present, waiting on A', async () => {
-      const p = await presenceOf('fleet-agent-1');
-      return p?.collector_id === 'A' && p.takes_jobs ? p : undefined;
-    }, 10_000, 50);
+    await waitFor(
+      'the agent to be present, waiting on A',
+      async () => {
+        const p = await presenceOf('fleet-agent-1');
+        return p?.collector_id === 'A' && p.takes_jobs ? p : undefined;
+      },
+      10_000,
+      50,
+    );
 
     const created = await createJob(b.grpc);
     expect(created.assignments.map((x) => x.agentId)).toEqual(['fleet-agent-1']);
@@ -135,7 +164,10 @@ describePg('two collectors on one PostgreSQL', () => {
     const onB = await showJob(b.grpc, created.job.id);
     expect(onA).toEqual(onB);
     expect(onA.assignments).toEqual([expect.objectContaining({ agentId: 'fleet-agent-1', state: 'taken' })]);
-    const apiA = (await (await fetch(`${a.http}/api/v1/jobs/${created.job.id}`)).json()) as { job: { id: string }; assignments: { agentId: string; state: string }[] };
+    const apiA = (await (await fetch(`${a.http}/api/v1/jobs/${created.job.id}`)).json()) as {
+      job: { id: string };
+      assignments: { agentId: string; state: string }[];
+    };
     const apiB = (await (await fetch(`${b.http}/api/v1/jobs/${created.job.id}`)).json()) as typeof apiA;
     expect(apiA).toEqual(apiB);
     expect(apiA.assignments.map((x) => [x.agentId, x.state])).toEqual([['fleet-agent-1', 'taken']]);
@@ -165,7 +197,15 @@ describePg('two collectors on one PostgreSQL', () => {
     expect(await presenceOf('fleet-agent-2')).toMatchObject({ collector_id: 'B' });
 
     // The agent starts the job's run; A comes back: it tells the same story, and the job is not handed out again.
-    await unary(onB, 'startRun', { runId: 'failover-run', agentId: 'fleet-agent-2', profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: created.job.id });
+    await unary(onB, 'startRun', {
+      runId: 'failover-run',
+      agentId: 'fleet-agent-2',
+      profile: 'smoke',
+      label: '',
+      agentVersion: '0.1.0',
+      startedAtMs: Date.now(),
+      jobId: created.job.id,
+    });
     a = await collector(portA, 'A');
     expect(await showJob(a.grpc, created.job.id)).toEqual(await showJob(b.grpc, created.job.id));
     const again = await waitForJob(client(a.grpc), 'fleet-agent-2', 300);
@@ -183,10 +223,26 @@ describePg('two collectors on one PostgreSQL', () => {
         sink.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString('utf8').split('\n')[0] ?? '') as { listening: string }).listening));
         sink.once('exit', () => reject(new Error('serve-net exited')));
       });
-      const agent = spawn(process.execPath, [
-        AGENT_CLI, 'run', '--collector', `${a.grpc},${b.grpc}`, '--profile', 'smoke', '--platform', 'native', '--agent-id', 'failover-agent',
-        '--state-dir', path.join(dir, 'state'), '--net-target', sinkAddress,
-      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const agent = spawn(
+        process.execPath,
+        [
+          AGENT_CLI,
+          'run',
+          '--collector',
+          `${a.grpc},${b.grpc}`,
+          '--profile',
+          'smoke',
+          '--platform',
+          'native',
+          '--agent-id',
+          'failover-agent',
+          '--state-dir',
+          path.join(dir, 'state'),
+          '--net-target',
+          sinkAddress,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       agent.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
       const exit = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
@@ -237,7 +293,15 @@ describePg('two collectors on one PostgreSQL', () => {
     const agent = client(a.grpc);
     await enroll(agent, 'fleet-agent-4', 'xen');
     await unary(agent, 'heartbeat', { agentId: 'fleet-agent-4', runId: '', takesJobs: true, guestMonotonicMs: 0 });
-    await unary(agent, 'startRun', { runId: 'busy-run', agentId: 'fleet-agent-4', profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
+    await unary(agent, 'startRun', {
+      runId: 'busy-run',
+      agentId: 'fleet-agent-4',
+      profile: 'smoke',
+      label: '',
+      agentVersion: '0.1.0',
+      startedAtMs: Date.now(),
+      jobId: '',
+    });
     const other = client(b.grpc);
     await enroll(other, 'fleet-agent-5', 'kvm');
 
@@ -249,7 +313,10 @@ describePg('two collectors on one PostgreSQL', () => {
     expect({ ...fleetA, collectorId: '' }).toEqual({ ...fleetB, collectorId: '' });
     expect(fleetA).toMatchObject({
       agents: { connected: 2, idle: 1, busy: 1, daemon: 1, byPlatform: { kvm: 1, xen: 1 } },
-      collectors: [{ id: 'A', agents: 1 }, { id: 'B', agents: 1 }],
+      collectors: [
+        { id: 'A', agents: 1 },
+        { id: 'B', agents: 1 },
+      ],
     });
     expect((fleetA['runs'] as { byStatus: Record<string, number> }).byStatus['running']).toBeGreaterThanOrEqual(1);
     const bad = await fetch(`${a.http}/api/v1/fleet?platform=kvm`);
@@ -262,7 +329,14 @@ describePg('two collectors on one PostgreSQL', () => {
     const refused = await runCli(COLLECTOR_CLI, ['job', 'create', '--platform', 'xen', '--profile', 'smoke', '--collector', b.grpc]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/no connected, idle agent in daemon mode for platform xen/);
-    await unary(agent, 'endRun', { runId: 'busy-run', status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 0, endedAtMs: Date.now(), failedBenchmarks: [] });
+    await unary(agent, 'endRun', {
+      runId: 'busy-run',
+      status: RunStatus.RUN_STATUS_COMPLETED,
+      error: '',
+      sampleCount: 0,
+      endedAtMs: Date.now(),
+      failedBenchmarks: [],
+    });
     expect((await createJob(b.grpc, 'xen')).assignments.map((x) => x.agentId)).toEqual(['fleet-agent-4']);
   }, 120_000);
 });
@@ -289,13 +363,18 @@ describe('two collectors on one SQLite file', () => {
     try {
       await enroll(agent, 'sqlite-agent');
       const waiting = waitForJob(agent, 'sqlite-agent', 20_000);
-      const created = await waitFor('job create on B to see the agent waiting on A', async () => {
-        try {
-          return await createJob(`127.0.0.1:${portB}`);
-        } catch {
-          return undefined;
-        }
-      }, 10_000, 100);
+      const created = await waitFor(
+        'job create on B to see the agent waiting on A',
+        async () => {
+          try {
+            return await createJob(`127.0.0.1:${portB}`);
+          } catch {
+            return undefined;
+          }
+        },
+        10_000,
+        100,
+      );
       expect((await waiting).job?.id).toBe(created.job.id);
     } finally {
       agent.close();

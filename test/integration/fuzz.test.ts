@@ -98,23 +98,96 @@ function grpcCall(method: string, payload: Buffer, badFrame = false): Promise<{ 
 }
 
 const sampleBase = {
-  id: `${RUN}:cpu.int32:throughput`, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-  value: 5, trials: [5, 5, 5], trialCount: 3, rsd: 0, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc',
-  durationSeconds: 1, finishedAtMs: 1, flags: [],
+  id: `${RUN}:cpu.int32:throughput`,
+  benchmarkId: 'cpu.int32',
+  metric: 'throughput',
+  unit: 'Mops/s',
+  direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+  value: 5,
+  trials: [5, 5, 5],
+  trialCount: 3,
+  rsd: 0,
+  stealFraction: 0,
+  parameters: { size: '1' },
+  primary: true,
+  clocksource: 'tsc',
+  durationSeconds: 1,
+  finishedAtMs: 1,
+  flags: [],
 };
 
 const CORPUS: readonly { path: string; bytes: () => Uint8Array }[] = [
-  { path: '/guestbench.v1.AgentService/Enroll', bytes: () => EnrollRequest.encode({ agentId: AGENT, hostname: 'h', declaredPlatform: 'kvm', agentVersion: '0.1.0', detected: { platform: 'kvm', evidence: [{ source: 's', value: 'v', suggests: 'kvm' }] }, inventory: undefined }).finish() },
-  { path: '/guestbench.v1.AgentService/StartRun', bytes: () => StartRunRequest.encode({ runId: `${RUN}-${int(3)}`, agentId: AGENT, profile: 'smoke', label: 'x', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' }).finish() },
-  { path: '/guestbench.v1.AgentService/SubmitSamples', bytes: () => SubmitSamplesRequest.encode({ runId: RUN, samples: [{ ...sampleBase, id: `${RUN}:m${int(1000)}`, value: pick([5, Number.NaN, Infinity, -1, 1e308]) }] }).finish() },
-  { path: '/guestbench.v1.AgentService/EndRun', bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2, failedBenchmarks: [] }).finish() },
-  { path: '/guestbench.v1.AgentService/Heartbeat', bytes: () => HeartbeatRequest.encode({ agentId: AGENT, runId: RUN, currentBenchmark: 'x', takesJobs: false, guestMonotonicMs: pick([0, 5, -1, Number.NaN, Infinity, 1e308]) }).finish() },
-  { path: '/guestbench.v1.AgentService/SendLogs', bytes: () => SendLogsRequest.encode({ agentId: AGENT, runId: RUN, lines: [{ timeMs: 1, level: pick(['info', 'loud']), message: 'm', fieldsJson: pick(['{}', '[', '{"a":1}']) }] }).finish() },
+  {
+    path: '/guestbench.v1.AgentService/Enroll',
+    bytes: () =>
+      EnrollRequest.encode({
+        agentId: AGENT,
+        hostname: 'h',
+        declaredPlatform: 'kvm',
+        agentVersion: '0.1.0',
+        detected: { platform: 'kvm', evidence: [{ source: 's', value: 'v', suggests: 'kvm' }] },
+        inventory: undefined,
+      }).finish(),
+  },
+  {
+    path: '/guestbench.v1.AgentService/StartRun',
+    bytes: () =>
+      StartRunRequest.encode({
+        runId: `${RUN}-${int(3)}`,
+        agentId: AGENT,
+        profile: 'smoke',
+        label: 'x',
+        agentVersion: '0.1.0',
+        startedAtMs: 1,
+        jobId: '',
+      }).finish(),
+  },
+  {
+    path: '/guestbench.v1.AgentService/SubmitSamples',
+    bytes: () =>
+      SubmitSamplesRequest.encode({
+        runId: RUN,
+        samples: [{ ...sampleBase, id: `${RUN}:m${int(1000)}`, value: pick([5, Number.NaN, Infinity, -1, 1e308]) }],
+      }).finish(),
+  },
+  {
+    path: '/guestbench.v1.AgentService/EndRun',
+    bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2, failedBenchmarks: [] }).finish(),
+  },
+  {
+    path: '/guestbench.v1.AgentService/Heartbeat',
+    bytes: () =>
+      HeartbeatRequest.encode({
+        agentId: AGENT,
+        runId: RUN,
+        currentBenchmark: 'x',
+        takesJobs: false,
+        guestMonotonicMs: pick([0, 5, -1, Number.NaN, Infinity, 1e308]),
+      }).finish(),
+  },
+  {
+    path: '/guestbench.v1.AgentService/SendLogs',
+    bytes: () =>
+      SendLogsRequest.encode({
+        agentId: AGENT,
+        runId: RUN,
+        lines: [{ timeMs: 1, level: pick(['info', 'loud']), message: 'm', fieldsJson: pick(['{}', '[', '{"a":1}']) }],
+      }).finish(),
+  },
   { path: '/guestbench.v1.AgentService/WaitForJob', bytes: () => WaitForJobRequest.encode({ agentId: AGENT, waitMs: pick([0, 1, 999_999]) }).finish() },
-  { path: '/guestbench.v1.JobService/CreateJob', bytes: () => CreateJobRequest.encode({ platform: pick(['kvm', 'bochs', '']), profile: pick(['smoke', 'huge']), label: '' }).finish() },
-  { path: '/guestbench.v1.QueryService/Compare', bytes: () => CompareRequest.encode({ baseline: pick(['native', '', '../x', 'a'.repeat(300)]), groups: ['kvm'] }).finish() },
+  {
+    path: '/guestbench.v1.JobService/CreateJob',
+    bytes: () => CreateJobRequest.encode({ platform: pick(['kvm', 'bochs', '']), profile: pick(['smoke', 'huge']), label: '' }).finish(),
+  },
+  {
+    path: '/guestbench.v1.QueryService/Compare',
+    bytes: () => CompareRequest.encode({ baseline: pick(['native', '', '../x', 'a'.repeat(300)]), groups: ['kvm'] }).finish(),
+  },
   { path: '/guestbench.v1.QueryService/GetRun', bytes: () => GetRunRequest.encode({ runId: pick([RUN, '', 'nope']) }).finish() },
-  { path: '/guestbench.v1.QueryService/ListRuns', bytes: () => ListRunsRequest.encode({ platform: '', label: '', hostname: '', limit: pick([0, 5, 99_999]) }).finish() },
+  {
+    path: '/guestbench.v1.QueryService/ListRuns',
+    bytes: () => ListRunsRequest.encode({ platform: '', label: '', hostname: '', limit: pick([0, 5, 99_999]) }).finish(),
+  },
 ];
 
 beforeAll(async () => {
@@ -123,7 +196,16 @@ beforeAll(async () => {
   session = http2.connect(`http://${h.collector.grpcAddress}`);
   // A valid agent and run, so mutated messages can reach deep into the handlers.
   expect((await grpcCall(CORPUS[0]!.path, Buffer.from(CORPUS[0]!.bytes()))).status).toBe(0);
-  expect((await grpcCall('/guestbench.v1.AgentService/StartRun', Buffer.from(StartRunRequest.encode({ runId: RUN, agentId: AGENT, profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' }).finish()))).status).toBe(0);
+  expect(
+    (
+      await grpcCall(
+        '/guestbench.v1.AgentService/StartRun',
+        Buffer.from(
+          StartRunRequest.encode({ runId: RUN, agentId: AGENT, profile: 'smoke', label: '', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' }).finish(),
+        ),
+      )
+    ).status,
+  ).toBe(0);
 });
 
 afterAll(async () => {
@@ -141,7 +223,11 @@ test(`gRPC: random and mutated payloads for ${SECONDS} s (seed ${seed})`, async 
     const base = entry.bytes();
     const payload = rand() < 0.15 ? Buffer.from(base) : mutate(base);
     const before = fingerprint();
-    const { status, message } = await grpcCall(rand() < 0.03 ? `/guestbench.v1.AgentService/${pick(['Nope', 'enroll', ''])}` : entry.path, payload, rand() < 0.03);
+    const { status, message } = await grpcCall(
+      rand() < 0.03 ? `/guestbench.v1.AgentService/${pick(['Nope', 'enroll', ''])}` : entry.path,
+      payload,
+      rand() < 0.03,
+    );
     n++;
     expect(typeof status).toBe('number'); // every call ends with a proper gRPC status
     seen.set(status!, (seen.get(status!) ?? 0) + 1);
@@ -161,12 +247,41 @@ test(`gRPC: random and mutated payloads for ${SECONDS} s (seed ${seed})`, async 
 test(`HTTP: random paths, queries and methods for ${SECONDS / 2} s (seed ${seed})`, async () => {
   rand = prng(seed + 1); // its own sequence, so a failure replays whatever the gRPC test did
   const deadline = Date.now() + (SECONDS / 2) * 1000;
-  const paths = ['/api/v1/runs', `/api/v1/runs/${RUN}`, `/api/v1/runs/${RUN}/logs`, '/api/v1/compare', '/api/v1/jobs', '/api/v1/report', '/', '/metrics', '/healthz', '/api/v1/runs/%ZZ', '/x'];
+  const paths = [
+    '/api/v1/runs',
+    `/api/v1/runs/${RUN}`,
+    `/api/v1/runs/${RUN}/logs`,
+    '/api/v1/compare',
+    '/api/v1/jobs',
+    '/api/v1/report',
+    '/',
+    '/metrics',
+    '/healthz',
+    '/api/v1/runs/%ZZ',
+    '/x',
+  ];
   const keys = ['baseline', 'groups', 'limit', 'status', 'platform', 'label', 'hostname', 'host', 'since', 'until', 'format', '', 'a[]'];
-  const values = ['native', 'kvm/virtio', '', '0', '-1', '1e9', 'NaN', '%00', '%E0%A4%A', '<script>', 'a'.repeat(5000), '2026-13-45', 'completed,lost', '../../etc/passwd'];
+  const values = [
+    'native',
+    'kvm/virtio',
+    '',
+    '0',
+    '-1',
+    '1e9',
+    'NaN',
+    '%00',
+    '%E0%A4%A',
+    '<script>',
+    'a'.repeat(5000),
+    '2026-13-45',
+    'completed,lost',
+    '../../etc/passwd',
+  ];
   let n = 0;
   while (Date.now() < deadline && n < 5000) {
-    const q = Array.from({ length: int(4) }, () => `${encodeURIComponent(pick(keys))}=${rand() < 0.5 ? encodeURIComponent(pick(values)) : pick(values)}`).join('&');
+    const q = Array.from({ length: int(4) }, () => `${encodeURIComponent(pick(keys))}=${rand() < 0.5 ? encodeURIComponent(pick(values)) : pick(values)}`).join(
+      '&',
+    );
     const url = `${h.collector.httpUrl}${pick(paths)}${q === '' ? '' : `?${q}`}`;
     const method = pick(['GET', 'GET', 'GET', 'HEAD', 'POST', 'DELETE', 'PUT']);
     const before = fingerprint();

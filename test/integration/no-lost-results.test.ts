@@ -60,7 +60,19 @@ test('collector killed with SIGKILL mid-run and restarted: acknowledged samples 
   collectors.push(first);
   // The network benchmarks need a sink that outlives the collector's own.
   const sink = await startServeNet();
-  const agent = startAgent(['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', path.join(dir, 'state'), '--net-target', sink.address]);
+  const agent = startAgent([
+    'run',
+    '--collector',
+    `127.0.0.1:${port}`,
+    '--profile',
+    'smoke',
+    '--platform',
+    'native',
+    '--state-dir',
+    path.join(dir, 'state'),
+    '--net-target',
+    sink.address,
+  ]);
   stopLater.push(sink.stop);
   await first.waitForEvent((e) => e['event'] === 'samples-stored', 60_000);
   await first.kill('SIGKILL');
@@ -74,7 +86,12 @@ test('collector killed with SIGKILL mid-run and restarted: acknowledged samples 
   const second = await startCollectorProcess(db, port);
   collectors.push(second);
   const code = await agent.exit;
-  expect(agent.stderr().split('\n').filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
+  expect(
+    agent
+      .stderr()
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l)),
+  ).toEqual([]);
   expect(code).toBe(0);
   await withStore(db, async (s) => {
     const runs = await s.listRuns();
@@ -95,7 +112,9 @@ test('agent killed with SIGKILL mid-run: its spooled samples arrive once after i
   const agent = startAgent(['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', state, '--offline']);
   const spoolFiles = (): string[] => {
     try {
-      return fs.readdirSync(path.join(state, 'spool')).flatMap((run) => fs.readdirSync(path.join(state, 'spool', run, 'samples')).filter((f) => f.endsWith('.pb')));
+      return fs
+        .readdirSync(path.join(state, 'spool'))
+        .flatMap((run) => fs.readdirSync(path.join(state, 'spool', run, 'samples')).filter((f) => f.endsWith('.pb')));
     } catch {
       return [];
     }
@@ -149,7 +168,17 @@ test('a proxy that keeps dropping connections: nothing lost, nothing duplicated'
     if (sockets.size > 0) dropped++;
   }, 250);
   try {
-    const res = await runCli(AGENT_CLI, ['run', '--collector', `127.0.0.1:${proxyPort}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', path.join(dir, 'state')]);
+    const res = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      `127.0.0.1:${proxyPort}`,
+      '--profile',
+      'smoke',
+      '--platform',
+      'native',
+      '--state-dir',
+      path.join(dir, 'state'),
+    ]);
     expect(res.code).toBe(0);
   } finally {
     clearInterval(chaos);

@@ -59,8 +59,10 @@ async function withStore<T>(fn: (store: SqliteStore) => Promise<T>): Promise<T> 
   }
 }
 
-const rejected = (method: string, code: string, more: (e: Record<string, unknown>) => boolean = () => true) => (e: Record<string, unknown>) =>
-  e['event'] === 'request-rejected' && e['method'] === method && e['code'] === code && typeof e['reason'] === 'string' && more(e);
+const rejected =
+  (method: string, code: string, more: (e: Record<string, unknown>) => boolean = () => true) =>
+  (e: Record<string, unknown>) =>
+    e['event'] === 'request-rejected' && e['method'] === method && e['code'] === code && typeof e['reason'] === 'string' && more(e);
 
 test('agent-id takeover: a second token cannot enroll a bound agent id; nothing changes; the pinned platform holds; only the operator moves the id', async () => {
   const owner = await createToken('owner', '--platform', 'kvm');
@@ -70,7 +72,8 @@ test('agent-id takeover: a second token cannot enroll a bound agent id; nothing 
 
   // The attacker's own, valid, not yet bound token claims the victim's id, declaring xen.
   await expect(call(c, 'enroll', enrollReq('victim', { hostname: 'evil', declaredPlatform: 'xen' }), attacker.token)).rejects.toMatchObject({
-    code: GrpcStatus.PERMISSION_DENIED, details: expect.stringMatching(/agent id victim belongs to another token; only an operator can move it/),
+    code: GrpcStatus.PERMISSION_DENIED,
+    details: expect.stringMatching(/agent id victim belongs to another token; only an operator can move it/),
   });
   await collector.waitForEvent(rejected('Enroll', 'PERMISSION_DENIED', (e) => e['agentId'] === 'victim'));
   // Nothing changed: the agent record, the attacker's token (still unbound).
@@ -78,10 +81,16 @@ test('agent-id takeover: a second token cannot enroll a bound agent id; nothing 
   expect((await listTokens()).find((t) => t.name === 'attacker')?.agentId).toBeUndefined();
 
   // Without the binding, nothing the victim owns is reachable either.
-  await expect(call(c, 'submitSamples', { runId: 'victim-run-1', samples: [sampleFor('victim-run-1')] }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-  await expect(call(c, 'endRun', { runId: 'victim-run-1', status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+  await expect(call(c, 'submitSamples', { runId: 'victim-run-1', samples: [sampleFor('victim-run-1')] }, attacker.token)).rejects.toMatchObject({
+    code: GrpcStatus.PERMISSION_DENIED,
+  });
+  await expect(
+    call(c, 'endRun', { runId: 'victim-run-1', status: 3, error: 'x', sampleCount: 0, endedAtMs: 1, failedBenchmarks: [] }, attacker.token),
+  ).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
   await expect(call(c, 'startRun', startReq('victim', 'attacker-run'), attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-  await expect(call(c, 'heartbeat', { agentId: 'victim', runId: 'victim-run-1', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, attacker.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+  await expect(
+    call(c, 'heartbeat', { agentId: 'victim', runId: 'victim-run-1', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 }, attacker.token),
+  ).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
   await withStore(async (s) => {
     expect(await s.getRun('victim-run-1')).toMatchObject({ status: 'running', sampleCount: 0, platform: 'kvm' });
     expect(await s.getRun('attacker-run')).toBeUndefined();
@@ -122,18 +131,27 @@ test('sample-id squatting: an id must be <its own run>:<benchmark>:<metric>; the
   const runs = (await (await fetch(`${httpUrl}/api/v1/runs`)).json()) as { runs: Array<{ id: string }> };
   expect(runs.runs.map((r) => r.id)).toContain('v-run');
   await expect(call(c, 'submitSamples', { runId: 's-run', samples: [sampleFor('v-run')] }, squatter.token)).rejects.toMatchObject({
-    code: GrpcStatus.INVALID_ARGUMENT, details: expect.stringMatching(/^samples\[0\]\.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, "s-run:cpu\.int32:throughput", got "v-run:cpu\.int32:throughput"/),
+    code: GrpcStatus.INVALID_ARGUMENT,
+    details: expect.stringMatching(
+      /^samples\[0\]\.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, "s-run:cpu\.int32:throughput", got "v-run:cpu\.int32:throughput"/,
+    ),
   });
   // An id of its own run that names another benchmark is refused too.
-  await expect(call(c, 'submitSamples', { runId: 's-run', samples: [sampleFor('s-run', { id: 's-run:cpu.int64:throughput' })] }, squatter.token)).rejects.toMatchObject({
-    code: GrpcStatus.INVALID_ARGUMENT, details: expect.stringMatching(/samples\[0\]\.id/),
+  await expect(
+    call(c, 'submitSamples', { runId: 's-run', samples: [sampleFor('s-run', { id: 's-run:cpu.int64:throughput' })] }, squatter.token),
+  ).rejects.toMatchObject({
+    code: GrpcStatus.INVALID_ARGUMENT,
+    details: expect.stringMatching(/samples\[0\]\.id/),
   });
   await collector.waitForEvent(rejected('SubmitSamples', 'INVALID_ARGUMENT', (e) => e['runId'] === 's-run'));
   const acked = await call<{ ackedSampleIds: string[] }>(c, 'submitSamples', { runId: 'v-run', samples: [sampleFor('v-run')] }, victim.token);
   expect(acked.ackedSampleIds).toEqual(['v-run:cpu.int32:throughput']);
   // The collector now remembers v-run's owner (group commit's fast path): still refused to another agent.
-  await expect(call(c, 'submitSamples', { runId: 'v-run', samples: [sampleFor('v-run', { id: 'v-run:cpu.int64:throughput', benchmarkId: 'cpu.int64' })] }, squatter.token)).rejects.toMatchObject({
-    code: GrpcStatus.PERMISSION_DENIED, details: 'run v-run belongs to another agent',
+  await expect(
+    call(c, 'submitSamples', { runId: 'v-run', samples: [sampleFor('v-run', { id: 'v-run:cpu.int64:throughput', benchmarkId: 'cpu.int64' })] }, squatter.token),
+  ).rejects.toMatchObject({
+    code: GrpcStatus.PERMISSION_DENIED,
+    details: 'run v-run belongs to another agent',
   });
   await withStore(async (s) => {
     expect((await s.getSamples(['v-run'])).map((x) => x.id)).toEqual(['v-run:cpu.int32:throughput']);
@@ -145,14 +163,31 @@ test("forged log lines: a guest's fields stay under agentFields; agentId and run
   const forger = await createToken('forger');
   await call(c, 'enroll', enrollReq('forger'), forger.token);
   await call(c, 'startRun', startReq('forger', 'f-run'), forger.token);
-  const forged = { event: 'run-ended', agentId: 'victim-2', runId: 'v-run', level: 60, component: 'agent-service', status: 'failed', msg: 'forged', time: 1, pid: 1 };
-  await call(c, 'sendLogs', { agentId: 'forger', runId: 'f-run', lines: [{ timeMs: 5, level: 'info', message: 'guest says hello', fieldsJson: JSON.stringify(forged) }] }, forger.token);
+  const forged = {
+    event: 'run-ended',
+    agentId: 'victim-2',
+    runId: 'v-run',
+    level: 60,
+    component: 'agent-service',
+    status: 'failed',
+    msg: 'forged',
+    time: 1,
+    pid: 1,
+  };
+  await call(
+    c,
+    'sendLogs',
+    { agentId: 'forger', runId: 'f-run', lines: [{ timeMs: 5, level: 'info', message: 'guest says hello', fieldsJson: JSON.stringify(forged) }] },
+    forger.token,
+  );
   const line = await collector.waitForEvent((e) => e['msg'] === 'guest says hello');
   expect(line).toMatchObject({ event: 'agent-log', component: 'agent', agentId: 'forger', runId: 'f-run', level: 30, agentTime: 5, agentFields: forged });
   const raw = collector.lines.find((l) => l.includes('guest says hello'))!;
   expect(duplicateKey(raw)).toBeUndefined();
   // Lines for another agent's run, or in another agent's name, are refused.
-  await expect(call(c, 'sendLogs', { agentId: 'forger', runId: 'v-run', lines: [] }, forger.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+  await expect(call(c, 'sendLogs', { agentId: 'forger', runId: 'v-run', lines: [] }, forger.token)).rejects.toMatchObject({
+    code: GrpcStatus.PERMISSION_DENIED,
+  });
   await expect(call(c, 'sendLogs', { agentId: 'victim-2', runId: '', lines: [] }, forger.token)).rejects.toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
   // No run-ended event came from the guest's words.
   expect(collector.events.filter((e) => e['event'] === 'run-ended' && e['runId'] === 'v-run')).toEqual([]);
@@ -166,7 +201,9 @@ test('refusals: one request-rejected event each; unknown token id and wrong secr
   const b = await call(c, 'enroll', enrollReq('probe'), wrongSecret).catch((e: unknown) => e as { code: number; details: string });
   expect(a).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
   expect(b).toEqual(a);
-  await expect(call(c, 'heartbeat', { agentId: 'probe', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 })).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+  await expect(call(c, 'heartbeat', { agentId: 'probe', runId: '', currentBenchmark: '', takesJobs: false, guestMonotonicMs: 0 })).rejects.toMatchObject({
+    code: GrpcStatus.UNAUTHENTICATED,
+  });
   await collector.waitForEvent(rejected('Heartbeat', 'UNAUTHENTICATED'));
   // The operator's log tells the two apart; the caller cannot.
   const probes = collector.events.filter(rejected('Enroll', 'UNAUTHENTICATED', (e) => e['agentId'] === 'probe'));

@@ -11,9 +11,13 @@ let agent: ProcessResult;
 
 beforeAll(async () => {
   h = await startHarness();
-  agent = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', `${h.dir}/state`], {
-    GUESTBENCH_TEST_IMPOSSIBLE_TRIAL: 'sys.syscall',
-  });
+  agent = await runCli(
+    AGENT_CLI,
+    ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', `${h.dir}/state`],
+    {
+      GUESTBENCH_TEST_IMPOSSIBLE_TRIAL: 'sys.syscall',
+    },
+  );
 }, 300_000);
 
 afterAll(async () => {

@@ -31,9 +31,13 @@ const names = (stderr: string): unknown[] => events(stderr).map((e) => e['event'
 
 test('a label the collector would refuse, from the environment, stops the agent before anything runs, naming the source', async () => {
   const state = path.join(h.dir, 'state-env');
-  const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', state], { GUESTBENCH_LABEL: 'lab 1' });
+  const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', state], {
+    GUESTBENCH_LABEL: 'lab 1',
+  });
   expect(res.code).toBe(1);
-  expect(res.stderr).toContain('guestbench-agent: label from environment GUESTBENCH_LABEL: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"');
+  expect(res.stderr).toContain(
+    'guestbench-agent: label from environment GUESTBENCH_LABEL: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"',
+  );
   expect(names(res.stderr)).not.toContain('benchmark-start');
   expect(fs.existsSync(path.join(state, 'spool'))).toBe(false);
   expect(await h.collector.store.listRuns()).toEqual([]);
@@ -43,13 +47,43 @@ test('a label the collector would refuse, from the environment, stops the agent 
 function spoolRun(stateDir: string, runId: string, label: string): void {
   const dir = path.join(stateDir, 'spool', runId);
   fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
-  const enroll: EnrollRequest = { agentId: 'older-agent', hostname: 'older', declaredPlatform: 'native', detected: { platform: 'native', evidence: [] }, inventory: undefined, agentVersion: '0.0.9' };
+  const enroll: EnrollRequest = {
+    agentId: 'older-agent',
+    hostname: 'older',
+    declaredPlatform: 'native',
+    detected: { platform: 'native', evidence: [] },
+    inventory: undefined,
+    agentVersion: '0.0.9',
+  };
   const start: StartRunRequest = { runId, agentId: 'older-agent', profile: 'smoke', label, agentVersion: '0.0.9', startedAtMs: Date.now(), jobId: '' };
   const end: EndRunRequest = { runId, status: RunStatus.RUN_STATUS_COMPLETED, error: '', sampleCount: 1, endedAtMs: Date.now(), failedBenchmarks: [] };
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ agentId: 'older-agent', pid: 0, enroll: EnrollRequest.toJSON(enroll), start: StartRunRequest.toJSON(start), end: EndRunRequest.toJSON(end) }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      agentId: 'older-agent',
+      pid: 0,
+      enroll: EnrollRequest.toJSON(enroll),
+      start: StartRunRequest.toJSON(start),
+      end: EndRunRequest.toJSON(end),
+    }),
+  );
   const sample: Sample = {
-    id: sampleId(runId, 'cpu.int32', 'ops'), benchmarkId: 'cpu.int32', metric: 'ops', unit: 'ops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 2, trials: [1, 2, 3], trialCount: 3, rsd: 0.4, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: Date.now(), flags: [],
+    id: sampleId(runId, 'cpu.int32', 'ops'),
+    benchmarkId: 'cpu.int32',
+    metric: 'ops',
+    unit: 'ops/s',
+    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+    value: 2,
+    trials: [1, 2, 3],
+    trialCount: 3,
+    rsd: 0.4,
+    stealFraction: 0,
+    parameters: {},
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: Date.now(),
+    flags: [],
   };
   fs.writeFileSync(path.join(dir, 'samples', `${Buffer.from(sample.id).toString('base64url')}.pb`), Sample.encode(sample).finish());
 }
@@ -62,7 +96,9 @@ test('a spooled run the collector refuses is set aside with its reason, the othe
 
   const run = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', 'smoke', '--platform', 'native', '--state-dir', state]);
   expect(run.code).toBe(1);
-  expect(run.stderr).toMatch(/guestbench-agent: StartRun to 127\.0\.0\.1:\d+ failed: label: expected 1 to 64 letters, digits and \. _ - = \(no spaces, slashes or commas\), got "lab 1" \(or empty\)/);
+  expect(run.stderr).toMatch(
+    /guestbench-agent: StartRun to 127\.0\.0\.1:\d+ failed: label: expected 1 to 64 letters, digits and \. _ - = \(no spaces, slashes or commas\), got "lab 1" \(or empty\)/,
+  );
   expect(names(run.stderr)).toContain('spool-run-refused');
   expect(names(run.stderr)).not.toContain('benchmark-start');
   expect(names(run.stderr)).not.toContain('spool-not-delivered');
@@ -86,15 +122,20 @@ test('INVALID_ARGUMENT at enrollment stops the agent at once with the collector\
   const refuse = (_call: unknown, callback: (err: Partial<ServiceError>) => void): void => {
     callback({ code: GrpcStatus.INVALID_ARGUMENT, details: 'hostname: at most 8 characters in this collector' });
   };
-  const unimplemented = (_call: unknown, callback: (err: Partial<ServiceError>) => void): void => callback({ code: GrpcStatus.UNIMPLEMENTED, details: 'not here' });
+  const unimplemented = (_call: unknown, callback: (err: Partial<ServiceError>) => void): void =>
+    callback({ code: GrpcStatus.UNIMPLEMENTED, details: 'not here' });
   server.addService(AgentServiceService, Object.fromEntries(Object.keys(AgentServiceService).map((m) => [m, m === 'enroll' ? refuse : unimplemented])));
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   try {
     const state = path.join(h.dir, 'state-strict');
     const res = await runCli(AGENT_CLI, ['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', state]);
     expect(res.code).toBe(1);
     // The check before the run enrolls: the refusal stops the agent before anything is spooled.
-    expect(res.stderr).toContain(`guestbench-agent: run: the collector at 127.0.0.1:${port} refused this agent's request: hostname: at most 8 characters in this collector; nothing ran`);
+    expect(res.stderr).toContain(
+      `guestbench-agent: run: the collector at 127.0.0.1:${port} refused this agent's request: hostname: at most 8 characters in this collector; nothing ran`,
+    );
     expect(res.stderr).not.toMatch(/could not be reached|unreachable/);
     expect(names(res.stderr)).not.toContain('collector-unreachable');
     expect(names(res.stderr)).not.toContain('delivery-retry');

@@ -52,7 +52,11 @@ describe('the report over HTTP', () => {
     expect(res.status).toBe(200);
     const data = (await res.json()) as ReportData;
     expect(data.comparison.groups.map((g) => g.key)).toEqual(['native', 'kvm', 'xen']);
-    expect(data.stability.map((s) => [s.key, s.byStatus.lost])).toEqual([['native', 0], ['kvm', 0], ['xen', 1]]);
+    expect(data.stability.map((s) => [s.key, s.byStatus.lost])).toEqual([
+      ['native', 0],
+      ['kvm', 0],
+      ['xen', 1],
+    ]);
     // Only runs on metal01 (the native host): no guest group is left.
     const onHost = (await (await fetch(`${h.collector.httpUrl}/api/v1/report?host=metal01`)).json()) as ReportData;
     expect(onHost.comparison.groups.map((g) => g.key)).toEqual(['native']);
@@ -93,7 +97,12 @@ describe('the report from the command line', () => {
     const md = await runCli(COLLECTOR_CLI, ['report', '--url', h.collector.httpUrl, '--format', 'md', '--platform', 'kvm']);
     expect(md.code).toBe(0);
     expect(md.stdout).toMatch(/^# guestbench report/);
-    expect(md.stdout).toContain(`| kvm | 3 | ${expected.groups.find((g) => g.key === 'kvm')!.categories.find((c) => c.category === 'cpu')!.geomean!.toFixed(3)}`);
+    expect(md.stdout).toContain(
+      `| kvm | 3 | ${expected.groups
+        .find((g) => g.key === 'kvm')!
+        .categories.find((c) => c.category === 'cpu')!
+        .geomean!.toFixed(3)}`,
+    );
     const bad = await runCli(COLLECTOR_CLI, ['report', '--url', h.collector.httpUrl, '--since', 'tomorrow']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--since: expected an ISO date/);

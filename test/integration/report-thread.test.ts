@@ -95,10 +95,35 @@ test('a run whose benchmarks finish close together sends their samples in fewer 
   const h = await startHarness();
   try {
     // Ten benchmarks of about a tenth of a second each.
-    const benchmarks = ['cpu.int32', 'cpu.int64', 'cpu.float32', 'cpu.float64', 'cpu.math', 'cpu.memory', 'cpu.arrays', 'cpu.calls', 'sys.clock', 'sys.syscall'];
+    const benchmarks = [
+      'cpu.int32',
+      'cpu.int64',
+      'cpu.float32',
+      'cpu.float64',
+      'cpu.math',
+      'cpu.memory',
+      'cpu.arrays',
+      'cpu.calls',
+      'sys.clock',
+      'sys.syscall',
+    ];
     const profile = path.join(dir, 'fast.json');
-    fs.writeFileSync(profile, JSON.stringify({ warmupSeconds: 0.005, trialSeconds: 0.005, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks }));
-    const res = await runCli(AGENT_CLI, ['run', '--collector', h.collector.grpcAddress, '--profile', profile, '--platform', 'native', '--state-dir', path.join(dir, 'state'), '--json']);
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({ warmupSeconds: 0.005, trialSeconds: 0.005, minTrials: 3, maxTrials: 3, rsdThreshold: 0.5, budgetSeconds: 1, benchmarks }),
+    );
+    const res = await runCli(AGENT_CLI, [
+      'run',
+      '--collector',
+      h.collector.grpcAddress,
+      '--profile',
+      profile,
+      '--platform',
+      'native',
+      '--state-dir',
+      path.join(dir, 'state'),
+      '--json',
+    ]);
     expect([res.code, res.stderr.split('\n').filter((l) => /"level":(40|50|60)/.test(l)), res.stderr.slice(-3000)]).toEqual([0, [], res.stderr.slice(-3000)]);
     const result = JSON.parse(res.stdout) as { runId: string; samples: number; acked: number };
     expect(result.acked).toBe(result.samples);

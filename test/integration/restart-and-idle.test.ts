@@ -56,7 +56,17 @@ test('collector restarted mid-run with its net sink on another port: the agent a
   // A sink on a free port, so it moves on restart: the agent must learn the new address.
   const first = await startCollectorProcess(db, port, ['--net-sink', '127.0.0.1:0']);
   collectors.push(first);
-  const agent = runCli(AGENT_CLI, ['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--platform', 'native', '--state-dir', path.join(dir, 'state')]);
+  const agent = runCli(AGENT_CLI, [
+    'run',
+    '--collector',
+    `127.0.0.1:${port}`,
+    '--profile',
+    'smoke',
+    '--platform',
+    'native',
+    '--state-dir',
+    path.join(dir, 'state'),
+  ]);
   await first.waitForEvent((e) => e['event'] === 'run-started', 60_000);
   await first.kill('SIGKILL');
   const second = await startCollectorProcess(db, port, ['--net-sink', '127.0.0.1:0']);
@@ -66,7 +76,10 @@ test('collector restarted mid-run with its net sink on another port: the agent a
   const res = await agent;
   // No network benchmark may fail. (Others can, for their own reasons on a busy machine; then
   // the run says which, and only those.)
-  const failed = res.stderr.split('\n').filter((l) => l.includes('"event":"benchmark-failed"')).map((l) => (JSON.parse(l) as { benchmark: string }).benchmark);
+  const failed = res.stderr
+    .split('\n')
+    .filter((l) => l.includes('"event":"benchmark-failed"'))
+    .map((l) => (JSON.parse(l) as { benchmark: string }).benchmark);
   expect(failed.filter((id) => id.startsWith('net.'))).toEqual([]);
   await withStore(db, async (s) => {
     const runs = await s.listRuns();
@@ -90,7 +103,19 @@ test('an enrollment refused for a missing token leaves no run behind to be deliv
   const collector = await startCollectorProcess(db, port, [], { auth: 'tokens' });
   collectors.push(collector);
   const state = path.join(dir, 'state');
-  const refused = await runCli(AGENT_CLI, ['run', '--collector', `127.0.0.1:${port}`, '--profile', 'smoke', '--agent-id', 'ghostless', '--deliver-timeout', '0', '--state-dir', state]);
+  const refused = await runCli(AGENT_CLI, [
+    'run',
+    '--collector',
+    `127.0.0.1:${port}`,
+    '--profile',
+    'smoke',
+    '--agent-id',
+    'ghostless',
+    '--deliver-timeout',
+    '0',
+    '--state-dir',
+    state,
+  ]);
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toMatch(/no token/);
   const created = await runCli(COLLECTOR_CLI, ['token', 'create', '--db', db, '--name', 'late']);
@@ -129,7 +154,9 @@ test('silent connections, with or without the HTTP/2 preface, are closed at the 
     // Closed by the collector, not by this test: nothing here ends them.
     expect(Math.max(...times)).toBeLessThan(20 * idleMs);
     await expect(call(live, 'heartbeat', { agentId: 'live', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 })).resolves.toEqual({});
-    await expect(call(live, 'heartbeat', { agentId: '', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 })).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT });
+    await expect(call(live, 'heartbeat', { agentId: '', runId: '', currentBenchmark: '', takesJobs: true, guestMonotonicMs: 0 })).rejects.toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+    });
   } finally {
     for (const s of sockets) s.destroy();
     live.close();

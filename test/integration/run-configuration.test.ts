@@ -18,8 +18,23 @@ const GROUPS = [
 
 function sample(runId: string, benchmarkId: string, trials: number[]): SampleRecord {
   return {
-    id: `${runId}:${benchmarkId}`, runId, benchmarkId, metric: 'iops', unit: 'IO/s', direction: 'higher', value: trials[0]!, trials, trialCount: trials.length,
-    rsd: 0.01, stealFraction: 0, parameters: { block: '4096' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
+    id: `${runId}:${benchmarkId}`,
+    runId,
+    benchmarkId,
+    metric: 'iops',
+    unit: 'IO/s',
+    direction: 'higher',
+    value: trials[0]!,
+    trials,
+    trialCount: trials.length,
+    rsd: 0.01,
+    stealFraction: 0,
+    parameters: { block: '4096' },
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: 1,
+    flags: [],
   };
 }
 
@@ -33,9 +48,28 @@ beforeAll(async () => {
   agentToken = ag.token;
   const store = h.collector.store;
   await store.upsertAgent({
-    id: 'guest-1', hostname: 'guest', declaredPlatform: '', detectedPlatform: 'qemu', platform: 'qemu', evidence: [],
-    inventory: { hostname: 'guest', cpuModel: 'QEMU', cpus: 2, memoryBytes: 2 ** 30, kernel: 'k', os: 'debian', arch: 'x64', clocksource: 'tsc', cpuFlags: '', systemVendor: 'QEMU', systemModel: '', nodeVersion: '20' },
-    agentVersion: '0.1.0', enrolledAtMs: 1,
+    id: 'guest-1',
+    hostname: 'guest',
+    declaredPlatform: '',
+    detectedPlatform: 'qemu',
+    platform: 'qemu',
+    evidence: [],
+    inventory: {
+      hostname: 'guest',
+      cpuModel: 'QEMU',
+      cpus: 2,
+      memoryBytes: 2 ** 30,
+      kernel: 'k',
+      os: 'debian',
+      arch: 'x64',
+      clocksource: 'tsc',
+      cpuFlags: '',
+      systemVendor: 'QEMU',
+      systemModel: '',
+      nodeVersion: '20',
+    },
+    agentVersion: '0.1.0',
+    enrolledAtMs: 1,
   });
   let t = 1000;
   for (const g of GROUPS) {
@@ -54,10 +88,16 @@ async function recordAll(client: CollectorClient): Promise<string[]> {
   const groups: string[] = [];
   for (const g of GROUPS) {
     for (const rep of [1, 2]) {
-      groups.push(await client.recordRunConfiguration({
-        runId: `run-${g.disk}-${g.nic}-${rep}`, settings: { disk_bus: g.disk, nic: g.nic, cpu_model: 'maximum', machine: 'q35' },
-        hostKernel: '6.1.0-57-cloud-amd64', qemuVersion: '7.2.22', libvirtVersion: '9.0.0', accelerator: 'tcg',
-      }));
+      groups.push(
+        await client.recordRunConfiguration({
+          runId: `run-${g.disk}-${g.nic}-${rep}`,
+          settings: { disk_bus: g.disk, nic: g.nic, cpu_model: 'maximum', machine: 'q35' },
+          hostKernel: '6.1.0-57-cloud-amd64',
+          qemuVersion: '7.2.22',
+          libvirtVersion: '9.0.0',
+          accelerator: 'tcg',
+        }),
+      );
     }
   }
   return groups;
@@ -84,7 +124,7 @@ test('only an operator token may record a configuration; bad input is refused an
   }
 });
 
-test('recorded configurations name each group and give each setting\'s effect with everything else equal', async () => {
+test("recorded configurations name each group and give each setting's effect with everything else equal", async () => {
   const op = new CollectorClient(h.collector.grpcAddress, operator);
   try {
     const groups = await recordAll(op);
@@ -98,7 +138,10 @@ test('recorded configurations name each group and give each setting\'s effect wi
   expect(view.groups.every((g) => g.configuredRuns === 2 && g.runs === 2 && !g.mixed && g.accelerator === 'tcg' && g.qemuVersion === '7.2.22')).toBe(true);
   const disk = view.effects.filter((e) => e.setting === 'disk_bus');
   // once per value of the other setting: with nic=virtio and with nic=e1000
-  expect(disk.map((e) => [e.value, e.reference, e.others['nic']])).toEqual([['sata', 'virtio-blk', 'e1000'], ['sata', 'virtio-blk', 'virtio']]);
+  expect(disk.map((e) => [e.value, e.reference, e.others['nic']])).toEqual([
+    ['sata', 'virtio-blk', 'e1000'],
+    ['sata', 'virtio-blk', 'virtio'],
+  ]);
   for (const e of disk) {
     expect(e.ratio).toBeCloseTo(0.42, 6);
     expect(e.ciLow!).toBeLessThan(0.42);
@@ -111,14 +154,18 @@ test('recorded configurations name each group and give each setting\'s effect wi
   for (const e of nic) expect(e.ratio).toBeCloseTo(1, 6);
 
   const text = await (await fetch(`${h.collector.httpUrl}/api/v1/configurations?format=text`)).text();
-  expect(text).toMatch(/disk bus sata vs virtio-blk on disk\.rand_read_4k \{"block":"4096"\}: ×0\.42 \(0\.\d\d–0\.\d\d\) {2}\[cpu_model=maximum,machine=q35,nic=e1000\]/);
+  expect(text).toMatch(
+    /disk bus sata vs virtio-blk on disk\.rand_read_4k \{"block":"4096"\}: ×0\.42 \(0\.\d\d–0\.\d\d\) {2}\[cpu_model=maximum,machine=q35,nic=e1000\]/,
+  );
   const bad = await fetch(`${h.collector.httpUrl}/api/v1/configurations?colour=red`);
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toMatch(/unknown query parameter "colour"/);
 
   // the report shows the configuration beside each group, and the effects
   const report = await (await fetch(`${h.collector.httpUrl}/report.txt`)).text();
-  expect(report).toMatch(/qemu\/disk-sata\.nic-e1000: cpu_model=maximum disk_bus=sata machine=q35 nic=e1000; tcg, kernel 6\.1\.0-57-cloud-amd64, QEMU 7\.2\.22, libvirt 9\.0\.0; 2\/2 runs recorded/);
+  expect(report).toMatch(
+    /qemu\/disk-sata\.nic-e1000: cpu_model=maximum disk_bus=sata machine=q35 nic=e1000; tcg, kernel 6\.1\.0-57-cloud-amd64, QEMU 7\.2\.22, libvirt 9\.0\.0; 2\/2 runs recorded/,
+  );
   const html = await (await fetch(`${h.collector.httpUrl}/`)).text();
   expect(html).toContain('<tr data-config-group="qemu/disk-sata.nic-e1000">');
   expect(html).toMatch(/<li data-setting="disk_bus">disk bus sata vs virtio-blk on disk\.rand_read_4k/);

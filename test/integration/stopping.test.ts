@@ -23,10 +23,17 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function startDaemon(grpcPort: number, agentId: string): { exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void; events: () => Record<string, unknown>[] } {
-  const child = spawn(process.execPath, [AGENT_CLI, 'daemon', '--collector', `127.0.0.1:${grpcPort}`, '--platform', 'native', '--agent-id', agentId, '--state-dir', path.join(dir, 'state')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+function startDaemon(
+  grpcPort: number,
+  agentId: string,
+): { exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void; events: () => Record<string, unknown>[] } {
+  const child = spawn(
+    process.execPath,
+    [AGENT_CLI, 'daemon', '--collector', `127.0.0.1:${grpcPort}`, '--platform', 'native', '--agent-id', agentId, '--state-dir', path.join(dir, 'state')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
   const agent = {
@@ -58,7 +65,11 @@ test('SIGTERM to a collector with a waiting daemon agent: the wait is answered, 
   const second = await startCollectorProcess(db, port);
   collectors.push(second);
   await second.waitForEvent((e) => e['event'] === 'job-wait-started' && e['agentId'] === 'stop-agent', 60_000);
-  await waitFor('the agent to log that it waits again', () => (agent.events().filter((e) => e['event'] === 'collector-waiting').length === 2 ? true : undefined), 10_000);
+  await waitFor(
+    'the agent to log that it waits again',
+    () => (agent.events().filter((e) => e['event'] === 'collector-waiting').length === 2 ? true : undefined),
+    10_000,
+  );
   expect(agent.events().filter((e) => e['event'] === 'collector-unreachable')).toHaveLength(1);
   expect(agent.events().find((e) => e['event'] === 'collector-unreachable')?.['cause']).toMatch(/^connection refused: nothing listens on 127\.0\.0\.1:\d+/);
 }, 120_000);

@@ -78,7 +78,10 @@ export async function calibrateAsync(run: (count: number) => Promise<number>, ta
   return count;
 }
 
-function calibrationLimits(targetSeconds: number, options: CalibrateOptions): {
+function calibrationLimits(
+  targetSeconds: number,
+  options: CalibrateOptions,
+): {
   max: number;
   start: number;
   threshold: number;
@@ -90,7 +93,6 @@ function calibrationLimits(targetSeconds: number, options: CalibrateOptions): {
     max,
     start: Math.max(min, Math.floor(options.start ?? min)),
     threshold: targetSeconds / 4,
-    scale: (count: number, seconds: number): number =>
-      Math.min(max, Math.max(min, Math.round((count * targetSeconds) / Math.max(seconds, 1e-9)))),
+    scale: (count: number, seconds: number): number => Math.min(max, Math.max(min, Math.round((count * targetSeconds) / Math.max(seconds, 1e-9)))),
   };
 }

@@ -114,7 +114,13 @@ describe('cpu.int64', () => {
       return BigInt.asIntN(64, x); // i64 results reach JavaScript as signed BigInts
     };
     const chain = int64Chain();
-    for (const [n, seed] of [[0, 1n], [1, 1n], [1000, 5n], [4321, -7n], [10000, 0x7fffffffffffffffn]] as const) {
+    for (const [n, seed] of [
+      [0, 1n],
+      [1, 1n],
+      [1000, 5n],
+      [4321, -7n],
+      [10000, 0x7fffffffffffffffn],
+    ] as const) {
       expect(chain(n, seed)).toBe(reference(n, seed));
     }
     // The high half matters: a 32-bit or double computation could not produce these values.
@@ -206,7 +212,16 @@ describe('cpu.calls', () => {
       return f(x);
     });
     let x = 11;
-    for (const [t, n] of [[0, 13], [1, 12], [2, 12], [3, 12], [4, 12], [5, 12], [6, 12], [7, 12]] as const) {
+    for (const [t, n] of [
+      [0, 13],
+      [1, 12],
+      [2, 12],
+      [3, 12],
+      [4, 12],
+      [5, 12],
+      [6, 12],
+      [7, 12],
+    ] as const) {
       for (let i = 0; i < n; i++) x = (CALL_TARGETS[t] as (v: number) => number)(x);
     }
     expect(callChain(counting, 97, 11)).toBe(x);

@@ -25,13 +25,24 @@ import { runBenchmark } from './runner';
 import type { AnyBenchmark } from './types';
 
 const profile: Profile = {
-  name: 'test', description: '', warmupSeconds: 0.005, trialSeconds: 0.005, minTrials: 3, maxTrials: 3,
-  rsdThreshold: 0.5, budgetSeconds: 1, benchmarks: [], settings: {},
+  name: 'test',
+  description: '',
+  warmupSeconds: 0.005,
+  trialSeconds: 0.005,
+  minTrials: 3,
+  maxTrials: 3,
+  rsdThreshold: 0.5,
+  budgetSeconds: 1,
+  benchmarks: [],
+  settings: {},
 };
 
 /** A fresh closure each call, so every test starts from code V8 has never seen run. */
 function freshChain(): (n: number, seed: number) => number {
-  return new Function('n', 'seed', 'let x = seed | 0; for (let i = 0; i < n; i++) { x = (Math.imul(x, 69069) + 1) | 0; x ^= x >>> 11; } return x;') as (n: number, seed: number) => number;
+  return new Function('n', 'seed', 'let x = seed | 0; for (let i = 0; i < n; i++) { x = (Math.imul(x, 69069) + 1) | 0; x ^= x >>> 11; } return x;') as (
+    n: number,
+    seed: number,
+  ) => number;
 }
 
 function turbofanned(fn: (...args: never[]) => unknown): boolean {
@@ -65,7 +76,10 @@ describe('optimizeKernels', () => {
     // Different constants: V8 shares the compiled code of modules with the same bytes.
     const make = (c: number): ((n: number, x: number) => number) => {
       const step = [op.localGet, 1, ...f32Const(0.5), op.f32Mul, ...f32Const(c), op.f32Add, op.localSet, 1];
-      return instantiate(encodeModule([{ name: 'chain', params: [I32, F32], results: [F32], body: [...countedLoop(step), op.localGet, 1] }]))['chain'] as (n: number, x: number) => number;
+      return instantiate(encodeModule([{ name: 'chain', params: [I32, F32], results: [F32], body: [...countedLoop(step), op.localGet, 1] }]))['chain'] as (
+        n: number,
+        x: number,
+      ) => number;
     };
     const forced = make(1);
     const alone = make(2);
@@ -73,7 +87,7 @@ describe('optimizeKernels', () => {
     optimizeKernels([{ name: 'forced', fn: forced, wasm: true }], () => forced(16, 0.1));
     expect(checkKernels('cpu.wasm', [{ name: 'forced', fn: forced, wasm: true }])).toEqual([]);
     expect(checkKernels('cpu.wasm', [{ name: 'alone', fn: alone, wasm: true }])).toEqual([
-      { flag: 'not-optimized', note: 'cpu.wasm: alone ran WebAssembly baseline (Liftoff) code, not TurboFan\'s' },
+      { flag: 'not-optimized', note: "cpu.wasm: alone ran WebAssembly baseline (Liftoff) code, not TurboFan's" },
     ]);
   });
 
@@ -143,7 +157,16 @@ describe('the runner', () => {
 
 test('an agent whose runtime refuses code from strings flags cpu.* samples optimization-unverified, naming the benchmark', async () => {
   const bin = path.resolve(__dirname, '../../bin/guestbench-agent.js');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--disallow-code-generation-from-strings', bin, 'bench', '--profile', 'smoke', '--only', 'cpu.float64', '--json']);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--disallow-code-generation-from-strings',
+    bin,
+    'bench',
+    '--profile',
+    'smoke',
+    '--only',
+    'cpu.float64',
+    '--json',
+  ]);
   const out = JSON.parse(stdout) as { samples: { benchmarkId: string; flags: string[]; notes: string[] }[] };
   const [sample] = out.samples;
   expect(sample?.flags).toContain('optimization-unverified');

@@ -154,17 +154,27 @@ export function optimizeKernels(kernels: readonly Kernel[], warm: () => void): v
  */
 export function checkKernels(benchmarkId: string, kernels: readonly Kernel[]): CodeProblem[] {
   const s = natives();
-  if (!s.ok) return [{ flag: 'optimization-unverified', note: `${benchmarkId}: cannot ask the JavaScript engine which code runs (${s.reason}); the kernel was left to the engine's own tiering` }];
+  if (!s.ok)
+    return [
+      {
+        flag: 'optimization-unverified',
+        note: `${benchmarkId}: cannot ask the JavaScript engine which code runs (${s.reason}); the kernel was left to the engine's own tiering`,
+      },
+    ];
   const problems: CodeProblem[] = [];
   for (const k of kernels) {
     if (k.wasm === true) {
-      if (!s.natives.isTurboFanWasm(k.fn)) problems.push({ flag: 'not-optimized', note: `${benchmarkId}: ${k.name} ran WebAssembly baseline (Liftoff) code, not TurboFan's` });
+      if (!s.natives.isTurboFanWasm(k.fn))
+        problems.push({ flag: 'not-optimized', note: `${benchmarkId}: ${k.name} ran WebAssembly baseline (Liftoff) code, not TurboFan's` });
       continue;
     }
     const status = s.natives.status(k.fn);
     if ((status & STATUS_TURBOFANNED) === 0) {
       const pending = (status & STATUS_OPTIMIZING_CONCURRENTLY) !== 0 ? ', an optimization job pending' : '';
-      problems.push({ flag: 'not-optimized', note: `${benchmarkId}: ${k.name} ran unoptimized code (V8 optimization status 0x${status.toString(16)}${pending})` });
+      problems.push({
+        flag: 'not-optimized',
+        note: `${benchmarkId}: ${k.name} ran unoptimized code (V8 optimization status 0x${status.toString(16)}${pending})`,
+      });
     }
   }
   return problems;

@@ -27,7 +27,11 @@ test.each(listBenchmarks().map((b) => [b.id, b] as const))('%s declares at least
 test('each built-in profile runs the benchmarks that declare it, in registry order, with settings the benchmarks accept', () => {
   for (const name of PROFILE_NAMES) {
     const profile = loadProfile(name, listBenchmarks());
-    expect(profile.benchmarks).toEqual(listBenchmarks().filter((b) => b.profiles.includes(name as ProfileName)).map((b) => b.id));
+    expect(profile.benchmarks).toEqual(
+      listBenchmarks()
+        .filter((b) => b.profiles.includes(name as ProfileName))
+        .map((b) => b.id),
+    );
     expect(() => checkProfileSettings(profile)).not.toThrow();
   }
   // profiles.json holds exactly the built-in profiles, no more.

@@ -52,7 +52,9 @@ describe('a precision target', () => {
     const outcomes = await runSuite({
       profile: one,
       precision: { halfWidth: 1e-9, budgetSeconds: 0.3 },
-      onEvent: (e) => { if (e.type === 'benchmark-start') events.push(e.pass ?? 1); },
+      onEvent: (e) => {
+        if (e.type === 'benchmark-start') events.push(e.pass ?? 1);
+      },
     });
     const s = samplesOf(outcomes, 'cpu.int32')[0]!;
     expect(s.flags).toContain('precision-not-reached');

@@ -72,7 +72,11 @@ const MAX_RETRIES = 3;
 
 export class BenchmarkError extends Error {
   override readonly name = 'BenchmarkError';
-  constructor(readonly benchmarkId: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly benchmarkId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${benchmarkId}: ${message}`, options);
   }
 }
@@ -138,7 +142,8 @@ async function runPass(def: AnyBenchmark, options: RunOptions): Promise<Pass> {
     let warmups = 0;
     let previous: number | undefined;
     let last: number | undefined;
-    const isSettled = (): boolean => previous !== undefined && last !== undefined && Math.abs(last - previous) <= WARMUP_SETTLED * Math.max(Math.abs(last), Math.abs(previous));
+    const isSettled = (): boolean =>
+      previous !== undefined && last !== undefined && Math.abs(last - previous) <= WARMUP_SETTLED * Math.max(Math.abs(last), Math.abs(previous));
     let settled = false;
     for (;;) {
       signal.throwIfAborted();
@@ -263,8 +268,7 @@ export async function runSuite(options: RunOptions): Promise<BenchmarkOutcome[]>
     if (options.signal?.aborted) throw err;
     return { ok: false, benchmarkId: id, error: err instanceof Error ? err : new Error(String(err)) };
   };
-  const precise = (def: AnyBenchmark, passes: readonly Pass[]): boolean =>
-    precision === undefined || primaryHalfWidth(def, passes) <= precision.halfWidth;
+  const precise = (def: AnyBenchmark, passes: readonly Pass[]): boolean => precision === undefined || primaryHalfWidth(def, passes) <= precision.halfWidth;
 
   for (const [index, id] of profile.benchmarks.entries()) {
     options.signal?.throwIfAborted();

@@ -73,7 +73,8 @@ function chooseProfile(name: string, selection: Selection): Profile {
 function precisionTarget(cmd: { precision: number | undefined; precisionBudgetSeconds: number | undefined }, profile: Profile): PrecisionTarget | undefined {
   const halfWidth = cmd.precision ?? profile.precision;
   if (halfWidth === undefined) {
-    if (cmd.precisionBudgetSeconds !== undefined) throw new UsageError(`--precision-budget: applies with --precision (profile "${profile.name}" sets no precision)`);
+    if (cmd.precisionBudgetSeconds !== undefined)
+      throw new UsageError(`--precision-budget: applies with --precision (profile "${profile.name}" sets no precision)`);
     return undefined;
   }
   return { halfWidth, budgetSeconds: cmd.precisionBudgetSeconds ?? profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS };
@@ -111,7 +112,14 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
   const signal = interruptSignal();
   const sink = await localSink(cmd, profile);
   const netSink = cmd.netTarget ?? (sink === undefined ? undefined : formatHostPort(sink.address));
-  const outcomes = await runSuite({ profile, signal, precision, fault, onEvent: createProgress(), targets: { diskDir: cmd.diskDir, netSink, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator } }).finally(() => sink?.close());
+  const outcomes = await runSuite({
+    profile,
+    signal,
+    precision,
+    fault,
+    onEvent: createProgress(),
+    targets: { diskDir: cmd.diskDir, netSink, webTargets: cmd.webTargets, loadGenerator: cmd.loadGenerator },
+  }).finally(() => sink?.close());
   const samples: MeasuredSample[] = outcomes.flatMap((o) => (o.ok ? o.samples : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ benchmarkId: o.benchmarkId, error: o.error.message }]));
   if (cmd.json) {
@@ -127,7 +135,9 @@ async function bench(cmd: Extract<Command, { kind: 'bench' }>): Promise<number> 
 }
 
 /** Settings of run, daemon and flush: flags, environment, config file, hypervisor channels (docs/architecture.md, "Settings"). */
-async function resolveRunSettings(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>): Promise<{ collector: string; token: string | undefined; label: string; declared: string; profileName: string }> {
+async function resolveRunSettings(
+  cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>,
+): Promise<{ collector: string; token: string | undefined; label: string; declared: string; profileName: string }> {
   const config = await resolveAgentConfig({
     flags: { collector: cmd.collector, token: cmd.token, label: cmd.label, platform: cmd.platform, profile: cmd.profile },
     env: process.env,
@@ -181,7 +191,8 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   const client = new CollectorClient(settings.collector, {
     token: settings.token,
     tls: clientTls(cmd),
-    onFailover: (e) => logger.warn({ event: 'collector-failover', from: e.from, to: e.to, reason: e.reason }, 'collector not answering; moving to the next address'),
+    onFailover: (e) =>
+      logger.warn({ event: 'collector-failover', from: e.from, to: e.to, reason: e.reason }, 'collector not answering; moving to the next address'),
   });
   forwarder.attach(client);
   const spool = new Spool(cmd.stateDir ?? defaultStateDir());
@@ -224,7 +235,9 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
       try {
         await reachCollector((opts) => common.enrollment.renew(opts));
       } catch (err: unknown) {
-        process.stderr.write(`guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`);
+        process.stderr.write(
+          `guestbench-agent: run: ${describeCollectorFailure(err, settings.collector, cmd.tls !== undefined)}; nothing ran (--offline runs now and delivers later)\n`,
+        );
         return 1;
       }
     }
@@ -238,7 +251,12 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     const progress = createProgress();
     const precision = precisionTarget(cmd, profile);
     const result = await reportRun({
-      ...common, profile, precision, fault: trialFault(), deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000, extraOutcomes: boot === undefined ? [] : [boot],
+      ...common,
+      profile,
+      precision,
+      fault: trialFault(),
+      deliverTimeoutMs: cmd.deliverTimeoutSeconds * 1000,
+      extraOutcomes: boot === undefined ? [] : [boot],
       onEvent: (event) => {
         progress(event);
         if (event.type === 'benchmark-end' && event.outcome.ok) measured.push(...event.outcome.samples);
@@ -248,13 +266,17 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
     else {
       if (measured.length > 0) process.stdout.write(`${formatSamplesTable(measured)}\n`);
       for (const note of flagNotes(measured)) process.stdout.write(`note ${note}\n`);
-      process.stdout.write(`run ${result.runId} ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address} (profile ${profile.name})\n`);
+      process.stdout.write(
+        `run ${result.runId} ${result.status}: ${result.acked}/${result.samples} samples acknowledged by ${client.address} (profile ${profile.name})\n`,
+      );
       for (const f of result.failedBenchmarks) process.stdout.write(`FAILED ${f.benchmarkId}: ${f.reason}\n`);
       if (precision !== undefined) {
         const target = `±${(precision.halfWidth * 100).toFixed(1)}%`;
-        process.stdout.write(result.imprecise.length === 0
-          ? `precision ${target}: reached by every primary metric\n`
-          : `precision ${target}: not reached within ${precision.budgetSeconds} s by ${result.imprecise.join(', ')} (samples flagged precision-not-reached)\n`);
+        process.stdout.write(
+          result.imprecise.length === 0
+            ? `precision ${target}: reached by every primary metric\n`
+            : `precision ${target}: not reached within ${precision.budgetSeconds} s by ${result.imprecise.join(', ')} (samples flagged precision-not-reached)\n`,
+        );
       }
     }
     const everythingDelivered = result.delivered && result.unacked.length === 0 && result.samples > 0;
@@ -331,17 +353,18 @@ async function main(argv: readonly string[]): Promise<number> {
 
 // The bundle is also the script of the load generator's worker threads (load/worker-entry.ts
 // runs there); only the main thread is the CLI.
-if (isMainThread) main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (isUsageError(err) || isProfileError(err) || isCollectorError(err) || isConfigError(err)) {
-      process.stderr.write(`guestbench-agent: ${err.message}\n`);
-      process.exitCode = isUsageError(err) ? 2 : 1;
-      return;
-    }
-    process.stderr.write(`guestbench-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+if (isMainThread)
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (isUsageError(err) || isProfileError(err) || isCollectorError(err) || isConfigError(err)) {
+        process.stderr.write(`guestbench-agent: ${err.message}\n`);
+        process.exitCode = isUsageError(err) ? 2 : 1;
+        return;
+      }
+      process.stderr.write(`guestbench-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );

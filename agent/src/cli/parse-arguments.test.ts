@@ -12,9 +12,33 @@ function usageError(argv: string[]): string {
 }
 
 test('run with every option', () => {
-  expect(parseArguments(['run', '--collector', '10.0.2.2:50051', '--label', 'virtio', '--platform', 'kvm', '--profile', 'quick', '--token', 'gbt_t', '--ca', '/ca.pem'])).toMatchObject({
-    kind: 'run', collector: '10.0.2.2:50051', label: 'virtio', platform: 'kvm', profile: 'quick', agentId: undefined, json: false,
-    token: 'gbt_t', tls: { ca: '/ca.pem', cert: undefined, key: undefined }, deliverTimeoutSeconds: 600,
+  expect(
+    parseArguments([
+      'run',
+      '--collector',
+      '10.0.2.2:50051',
+      '--label',
+      'virtio',
+      '--platform',
+      'kvm',
+      '--profile',
+      'quick',
+      '--token',
+      'gbt_t',
+      '--ca',
+      '/ca.pem',
+    ]),
+  ).toMatchObject({
+    kind: 'run',
+    collector: '10.0.2.2:50051',
+    label: 'virtio',
+    platform: 'kvm',
+    profile: 'quick',
+    agentId: undefined,
+    json: false,
+    token: 'gbt_t',
+    tls: { ca: '/ca.pem', cert: undefined, key: undefined },
+    deliverTimeoutSeconds: 600,
   });
 });
 
@@ -26,11 +50,16 @@ test('--precision as a percentage or a fraction, with its budget', () => {
 
 test('help in every spelling', () => {
   for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseArguments(argv)).toEqual({ kind: 'help' });
-  for (const argv of [['bench', '--help'], ['bench', '-h'], ['help', 'bench']]) expect(parseArguments(argv)).toEqual({ kind: 'help', command: 'bench' });
+  for (const argv of [
+    ['bench', '--help'],
+    ['bench', '-h'],
+    ['help', 'bench'],
+  ])
+    expect(parseArguments(argv)).toEqual({ kind: 'help', command: 'bench' });
   for (const argv of [['--version'], ['-V'], ['version']]) expect(parseArguments(argv)).toEqual({ kind: 'version' });
 });
 
-test.each(COMMANDS.filter((c) => c !== 'load' && c !== 'serve-web'))('%s --help is that command\'s usage and its options only', (command) => {
+test.each(COMMANDS.filter((c) => c !== 'load' && c !== 'serve-web'))("%s --help is that command's usage and its options only", (command) => {
   const help = agentCommandHelp(command);
   expect(help).toMatch(new RegExp(`^Usage:\\n  guestbench-agent ${command} `));
   expect(help).not.toMatch(new RegExp(`guestbench-agent (?!${command} )[a-z-]+ `));
@@ -38,7 +67,7 @@ test.each(COMMANDS.filter((c) => c !== 'load' && c !== 'serve-web'))('%s --help 
   expect(allowed).toBe(true);
 });
 
-test('run --help names run\'s options and not those of other commands', () => {
+test("run --help names run's options and not those of other commands", () => {
   const help = agentCommandHelp('run');
   for (const flag of ['--collector', '--only', '--skip', '--set', '--deliver-timeout', '--token']) expect(help).toContain(flag);
   expect(help).not.toContain('--listen');
@@ -52,9 +81,18 @@ test('the unknown-command message names every command, load and serve-web includ
 });
 
 test('--only, --skip and --set (repeatable) are parsed into a selection', () => {
-  expect(parseArguments(['bench', '--only', 'cpu,disk.seq_read', '--skip', 'web', '--set', 'disk.seq_read.fileMiB=4096', '--set', 'mem.latency.workingSetMiB=8.5'])).toMatchObject({
+  expect(
+    parseArguments(['bench', '--only', 'cpu,disk.seq_read', '--skip', 'web', '--set', 'disk.seq_read.fileMiB=4096', '--set', 'mem.latency.workingSetMiB=8.5']),
+  ).toMatchObject({
     kind: 'bench',
-    selection: { only: ['cpu', 'disk.seq_read'], skip: ['web'], set: [{ benchmark: 'disk.seq_read', key: 'fileMiB', value: 4096 }, { benchmark: 'mem.latency', key: 'workingSetMiB', value: 8.5 }] },
+    selection: {
+      only: ['cpu', 'disk.seq_read'],
+      skip: ['web'],
+      set: [
+        { benchmark: 'disk.seq_read', key: 'fileMiB', value: 4096 },
+        { benchmark: 'mem.latency', key: 'workingSetMiB', value: 8.5 },
+      ],
+    },
   });
   expect(parseArguments(['run', '--only', 'cpu'])).toMatchObject({ kind: 'run', selection: { only: ['cpu'], skip: [], set: [] } });
 });
@@ -91,8 +129,16 @@ test.each([
   expect(usageError(argv)).toMatch(message);
 });
 
-test('no message of Node\'s argument parser shows through', () => {
-  for (const argv of [['bench', '--bogus'], ['bench', '--profile'], ['bench', '--json=1'], ['list', 'x'], ['load', '--zz'], ['serve-web', '--zz'], ['detect', '-q']]) {
+test("no message of Node's argument parser shows through", () => {
+  for (const argv of [
+    ['bench', '--bogus'],
+    ['bench', '--profile'],
+    ['bench', '--json=1'],
+    ['list', 'x'],
+    ['load', '--zz'],
+    ['serve-web', '--zz'],
+    ['detect', '-q'],
+  ]) {
     expect(usageError(argv)).not.toMatch(/To specify|positional|Option '|Unknown option|ambiguous|Did you forget/);
   }
 });

@@ -99,9 +99,17 @@ export type Command =
   | { readonly kind: 'version' }
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'detect'; readonly json: boolean; readonly root: string }
-  | ({ readonly kind: 'bench'; readonly profile: string | undefined; readonly selection: Selection; readonly json: boolean; readonly diskDir: string | undefined; readonly netTarget: string | undefined } & WebFlags & PrecisionFlags)
+  | ({
+      readonly kind: 'bench';
+      readonly profile: string | undefined;
+      readonly selection: Selection;
+      readonly json: boolean;
+      readonly diskDir: string | undefined;
+      readonly netTarget: string | undefined;
+    } & WebFlags &
+      PrecisionFlags)
   | { readonly kind: 'serve-net'; readonly listen: string; readonly json: boolean }
-  | {
+  | ({
       readonly kind: 'run' | 'daemon' | 'flush';
       readonly collector: string | undefined;
       readonly token: string | undefined;
@@ -119,10 +127,19 @@ export type Command =
       readonly json: boolean;
       readonly diskDir: string | undefined;
       readonly netTarget: string | undefined;
-    } & WebFlags & PrecisionFlags
+    } & WebFlags &
+      PrecisionFlags)
   | ServeWebCommand
   | LoadCommand
-  | { readonly kind: 'config'; readonly json: boolean; readonly collector: string | undefined; readonly token: string | undefined; readonly label: string | undefined; readonly platform: string | undefined; readonly profile: string | undefined };
+  | {
+      readonly kind: 'config';
+      readonly json: boolean;
+      readonly collector: string | undefined;
+      readonly token: string | undefined;
+      readonly label: string | undefined;
+      readonly platform: string | undefined;
+      readonly profile: string | undefined;
+    };
 
 /** The web benchmarks' flags of bench and run. */
 export interface WebFlags {
@@ -150,7 +167,30 @@ const ALLOWED: Record<string, readonly string[]> = {
   'serve-net': ['listen', 'json'],
   detect: ['json', 'root'],
   bench: ['profile', 'only', 'skip', 'set', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'precision', 'precision-budget'],
-  run: ['collector', 'label', 'platform', 'profile', 'only', 'skip', 'set', 'agent-id', 'json', 'disk-dir', 'net-target', 'web-target', 'load-generator', 'token', 'ca', 'cert', 'key', 'state-dir', 'deliver-timeout', 'offline', 'precision', 'precision-budget'],
+  run: [
+    'collector',
+    'label',
+    'platform',
+    'profile',
+    'only',
+    'skip',
+    'set',
+    'agent-id',
+    'json',
+    'disk-dir',
+    'net-target',
+    'web-target',
+    'load-generator',
+    'token',
+    'ca',
+    'cert',
+    'key',
+    'state-dir',
+    'deliver-timeout',
+    'offline',
+    'precision',
+    'precision-budget',
+  ],
   daemon: ['collector', 'label', 'platform', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'disk-dir', 'net-target', 'web-target', 'load-generator'],
   flush: ['collector', 'agent-id', 'token', 'ca', 'cert', 'key', 'state-dir', 'json'],
   config: ['show', 'json', 'collector', 'token', 'label', 'platform', 'profile'],
@@ -224,14 +264,32 @@ export function parseArguments(argv: readonly string[]): Command {
     values = parseArgs({
       args: [...rest],
       options: {
-        profile: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' }, collector: { type: 'string' },
-        token: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'state-dir': { type: 'string' },
-        'deliver-timeout': { type: 'string' }, show: { type: 'boolean' },
-        label: { type: 'string' }, platform: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        'disk-dir': { type: 'string' }, 'net-target': { type: 'string' }, listen: { type: 'string' },
-        'web-target': { type: 'string', multiple: true }, 'load-generator': { type: 'string' },
-        only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true }, offline: { type: 'boolean' },
-        precision: { type: 'string' }, 'precision-budget': { type: 'string' },
+        profile: { type: 'string' },
+        json: { type: 'boolean' },
+        root: { type: 'string' },
+        collector: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'deliver-timeout': { type: 'string' },
+        show: { type: 'boolean' },
+        label: { type: 'string' },
+        platform: { type: 'string' },
+        'agent-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        'disk-dir': { type: 'string' },
+        'net-target': { type: 'string' },
+        listen: { type: 'string' },
+        'web-target': { type: 'string', multiple: true },
+        'load-generator': { type: 'string' },
+        only: { type: 'string' },
+        skip: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        offline: { type: 'boolean' },
+        precision: { type: 'string' },
+        'precision-budget': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -241,7 +299,8 @@ export function parseArguments(argv: readonly string[]): Command {
   }
   if (values['help'] === true) return { kind: 'help', command: sub };
   for (const k of Object.keys(values)) {
-    if (values[k] !== undefined && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
+    if (values[k] !== undefined && !allow.includes(k))
+      throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
   }
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const json = values['json'] === true;
@@ -262,7 +321,15 @@ export function parseArguments(argv: readonly string[]): Command {
     default: {
       if (sub === 'config') {
         if (values['show'] !== true) throw new UsageError('config: say --show');
-        return { kind: 'config', json, collector: str('collector'), token: str('token'), label: str('label'), platform: str('platform'), profile: str('profile') };
+        return {
+          kind: 'config',
+          json,
+          collector: str('collector'),
+          token: str('token'),
+          label: str('label'),
+          platform: str('platform'),
+          profile: str('profile'),
+        };
       }
       const collector = str('collector');
       const ca = str('ca');
@@ -281,7 +348,10 @@ export function parseArguments(argv: readonly string[]): Command {
         kind: sub === 'daemon' ? 'daemon' : sub === 'flush' ? 'flush' : 'run',
         collector: collector === undefined ? undefined : checkCollector(collector),
         token,
-        tls: ca === undefined ? undefined : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
+        tls:
+          ca === undefined
+            ? undefined
+            : { ca: path.resolve(ca), cert: cert === undefined ? undefined : path.resolve(cert), key: key === undefined ? undefined : path.resolve(key) },
         stateDir: str('state-dir') === undefined ? undefined : path.resolve(str('state-dir') as string),
         deliverTimeoutSeconds: Number(timeout),
         offline: values['offline'] === true,

@@ -38,9 +38,7 @@ export const XENSTORE_PREFIX = 'vm-data/guestbench/';
 
 function reading(channel: ChannelName, settings: AgentSettings, nothing: string): ChannelReading {
   const names = SETTING_NAMES.filter((n) => settings[n] !== undefined);
-  return names.length > 0
-    ? { channel, status: 'found', settings, detail: names.join(', ') }
-    : { channel, status: 'empty', settings, detail: nothing };
+  return names.length > 0 ? { channel, status: 'found', settings, detail: names.join(', ') } : { channel, status: 'empty', settings, detail: nothing };
 }
 
 function messageOf(err: unknown): string {
@@ -112,12 +110,18 @@ export function ovfEnvironmentProperties(xml: string): Map<string, string> {
 function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|quot|apos|amp);/g, (_, e: string) => {
     switch (e) {
-      case 'lt': return '<';
-      case 'gt': return '>';
-      case 'quot': return '"';
-      case 'apos': return "'";
-      case 'amp': return '&';
-      default: return String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'quot':
+        return '"';
+      case 'apos':
+        return "'";
+      case 'amp':
+        return '&';
+      default:
+        return String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
     }
   });
 }
@@ -126,7 +130,12 @@ function unescapeXml(s: string): string {
  * Why a tool's run is a failure (it timed out, crashed, could not start, or exited with a
  * status that is not the tool's "no such key"), or undefined when it answered.
  */
-export function toolFailure(tool: string, r: Extract<CommandResult, { found: true }>, notSet: (r: Extract<CommandResult, { found: true }>) => boolean, deadline?: Deadline): string | undefined {
+export function toolFailure(
+  tool: string,
+  r: Extract<CommandResult, { found: true }>,
+  notSet: (r: Extract<CommandResult, { found: true }>) => boolean,
+  deadline?: Deadline,
+): string | undefined {
   if (r.timedOut) {
     const why = deadline !== undefined && deadline.remainingMs() === 0 ? `budget of ${deadline.budgetMs} ms spent` : `after ${COMMAND_TIMEOUT_MS} ms`;
     return `${tool} timed out, ${why}; its process group was killed`;
@@ -203,7 +212,7 @@ export async function readXenstore(ctx: ChannelContext): Promise<ChannelReading>
 
 export const CHANNEL_READERS: Readonly<Record<ChannelName, (ctx: ChannelContext) => Promise<ChannelReading>>> = {
   smbios: readSmbios,
-  'fw_cfg': readFwCfg,
+  fw_cfg: readFwCfg,
   'vmware-guestinfo': readVmwareGuestinfo,
   xenstore: readXenstore,
 };

@@ -37,8 +37,7 @@ describe('resolveAgentConfig', () => {
     await copyFile(join(FIXTURES, 'files', fixture, 'agent.json'), path);
     return path;
   }
-  const resolve = (input: Partial<ResolveInput> = {}) =>
-    resolveAgentConfig({ flags: {}, env: { PATH: pathWith() }, root, ...input });
+  const resolve = (input: Partial<ResolveInput> = {}) => resolveAgentConfig({ flags: {}, env: { PATH: pathWith() }, root, ...input });
 
   it('takes each setting from the highest place that has it: flag > env > file > hypervisor', async () => {
     const file = await withConfigFile('good'); // collector, label, profile
@@ -47,7 +46,10 @@ describe('resolveAgentConfig', () => {
       flags: { collector: '192.0.2.1:50051' },
       env: { PATH: pathWith(), GUESTBENCH_COLLECTOR: '192.0.2.2:1', GUESTBENCH_LABEL: 'from-env', GUESTBENCH_PROFILE: '' },
     });
-    expect(config.collector).toEqual({ value: { list: [{ host: '192.0.2.1', port: 50051, address: '192.0.2.1:50051' }], address: '192.0.2.1:50051' }, source: 'flag' });
+    expect(config.collector).toEqual({
+      value: { list: [{ host: '192.0.2.1', port: 50051, address: '192.0.2.1:50051' }], address: '192.0.2.1:50051' },
+      source: 'flag',
+    });
     expect(config.label).toEqual({ value: 'from-env', source: 'env' });
     expect(config.profile).toEqual({ value: 'quick', source: `file:${file}` }); // the empty variable does not count
     expect(config.token).toEqual({ value: 'smbios-token-xyz', source: 'smbios' });
@@ -56,7 +58,10 @@ describe('resolveAgentConfig', () => {
 
   it('reads what QEMU gave a real TCG guest over SMBIOS and fw_cfg (captured bytes)', async () => {
     const config = await resolveAgentConfig({ flags: {}, env: { PATH: pathWith() }, root: join(FIXTURES, 'qemu-tcg') });
-    expect(config.collector).toEqual({ value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' }, source: 'smbios' });
+    expect(config.collector).toEqual({
+      value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' },
+      source: 'smbios',
+    });
     expect(config.label).toEqual({ value: 'tcg-standin', source: 'smbios' });
     expect(config.profile).toEqual({ value: 'smoke', source: 'smbios' });
     expect(config.token).toEqual({ value: 'fwcfg-token-0123456789', source: 'fw_cfg' });
@@ -163,12 +168,18 @@ describe('resolveAgentConfig', () => {
 
     it('reports a crashing tool by its signal', async () => {
       const config = await resolve({ env: { PATH: pathWith(bin('crashing-vmware')) } });
-      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({ status: 'error', detail: expect.stringMatching(/^vmware-rpctool killed by SIGSEGV/) });
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({
+        status: 'error',
+        detail: expect.stringMatching(/^vmware-rpctool killed by SIGSEGV/),
+      });
     });
 
     it('tells a Xen store the user may not open from a machine without Xen', async () => {
       const refused = await resolve({ env: { PATH: pathWith(bin('refused-xen')) } });
-      expect(refused.sources.find((s) => s.source === 'xenstore')).toMatchObject({ status: 'error', detail: expect.stringMatching(/^xenstore-read exit 1: xenstore-read: xs_open: Permission denied/) });
+      expect(refused.sources.find((s) => s.source === 'xenstore')).toMatchObject({
+        status: 'error',
+        detail: expect.stringMatching(/^xenstore-read exit 1: xenstore-read: xs_open: Permission denied/),
+      });
       const notXen = await resolve({ env: { PATH: pathWith(bin('not-xen')) } });
       expect(notXen.sources.find((s) => s.source === 'xenstore')).toMatchObject({ status: 'absent' });
     });
@@ -197,7 +208,10 @@ describe('resolveAgentConfig', () => {
       expect(asked.length).toBeGreaterThanOrEqual(2);
       expect(asked.length).toBeLessThan(5);
       expect(config.collector).toMatchObject({ value: { address: 'slow.example:7001' }, source: 'vmware-guestinfo' });
-      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({ status: 'error', detail: expect.stringMatching(/timed out, budget of 1200 ms spent/) });
+      expect(config.sources.find((s) => s.source === 'vmware-guestinfo')).toMatchObject({
+        status: 'error',
+        detail: expect.stringMatching(/timed out, budget of 1200 ms spent/),
+      });
     });
   });
 
@@ -238,7 +252,9 @@ describe('resolveAgentConfig', () => {
         'collector from environment GUESTBENCH_COLLECTOR: expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "collector.example", which has no port',
       );
       await withSmbios(['guestbench.collector=10.0.2.2:99999']);
-      expect((await failure({})).message).toMatch(/^collector from the SMBIOS OEM string guestbench.collector: expected HOST:PORT .*, which has port 99999 outside 1-65535$/);
+      expect((await failure({})).message).toMatch(
+        /^collector from the SMBIOS OEM string guestbench.collector: expected HOST:PORT .*, which has port 99999 outside 1-65535$/,
+      );
     });
 
     // The collector refuses these with INVALID_ARGUMENT; the agent must refuse them first,
@@ -272,7 +288,13 @@ describe('resolveAgentConfig', () => {
       await withSmbios(['guestbench.collector=10.0.2.2:50051,10.0.2.3:50051']);
       const config = await resolve({});
       expect(config.collector).toEqual({
-        value: { list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }, { host: '10.0.2.3', port: 50051, address: '10.0.2.3:50051' }], address: '10.0.2.2:50051,10.0.2.3:50051' },
+        value: {
+          list: [
+            { host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' },
+            { host: '10.0.2.3', port: 50051, address: '10.0.2.3:50051' },
+          ],
+          address: '10.0.2.2:50051,10.0.2.3:50051',
+        },
         source: 'smbios',
       });
       expect((await failure({ env: { GUESTBENCH_COLLECTOR: 'a.example:1,b.example' } })).message).toBe(
@@ -283,7 +305,10 @@ describe('resolveAgentConfig', () => {
     it('ignores a bad lower-priority value that a higher one overrides', async () => {
       await withSmbios(['guestbench.collector=not an address']);
       const config = await resolve({ flags: { collector: '[fd00::2]:50051' } });
-      expect(config.collector).toEqual({ value: { list: [{ host: 'fd00::2', port: 50051, address: '[fd00::2]:50051' }], address: '[fd00::2]:50051' }, source: 'flag' });
+      expect(config.collector).toEqual({
+        value: { list: [{ host: 'fd00::2', port: 50051, address: '[fd00::2]:50051' }], address: '[fd00::2]:50051' },
+        source: 'flag',
+      });
     });
 
     it('rejects a fw_cfg blob that is not a settings object', async () => {

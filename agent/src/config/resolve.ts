@@ -100,9 +100,10 @@ async function readConfigFile(path: string, mustExist: boolean): Promise<{ setti
   const names = SETTING_NAMES.filter((n) => settings[n] !== undefined);
   return {
     settings,
-    report: names.length > 0
-      ? { source: 'file', status: 'found', detail: `${path}: ${names.join(', ')}` }
-      : { source: 'file', status: 'empty', detail: `${path}: no settings` },
+    report:
+      names.length > 0
+        ? { source: 'file', status: 'found', detail: `${path}: ${names.join(', ')}` }
+        : { source: 'file', status: 'empty', detail: `${path}: no settings` },
   };
 }
 
@@ -171,7 +172,10 @@ export async function resolveAgentConfig(input: ResolveInput): Promise<ResolvedC
   const collector = chosen.get('collector');
   const config: { -readonly [K in keyof ResolvedConfig]: ResolvedConfig[K] } = { sources };
   if (collector) {
-    config.collector = { value: parseCollectorAddresses(parseSettingValue('collector', collector.value, collector.where), collector.where), source: collector.source };
+    config.collector = {
+      value: parseCollectorAddresses(parseSettingValue('collector', collector.value, collector.where), collector.where),
+      source: collector.source,
+    };
   }
   const token = pick('token');
   const label = pick('label');

@@ -23,12 +23,7 @@ export type CommandResult =
  * (one shared by every call of a resolution) or after {@link COMMAND_TIMEOUT_MS}, whichever
  * comes first.
  */
-export type RunCommand = (
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  deadline?: Deadline,
-) => Promise<CommandResult>;
+export type RunCommand = (command: string, args: readonly string[], env: NodeJS.ProcessEnv, deadline?: Deadline) => Promise<CommandResult>;
 
 /** How long one tool may take before it counts as having failed. @default 5000 */
 export const COMMAND_TIMEOUT_MS = 5000;

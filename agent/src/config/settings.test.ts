@@ -31,9 +31,21 @@ describe('parseSettingValue', () => {
   });
 
   it.each([
-    ['label', 'lab 1', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"'],
-    ['label', 'kvm/virtio', 'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "kvm/virtio"'],
-    ['platform', 'bochs', 'platform from the SMBIOS OEM string guestbench.platform: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"'],
+    [
+      'label',
+      'lab 1',
+      'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "lab 1"',
+    ],
+    [
+      'label',
+      'kvm/virtio',
+      'label from the SMBIOS OEM string guestbench.label: expected 1 to 64 letters, digits and . _ - = (no spaces, slashes or commas), got "kvm/virtio"',
+    ],
+    [
+      'platform',
+      'bochs',
+      'platform from the SMBIOS OEM string guestbench.platform: expected auto or one of native, kvm, qemu, vmware, xen, hyperv, other, got "bochs"',
+    ],
     ['profile', 'fast', 'profile from the SMBIOS OEM string guestbench.profile: expected one of smoke, quick, standard, full, got "fast"'],
   ] as const)('refuses a %s of %j, naming the source', (name, value, message) => {
     expect(() => parseSettingValue(name, value, `the SMBIOS OEM string guestbench.${name}`)).toThrow(message);
@@ -42,7 +54,10 @@ describe('parseSettingValue', () => {
 
 describe('parseCollectorAddresses', () => {
   it('takes one address, or several in the order to try them', () => {
-    expect(parseCollectorAddresses('10.0.2.2:50051', 'x')).toEqual({ list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }], address: '10.0.2.2:50051' });
+    expect(parseCollectorAddresses('10.0.2.2:50051', 'x')).toEqual({
+      list: [{ host: '10.0.2.2', port: 50051, address: '10.0.2.2:50051' }],
+      address: '10.0.2.2:50051',
+    });
     const two = parseCollectorAddresses('a.example:1, [::1]:2', 'x');
     expect(two.list.map((a) => a.address)).toEqual(['a.example:1', '[::1]:2']);
     expect(two.address).toBe('a.example:1,[::1]:2');

@@ -97,7 +97,9 @@ export function parseCollectorAddresses(text: string, where: string): CollectorA
   const list: CollectorAddress[] = [];
   for (const [i, item] of items.entries()) {
     if (item.trim() === '') {
-      throw new ConfigError(`collector ${JSON.stringify(text)} from ${where} has an empty address at position ${i + 1}; expected HOST:PORT or HOST:PORT,HOST:PORT`);
+      throw new ConfigError(
+        `collector ${JSON.stringify(text)} from ${where} has an empty address at position ${i + 1}; expected HOST:PORT or HOST:PORT,HOST:PORT`,
+      );
     }
     const parsed = parseCollectorAddress(item, items.length > 1 ? `${where} (address ${i + 1})` : where);
     if (list.some((a) => a.address === parsed.address)) {

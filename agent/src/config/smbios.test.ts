@@ -54,7 +54,10 @@ describe('SMBIOS OEM strings', () => {
     await writeFile(join(root, 'sys/firmware/dmi/tables/DMI'), Buffer.concat([oemStringsEntry(['from-table']), smbiosStructure(127, 1, [], [])]));
     expect(await readOemStrings(root)).toEqual(['from-table']);
 
-    for (const [n, s] of [[0, 'first'], [1, 'second']] as const) {
+    for (const [n, s] of [
+      [0, 'first'],
+      [1, 'second'],
+    ] as const) {
       await mkdir(join(root, `sys/firmware/dmi/entries/11-${n}`), { recursive: true });
       await writeFile(join(root, `sys/firmware/dmi/entries/11-${n}/raw`), oemStringsEntry([s]));
     }

@@ -51,7 +51,8 @@ function copyWithout(name: string, remove: readonly string[]): string {
 
 const FLAGS_VM = 'flags\t\t: fpu vme de pse tsc msr hypervisor lahf_lm\n';
 const FLAGS_METAL = 'flags\t\t: fpu vme de pse tsc msr vmx lahf_lm\n';
-const BANNER = 'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)';
+const BANNER =
+  'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)';
 
 describe('the same verdict with and without the privileged witnesses', () => {
   // Each machine kind, including the conflicting ones, with the verdict it must get.

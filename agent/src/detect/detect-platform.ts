@@ -275,7 +275,10 @@ async function cpuEvidence(root: string): Promise<Evidence[]> {
 /** The flags of the first x86 processor block of /proc/cpuinfo, or undefined if it has none. */
 export function parseCpuFlags(cpuinfo: string): string[] | undefined {
   const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
-  return line?.[1]?.trim().split(/\s+/).filter((f) => f.length > 0);
+  return line?.[1]
+    ?.trim()
+    .split(/\s+/)
+    .filter((f) => f.length > 0);
 }
 
 /** One place the kernel's messages can be read from, and whether it can only hold this boot. */

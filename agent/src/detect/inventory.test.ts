@@ -48,8 +48,14 @@ describe('cpu flags and vendor', () => {
   });
 
   it('keeps the vendor of a KVM-based cloud in the inventory', async () => {
-    await expect(collectInventory({ root: path.join(FIXTURES, 'kvm-ec2-nitro') })).resolves.toMatchObject({ systemVendor: 'Amazon EC2', systemModel: 'm5.large' });
-    await expect(collectInventory({ root: path.join(FIXTURES, 'kvm-gce') })).resolves.toMatchObject({ systemVendor: 'Google', systemModel: 'Google Compute Engine' });
+    await expect(collectInventory({ root: path.join(FIXTURES, 'kvm-ec2-nitro') })).resolves.toMatchObject({
+      systemVendor: 'Amazon EC2',
+      systemModel: 'm5.large',
+    });
+    await expect(collectInventory({ root: path.join(FIXTURES, 'kvm-gce') })).resolves.toMatchObject({
+      systemVendor: 'Google',
+      systemModel: 'Google Compute Engine',
+    });
   });
 });
 

@@ -18,7 +18,9 @@ describe('the live detection runner', () => {
   });
 
   it('says why a command gave nothing: its status and first stderr line, or that it is not installed', async () => {
-    await expect(runCommand('sh', ['-c', 'echo "dmesg: read kernel buffer failed: Operation not permitted" >&2; exit 1'], new Deadline(5000))).resolves.toMatchObject({
+    await expect(
+      runCommand('sh', ['-c', 'echo "dmesg: read kernel buffer failed: Operation not permitted" >&2; exit 1'], new Deadline(5000)),
+    ).resolves.toMatchObject({
       ok: false,
       reason: 'exit 1: dmesg: read kernel buffer failed: Operation not permitted',
     });

@@ -4,8 +4,7 @@ import { Deadline, describeFailure, findExecutable, runProcess, SYSTEM_BIN_DIRS 
 
 /** What one inspection command gave. `command` is the command line as run, for the evidence. */
 export type CommandOutcome =
-  | { readonly ok: true; readonly command: string; readonly stdout: string }
-  | { readonly ok: false; readonly command: string; readonly reason: string };
+  { readonly ok: true; readonly command: string; readonly stdout: string } | { readonly ok: false; readonly command: string; readonly reason: string };
 
 /** Runs `cmd args` for detection. Must not reject; a failure is an outcome with a reason. */
 export type RunCommand = (cmd: string, args: readonly string[], deadline: Deadline) => Promise<CommandOutcome>;

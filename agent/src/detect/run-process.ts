@@ -56,11 +56,7 @@ export const SYSTEM_BIN_DIRS: readonly string[] = ['/usr/local/sbin', '/usr/loca
  * Absolute path of `command`: itself when absolute, else the first executable on `pathVariable`,
  * then in `fallbackDirs`; undefined when there is none.
  */
-export async function findExecutable(
-  command: string,
-  pathVariable: string | undefined,
-  fallbackDirs: readonly string[] = [],
-): Promise<string | undefined> {
+export async function findExecutable(command: string, pathVariable: string | undefined, fallbackDirs: readonly string[] = []): Promise<string | undefined> {
   if (isAbsolute(command)) return (await isExecutable(command)) ? command : undefined;
   for (const dir of [...(pathVariable ?? '').split(delimiter), ...fallbackDirs]) {
     if (dir === '' || !isAbsolute(dir)) continue;

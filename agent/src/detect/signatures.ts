@@ -23,17 +23,7 @@ const QEMU_MACHINE = /\((?:i440FX \+ PIIX|Q35 \+ ICH9), \d{4}\)/;
  * Who made a virtual machine, as its firmware tables or systemd name it. More names than
  * platforms: VirtualBox, Parallels and bhyve are all 'other', Amazon's and Google's clouds 'kvm'.
  */
-export type Vendor =
-  | 'qemu'
-  | 'kvm'
-  | 'amazon'
-  | 'google'
-  | 'vmware'
-  | 'xen'
-  | 'microsoft'
-  | 'virtualbox'
-  | 'parallels'
-  | 'bhyve';
+export type Vendor = 'qemu' | 'kvm' | 'amazon' | 'google' | 'vmware' | 'xen' | 'microsoft' | 'virtualbox' | 'parallels' | 'bhyve';
 
 /** The platform each vendor's machines are filed under. */
 export const VENDOR_PLATFORM: Readonly<Record<Vendor, Platform>> = {

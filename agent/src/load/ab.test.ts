@@ -79,7 +79,12 @@ describe('parseAbOutput on outputs of the real ab', () => {
   });
 
   it('reads the CSV of -e at microsecond precision', () => {
-    expect(parseAbCsv('Percentage served,Time in ms\n0,0.051\n50,0.131\n66,0.2\n99,0.351\n100,9.448\n')).toEqual({ '50': 0.131, '66': 0.2, '99': 0.351, '100': 9.448 });
+    expect(parseAbCsv('Percentage served,Time in ms\n0,0.051\n50,0.131\n66,0.2\n99,0.351\n100,9.448\n')).toEqual({
+      '50': 0.131,
+      '66': 0.2,
+      '99': 0.351,
+      '100': 9.448,
+    });
   });
 });
 

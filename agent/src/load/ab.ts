@@ -57,13 +57,14 @@ function abError(text: string): string | undefined {
  */
 export function parseAbOutput(text: string): LoadReport {
   if (field(text, 'Complete requests') === undefined) {
-    throw new AbError(`ab gave no report: ${abError(text) ?? (text.trim().split('\n').pop() ?? 'no output')}`);
+    throw new AbError(`ab gave no report: ${abError(text) ?? text.trim().split('\n').pop() ?? 'no output'}`);
   }
   const failed = number(text, 'Failed requests', true) as number;
   const kinds = /\(Connect: (\d+), Receive: (\d+), Length: (\d+), Exceptions: (\d+)\)/.exec(text);
-  const failures = kinds === null
-    ? { connect: 0, receive: 0, length: 0, exceptions: 0 }
-    : { connect: Number(kinds[1]), receive: Number(kinds[2]), length: Number(kinds[3]), exceptions: Number(kinds[4]) };
+  const failures =
+    kinds === null
+      ? { connect: 0, receive: 0, length: 0, exceptions: 0 }
+      : { connect: Number(kinds[1]), receive: Number(kinds[2]), length: Number(kinds[3]), exceptions: Number(kinds[4]) };
   const perRequest = [...text.matchAll(/^Time per request:\s+([\d.]+) \[ms\] \(mean(, across all concurrent requests)?\)/gm)];
   const connect = timeRow(text, 'Connect');
   const processing = timeRow(text, 'Processing');
@@ -98,8 +99,7 @@ export function parseAbOutput(text: string): LoadReport {
     timePerRequestMs: Number(perRequest.find((m) => m[2] === undefined)?.[1] ?? 0),
     timePerRequestAcrossMs: Number(perRequest.find((m) => m[2] !== undefined)?.[1] ?? 0),
     transferRateKBps: number(text, 'Transfer rate', false) ?? 0,
-    connectionTimes:
-      connect && processing && waiting && total ? { connect, processing, waiting, total } : undefined,
+    connectionTimes: connect && processing && waiting && total ? { connect, processing, waiting, total } : undefined,
     percentiles,
   };
 }
@@ -124,7 +124,8 @@ export function abArguments(options: LoadOptions, csvFile: string | undefined): 
   if (options.threads > 1) throw new AbError('ab runs in one thread; use the builtin load generator for threads');
   const args = ['-c', String(options.concurrency)];
   // -t first: ab resets -n when it reads -t, and a later -n bounds its table.
-  if (options.durationSeconds !== undefined) args.push('-t', String(Math.max(1, Math.ceil(options.durationSeconds))), '-n', String(options.requests ?? TIMED_REQUEST_CAP));
+  if (options.durationSeconds !== undefined)
+    args.push('-t', String(Math.max(1, Math.ceil(options.durationSeconds))), '-n', String(options.requests ?? TIMED_REQUEST_CAP));
   else args.push('-n', String(options.requests));
   if (options.keepAlive) args.push('-k');
   if (options.method === 'HEAD') args.push('-i');
@@ -160,14 +161,17 @@ export function runAb(options: LoadOptions, extras: RunAbExtras = {}): Promise<L
     const timer = setTimeout(() => child.kill('SIGKILL'), limit);
     child.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === 'ENOENT') reject(new AbError(`${command} not found: install apache2-utils (bench/scripts/ensure-web-tools.sh does) or use the builtin load generator`));
+      if (e.code === 'ENOENT')
+        reject(new AbError(`${command} not found: install apache2-utils (bench/scripts/ensure-web-tools.sh does) or use the builtin load generator`));
       else reject(new AbError(`could not run ${command}: ${e.message}`, { cause: e }));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       try {
         if (code !== 0) {
-          throw new AbError(`${command} ${signal !== null ? `was killed by ${signal}` : `exited with ${code}`}: ${abError(`${out}\n${err}`) ?? (err.trim() || out.trim()).split('\n').pop() ?? ''}`);
+          throw new AbError(
+            `${command} ${signal !== null ? `was killed by ${signal}` : `exited with ${code}`}: ${abError(`${out}\n${err}`) ?? (err.trim() || out.trim()).split('\n').pop() ?? ''}`,
+          );
         }
         const report = parseAbOutput(out);
         let fine: Partial<Record<PercentileKey, number>> = {};

@@ -154,10 +154,13 @@ export function runLoadThread(options: LoadOptions, signal?: AbortSignal): Promi
     }
 
     const deadlineTimer = Number.isFinite(deadline) ? setTimeout(drain, deadline - start) : undefined;
-    const expiry = setInterval(() => {
-      const before = performance.now() - timeoutMs;
-      for (const s of slots) s.conn.expire(before);
-    }, Math.min(250, timeoutMs / 4));
+    const expiry = setInterval(
+      () => {
+        const before = performance.now() - timeoutMs;
+        for (const s of slots) s.conn.expire(before);
+      },
+      Math.min(250, timeoutMs / 4),
+    );
     if (signal?.aborted === true) {
       finish();
       return;

@@ -69,7 +69,12 @@ function loadBindings(): Bindings | null {
     const { WriteWrap, streamBaseState, kReadBytesOrError } = stream;
     if (typeof TCP !== 'function' || typeof TCPConnectWrap !== 'function' || typeof WriteWrap !== 'function') return null;
     // Not instanceof: a test sandbox (jest's vm context) has Int32Array of another realm.
-    if (Object.prototype.toString.call(streamBaseState) !== '[object Int32Array]' || typeof kReadBytesOrError !== 'number' || typeof constants?.SOCKET !== 'number') return null;
+    if (
+      Object.prototype.toString.call(streamBaseState) !== '[object Int32Array]' ||
+      typeof kReadBytesOrError !== 'number' ||
+      typeof constants?.SOCKET !== 'number'
+    )
+      return null;
     const probe = new TCP(constants.SOCKET);
     const complete = ['connect', 'connect6', 'writeBuffer', 'readStart', 'useUserBuffer', 'setNoDelay', 'close'].every(
       (m) => typeof (probe as unknown as Record<string, unknown>)[m] === 'function',

@@ -28,7 +28,7 @@ function indexOf(v: number): number {
 function highestIn(index: number): number {
   if (index < LINEAR) return index;
   const region = Math.floor((index - LINEAR) / HALF) + 1;
-  const sub = (index - LINEAR) % HALF + HALF;
+  const sub = ((index - LINEAR) % HALF) + HALF;
   return (sub + 1) * 2 ** region - 1;
 }
 

@@ -46,13 +46,25 @@ describe('guestbench-agent load', () => {
       const text = sink();
       expect(await load(parseLoadArguments([url, '-c', '2', '-n', '50', '-k']), text.stream)).toBe(0);
       const back = parseAbOutput(text.text());
-      expect(back).toMatchObject({ documentPath: '/page', documentLength: 11, concurrencyLevel: 2, completeRequests: 50, failedRequests: 0, keepAliveRequests: 50, htmlTransferred: 550 });
+      expect(back).toMatchObject({
+        documentPath: '/page',
+        documentLength: 11,
+        concurrencyLevel: 2,
+        completeRequests: 50,
+        failedRequests: 0,
+        keepAliveRequests: 50,
+        htmlTransferred: 550,
+      });
       expect(Object.keys(back.percentiles).sort()).toEqual(['100', '50', '66', '75', '80', '90', '95', '98', '99', '99.9']);
       expect(back.connectionTimes?.total.max).toBe(back.percentiles['100']);
       const json = sink();
       await load(parseLoadArguments([url, '-n', '5', '--json']), json.stream);
       const parsed = JSON.parse(json.text()) as Record<string, unknown>;
-      expect(parsed).toMatchObject({ 'Complete requests': 5, 'Document Length': 11, 'Failed requests by kind': { Connect: 0, Receive: 0, Length: 0, Exceptions: 0 } });
+      expect(parsed).toMatchObject({
+        'Complete requests': 5,
+        'Document Length': 11,
+        'Failed requests by kind': { Connect: 0, Receive: 0, Length: 0, Exceptions: 0 },
+      });
       expect(Object.keys(parsed['Percentage of the requests served within a certain time (ms)'] as object)).toContain('99.9%');
     } finally {
       server.close();
@@ -62,7 +74,9 @@ describe('guestbench-agent load', () => {
   it('says what ab cannot do, and leaves nothing behind', async () => {
     const before = readdirSync(tmpdir()).filter((d) => d.startsWith('guestbench-ab-')).length;
     const err = sink();
-    expect(await load(parseLoadArguments(['http://127.0.0.1:1/', '-n', '4', '-k', '--pipelining', '2', '--generator', 'ab']), sink().stream, err.stream)).toBe(1);
+    expect(await load(parseLoadArguments(['http://127.0.0.1:1/', '-n', '4', '-k', '--pipelining', '2', '--generator', 'ab']), sink().stream, err.stream)).toBe(
+      1,
+    );
     expect(err.text()).toBe('guestbench-agent load: ab cannot pipeline requests; use the builtin load generator for pipelining\n');
     expect(readdirSync(tmpdir()).filter((d) => d.startsWith('guestbench-ab-')).length).toBe(before);
   });

@@ -29,8 +29,7 @@ Options:
 `;
 
 export type LoadCommand =
-  | { readonly kind: 'load-help' }
-  | { readonly kind: 'load'; readonly options: LoadOptions; readonly generator: 'builtin' | 'ab'; readonly json: boolean };
+  { readonly kind: 'load-help' } | { readonly kind: 'load'; readonly options: LoadOptions; readonly generator: 'builtin' | 'ab'; readonly json: boolean };
 
 export class LoadUsageError extends Error {
   override readonly name = 'LoadUsageError';
@@ -49,16 +48,26 @@ export function parseLoadArguments(argv: readonly string[]): LoadCommand {
     parsed = parseArgs({
       args: [...argv],
       options: {
-        c: { type: 'string', short: 'c' }, n: { type: 'string', short: 'n' }, t: { type: 'string', short: 't' },
-        k: { type: 'boolean', short: 'k' }, s: { type: 'string', short: 's' }, pipelining: { type: 'string' },
-        rate: { type: 'string' }, threads: { type: 'string' }, transport: { type: 'string' }, generator: { type: 'string' },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        c: { type: 'string', short: 'c' },
+        n: { type: 'string', short: 'n' },
+        t: { type: 'string', short: 't' },
+        k: { type: 'boolean', short: 'k' },
+        s: { type: 'string', short: 's' },
+        pipelining: { type: 'string' },
+        rate: { type: 'string' },
+        threads: { type: 'string' },
+        transport: { type: 'string' },
+        generator: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: true,
     });
   } catch (err: unknown) {
-    throw new LoadUsageError(argumentErrorMessage(err, 'load', ['c', 'n', 't', 'k', 's', 'pipelining', 'rate', 'threads', 'transport', 'generator', 'json', 'help']));
+    throw new LoadUsageError(
+      argumentErrorMessage(err, 'load', ['c', 'n', 't', 'k', 's', 'pipelining', 'rate', 'threads', 'transport', 'generator', 'json', 'help']),
+    );
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'load-help' };
@@ -145,7 +154,12 @@ export function formatAbReport(r: LoadReport): string {
 }
 
 /** Runs the command; exit code 0 when every request was answered 2xx, else 1. */
-export async function load(cmd: LoadCommand, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, signal?: AbortSignal): Promise<number> {
+export async function load(
+  cmd: LoadCommand,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+  signal?: AbortSignal,
+): Promise<number> {
   if (cmd.kind === 'load-help') {
     out.write(LOAD_USAGE);
     return 0;

@@ -6,7 +6,11 @@ describe('parseLoadOptions refuses bad options with a clear message', () => {
   const cases: Array<[string, Parameters<typeof parseLoadOptions>[0], RegExp]> = [
     ['concurrency 0', { url, concurrency: 0, requests: 10 }, /^concurrency must be a whole number from 1 to 20000, got 0$/],
     ['fractional concurrency', { url, concurrency: 2.5, requests: 10 }, /concurrency must be a whole number/],
-    ['a malformed URL', { url: 'http//127.0.0.1:8080', requests: 10 }, /^url: malformed URL "http\/\/127.0.0.1:8080"; expected e.g. http:\/\/127.0.0.1:8080\/static\/small$/],
+    [
+      'a malformed URL',
+      { url: 'http//127.0.0.1:8080', requests: 10 },
+      /^url: malformed URL "http\/\/127.0.0.1:8080"; expected e.g. http:\/\/127.0.0.1:8080\/static\/small$/,
+    ],
     ['an https URL', { url: 'https://127.0.0.1/', requests: 10 }, /only http:\/\/ URLs are supported/],
     ['no URL', { url: undefined, requests: 10 }, /expected an http:\/\/ URL/],
     ['neither requests nor duration', { url }, /give a number of requests, a duration, or both/],
@@ -26,7 +30,14 @@ describe('parseLoadOptions refuses bad options with a clear message', () => {
 
   it('takes good options with ab-like defaults', () => {
     expect(parseLoadOptions({ url, requests: 5 })).toMatchObject({
-      method: 'GET', concurrency: 1, requests: 5, keepAlive: false, pipelining: 1, threads: 1, timeoutSeconds: 30, transport: 'handle',
+      method: 'GET',
+      concurrency: 1,
+      requests: 5,
+      keepAlive: false,
+      pipelining: 1,
+      threads: 1,
+      timeoutSeconds: 30,
+      transport: 'handle',
     });
   });
 });

@@ -140,7 +140,7 @@ export function toAbJson(r: LoadReport): Record<string, unknown> {
   const pct = (p: Partial<Record<PercentileKey, number>>): Record<string, number> =>
     Object.fromEntries(PERCENTILES.flatMap((k) => (p[k] === undefined ? [] : [[`${k}%`, round(p[k] as number)]])));
   const out: Record<string, unknown> = {
-    'Generator': r.generator,
+    Generator: r.generator,
     'Server Software': r.serverSoftware,
     'Server Hostname': r.serverHostname,
     'Server Port': r.serverPort,

@@ -2,7 +2,11 @@ import { ResponseParseError, ResponseParser, type ParsedResponse } from './respo
 
 function parseAll(chunks: readonly Buffer[], head = false): { responses: ParsedResponse[]; parser: ResponseParser } {
   const responses: ParsedResponse[] = [];
-  const parser = new ResponseParser((r) => responses.push(r), () => head, true);
+  const parser = new ResponseParser(
+    (r) => responses.push(r),
+    () => head,
+    true,
+  );
   for (const c of chunks) parser.feed(c);
   return { responses, parser };
 }

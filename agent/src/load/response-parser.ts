@@ -157,7 +157,7 @@ export class ResponseParser {
     let connection = '';
     // Line by line without split(), and only the four headers read here are lower-cased: this
     // runs once per request, and without keep-alive every microsecond is a request less.
-    for (let at = eol + 2; at < text.length; ) {
+    for (let at = eol + 2; at < text.length;) {
       let next = text.indexOf('\r\n', at);
       if (next < 0) next = text.length;
       const line = text.slice(at, next);
@@ -175,7 +175,10 @@ export class ResponseParser {
       } else if (name === 'transfer-encoding') {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(line.slice(colon + 1));
       } else if (name === 'connection') {
-        connection = line.slice(colon + 1).trim().toLowerCase();
+        connection = line
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase();
       } else if (name === 'server' && this.wantServer) {
         this.server = line.slice(colon + 1).trim();
       }

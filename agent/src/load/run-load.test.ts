@@ -151,7 +151,9 @@ describe('the built-in load generator', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const t0 = performance.now();
-    const r = await runLoad(parseLoadOptions({ url: `${site.url}/static/small`, concurrency: 2, durationSeconds: 30, keepAlive: true }), { signal: controller.signal });
+    const r = await runLoad(parseLoadOptions({ url: `${site.url}/static/small`, concurrency: 2, durationSeconds: 30, keepAlive: true }), {
+      signal: controller.signal,
+    });
     expect((performance.now() - t0) / 1000).toBeLessThan(2);
     expect(r.completeRequests).toBeGreaterThan(0);
   });

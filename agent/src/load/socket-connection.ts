@@ -129,7 +129,11 @@ export abstract class SocketConnection implements Connection {
   }
 
   private newParser(): ResponseParser {
-    return new ResponseParser((r) => this.onResponse(r), () => this.target.method === 'HEAD', true);
+    return new ResponseParser(
+      (r) => this.onResponse(r),
+      () => this.target.method === 'HEAD',
+      true,
+    );
   }
 
   private onResponse(response: ParsedResponse): void {

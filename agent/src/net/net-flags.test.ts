@@ -8,11 +8,17 @@ test('bench and run take --disk-dir (made absolute) and --net-target HOST:PORT',
     diskDir: path.resolve('scratch'),
     netTarget: '192.0.2.10:7208',
   });
-  expect(parseArguments(['run', '--collector', 'c:50051', '--net-target', '[2001:db8::1]:7208'])).toMatchObject({ kind: 'run', netTarget: '[2001:db8::1]:7208', diskDir: undefined });
+  expect(parseArguments(['run', '--collector', 'c:50051', '--net-target', '[2001:db8::1]:7208'])).toMatchObject({
+    kind: 'run',
+    netTarget: '[2001:db8::1]:7208',
+    diskDir: undefined,
+  });
 });
 
 test('a --net-target that is not HOST:PORT is a usage error naming the flag', () => {
-  expect(() => parseArguments(['bench', '--net-target', 'sink.example'])).toThrow('--net-target: expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "sink.example", which has no port');
+  expect(() => parseArguments(['bench', '--net-target', 'sink.example'])).toThrow(
+    '--net-target: expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got "sink.example", which has no port',
+  );
   expect(() => parseArguments(['bench', '--net-target', 'sink.example:0'])).toThrow(/--net-target/);
 });
 

@@ -23,7 +23,10 @@ beforeAll(() => {
   bundle({ entry: path.join(__dirname, '..', 'cli', 'main.ts') }, cli);
   // A parent that starts the child and reports its pid, to be killed with SIGKILL.
   parentScript = path.join(dir, 'parent.js');
-  bundle({ source: `import { startSinkChild } from './sink-child';\nstartSinkChild(process.argv[2]!).then((c) => process.stdout.write(c.pid + '\\n'));` }, parentScript);
+  bundle(
+    { source: `import { startSinkChild } from './sink-child';\nstartSinkChild(process.argv[2]!).then((c) => process.stdout.write(c.pid + '\\n'));` },
+    parentScript,
+  );
 });
 
 afterAll(() => {

@@ -102,7 +102,10 @@ export async function checkSink(address: HostPort, timeoutMs = CONNECT_TIMEOUT_M
     answer.catch(() => undefined); // raced below; a late failure after a timeout must not be unhandled
     socket.write(ONE_SHOT_REQUEST);
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NetSinkError(`the endpoint at ${formatHostPort(address)} did not answer within ${timeoutMs} ms: not a guestbench sink?`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new NetSinkError(`the endpoint at ${formatHostPort(address)} did not answer within ${timeoutMs} ms: not a guestbench sink?`)),
+        timeoutMs,
+      );
     });
     const got = await Promise.race([answer, timedOut]);
     if (got.length !== 1 || got[0] !== PROBE_BYTE) {

@@ -15,7 +15,10 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): (ev
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       const o = event.outcome;
       const what = o.ok
-        ? o.samples.filter((s) => s.primary).map((s) => `${s.value.toPrecision(4)} ${s.unit} (RSD ${(s.rsd * 100).toFixed(1)}%, ${s.trials.length} trials)`).join(', ')
+        ? o.samples
+            .filter((s) => s.primary)
+            .map((s) => `${s.value.toPrecision(4)} ${s.unit} (RSD ${(s.rsd * 100).toFixed(1)}%, ${s.trials.length} trials)`)
+            .join(', ')
         : `FAILED: ${o.error.message}`;
       stream.write(`${tty ? '\r\x1b[K' : ''}[${event.index + 1}/${event.total}] ${o.benchmarkId} ${what} in ${secs} s\n`);
     }

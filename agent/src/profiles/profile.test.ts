@@ -3,8 +3,14 @@ import { isProfileError, loadProfile, parseProfile, PROFILE_NAMES } from './prof
 import builtinProfiles from './profiles.json';
 
 const valid = {
-  warmupSeconds: 0.1, trialSeconds: 0.1, minTrials: 3, maxTrials: 5, rsdThreshold: 0.05, budgetSeconds: 2,
-  benchmarks: ['cpu.int32'], settings: {},
+  warmupSeconds: 0.1,
+  trialSeconds: 0.1,
+  minTrials: 3,
+  maxTrials: 5,
+  rsdThreshold: 0.05,
+  budgetSeconds: 2,
+  benchmarks: ['cpu.int32'],
+  settings: {},
 };
 
 function messageOf(fn: () => unknown): string {
@@ -54,5 +60,7 @@ test('an unknown profile name lists the known ones', () => {
 
 test('a bad benchmark setting is refused by the benchmark with the allowed range', () => {
   const p = parseProfile('custom', { ...valid, benchmarks: ['mem.bandwidth'], settings: { 'mem.bandwidth': { bufferMiB: -5 } } }, BENCHMARK_IDS);
-  expect(messageOf(() => getBenchmark('mem.bandwidth').parseSettings(p.settings['mem.bandwidth'] ?? {}))).toMatch(/mem\.bandwidth: setting "bufferMiB" must be/);
+  expect(messageOf(() => getBenchmark('mem.bandwidth').parseSettings(p.settings['mem.bandwidth'] ?? {}))).toMatch(
+    /mem\.bandwidth: setting "bufferMiB" must be/,
+  );
 });

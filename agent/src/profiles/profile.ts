@@ -88,7 +88,19 @@ export interface BenchmarkMembership {
  */
 export function parseProfile(name: string, raw: unknown, knownBenchmarks: readonly string[], where = `profile "${name}"`): Profile {
   if (!isRecord(raw)) throw new ProfileError(`${where} must be an object`);
-  const known = new Set(['description', 'warmupSeconds', 'trialSeconds', 'minTrials', 'maxTrials', 'rsdThreshold', 'budgetSeconds', 'benchmarks', 'settings', 'precision', 'precisionBudgetSeconds']);
+  const known = new Set([
+    'description',
+    'warmupSeconds',
+    'trialSeconds',
+    'minTrials',
+    'maxTrials',
+    'rsdThreshold',
+    'budgetSeconds',
+    'benchmarks',
+    'settings',
+    'precision',
+    'precisionBudgetSeconds',
+  ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new ProfileError(`${where}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -125,7 +137,8 @@ export function parseProfile(name: string, raw: unknown, knownBenchmarks: readon
     rsdThreshold,
     budgetSeconds: positiveNumber(raw, 'budgetSeconds', where),
     ...(precision === undefined ? {} : { precision }),
-    precisionBudgetSeconds: raw['precisionBudgetSeconds'] === undefined ? DEFAULT_PRECISION_BUDGET_SECONDS : positiveNumber(raw, 'precisionBudgetSeconds', where),
+    precisionBudgetSeconds:
+      raw['precisionBudgetSeconds'] === undefined ? DEFAULT_PRECISION_BUDGET_SECONDS : positiveNumber(raw, 'precisionBudgetSeconds', where),
     benchmarks,
     settings,
   };

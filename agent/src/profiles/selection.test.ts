@@ -56,10 +56,16 @@ test.each([
   expect(refusal(() => select(s))).toMatch(message);
 });
 
-test('an overridden setting shows in the samples\' parameters, so the comparison keeps it apart', async () => {
+test("an overridden setting shows in the samples' parameters, so the comparison keeps it apart", async () => {
   // "note" is no parameter of mem.latency's own: an override still marks its samples.
-  const profile = { ...loadProfile('smoke', listBenchmarks()), benchmarks: ['mem.latency'], parameterOverrides: { 'mem.latency': { workingSetMiB: '8', note: 'x' } } };
-  const samples = await runBenchmark(getBenchmark('mem.latency'), { profile: { ...profile, settings: { ...profile.settings, 'mem.latency': { workingSetMiB: 8 } } } });
+  const profile = {
+    ...loadProfile('smoke', listBenchmarks()),
+    benchmarks: ['mem.latency'],
+    parameterOverrides: { 'mem.latency': { workingSetMiB: '8', note: 'x' } },
+  };
+  const samples = await runBenchmark(getBenchmark('mem.latency'), {
+    profile: { ...profile, settings: { ...profile.settings, 'mem.latency': { workingSetMiB: 8 } } },
+  });
   for (const s of samples) expect(s.parameters).toMatchObject({ workingSetMiB: '8', note: 'x' });
 });
 
@@ -67,7 +73,15 @@ test('a profile file is read, named after the file, and refused with the key tha
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-profile-'));
   try {
     const file = path.join(dir, 'mine.json');
-    const good = { warmupSeconds: 0.1, trialSeconds: 0.1, minTrials: 3, maxTrials: 4, rsdThreshold: 0.1, budgetSeconds: 1, settings: { 'disk.seq_read': { fileMiB: 8 } } };
+    const good = {
+      warmupSeconds: 0.1,
+      trialSeconds: 0.1,
+      minTrials: 3,
+      maxTrials: 4,
+      rsdThreshold: 0.1,
+      budgetSeconds: 1,
+      settings: { 'disk.seq_read': { fileMiB: 8 } },
+    };
     fs.writeFileSync(file, JSON.stringify(good));
     const p = loadProfile(file, listBenchmarks());
     expect(p.name).toBe('file:mine');

@@ -3,7 +3,12 @@
 // it to the collector; overridden settings also go into the samples' parameters, which the
 // comparison pairs on, so an override never mixes with runs that did not have it.
 import {
-  formatProfileSpec, MAX_PROFILE_SPEC_LENGTH, parseBenchmarkList as parseList, parseProfileSpec, parseSettingOverride, type ParsedSpec,
+  formatProfileSpec,
+  MAX_PROFILE_SPEC_LENGTH,
+  parseBenchmarkList as parseList,
+  parseProfileSpec,
+  parseSettingOverride,
+  type ParsedSpec,
 } from '@guestbench/proto';
 import { ProfileError, type Profile } from './profile';
 
@@ -85,12 +90,14 @@ export function applySelection(profile: Profile, selection: Selection, registere
   const settings: Record<string, Record<string, unknown>> = { ...profile.settings };
   const parameterOverrides: Record<string, Record<string, string>> = { ...profile.parameterOverrides };
   for (const o of selection.set) {
-    if (!registered.includes(o.benchmark)) throw new ProfileError(`--set ${o.benchmark}.${o.key}: no benchmark "${o.benchmark}" (\`guestbench-agent list\` shows the ids)`);
+    if (!registered.includes(o.benchmark))
+      throw new ProfileError(`--set ${o.benchmark}.${o.key}: no benchmark "${o.benchmark}" (\`guestbench-agent list\` shows the ids)`);
     if (!benchmarks.includes(o.benchmark)) throw new ProfileError(`--set ${o.benchmark}.${o.key}: ${o.benchmark} does not run in this selection`);
     settings[o.benchmark] = { ...settings[o.benchmark], [o.key]: o.value };
     parameterOverrides[o.benchmark] = { ...parameterOverrides[o.benchmark], [o.key]: String(o.value) };
   }
   const name = describeSelection(profile.name, selection);
-  if (name.length > MAX_PROFILE_SPEC_LENGTH) throw new ProfileError(`--only/--skip/--set: at most ${MAX_PROFILE_SPEC_LENGTH} characters in all, got ${name.length}`);
+  if (name.length > MAX_PROFILE_SPEC_LENGTH)
+    throw new ProfileError(`--only/--skip/--set: at most ${MAX_PROFILE_SPEC_LENGTH} characters in all, got ${name.length}`);
   return { ...profile, name, benchmarks, settings, parameterOverrides };
 }

@@ -5,8 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 
 export function agentIdFor(hostname: string, machineId: string | undefined): string {
-  const host = hostname.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100) || 'host';
-  const suffix = (machineId ?? '').trim().replace(/[^A-Za-z0-9]/g, '').slice(0, 12);
+  const host =
+    hostname
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 100) || 'host';
+  const suffix = (machineId ?? '')
+    .trim()
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 12);
   return suffix === '' ? host : `${host}-${suffix}`;
 }
 

@@ -37,13 +37,17 @@ export async function reachCollector<T>(attempt: (opts: { attempts: number; dead
 export function describeCollectorFailure(err: unknown, address: string, tls: boolean): string {
   const message = err instanceof Error ? err.message : String(err);
   const code = isCollectorError(err) ? err.code : undefined;
-  const detail = message.replace(/^\w+ to \S+ failed: /, '').replace(/\. Resolution note: .*$/s, '').trim();
+  const detail = message
+    .replace(/^\w+ to \S+ failed: /, '')
+    .replace(/\. Resolution note: .*$/s, '')
+    .trim();
   if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
     return `the collector at ${address} refused the token: ${detail} (make one with \`guestbench-collector token create --name NAME\`, pass it with --token)`;
   }
   // The collector answered and refused what was sent: no retry or other address can help.
   if (code === GrpcStatus.INVALID_ARGUMENT) return `the collector at ${address} refused this agent's request: ${detail}`;
-  if (/ECONNREFUSED/.test(message)) return `connection refused: nothing listens on ${address} (is \`guestbench-collector serve\` running, with --grpc on this address?)`;
+  if (/ECONNREFUSED/.test(message))
+    return `connection refused: nothing listens on ${address} (is \`guestbench-collector serve\` running, with --grpc on this address?)`;
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i.test(message)) return `cannot resolve the host of ${address}`;
   if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return `no route to ${address}`;
   if (/wrong version number|packet length too long|unknown protocol/i.test(message)) {
@@ -56,6 +60,7 @@ export function describeCollectorFailure(err: unknown, address: string, tls: boo
   if (/Protocol error|HTTP status code|Received RST_STREAM|unexpected content-type|malformed/i.test(message) || code === GrpcStatus.UNIMPLEMENTED) {
     return `${address} answers, but not as a guestbench collector's gRPC port (an HTTP port? the collector's --grpc address, default port 50051): ${detail}`;
   }
-  if (code === GrpcStatus.DEADLINE_EXCEEDED) return `no answer from ${address} within ${CHECK_DEADLINE_MS / 1000} s (a firewall dropping packets, or the wrong host)`;
+  if (code === GrpcStatus.DEADLINE_EXCEEDED)
+    return `no answer from ${address} within ${CHECK_DEADLINE_MS / 1000} s (a firewall dropping packets, or the wrong host)`;
   return `the collector at ${address} could not be reached: ${detail}`;
 }

@@ -20,7 +20,11 @@ import { Backoff, CALL_RETRY, isFatalCode, isRetryableCode, movesToNextAddress, 
 
 export class CollectorError extends Error {
   override readonly name = 'CollectorError';
-  constructor(message: string, readonly code: GrpcStatus | undefined, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: GrpcStatus | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -70,7 +74,12 @@ export interface CollectorClientOptions {
   readonly onFailover?: (event: { from: string; to: string; reason: string }) => void;
 }
 
-type Unary<Req, Res> = (req: Req, metadata: Metadata, options: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => { cancel(): void } | undefined;
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => { cancel(): void } | undefined;
 
 export class CollectorClient {
   /** One gRPC client per address, made when first used. */
@@ -89,10 +98,17 @@ export class CollectorClient {
    * @param address HOST:PORT, or several comma-separated: calls go to the first, and move to
    * the next when one stops answering (UNAVAILABLE, a missed deadline), and stay there.
    */
-  constructor(address: string, private readonly options: CollectorClientOptions = {}) {
-    this.addresses = address.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  constructor(
+    address: string,
+    private readonly options: CollectorClientOptions = {},
+  ) {
+    this.addresses = address
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
     if (this.addresses.length === 0) throw new Error(`no collector address in "${address}"`);
-    this.creds = options.tls === undefined ? credentials.createInsecure() : credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null);
+    this.creds =
+      options.tls === undefined ? credentials.createInsecure() : credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null);
     this.token = options.token;
     this.tls = options.tls;
     this.deadlineMs = options.deadlineMs ?? 10_000;
@@ -149,11 +165,17 @@ export class CollectorClient {
           if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
           const signal = opts.signal;
           const cancel = (): void => (pending as { cancel?: () => void } | undefined)?.cancel?.();
-          const pending = (pick(client) as Unary<Req, Res>).call(client, req, metadata, { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) }, (err, res) => {
-            signal?.removeEventListener('abort', cancel);
-            if (err) reject(err);
-            else resolve(res);
-          });
+          const pending = (pick(client) as Unary<Req, Res>).call(
+            client,
+            req,
+            metadata,
+            { deadline: new Date(Date.now() + deadlineMs + extraDeadlineMs) },
+            (err, res) => {
+              signal?.removeEventListener('abort', cancel);
+              if (err) reject(err);
+              else resolve(res);
+            },
+          );
           if (signal?.aborted === true) cancel();
           else signal?.addEventListener('abort', cancel, { once: true });
         });

@@ -46,7 +46,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { enrollment } = options;
   // One log line per change of the connection's state, not one per retry.
   let state = '';
-  const setState = (event: 'collector-waiting' | 'collector-unreachable' | 'collector-refused', key: string, fields: Record<string, unknown>, message: string): void => {
+  const setState = (
+    event: 'collector-waiting' | 'collector-unreachable' | 'collector-refused',
+    key: string,
+    fields: Record<string, unknown>,
+    message: string,
+  ): void => {
     if (key === state) return;
     state = key;
     (event === 'collector-waiting' ? logger.info.bind(logger) : logger.warn.bind(logger))({ event, ...fields }, message);
@@ -85,10 +90,24 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         jobId: job.id,
         takesJobs: true,
         // A job names a profile only: its precision setting, if any, applies.
-        precision: profile.precision === undefined ? undefined : { halfWidth: profile.precision, budgetSeconds: profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS },
+        precision:
+          profile.precision === undefined
+            ? undefined
+            : { halfWidth: profile.precision, budgetSeconds: profile.precisionBudgetSeconds ?? DEFAULT_PRECISION_BUDGET_SECONDS },
         extraOutcomes: [bootToAgentOutcome(options.readyUptime, readUptimeSeconds(), options.inventory.clocksource)].filter((o) => o !== undefined),
       });
-      logger.info({ event: 'job-done', jobId: job.id, runId: result.runId, status: result.status, failed: result.failedBenchmarks.map((f) => f.benchmarkId), acked: result.acked, samples: result.samples }, 'job done');
+      logger.info(
+        {
+          event: 'job-done',
+          jobId: job.id,
+          runId: result.runId,
+          status: result.status,
+          failed: result.failedBenchmarks.map((f) => f.benchmarkId),
+          acked: result.acked,
+          samples: result.samples,
+        },
+        'job done',
+      );
     } catch (err: unknown) {
       if (signal.aborted) break;
       // The collector refused what this agent sends (INVALID_ARGUMENT): no retry can cure it.

@@ -96,7 +96,10 @@ export async function deliverLeftovers(client: CollectorClient, spool: Spool, lo
     } catch (err: unknown) {
       if (!isRefusal(err)) throw err;
       const dir = run.setAside(err.message);
-      logger.error({ event: 'spool-run-refused', runId: run.runId, err, setAside: dir }, 'the collector refused a spooled run; it is set aside and not retried');
+      logger.error(
+        { event: 'spool-run-refused', runId: run.runId, err, setAside: dir },
+        'the collector refused a spooled run; it is set aside and not retried',
+      );
       refusal ??= err;
       continue;
     }

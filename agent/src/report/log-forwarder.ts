@@ -15,7 +15,10 @@ export class LogForwarder extends Writable {
   private inFlight: Promise<void> = Promise.resolve();
   private client: CollectorClient | undefined;
 
-  constructor(private agentId: string, private readonly flushMs = 1000) {
+  constructor(
+    private agentId: string,
+    private readonly flushMs = 1000,
+  ) {
     super();
   }
 

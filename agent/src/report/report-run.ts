@@ -93,8 +93,13 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const runId = randomUUID();
   const log = logger.child({ runId });
   const start = {
-    runId, agentId: options.agentId, profile: options.profile.name, label: options.label, agentVersion: AGENT_VERSION,
-    startedAtMs: Date.now(), jobId: options.jobId ?? '',
+    runId,
+    agentId: options.agentId,
+    profile: options.profile.name,
+    label: options.label,
+    agentVersion: AGENT_VERSION,
+    startedAtMs: Date.now(),
+    jobId: options.jobId ?? '',
   };
   const spooled = options.spool.begin(enrollment.request, start);
   const delivery = new RunDelivery(client, spooled, enrollment);
@@ -128,7 +133,8 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     }
     if (phase === 'measuring') quietUntil = Date.now() + (quiet.next() ?? QUIET_RETRY.maxDelayMs);
     const message = err instanceof Error ? err.message : String(err);
-    if (message !== lastProblem) log.warn({ event: 'collector-unreachable', err, spooled: spooled.pending().length }, 'collector unreachable; samples stay spooled');
+    if (message !== lastProblem)
+      log.warn({ event: 'collector-unreachable', err, spooled: spooled.pending().length }, 'collector unreachable; samples stay spooled');
     lastProblem = message;
   }
 
@@ -152,7 +158,8 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const beat = (currentBenchmark: string) => ({ agentId: options.agentId, runId, currentBenchmark, takesJobs: options.takesJobs ?? false });
   // The collector's heartbeat interval, once enrolled.
   const interval = (): number => Math.max(200, enrollment.current?.heartbeatIntervalMs || 5000);
-  const thread = options.reportThread ?? new ReportThread({ client, intervalMs: interval(), lingerMs: options.sampleLingerMs, onError: reportThreadFailed(logger) });
+  const thread =
+    options.reportThread ?? new ReportThread({ client, intervalMs: interval(), lingerMs: options.sampleLingerMs, onError: reportThreadFailed(logger) });
   thread.beginRun({
     runId,
     onAcked: (ids) => {
@@ -194,7 +201,12 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
       if (!(await attempt('measuring', () => delivery.start(QUICK)))) return;
       thread.setInterval(interval());
     }
-    thread.send(spooled.pending().filter((s) => !handedOver.has(s.id)).map((s) => (handedOver.add(s.id), s)));
+    thread.send(
+      spooled
+        .pending()
+        .filter((s) => !handedOver.has(s.id))
+        .map((s) => (handedOver.add(s.id), s)),
+    );
   }
 
   const failed: FailedBenchmarkReport[] = [];
@@ -213,13 +225,21 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
     spooled.add(samples);
     samples.forEach((s) => sent.add(s.id));
     await handOver();
-    log.info({ event: 'samples-spooled', benchmark: outcome.benchmarkId, samples: samples.length, acked: delivery.acked.size, spooled: spooled.pending().length }, 'samples spooled and handed over');
+    log.info(
+      { event: 'samples-spooled', benchmark: outcome.benchmarkId, samples: samples.length, acked: delivery.acked.size, spooled: spooled.pending().length },
+      'samples spooled and handed over',
+    );
   }
 
   // The collector's sink is read when each benchmark starts, and asked for again right before
   // a network benchmark: a collector restarted meanwhile may listen on another port.
   const givenSink = options.targets?.netSink;
-  const targets: BenchTargets = { ...options.targets, get netSink() { return givenSink ?? enrollment.current?.netSink; } };
+  const targets: BenchTargets = {
+    ...options.targets,
+    get netSink() {
+      return givenSink ?? enrollment.current?.netSink;
+    },
+  };
   async function refreshSink(): Promise<void> {
     // Not while the collector is known to be unreachable: that must not stall the run.
     if (givenSink !== undefined || isQuiet()) return;
@@ -283,9 +303,24 @@ export async function reportRun(options: ReportRunOptions): Promise<ReportRunRes
   const acked = delivery.acked;
   const unacked = [...sent].filter((id) => !acked.has(id));
   log.info(
-    { event: 'run-ended', status: RunStatus[status], samples: sent.size, acked: acked.size, unacked: unacked.length, delivered: done, spool: done ? undefined : spooled.dir },
+    {
+      event: 'run-ended',
+      status: RunStatus[status],
+      samples: sent.size,
+      acked: acked.size,
+      unacked: unacked.length,
+      delivered: done,
+      spool: done ? undefined : spooled.dir,
+    },
     done ? 'run ended' : 'run ended; not everything reached the collector: it stays in the spool',
   );
-  const statusName = status === RunStatus.RUN_STATUS_COMPLETED ? 'completed' : status === RunStatus.RUN_STATUS_PARTIAL ? 'partial' : status === RunStatus.RUN_STATUS_CANCELLED ? 'cancelled' : 'failed';
+  const statusName =
+    status === RunStatus.RUN_STATUS_COMPLETED
+      ? 'completed'
+      : status === RunStatus.RUN_STATUS_PARTIAL
+        ? 'partial'
+        : status === RunStatus.RUN_STATUS_CANCELLED
+          ? 'cancelled'
+          : 'failed';
   return { runId, status: statusName, samples: sent.size, acked: acked.size, failedBenchmarks: failed, imprecise, unacked, delivered: done };
 }

@@ -86,10 +86,13 @@ function startReportThread(): void {
   const sendBeat = (): void => {
     if (beat === null || beatsInFlight >= MAX_BEATS_IN_FLIGHT) return;
     beatsInFlight++;
-    client.heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: Math.max(1000, 2 * intervalMs) }).then(
-      () => post({ type: 'beat', code: 0 }),
-      (err: unknown) => post({ type: 'beat', code: isCollectorError(err) ? (err.code ?? -1) : -1 }),
-    ).finally(() => beatsInFlight--);
+    client
+      .heartbeat({ ...beat, guestMonotonicMs: guestTime() }, { attempts: 1, deadlineMs: Math.max(1000, 2 * intervalMs) })
+      .then(
+        () => post({ type: 'beat', code: 0 }),
+        (err: unknown) => post({ type: 'beat', code: isCollectorError(err) ? (err.code ?? -1) : -1 }),
+      )
+      .finally(() => beatsInFlight--);
   };
   const beatEvery = (ms: number): void => {
     clearInterval(beatTimer);
@@ -105,7 +108,8 @@ function startReportThread(): void {
     const sentAtMs = Date.now();
     const call = client.submitSamples({ runId, samples: batch.samples }).then(
       (res) => post({ type: 'acked', ids: res.ackedSampleIds, queuedAtMs: batch.queuedAtMs, sentAtMs }),
-      (err: unknown) => post({ type: 'send-failed', ids, code: isCollectorError(err) ? err.code : undefined, message: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) =>
+        post({ type: 'send-failed', ids, code: isCollectorError(err) ? err.code : undefined, message: err instanceof Error ? err.message : String(err) }),
     );
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
@@ -120,8 +124,7 @@ function startReportThread(): void {
       const first = beat === null;
       beat = m.beat;
       if (first) sendBeat();
-    }
-    else if (m.type === 'interval') beatEvery(m.ms);
+    } else if (m.type === 'interval') beatEvery(m.ms);
     else if (m.type === 'run') runId = m.runId;
     else if (m.type === 'samples') {
       batcher.add(m.samples, Date.now()).forEach(send);

@@ -9,7 +9,12 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
  * StartRun before Enroll). Trying again, later or at another address, sends the same thing
  * and gets the same no: these are never "unreachable".
  */
-const FATAL: ReadonlySet<number> = new Set([GrpcStatus.INVALID_ARGUMENT, GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.FAILED_PRECONDITION]);
+const FATAL: ReadonlySet<number> = new Set([
+  GrpcStatus.INVALID_ARGUMENT,
+  GrpcStatus.UNAUTHENTICATED,
+  GrpcStatus.PERMISSION_DENIED,
+  GrpcStatus.FAILED_PRECONDITION,
+]);
 
 /** A collector restarting, overloaded, or a dropped connection: worth another try. */
 const RETRYABLE: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED]);

@@ -6,8 +6,22 @@ import { Spool } from './spool';
 
 function sample(id: string): Sample {
   return {
-    id, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'Mops/s', direction: Direction.DIRECTION_HIGHER_IS_BETTER, value: 1.5,
-    trials: [1, 2], trialCount: 2, rsd: 0.1, stealFraction: 0, parameters: { size: '1' }, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 5, flags: [],
+    id,
+    benchmarkId: 'cpu.int32',
+    metric: 'throughput',
+    unit: 'Mops/s',
+    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
+    value: 1.5,
+    trials: [1, 2],
+    trialCount: 2,
+    rsd: 0.1,
+    stealFraction: 0,
+    parameters: { size: '1' },
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: 5,
+    flags: [],
   };
 }
 

@@ -67,7 +67,13 @@ export class SpooledRun {
   }
 
   state(): SpooledRunState {
-    const raw = JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as { agentId: string; pid?: number; enroll: unknown; start: unknown; end?: unknown };
+    const raw = JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as {
+      agentId: string;
+      pid?: number;
+      enroll: unknown;
+      start: unknown;
+      end?: unknown;
+    };
     return {
       agentId: raw.agentId,
       pid: raw.pid ?? 0,
@@ -82,7 +88,13 @@ export class SpooledRun {
     const s = this.state();
     writeDurably(
       path.join(this.dir, 'run.json'),
-      JSON.stringify({ agentId: s.agentId, pid: s.pid, enroll: EnrollRequest.toJSON(s.enroll), start: StartRunRequest.toJSON(s.start), end: EndRunRequest.toJSON(end) }),
+      JSON.stringify({
+        agentId: s.agentId,
+        pid: s.pid,
+        enroll: EnrollRequest.toJSON(s.enroll),
+        start: StartRunRequest.toJSON(s.start),
+        end: EndRunRequest.toJSON(end),
+      }),
     );
   }
 
@@ -159,7 +171,10 @@ export class Spool {
     const dir = path.join(this.dir, start.runId);
     fs.mkdirSync(path.join(dir, 'samples'), { recursive: true, mode: 0o700 });
     fsyncDir(this.dir);
-    writeDurably(path.join(dir, 'run.json'), JSON.stringify({ agentId, pid: process.pid, enroll: EnrollRequest.toJSON(enroll), start: StartRunRequest.toJSON(start) }));
+    writeDurably(
+      path.join(dir, 'run.json'),
+      JSON.stringify({ agentId, pid: process.pid, enroll: EnrollRequest.toJSON(enroll), start: StartRunRequest.toJSON(start) }),
+    );
     return new SpooledRun(dir);
   }
 

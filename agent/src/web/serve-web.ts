@@ -30,7 +30,14 @@ the site folder must not be on a noexec mount: set TMPDIR or --site elsewhere if
 
 export type ServeWebCommand =
   | { readonly kind: 'serve-web-help' }
-  | { readonly kind: 'serve-web'; readonly host: string; readonly port: number; readonly largeBytes: number; readonly site: string | undefined; readonly json: boolean }
+  | {
+      readonly kind: 'serve-web';
+      readonly host: string;
+      readonly port: number;
+      readonly largeBytes: number;
+      readonly site: string | undefined;
+      readonly json: boolean;
+    }
   | { readonly kind: 'write-site'; readonly dir: string; readonly largeBytes: number };
 
 export class ServeWebUsageError extends Error {
@@ -43,8 +50,12 @@ export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand
     values = parseArgs({
       args: [...argv],
       options: {
-        listen: { type: 'string' }, 'large-kib': { type: 'string' }, site: { type: 'string' },
-        'write-site': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        listen: { type: 'string' },
+        'large-kib': { type: 'string' },
+        site: { type: 'string' },
+        'write-site': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -59,7 +70,8 @@ export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand
   }
   const largeBytes = Number(kib) * 1024;
   if (values['write-site'] !== undefined) {
-    if (values.listen !== undefined || values.site !== undefined) throw new ServeWebUsageError('serve-web: --write-site writes files and exits; it takes no --listen or --site');
+    if (values.listen !== undefined || values.site !== undefined)
+      throw new ServeWebUsageError('serve-web: --write-site writes files and exits; it takes no --listen or --site');
     return { kind: 'write-site', dir: path.resolve(values['write-site']), largeBytes };
   }
   const listen = values.listen ?? '127.0.0.1:8080';
@@ -70,7 +82,11 @@ export function parseServeWebArguments(argv: readonly string[]): ServeWebCommand
 }
 
 /** Runs the command; resolves with the exit code once the server was stopped by a signal. */
-export async function serveWeb(cmd: ServeWebCommand, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function serveWeb(
+  cmd: ServeWebCommand,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   if (cmd.kind === 'serve-web-help') {
     out.write(SERVE_WEB_USAGE);
     return 0;
@@ -95,7 +111,11 @@ export async function serveWeb(cmd: ServeWebCommand, out: NodeJS.WritableStream 
         if (failures <= 10 || failures % 1000 === 0) log.warn({ event: 'cgi-failed', script, error, failures }, 'CGI program failed');
       },
     });
-    out.write(cmd.json ? `${JSON.stringify({ url: server.url, site: siteDir })}\n` : `serving ${server.url} from ${siteDir} (pages: /static/small /static/large /cgi-bin/env /cgi-bin/maze?size=N&seed=S)\n`);
+    out.write(
+      cmd.json
+        ? `${JSON.stringify({ url: server.url, site: siteDir })}\n`
+        : `serving ${server.url} from ${siteDir} (pages: /static/small /static/large /cgi-bin/env /cgi-bin/maze?size=N&seed=S)\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -48,7 +48,15 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const args = [agentEntry(), 'serve-web', '--listen', `${options.host ?? '127.0.0.1'}:0`, '--large-kib', String(Math.ceil(options.largeBytes / 1024)), '--json'];
+  const args = [
+    agentEntry(),
+    'serve-web',
+    '--listen',
+    `${options.host ?? '127.0.0.1'}:0`,
+    '--large-kib',
+    String(Math.ceil(options.largeBytes / 1024)),
+    '--json',
+  ];
   // The IPC channel is only there to close when this process dies, which stops the server.
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let stderr = '';

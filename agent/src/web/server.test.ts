@@ -9,7 +9,11 @@ import { largeFile, smallPage, writeSite } from './site';
 
 const LARGE = 256 * 1024;
 
-async function get(url: string, method: 'GET' | 'HEAD' | 'POST' = 'GET', body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+async function get(
+  url: string,
+  method: 'GET' | 'HEAD' | 'POST' = 'GET',
+  body?: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   const res = await request(url, { method, body, headers: body === undefined ? {} : { 'content-type': 'text/plain' } });
   return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
 }
@@ -38,7 +42,12 @@ function checkPerfectMaze(html: string, size: number): void {
   const queue: Array<[number, number]> = [[0, 0]];
   while (queue.length > 0) {
     const [x, y] = queue.shift() as [number, number];
-    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+    for (const [dx, dy] of [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+    ] as const) {
       const key = `${x + dx},${y + dy}`;
       if (open(x, y, dx, dy) && !seen.has(key)) {
         seen.add(key);
@@ -100,7 +109,13 @@ describe('the web server under test', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/plain');
     expect(Number(r.headers['content-length'])).toBe(r.body.length);
-    const env = Object.fromEntries(r.body.toString().trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      r.body
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(env).toMatchObject({
       GATEWAY_INTERFACE: 'CGI/1.1',
       REQUEST_METHOD: 'GET',
@@ -177,7 +192,16 @@ describe('parseCgiOutput', () => {
   it('accepts LF and CRLF header endings and keeps the body as is', () => {
     for (const nl of ['\n', '\r\n']) {
       const r = parseCgiOutput(Buffer.from(`Content-Type: text/plain${nl}X-A: 1${nl}${nl}body${nl}more`));
-      expect(r).toEqual({ ok: true, status: 200, reason: 'OK', headers: [['Content-Type', 'text/plain'], ['X-A', '1']], body: Buffer.from(`body${nl}more`) });
+      expect(r).toEqual({
+        ok: true,
+        status: 200,
+        reason: 'OK',
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['X-A', '1'],
+        ],
+        body: Buffer.from(`body${nl}more`),
+      });
     }
   });
 

@@ -115,20 +115,23 @@ export function startWebServer(options: WebServerOptions): Promise<RunningWebSer
           body: method === 'POST' ? req : undefined,
         },
         options.cgi,
-      ).then((outcome) => {
-        if (res.destroyed) return;
-        if (!outcome.ok) {
-          options.onCgiError?.(`/cgi-bin/${name}`, outcome.error);
-          return plain(res, 500, `/cgi-bin/${name} failed: ${outcome.error}`);
-        }
-        const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of outcome.headers) {
-          const prev = headers[k];
-          headers[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
-        }
-        res.writeHead(outcome.status, outcome.reason, { ...headers, 'Content-Length': outcome.body.length });
-        res.end(method === 'HEAD' ? undefined : outcome.body);
-      }, (err: unknown) => plain(res, 500, `/cgi-bin/${name} failed: ${(err as Error).message}`));
+      ).then(
+        (outcome) => {
+          if (res.destroyed) return;
+          if (!outcome.ok) {
+            options.onCgiError?.(`/cgi-bin/${name}`, outcome.error);
+            return plain(res, 500, `/cgi-bin/${name} failed: ${outcome.error}`);
+          }
+          const headers: Record<string, string | string[]> = {};
+          for (const [k, v] of outcome.headers) {
+            const prev = headers[k];
+            headers[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
+          }
+          res.writeHead(outcome.status, outcome.reason, { ...headers, 'Content-Length': outcome.body.length });
+          res.end(method === 'HEAD' ? undefined : outcome.body);
+        },
+        (err: unknown) => plain(res, 500, `/cgi-bin/${name} failed: ${(err as Error).message}`),
+      );
       if (method !== 'POST') req.resume();
       return;
     }

@@ -9,14 +9,20 @@ export type AuthResult =
   | { readonly ok: false; readonly reason: string; /** For the collector's log only. */ readonly detail?: string };
 
 export class Authenticator {
-  constructor(private readonly store: Store, readonly enabled: boolean) {}
+  constructor(
+    private readonly store: Store,
+    readonly enabled: boolean,
+  ) {}
 
   /** Checks an Authorization value ("Bearer gbt_…") for a token of the given kind. */
   async check(authorization: string | undefined, kind: TokenKind): Promise<AuthResult> {
     if (!this.enabled) return { ok: true, token: undefined };
     const text = bearer(authorization);
     if (text === undefined) {
-      return { ok: false, reason: `no token: send "authorization: Bearer <token>" (create one with \`guestbench-collector token create${kind === 'operator' ? ' --operator' : ''}\`)` };
+      return {
+        ok: false,
+        reason: `no token: send "authorization: Bearer <token>" (create one with \`guestbench-collector token create${kind === 'operator' ? ' --operator' : ''}\`)`,
+      };
     }
     const presented = parseToken(text);
     if (presented === undefined) return { ok: false, reason: 'malformed token: expected gbt_<12 hex>_<43 base64url characters>' };

@@ -14,12 +14,25 @@ export function hashSecret(secret: string): string {
 }
 
 /** A new token: the record to store and the text to show once. */
-export function generateToken(input: { name: string; kind: TokenKind; platform: string; expiresAtMs: number | undefined; nowMs: number }): { record: TokenRecord; token: string } {
+export function generateToken(input: { name: string; kind: TokenKind; platform: string; expiresAtMs: number | undefined; nowMs: number }): {
+  record: TokenRecord;
+  token: string;
+} {
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   return {
     token: `gbt_${id}_${secret}`,
-    record: { id, name: input.name, kind: input.kind, platform: input.platform, secretHash: hashSecret(secret), createdAtMs: input.nowMs, expiresAtMs: input.expiresAtMs, revokedAtMs: undefined, agentId: '' },
+    record: {
+      id,
+      name: input.name,
+      kind: input.kind,
+      platform: input.platform,
+      secretHash: hashSecret(secret),
+      createdAtMs: input.nowMs,
+      expiresAtMs: input.expiresAtMs,
+      revokedAtMs: undefined,
+      agentId: '',
+    },
   };
 }
 
@@ -28,7 +41,8 @@ export function parseToken(text: string): { id: string; secret: string } | undef
   return m === null ? undefined : { id: m[1] as string, secret: m[2] as string };
 }
 
-export type TokenCheck = { ok: true; token: TokenRecord } | { ok: false; reason: string; /** For the collector's log only, never the caller. */ detail?: string };
+export type TokenCheck =
+  { ok: true; token: TokenRecord } | { ok: false; reason: string; /** For the collector's log only, never the caller. */ detail?: string };
 
 /** The one answer to an unknown token id and to a wrong secret, so a caller cannot probe for ids. */
 export const TOKEN_NOT_RECOGNISED = 'token not recognised: unknown token or wrong secret';

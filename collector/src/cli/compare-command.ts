@@ -32,7 +32,8 @@ async function fetchAa(base: string, cmd: AaCommand): Promise<AaAnswer> {
 }
 
 async function readAa(spec: string, cmd: AaCommand): Promise<AaAnswer> {
-  if (!isPostgresUrl(spec) && !fs.existsSync(spec)) throw new Error(`no database at ${spec} (pass --db FILE or --db postgres://…, or --url of a running collector)`);
+  if (!isPostgresUrl(spec) && !fs.existsSync(spec))
+    throw new Error(`no database at ${spec} (pass --db FILE or --db postgres://…, or --url of a running collector)`);
   const store = await openStore(spec);
   try {
     return await compareAa(store, cmd.a, cmd.b, cmd.query.filter);

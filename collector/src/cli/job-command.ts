@@ -17,7 +17,10 @@ function call<Res>(client: JobServiceClient, token: string | undefined, method: 
 }
 
 function when(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function formatJob(info: JobInfo): string {
@@ -34,7 +37,11 @@ export async function jobCommand(cmd: JobCommand): Promise<number> {
     let out: unknown;
     let text: string;
     if (cmd.kind === 'job-create') {
-      const res = await call<{ job?: JobInfo }>(client, cmd.token, 'createJob', { platform: cmd.platform === 'any' ? '' : cmd.platform, profile: cmd.profile, label: cmd.label });
+      const res = await call<{ job?: JobInfo }>(client, cmd.token, 'createJob', {
+        platform: cmd.platform === 'any' ? '' : cmd.platform,
+        profile: cmd.profile,
+        label: cmd.label,
+      });
       out = res.job;
       text = res.job === undefined ? '' : formatJob(res.job);
     } else if (cmd.kind === 'job-show') {

@@ -37,10 +37,27 @@ async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<number> 
   }
   const tls = cmd.tls === undefined ? undefined : readTlsFiles(cmd.tls);
   const collector = await startCollector({
-    grpcAddress: cmd.grpc, httpAddress: cmd.http, netSinkAddress: cmd.netSink, store: { database: cmd.db, maxConnections: cmd.dbPool }, logger,
-    auth: cmd.insecureNoAuth ? 'none' : 'tokens', tls, collectorId: cmd.collectorId, jobPollMs: cmd.jobPollMs,
+    grpcAddress: cmd.grpc,
+    httpAddress: cmd.http,
+    netSinkAddress: cmd.netSink,
+    store: { database: cmd.db, maxConnections: cmd.dbPool },
+    logger,
+    auth: cmd.insecureNoAuth ? 'none' : 'tokens',
+    tls,
+    collectorId: cmd.collectorId,
+    jobPollMs: cmd.jobPollMs,
   });
-  logger.info({ event: 'collector-ready', collectorId: collector.collectorId, db: describeDatabase(cmd.db), grpc: collector.grpcAddress, http: collector.httpUrl, netSink: collector.netSink }, 'collector ready');
+  logger.info(
+    {
+      event: 'collector-ready',
+      collectorId: collector.collectorId,
+      db: describeDatabase(cmd.db),
+      grpc: collector.grpcAddress,
+      http: collector.httpUrl,
+      netSink: collector.netSink,
+    },
+    'collector ready',
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ event: 'collector-stopping', signal }, 'collector stopping');

@@ -15,24 +15,44 @@ function usageError(argv: string[]): string {
 
 test('serve defaults to loopback and the data folder', () => {
   expect(parseArguments(['serve'], {}, '/srv')).toEqual({
-    kind: 'serve', grpc: '127.0.0.1:50051', http: '127.0.0.1:8080', db: path.resolve('/srv/data/guestbench.db'), logLevel: 'info',
-    logFile: undefined, logMaxBytes: 10 * 1024 * 1024, logPretty: false, insecureNoAuth: false, netSink: undefined, tls: undefined,
-    collectorId: undefined, jobPollMs: undefined, dbPool: undefined,
+    kind: 'serve',
+    grpc: '127.0.0.1:50051',
+    http: '127.0.0.1:8080',
+    db: path.resolve('/srv/data/guestbench.db'),
+    logLevel: 'info',
+    logFile: undefined,
+    logMaxBytes: 10 * 1024 * 1024,
+    logPretty: false,
+    insecureNoAuth: false,
+    netSink: undefined,
+    tls: undefined,
+    collectorId: undefined,
+    jobPollMs: undefined,
+    dbPool: undefined,
   });
-  expect(parseArguments(['serve', '--collector-id', 'host-a:50051', '--job-poll-ms', '500'], {}, '/srv')).toMatchObject({ collectorId: 'host-a:50051', jobPollMs: 500 });
+  expect(parseArguments(['serve', '--collector-id', 'host-a:50051', '--job-poll-ms', '500'], {}, '/srv')).toMatchObject({
+    collectorId: 'host-a:50051',
+    jobPollMs: 500,
+  });
   expect(parseArguments(['serve', '--db', 'postgres://u@h/db', '--db-pool', '40'], {}, '/srv')).toMatchObject({ db: 'postgres://u@h/db', dbPool: 40 });
   expect(parseArguments(['serve', '--insecure-no-auth', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {}, '/srv')).toMatchObject({
-    insecureNoAuth: true, tls: { cert: '/srv/c.pem', key: '/srv/k.pem', clientCa: undefined },
+    insecureNoAuth: true,
+    tls: { cert: '/srv/c.pem', key: '/srv/k.pem', clientCa: undefined },
   });
   expect(parseArguments(['serve', '--log-file', 'logs/c.log', '--log-max-mb', '2', '--log-pretty'], {}, '/srv')).toMatchObject({
-    logFile: '/srv/logs/c.log', logMaxBytes: 2 * 1024 * 1024, logPretty: true,
+    logFile: '/srv/logs/c.log',
+    logMaxBytes: 2 * 1024 * 1024,
+    logPretty: true,
   });
   expect(parseArguments(['serve'], { GUESTBENCH_DATA: '/var/lib/gb' }, '/srv')).toMatchObject({ db: '/var/lib/gb/guestbench.db' });
 });
 
 test('report reads a file or a URL', () => {
   expect(parseArguments(['report', '--baseline', 'native', '--groups', 'kvm, xen/pv', '--json'], {}, '/srv')).toEqual({
-    kind: 'report', query: { baseline: 'native', groups: ['kvm', 'xen/pv'], filter: {} }, format: 'json', out: undefined,
+    kind: 'report',
+    query: { baseline: 'native', groups: ['kvm', 'xen/pv'], filter: {} },
+    format: 'json',
+    out: undefined,
     source: { db: path.resolve('/srv/data/guestbench.db') },
   });
   expect(parseArguments(['report', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({ source: { url: 'http://127.0.0.1:8080' } });
@@ -56,15 +76,39 @@ test('--db takes a postgres:// URL as it is, and anything else as a file', () =>
 
 test('job commands talk to a collector', () => {
   expect(parseArguments(['job', 'create', '--platform', 'kvm', '--profile', 'smoke'], { GUESTBENCH_OPERATOR_TOKEN: 'gbt_x' }, '/srv')).toEqual({
-    kind: 'job-create', collector: '127.0.0.1:50051', token: 'gbt_x', ca: undefined, platform: 'kvm', profile: 'smoke', label: '', json: false,
+    kind: 'job-create',
+    collector: '127.0.0.1:50051',
+    token: 'gbt_x',
+    ca: undefined,
+    platform: 'kvm',
+    profile: 'smoke',
+    label: '',
+    json: false,
   });
-  expect(parseArguments(['job', 'show', 'abc', '--json'], {}, '/srv')).toEqual({ kind: 'job-show', collector: '127.0.0.1:50051', token: undefined, ca: undefined, id: 'abc', json: true });
+  expect(parseArguments(['job', 'show', 'abc', '--json'], {}, '/srv')).toEqual({
+    kind: 'job-show',
+    collector: '127.0.0.1:50051',
+    token: undefined,
+    ca: undefined,
+    id: 'abc',
+    json: true,
+  });
   expect(parseArguments(['job', 'list'], {}, '/srv')).toMatchObject({ kind: 'job-list' });
 });
 
 test('token rebind moves an agent id to a token, or unbinds the token', () => {
-  expect(parseArguments(['token', 'rebind', 'web01', '--agent', 'web01-3f2a', '--db', 'g.db'], {}, '/srv')).toEqual({ kind: 'token-rebind', db: '/srv/g.db', idOrName: 'web01', agentId: 'web01-3f2a' });
-  expect(parseArguments(['token', 'rebind', 'web01', '--db', 'g.db'], {}, '/srv')).toEqual({ kind: 'token-rebind', db: '/srv/g.db', idOrName: 'web01', agentId: '' });
+  expect(parseArguments(['token', 'rebind', 'web01', '--agent', 'web01-3f2a', '--db', 'g.db'], {}, '/srv')).toEqual({
+    kind: 'token-rebind',
+    db: '/srv/g.db',
+    idOrName: 'web01',
+    agentId: 'web01-3f2a',
+  });
+  expect(parseArguments(['token', 'rebind', 'web01', '--db', 'g.db'], {}, '/srv')).toEqual({
+    kind: 'token-rebind',
+    db: '/srv/g.db',
+    idOrName: 'web01',
+    agentId: '',
+  });
 });
 
 test.each([
@@ -109,14 +153,34 @@ test.each([
   expect(usageError(argv)).toMatch(message);
 });
 
-test('job create --only/--skip/--set become the job\'s profile text, which agents parse', () => {
-  expect(parseArguments(['job', 'create', '--profile', 'smoke', '--only', 'cpu,disk.seq_read', '--skip', 'cpu.math', '--set', 'disk.seq_read.fileMiB=64', '--set', 'cpu.int32.x=1'], {}, '/srv')).toMatchObject({
-    kind: 'job-create', profile: 'smoke only=cpu,disk.seq_read skip=cpu.math set=disk.seq_read.fileMiB=64 set=cpu.int32.x=1',
+test("job create --only/--skip/--set become the job's profile text, which agents parse", () => {
+  expect(
+    parseArguments(
+      [
+        'job',
+        'create',
+        '--profile',
+        'smoke',
+        '--only',
+        'cpu,disk.seq_read',
+        '--skip',
+        'cpu.math',
+        '--set',
+        'disk.seq_read.fileMiB=64',
+        '--set',
+        'cpu.int32.x=1',
+      ],
+      {},
+      '/srv',
+    ),
+  ).toMatchObject({
+    kind: 'job-create',
+    profile: 'smoke only=cpu,disk.seq_read skip=cpu.math set=disk.seq_read.fileMiB=64 set=cpu.int32.x=1',
   });
   expect(parseArguments(['job', 'create'], {}, '/srv')).toMatchObject({ profile: 'quick' });
 });
 
-test('help and version in every spelling; a command group\'s help lists its commands', () => {
+test("help and version in every spelling; a command group's help lists its commands", () => {
   for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseArguments(argv, {}, '/srv')).toEqual({ kind: 'help' });
   expect(parseArguments(['job', '--help'], {}, '/srv')).toEqual({ kind: 'help', command: 'job' });
   expect(parseArguments(['token', '-h'], {}, '/srv')).toEqual({ kind: 'help', command: 'token' });
@@ -125,7 +189,8 @@ test('help and version in every spelling; a command group\'s help lists its comm
   for (const argv of [['--version'], ['-V'], ['version']]) expect(parseArguments(argv, {}, '/srv')).toEqual({ kind: 'version' });
   expect(COLLECTOR_VERSION).toBe(collectorPackage.version);
   const job = collectorCommandHelp('job');
-  for (const line of ['guestbench-collector job create', 'guestbench-collector job list', 'guestbench-collector job show', '--only', '--set', '--token']) expect(job).toContain(line);
+  for (const line of ['guestbench-collector job create', 'guestbench-collector job list', 'guestbench-collector job show', '--only', '--set', '--token'])
+    expect(job).toContain(line);
   expect(job).not.toContain('guestbench-collector token');
   expect(job).not.toContain('--tls-cert');
   const token = collectorCommandHelp('token');
@@ -137,10 +202,16 @@ test('help and version in every spelling; a command group\'s help lists its comm
 
 test('compare --aa takes two groups, a source and host or time, and refuses the rest', () => {
   expect(parseArguments(['compare', '--aa', 'native/a', 'native/b', '--host', 'h1', '--json'], {}, '/srv')).toEqual({
-    kind: 'compare-aa', a: 'native/a', b: 'native/b', json: true, source: { db: path.resolve('/srv/data/guestbench.db') },
+    kind: 'compare-aa',
+    a: 'native/a',
+    b: 'native/b',
+    json: true,
+    source: { db: path.resolve('/srv/data/guestbench.db') },
     query: { baseline: 'native', groups: [], filter: { hostname: 'h1' } },
   });
-  expect(parseArguments(['compare', '--aa', 'native', 'native/repeat', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({ source: { url: 'http://127.0.0.1:8080' } });
+  expect(parseArguments(['compare', '--aa', 'native', 'native/repeat', '--url', 'http://127.0.0.1:8080'], {}, '/srv')).toMatchObject({
+    source: { url: 'http://127.0.0.1:8080' },
+  });
   expect(usageError(['compare', 'native/a', 'native/b'])).toMatch(/only the A\/A check is offered here, as compare --aa GROUP_A GROUP_B/);
   expect(usageError(['compare', '--aa', 'native/a'])).toMatch(/give two groups of one platform, e\.g\. native\/a native\/b \(got 1\)/);
   expect(usageError(['compare', '--aa', 'native/a', 'Native!'])).toMatch(/GROUP_B: expected "platform" or "platform\/label"/);

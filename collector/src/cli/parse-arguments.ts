@@ -2,7 +2,17 @@
 // from main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { argumentErrorMessage, commandHelp, formatProfileSpec, ID_PATTERN, parseBenchmarkList, parseHostPort, parsePlatform, parseSettingOverride, type SpecOverride } from '@guestbench/proto';
+import {
+  argumentErrorMessage,
+  commandHelp,
+  formatProfileSpec,
+  ID_PATTERN,
+  parseBenchmarkList,
+  parseHostPort,
+  parsePlatform,
+  parseSettingOverride,
+  type SpecOverride,
+} from '@guestbench/proto';
 import { parseGroupSpecStrict } from '../query/parse-query';
 import { parseReportQuery, type ReportQuery } from '../query/parse-report-query';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report';
@@ -111,14 +121,38 @@ export type Command =
       /** PostgreSQL pool size; undefined: the store's default. */
       readonly dbPool: number | undefined;
     }
-  | { readonly kind: 'token-create'; readonly db: string; readonly name: string; readonly platform: string; readonly expires: string | undefined; readonly operator: boolean; readonly json: boolean }
+  | {
+      readonly kind: 'token-create';
+      readonly db: string;
+      readonly name: string;
+      readonly platform: string;
+      readonly expires: string | undefined;
+      readonly operator: boolean;
+      readonly json: boolean;
+    }
   | { readonly kind: 'token-list'; readonly db: string; readonly json: boolean }
   | { readonly kind: 'token-revoke'; readonly db: string; readonly idOrName: string }
   /** agentId '' unbinds the token. */
   | { readonly kind: 'token-rebind'; readonly db: string; readonly idOrName: string; readonly agentId: string }
-  | { readonly kind: 'job-create'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly platform: string; readonly profile: string; readonly label: string; readonly json: boolean }
+  | {
+      readonly kind: 'job-create';
+      readonly collector: string;
+      readonly token: string | undefined;
+      readonly ca: string | undefined;
+      readonly platform: string;
+      readonly profile: string;
+      readonly label: string;
+      readonly json: boolean;
+    }
   | { readonly kind: 'job-list'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly json: boolean }
-  | { readonly kind: 'job-show'; readonly collector: string; readonly token: string | undefined; readonly ca: string | undefined; readonly id: string; readonly json: boolean }
+  | {
+      readonly kind: 'job-show';
+      readonly collector: string;
+      readonly token: string | undefined;
+      readonly ca: string | undefined;
+      readonly id: string;
+      readonly json: boolean;
+    }
   | {
       readonly kind: 'report';
       readonly query: ReportQuery;
@@ -146,7 +180,23 @@ export function isUsageError(err: unknown): err is UsageError {
 }
 
 const ALLOWED: Record<string, readonly string[]> = {
-  serve: ['grpc', 'http', 'net-sink', 'db', 'log-level', 'log-file', 'log-max-mb', 'log-pretty', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'collector-id', 'job-poll-ms', 'db-pool'],
+  serve: [
+    'grpc',
+    'http',
+    'net-sink',
+    'db',
+    'log-level',
+    'log-file',
+    'log-max-mb',
+    'log-pretty',
+    'insecure-no-auth',
+    'tls-cert',
+    'tls-key',
+    'tls-client-ca',
+    'collector-id',
+    'job-poll-ms',
+    'db-pool',
+  ],
   report: ['baseline', 'groups', 'db', 'url', 'json', 'format', 'out', 'platform', 'label', 'host', 'since', 'until'],
   compare: ['aa', 'db', 'url', 'json', 'host', 'since', 'until'],
   'job create': ['collector', 'platform', 'profile', 'only', 'skip', 'set', 'label', 'json', 'token', 'ca'],
@@ -160,7 +210,9 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 /** The help of a command ("serve", "job create") or of a command group ("job", "token"). */
 export function collectorCommandHelp(command: string): string {
-  const flags = Object.entries(ALLOWED).filter(([c]) => c === command || c.startsWith(`${command} `)).flatMap(([, f]) => f);
+  const flags = Object.entries(ALLOWED)
+    .filter(([c]) => c === command || c.startsWith(`${command} `))
+    .flatMap(([, f]) => f);
   return commandHelp(USAGE, 'guestbench-collector', command, [...new Set(flags)]);
 }
 
@@ -221,22 +273,52 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const rest = isPair ? afterFirst.slice(1) : afterFirst;
   if (sub === 'job') throw new UsageError('job: say create, list or show (`guestbench-collector job --help`)');
   if (sub === 'token') throw new UsageError('token: say create, list, revoke or rebind (`guestbench-collector token --help`)');
-  if (isPair && ALLOWED[sub] === undefined) throw new UsageError(`${first}: unknown command "${second ?? ''}" (${first === 'job' ? 'create, list or show' : 'create, list, revoke or rebind'})`);
+  if (isPair && ALLOWED[sub] === undefined)
+    throw new UsageError(`${first}: unknown command "${second ?? ''}" (${first === 'job' ? 'create, list or show' : 'create, list, revoke or rebind'})`);
   if (ALLOWED[sub] === undefined) throw new UsageError(`unknown command "${sub}" (commands: ${COMMAND_LIST})`);
   let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     const options = {
-      grpc: { type: 'string' }, http: { type: 'string' }, db: { type: 'string' }, url: { type: 'string' },
-      baseline: { type: 'string' }, groups: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      'net-sink': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' }, 'log-max-mb': { type: 'string' }, 'log-pretty': { type: 'boolean' },
-      collector: { type: 'string' }, platform: { type: 'string' }, profile: { type: 'string' }, label: { type: 'string' },
-      format: { type: 'string' }, out: { type: 'string' }, host: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
-      'insecure-no-auth': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' },
-      name: { type: 'string' }, expires: { type: 'string' }, operator: { type: 'boolean' }, token: { type: 'string' }, ca: { type: 'string' },
-      aa: { type: 'boolean' }, agent: { type: 'string' },
-      only: { type: 'string' }, skip: { type: 'string' }, set: { type: 'string', multiple: true },
-      'collector-id': { type: 'string' }, 'job-poll-ms': { type: 'string' }, 'db-pool': { type: 'string' },
+      grpc: { type: 'string' },
+      http: { type: 'string' },
+      db: { type: 'string' },
+      url: { type: 'string' },
+      baseline: { type: 'string' },
+      groups: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      'net-sink': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-file': { type: 'string' },
+      'log-max-mb': { type: 'string' },
+      'log-pretty': { type: 'boolean' },
+      collector: { type: 'string' },
+      platform: { type: 'string' },
+      profile: { type: 'string' },
+      label: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      host: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'insecure-no-auth': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      name: { type: 'string' },
+      expires: { type: 'string' },
+      operator: { type: 'boolean' },
+      token: { type: 'string' },
+      ca: { type: 'string' },
+      aa: { type: 'boolean' },
+      agent: { type: 'string' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'collector-id': { type: 'string' },
+      'job-poll-ms': { type: 'string' },
+      'db-pool': { type: 'string' },
     } as const;
     const parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
     values = parsed.values;
@@ -250,14 +332,18 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const wantPositionals = sub === 'job show' || sub === 'token revoke' || sub === 'token rebind' ? 1 : sub === 'compare' ? 2 : 0;
   if (positionals.length !== wantPositionals) {
     throw new UsageError(
-      sub === 'job show' ? 'job show: give one job id'
-        : sub === 'token revoke' || sub === 'token rebind' ? `${sub}: give one token id or name`
-        : sub === 'compare' ? `compare --aa: give two groups of one platform, e.g. native/a native/b (got ${positionals.length})`
-        : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
+      sub === 'job show'
+        ? 'job show: give one job id'
+        : sub === 'token revoke' || sub === 'token rebind'
+          ? `${sub}: give one token id or name`
+          : sub === 'compare'
+            ? `compare --aa: give two groups of one platform, e.g. native/a native/b (got ${positionals.length})`
+            : `${sub}: unexpected argument "${positionals[0] ?? ''}"`,
     );
   }
   for (const k of Object.keys(values)) {
-    if (values[k] !== undefined && k !== 'help' && !allow.includes(k)) throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
+    if (values[k] !== undefined && k !== 'help' && !allow.includes(k))
+      throw new UsageError(`${sub}: --${k} does not apply (options: ${allow.map((a) => `--${a}`).join(', ')})`);
   }
   const dbFlag = str('db');
   // A postgres:// URL is kept as given; anything else is a file, relative to the working folder.
@@ -269,12 +355,15 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (sub === 'token rebind') {
       const agentId = str('agent') ?? '';
       if (str('agent') !== undefined && !ID_PATTERN.test(agentId)) {
-        throw new UsageError(`--agent: an agent id, 1 to 128 letters, digits and . _ : - starting with a letter or digit, got ${JSON.stringify(agentId.slice(0, 80))}`);
+        throw new UsageError(
+          `--agent: an agent id, 1 to 128 letters, digits and . _ : - starting with a letter or digit, got ${JSON.stringify(agentId.slice(0, 80))}`,
+        );
       }
       return { kind: 'token-rebind', db, idOrName: positionals[0] as string, agentId };
     }
     const name = str('name');
-    if (name === undefined || !/^[A-Za-z0-9._ -]{1,64}$/.test(name)) throw new UsageError('token create: --name NAME is required: 1 to 64 letters, digits, spaces and . _ -');
+    if (name === undefined || !/^[A-Za-z0-9._ -]{1,64}$/.test(name))
+      throw new UsageError('token create: --name NAME is required: 1 to 64 letters, digits, spaces and . _ -');
     const platform = str('platform') ?? '';
     const parsedPlatform = parsePlatform(platform);
     if (platform !== '' && !parsedPlatform.ok) throw new UsageError(`--platform: ${parsedPlatform.error}`);
@@ -337,7 +426,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const query = parseReportQuery(params);
   if (!query.ok) throw new UsageError(`--${query.error}`);
   if (sub === 'compare') {
-    if (values['aa'] !== true) throw new UsageError('compare: only the A/A check is offered here, as compare --aa GROUP_A GROUP_B (the full comparison is `report`)');
+    if (values['aa'] !== true)
+      throw new UsageError('compare: only the A/A check is offered here, as compare --aa GROUP_A GROUP_B (the full comparison is `report`)');
     const [a, b] = positionals.map((p, i) => {
       const g = parseGroupSpecStrict(p, i === 0 ? 'GROUP_A' : 'GROUP_B');
       if (!g.ok) throw new UsageError(`compare --aa: ${g.error}`);
@@ -348,7 +438,8 @@ export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv =
   const out = str('out');
   const fromExtension: Record<string, ReportFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.csv': 'csv', '.json': 'json', '.txt': 'text' };
   const formatFlag = str('format');
-  if (formatFlag !== undefined && json && formatFlag !== 'json') throw new UsageError(`report: --json is --format json; it cannot go with --format ${formatFlag}`);
+  if (formatFlag !== undefined && json && formatFlag !== 'json')
+    throw new UsageError(`report: --json is --format json; it cannot go with --format ${formatFlag}`);
   if (formatFlag !== undefined && !isReportFormat(formatFlag)) throw new UsageError(`--format: one of ${REPORT_FORMATS.join(', ')}, got "${formatFlag}"`);
   const format: ReportFormat = json ? 'json' : (formatFlag ?? (out === undefined ? undefined : fromExtension[path.extname(out).toLowerCase()]) ?? 'text');
   return {

@@ -14,8 +14,15 @@ function when(ms: number | undefined): string {
 /** A token as shown to people and in JSON: never the hash. */
 function publicView(t: TokenRecord, nowMs: number): Record<string, unknown> {
   return {
-    id: t.id, name: t.name, kind: t.kind, state: tokenState(t, nowMs), platform: t.platform || undefined, agentId: t.agentId || undefined,
-    createdAt: when(t.createdAtMs), expiresAt: t.expiresAtMs === undefined ? undefined : when(t.expiresAtMs), revokedAt: t.revokedAtMs === undefined ? undefined : when(t.revokedAtMs),
+    id: t.id,
+    name: t.name,
+    kind: t.kind,
+    state: tokenState(t, nowMs),
+    platform: t.platform || undefined,
+    agentId: t.agentId || undefined,
+    createdAt: when(t.createdAtMs),
+    expiresAt: t.expiresAtMs === undefined ? undefined : when(t.expiresAtMs),
+    revokedAt: t.revokedAtMs === undefined ? undefined : when(t.revokedAtMs),
   };
 }
 
@@ -24,7 +31,13 @@ export async function tokenCommand(cmd: TokenCommand): Promise<number> {
   try {
     if (cmd.kind === 'token-create') {
       const now = Date.now();
-      const { record, token } = generateToken({ name: cmd.name, kind: cmd.operator ? 'operator' : 'agent', platform: cmd.platform, expiresAtMs: parseExpiry(cmd.expires, now), nowMs: now });
+      const { record, token } = generateToken({
+        name: cmd.name,
+        kind: cmd.operator ? 'operator' : 'agent',
+        platform: cmd.platform,
+        expiresAtMs: parseExpiry(cmd.expires, now),
+        nowMs: now,
+      });
       await store.createToken(record);
       if (cmd.json) process.stdout.write(`${JSON.stringify({ ...publicView(record, now), token }, null, 2)}\n`);
       else {
@@ -48,13 +61,22 @@ export async function tokenCommand(cmd: TokenCommand): Promise<number> {
       for (const t of result.unbound) process.stdout.write(`unbound agent token ${t.id} "${t.name}" from agent ${cmd.agentId}\n`);
       const t = result.token;
       process.stdout.write(
-        cmd.agentId === '' ? `agent token ${t.id} "${t.name}" is unbound: its next enrollment binds it\n` : `bound agent token ${t.id} "${t.name}" to agent ${cmd.agentId}\n`,
+        cmd.agentId === ''
+          ? `agent token ${t.id} "${t.name}" is unbound: its next enrollment binds it\n`
+          : `bound agent token ${t.id} "${t.name}" to agent ${cmd.agentId}\n`,
       );
       return 0;
     }
     const tokens = await store.listTokens();
     const now = Date.now();
-    if (cmd.json) process.stdout.write(`${JSON.stringify(tokens.map((t) => publicView(t, now)), null, 2)}\n`);
+    if (cmd.json)
+      process.stdout.write(
+        `${JSON.stringify(
+          tokens.map((t) => publicView(t, now)),
+          null,
+          2,
+        )}\n`,
+      );
     else {
       const stateText = (t: TokenRecord): string => {
         const state = tokenState(t, now);

@@ -6,8 +6,15 @@ import { compare } from './compare';
 
 function agent(id: string, platform: string): AgentRecord {
   return {
-    id, hostname: 'host', declaredPlatform: platform, detectedPlatform: platform, platform, evidence: [],
-    inventory: { ...EMPTY_INVENTORY, cpus: 2 }, agentVersion: '0.1.0', enrolledAtMs: 1,
+    id,
+    hostname: 'host',
+    declaredPlatform: platform,
+    detectedPlatform: platform,
+    platform,
+    evidence: [],
+    inventory: { ...EMPTY_INVENTORY, cpus: 2 },
+    agentVersion: '0.1.0',
+    enrolledAtMs: 1,
   };
 }
 
@@ -17,9 +24,23 @@ function samples(runId: string, scale: number, jitter: (i: number) => number): S
   return BENCHMARKS.map((benchmarkId, i) => {
     const v = 100 * scale * jitter(i);
     return {
-      id: `${runId}:${benchmarkId}`, runId, benchmarkId, metric: 'throughput', unit: 'ops/s', direction: 'higher', value: v,
-      trials: [v * 0.99, v, v * 1.01], trialCount: 3, rsd: 0.01, stealFraction: 0, parameters: {}, primary: true,
-      clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
+      id: `${runId}:${benchmarkId}`,
+      runId,
+      benchmarkId,
+      metric: 'throughput',
+      unit: 'ops/s',
+      direction: 'higher',
+      value: v,
+      trials: [v * 0.99, v, v * 1.01],
+      trialCount: 3,
+      rsd: 0.01,
+      stealFraction: 0,
+      parameters: {},
+      primary: true,
+      clocksource: 'tsc',
+      durationSeconds: 1,
+      finishedAtMs: 1,
+      flags: [],
     };
   });
 }
@@ -31,11 +52,17 @@ async function aaStore(runsPerSide: number, b: number, spread: number, platformB
   await store.upsertAgent(agent('nb', platformB));
   let t = 1000;
   for (let r = 0; r < runsPerSide; r++) {
-    for (const [label, agentId, scale] of [['a', 'na', 1], ['b', 'nb', b]] as const) {
+    for (const [label, agentId, scale] of [
+      ['a', 'na', 1],
+      ['b', 'nb', b],
+    ] as const) {
       const id = `${label}${r}`;
       await store.startRun({ id, agentId, label, profile: 'quick', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
       // Deterministic run-to-run differences: each run and metric moves by up to ±spread.
-      await store.insertSamples(id, samples(id, scale, (i) => 1 + spread * Math.sin(1.7 * (r + 1) * (i + 1) + (label === 'a' ? 0 : 0.9))));
+      await store.insertSamples(
+        id,
+        samples(id, scale, (i) => 1 + spread * Math.sin(1.7 * (r + 1) * (i + 1) + (label === 'a' ? 0 : 0.9))),
+      );
       await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });
     }
   }

@@ -33,7 +33,10 @@ export interface AaVerdict {
 export class AaError extends Error {
   override readonly name = 'AaError';
   /** not-found: a group has no finished runs; invalid: the two groups cannot be A/A. */
-  constructor(message: string, readonly kind: 'invalid' | 'not-found' = 'invalid') {
+  constructor(
+    message: string,
+    readonly kind: 'invalid' | 'not-found' = 'invalid',
+  ) {
     super(message);
   }
 }
@@ -72,13 +75,24 @@ export function aaVerdict(result: CompareResult, bKey: string): AaVerdict {
     throw new AaError(`an A/A check compares two groups of the same platform; ${a.key} is ${a.platform} and ${b.key} is ${b.platform}`);
   }
   const base = {
-    a: a.key, b: b.key, overall: b.overallGeomean, overallCiLow: b.overallCiLow, overallCiHigh: b.overallCiHigh,
-    medianHalfWidth: b.medianHalfWidth, runsA: a.runIds.length, runsB: b.runIds.length,
+    a: a.key,
+    b: b.key,
+    overall: b.overallGeomean,
+    overallCiLow: b.overallCiLow,
+    overallCiHigh: b.overallCiHigh,
+    medianHalfWidth: b.medianHalfWidth,
+    runsA: a.runIds.length,
+    runsB: b.runIds.length,
   };
   const o = b.overallGeomean;
   const h = b.medianHalfWidth;
   if (o === undefined || h === undefined) {
-    return { ...base, verdict: 'too-noisy', runsPerSideNeeded: undefined, summary: `too noisy to tell: ${b.key} and ${a.key} share no metric with an interval; run the same profile on both` };
+    return {
+      ...base,
+      verdict: 'too-noisy',
+      runsPerSideNeeded: undefined,
+      summary: `too noisy to tell: ${b.key} and ${a.key} share no metric with an interval; run the same profile on both`,
+    };
   }
   const off = Math.abs(o - 1);
   const what = `${b.key} / ${a.key} overall ${o.toFixed(3)} (${base.overallCiLow?.toFixed(3) ?? '-'}–${base.overallCiHigh?.toFixed(3) ?? '-'}), median half-width ${pct(h)}, ${base.runsB} vs ${base.runsA} runs`;
@@ -86,19 +100,32 @@ export function aaVerdict(result: CompareResult, bKey: string): AaVerdict {
     // Agreement is about runs repeating; with one run a side, their variation is unmeasured.
     const n = Math.max(2, runsNeeded(b, base.runsA, base.runsB) ?? 2);
     return {
-      ...base, verdict: 'too-noisy', runsPerSideNeeded: n,
+      ...base,
+      verdict: 'too-noisy',
+      runsPerSideNeeded: n,
       summary: `too noisy to tell: ${what}; one run on a side measures no run-to-run variation: run about ${n} a side (${Math.max(0, n - base.runsA)} more of ${a.key}, ${Math.max(0, n - base.runsB)} more of ${b.key}, interleaved) for a verdict`,
     };
   }
   if (h <= AA_MAX_MEDIAN_HALF_WIDTH) {
     return off <= AA_TOLERANCE
-      ? { ...base, verdict: 'agrees', runsPerSideNeeded: undefined, summary: `agrees: ${what} (within ±${pct(AA_TOLERANCE)}, half-width ≤ ${pct(AA_MAX_MEDIAN_HALF_WIDTH)})` }
-      : { ...base, verdict: 'disagrees', runsPerSideNeeded: undefined, summary: `disagrees: ${what}: the same platform measured ${pct(off)} apart, beyond ±${pct(AA_TOLERANCE)} with intervals precise enough to tell; look for drift, load or a changed setting between the groups` };
+      ? {
+          ...base,
+          verdict: 'agrees',
+          runsPerSideNeeded: undefined,
+          summary: `agrees: ${what} (within ±${pct(AA_TOLERANCE)}, half-width ≤ ${pct(AA_MAX_MEDIAN_HALF_WIDTH)})`,
+        }
+      : {
+          ...base,
+          verdict: 'disagrees',
+          runsPerSideNeeded: undefined,
+          summary: `disagrees: ${what}: the same platform measured ${pct(off)} apart, beyond ±${pct(AA_TOLERANCE)} with intervals precise enough to tell; look for drift, load or a changed setting between the groups`,
+        };
   }
   const n = runsNeeded(b, base.runsA, base.runsB);
-  const advice = n === undefined
-    ? `more runs are unlikely to get there (over 30 a side): the runs vary too much; quiet the machine (other load, frequency scaling) or use a longer profile`
-    : `run about ${n} a side (${Math.max(0, n - base.runsA)} more of ${a.key}, ${Math.max(0, n - base.runsB)} more of ${b.key}, interleaved) for a verdict`;
+  const advice =
+    n === undefined
+      ? `more runs are unlikely to get there (over 30 a side): the runs vary too much; quiet the machine (other load, frequency scaling) or use a longer profile`
+      : `run about ${n} a side (${Math.max(0, n - base.runsA)} more of ${a.key}, ${Math.max(0, n - base.runsB)} more of ${b.key}, interleaved) for a verdict`;
   return { ...base, verdict: 'too-noisy', runsPerSideNeeded: n, summary: `too noisy to tell: ${what}, above ${pct(AA_MAX_MEDIAN_HALF_WIDTH)}; ${advice}` };
 }
 
@@ -107,7 +134,8 @@ export async function compareAa(store: Store, a: string, b: string, filter: Comp
   if (a === b) throw new AaError(`an A/A check needs two different groups, got ${a} twice`);
   const pa = parseGroupSpec(a);
   const pb = parseGroupSpec(b);
-  if (pa.platform !== pb.platform) throw new AaError(`an A/A check compares two groups of the same platform; ${a} is ${pa.platform} and ${b} is ${pb.platform}`);
+  if (pa.platform !== pb.platform)
+    throw new AaError(`an A/A check compares two groups of the same platform; ${a} is ${pa.platform} and ${b} is ${pb.platform}`);
   const comparison = await compare(store, { baseline: a, groups: [b], filter: { hostname: filter.hostname, since: filter.since, until: filter.until } });
   return { verdict: aaVerdict(comparison, groupKey(pb.platform, pb.label)), comparison };
 }

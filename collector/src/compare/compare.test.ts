@@ -5,22 +5,45 @@ import { compare } from './compare';
 
 function agent(id: string, platform: string): AgentRecord {
   return {
-    id, hostname: `${id}-host`, declaredPlatform: '', detectedPlatform: platform, platform,
+    id,
+    hostname: `${id}-host`,
+    declaredPlatform: '',
+    detectedPlatform: platform,
+    platform,
     evidence: [{ source: '/sys/class/dmi/id/sys_vendor', value: platform, suggests: platform }],
-    inventory: { ...EMPTY_INVENTORY, cpuModel: `${platform} cpu`, cpus: 2 }, agentVersion: '0.1.0', enrolledAtMs: 1,
+    inventory: { ...EMPTY_INVENTORY, cpuModel: `${platform} cpu`, cpus: 2 },
+    agentVersion: '0.1.0',
+    enrolledAtMs: 1,
   };
 }
 
 function sample(runId: string, benchmarkId: string, trials: number[], over: Partial<SampleRecord> = {}): SampleRecord {
   const value = trials.reduce((a, b) => a + b, 0) / trials.length;
   return {
-    id: `${runId}:${benchmarkId}:${over.metric ?? 'throughput'}`, runId, benchmarkId, metric: 'throughput', unit: 'ops/s',
-    direction: 'higher', value, trials, trialCount: trials.length, rsd: 0.01, stealFraction: 0, parameters: { size: '1' },
-    primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [], ...over,
+    id: `${runId}:${benchmarkId}:${over.metric ?? 'throughput'}`,
+    runId,
+    benchmarkId,
+    metric: 'throughput',
+    unit: 'ops/s',
+    direction: 'higher',
+    value,
+    trials,
+    trialCount: trials.length,
+    rsd: 0.01,
+    stealFraction: 0,
+    parameters: { size: '1' },
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: 1,
+    flags: [],
+    ...over,
   };
 }
 
-async function storeWith(runs: { id: string; platform: string; label?: string; version?: string; host?: string; samples: (runId: string) => SampleRecord[] }[]): Promise<SqliteStore> {
+async function storeWith(
+  runs: { id: string; platform: string; label?: string; version?: string; host?: string; samples: (runId: string) => SampleRecord[] }[],
+): Promise<SqliteStore> {
   const store = new SqliteStore(':memory:');
   let t = 1000;
   for (const r of runs) {
@@ -36,8 +59,19 @@ async function storeWith(runs: { id: string; platform: string; label?: string; v
 describe('compare', () => {
   test('higher-is-better: relative = guest/native; lower-is-better: native/guest', async () => {
     const store = await storeWith([
-      { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.int32', [100, 100, 100]), sample(id, 'sys.clock', [20, 20, 20], { direction: 'lower', unit: 'ns', metric: 'latency' })] },
-      { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.int32', [80, 80, 80]), sample(id, 'sys.clock', [40, 40, 40], { direction: 'lower', unit: 'ns', metric: 'latency' })] },
+      {
+        id: 'n1',
+        platform: 'native',
+        samples: (id) => [
+          sample(id, 'cpu.int32', [100, 100, 100]),
+          sample(id, 'sys.clock', [20, 20, 20], { direction: 'lower', unit: 'ns', metric: 'latency' }),
+        ],
+      },
+      {
+        id: 'k1',
+        platform: 'kvm',
+        samples: (id) => [sample(id, 'cpu.int32', [80, 80, 80]), sample(id, 'sys.clock', [40, 40, 40], { direction: 'lower', unit: 'ns', metric: 'latency' })],
+      },
     ]);
     const result = await compare(store);
     const kvm = result.groups.find((g) => g.key === 'kvm')!;
@@ -115,10 +149,16 @@ describe('compare', () => {
     expect(onA.groups.map((g) => g.key)).toEqual(['native', 'kvm', 'xen/pv']);
     expect(onA.groups[1]!.benchmarks[0]!.relative).toBeCloseTo(0.8, 12);
     const kvmOnly = await compare(store, { filter: { platform: 'kvm', hostname: 'b' } });
-    expect(kvmOnly.groups.map((g) => [g.key, g.runIds])).toEqual([['native', ['n-b']], ['kvm', ['k-b']]]);
+    expect(kvmOnly.groups.map((g) => [g.key, g.runIds])).toEqual([
+      ['native', ['n-b']],
+      ['kvm', ['k-b']],
+    ]);
     expect(kvmOnly.groups[1]!.benchmarks[0]!.relative).toBeCloseTo(0.9, 12);
     const labelled = await compare(store, { filter: { label: 'pv', since: 1001 } });
-    expect(labelled.groups.map((g) => [g.key, g.runIds])).toEqual([['native', ['n-a2', 'n-b']], ['xen/pv', ['x-a']]]);
+    expect(labelled.groups.map((g) => [g.key, g.runIds])).toEqual([
+      ['native', ['n-a2', 'n-b']],
+      ['xen/pv', ['x-a']],
+    ]);
     await store.close();
   });
 
@@ -135,10 +175,22 @@ describe('compare', () => {
 describe('compare: what explains a surprising ratio', () => {
   test('above-native only when the whole interval is above 1.0; far-below-native under 0.05', async () => {
     const store = await storeWith([
-      { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 100, 100]), sample(id, 'cpu.b', [100, 100, 100]), sample(id, 'cpu.c', [100, 100, 100])] },
-      { id: 'n2', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [102, 102, 102]), sample(id, 'cpu.b', [102, 102, 102]), sample(id, 'cpu.c', [102, 102, 102])] },
+      {
+        id: 'n1',
+        platform: 'native',
+        samples: (id) => [sample(id, 'cpu.a', [100, 100, 100]), sample(id, 'cpu.b', [100, 100, 100]), sample(id, 'cpu.c', [100, 100, 100])],
+      },
+      {
+        id: 'n2',
+        platform: 'native',
+        samples: (id) => [sample(id, 'cpu.a', [102, 102, 102]), sample(id, 'cpu.b', [102, 102, 102]), sample(id, 'cpu.c', [102, 102, 102])],
+      },
       { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [130, 130, 130]), sample(id, 'cpu.b', [80, 80, 80]), sample(id, 'cpu.c', [1, 1, 1])] },
-      { id: 'k2', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [131, 131, 131]), sample(id, 'cpu.b', [150, 150, 150]), sample(id, 'cpu.c', [1, 1, 1])] },
+      {
+        id: 'k2',
+        platform: 'kvm',
+        samples: (id) => [sample(id, 'cpu.a', [131, 131, 131]), sample(id, 'cpu.b', [150, 150, 150]), sample(id, 'cpu.c', [1, 1, 1])],
+      },
     ]);
     const kvm = (await compare(store)).groups.find((g) => g.key === 'kvm')!;
     const row = (id: string) => kvm.benchmarks.find((b) => b.benchmarkId === id)!;
@@ -155,8 +207,24 @@ describe('compare: what explains a surprising ratio', () => {
 
   test('a sample the agent doubted (not-settled, not-optimized, optimization-unverified) on either side flags its row harness-doubt', async () => {
     const store = await storeWith([
-      { id: 'n1', platform: 'native', samples: (id) => [sample(id, 'cpu.a', [100, 100]), sample(id, 'cpu.b', [100, 100], { flags: ['optimization-unverified'] }), sample(id, 'cpu.c', [100, 100])] },
-      { id: 'k1', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [5, 5], { flags: ['not-optimized'] }), sample(id, 'cpu.b', [90, 90]), sample(id, 'cpu.c', [90, 90], { flags: ['trial-retried'] })] },
+      {
+        id: 'n1',
+        platform: 'native',
+        samples: (id) => [
+          sample(id, 'cpu.a', [100, 100]),
+          sample(id, 'cpu.b', [100, 100], { flags: ['optimization-unverified'] }),
+          sample(id, 'cpu.c', [100, 100]),
+        ],
+      },
+      {
+        id: 'k1',
+        platform: 'kvm',
+        samples: (id) => [
+          sample(id, 'cpu.a', [5, 5], { flags: ['not-optimized'] }),
+          sample(id, 'cpu.b', [90, 90]),
+          sample(id, 'cpu.c', [90, 90], { flags: ['trial-retried'] }),
+        ],
+      },
       { id: 'x1', platform: 'xen', samples: (id) => [sample(id, 'cpu.d', [1, 1], { flags: ['not-settled'] })] },
     ]);
     const result = await compare(store);
@@ -173,7 +241,11 @@ describe('compare: what explains a surprising ratio', () => {
     await store.upsertAgent({ ...agent('host', 'native'), declaredPlatform: 'native', detectedPlatform: 'other', hostname: 'h1' });
     await store.upsertAgent({ ...agent('guest', 'kvm'), declaredPlatform: 'kvm', detectedPlatform: 'qemu' });
     let t = 1000;
-    for (const [id, agentId] of [['n1', 'host'], ['n2', 'host'], ['k1', 'guest']] as const) {
+    for (const [id, agentId] of [
+      ['n1', 'host'],
+      ['n2', 'host'],
+      ['k1', 'guest'],
+    ] as const) {
       await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
       await store.insertSamples(id, [sample(id, 'cpu.int32', id === 'n2' ? [101, 102, 103] : [100, 101, 102])]);
       // k1's guest clock runs 3 % fast over 10 s
@@ -184,7 +256,10 @@ describe('compare: what explains a surprising ratio', () => {
     const [native, kvm] = result.groups;
     expect(native!.notes.map((n) => n.kind)).toEqual(['baseline-not-bare-metal']);
     expect(native!.notes[0]!.text).toMatch(/^baseline is not bare metal: .*detection said other on h1 \(2 of 2 runs\)/);
-    expect(native!.runs.map((r) => [r.declaredPlatform, r.detectedPlatform])).toEqual([['native', 'other'], ['native', 'other']]);
+    expect(native!.runs.map((r) => [r.declaredPlatform, r.detectedPlatform])).toEqual([
+      ['native', 'other'],
+      ['native', 'other'],
+    ]);
     expect(kvm!.notes.map((n) => n.kind)).toEqual(['detected-differs', 'clock-drift', 'one-run']);
     expect(kvm!.notes[1]!.text).toMatch(/worst 3\.00 % in run k1/);
     expect(kvm!.runs[0]!.clock.drift).toBe(true);
@@ -204,7 +279,12 @@ test('a benchmark missing from some runs is named as such, not as a group of one
     { id: 'k2', platform: 'kvm', samples: (id) => [sample(id, 'cpu.a', [93, 94, 95])] },
   ]);
   const kvm = (await compare(store)).groups.find((g) => g.key === 'kvm')!;
-  expect(kvm.benchmarks.map((b) => [b.benchmarkId, b.ciMethod])).toEqual([['cpu.a', 'between-runs'], ['cpu.b', 'borrowed-run-variance']]);
-  expect(kvm.notes.map((n) => n.text)).toEqual(['1 of 2 metrics have a single run on a side (a benchmark failed or was not run in the others): their intervals are borrowed-run-variance']);
+  expect(kvm.benchmarks.map((b) => [b.benchmarkId, b.ciMethod])).toEqual([
+    ['cpu.a', 'between-runs'],
+    ['cpu.b', 'borrowed-run-variance'],
+  ]);
+  expect(kvm.notes.map((n) => n.text)).toEqual([
+    '1 of 2 metrics have a single run on a side (a benchmark failed or was not run in the others): their intervals are borrowed-run-variance',
+  ]);
   await store.close();
 });

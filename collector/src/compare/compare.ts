@@ -159,11 +159,28 @@ type ResolvedOptions = { readonly noisyRsd: number; readonly stealThreshold: num
 function compareCell(group: CellAggregate, baseline: CellAggregate | undefined, options: ResolvedOptions): BenchmarkRow {
   const flags: Flag[] = [];
   const base = {
-    benchmarkId: group.benchmarkId, metric: group.metric, unit: group.unit, direction: group.direction, primary: group.primary,
-    parameters: group.parameters, agentMajor: group.agentMajor, groupRuns: group.runs, groupRsd: group.maxRsd, groupSteal: group.maxSteal,
-    groupTrials: group.trialN, groupValue: typical(group),
+    benchmarkId: group.benchmarkId,
+    metric: group.metric,
+    unit: group.unit,
+    direction: group.direction,
+    primary: group.primary,
+    parameters: group.parameters,
+    agentMajor: group.agentMajor,
+    groupRuns: group.runs,
+    groupRsd: group.maxRsd,
+    groupSteal: group.maxSteal,
+    groupTrials: group.trialN,
+    groupValue: typical(group),
   };
-  const none = { relative: undefined, ciLow: undefined, ciHigh: undefined, ciMethod: undefined, ciDf: undefined, halfWidth: undefined, minDetectable: undefined };
+  const none = {
+    relative: undefined,
+    ciLow: undefined,
+    ciHigh: undefined,
+    ciMethod: undefined,
+    ciDf: undefined,
+    halfWidth: undefined,
+    minDetectable: undefined,
+  };
   if (baseline === undefined) {
     if (group.maxRsd > options.noisyRsd) flags.push('noisy');
     if (group.maxSteal > options.stealThreshold) flags.push('steal');
@@ -185,7 +202,16 @@ function compareCell(group: CellAggregate, baseline: CellAggregate | undefined, 
   if (est.low > 1) flags.push('above-native');
   if (est.ratio < FAR_BELOW_NATIVE) flags.push('far-below-native');
   return {
-    ...base, ...sides, relative: est.ratio, ciLow: est.low, ciHigh: est.high, ciMethod: est.method, ciDf: est.df, halfWidth: est.halfWidth, minDetectable: est.mde, flags,
+    ...base,
+    ...sides,
+    relative: est.ratio,
+    ciLow: est.low,
+    ciHigh: est.high,
+    ciMethod: est.method,
+    ciDf: est.df,
+    halfWidth: est.halfWidth,
+    minDetectable: est.mde,
+    flags,
   };
 }
 
@@ -220,7 +246,10 @@ function combine(parts: readonly { ratio: number; ciHigh: number | undefined }[]
 }
 
 function summarize(rows: readonly BenchmarkRow[]): {
-  categories: CategoryRow[]; overall: Combined; medianHalfWidth: number | undefined; ciMethod: IntervalMethod | undefined;
+  categories: CategoryRow[];
+  overall: Combined;
+  medianHalfWidth: number | undefined;
+  ciMethod: IntervalMethod | undefined;
 } {
   const byCategory = new Map<string, BenchmarkRow[]>();
   for (const r of rows) {
@@ -252,7 +281,14 @@ function groupNotes(runs: readonly RunProvenance[], isBaseline: boolean, rows: r
       text: `baseline is not bare metal: its runs were declared native, but detection said ${seen} (${offNative.length} of ${runs.length} runs); ratios are against that machine, not hardware`,
     });
   }
-  const differs = runs.filter((r) => r.detectedPlatform !== '' && r.declaredPlatform !== '' && r.declaredPlatform !== 'auto' && r.detectedPlatform !== r.declaredPlatform && !(isBaseline && r.declaredPlatform === 'native'));
+  const differs = runs.filter(
+    (r) =>
+      r.detectedPlatform !== '' &&
+      r.declaredPlatform !== '' &&
+      r.declaredPlatform !== 'auto' &&
+      r.detectedPlatform !== r.declaredPlatform &&
+      !(isBaseline && r.declaredPlatform === 'native'),
+  );
   if (differs.length > 0) {
     notes.push({
       kind: 'detected-differs',
@@ -274,8 +310,8 @@ function groupNotes(runs: readonly RunProvenance[], isBaseline: boolean, rows: r
       notes.push({
         kind: 'one-run',
         text: weak.some((r) => r.ciMethod === 'within-run-only')
-          ? 'one run on a side: intervals cover only the noise within a run (one run each: widened to one degree of freedom) or assume the other side\'s run-to-run variation; run at least two of each'
-          : 'one run on a side: its run-to-run variation is assumed like the other side\'s (run at least two of each)',
+          ? "one run on a side: intervals cover only the noise within a run (one run each: widened to one degree of freedom) or assume the other side's run-to-run variation; run at least two of each"
+          : "one run on a side: its run-to-run variation is assumed like the other side's (run at least two of each)",
       });
     } else if (weak.length > 0) {
       // Some benchmarks have one run on a side: one failed or was left out in the other runs.

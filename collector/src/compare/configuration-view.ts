@@ -110,7 +110,11 @@ export async function configurationView(store: Store, filter: CompareFilter = {}
       const setting = differing[0] as string;
       const [ref, other] = referenceOrder(a.settings[setting] as string, b.settings[setting] as string) <= 0 ? [a, b] : [b, a];
       const others = Object.fromEntries(keys.filter((k) => k !== setting).map((k) => [k, a.settings[k] as string]));
-      const result = await compare(store, { baseline: ref.key, groups: [other.key], filter: { hostname: filter.hostname, since: filter.since, until: filter.until } });
+      const result = await compare(store, {
+        baseline: ref.key,
+        groups: [other.key],
+        filter: { hostname: filter.hostname, since: filter.since, until: filter.until },
+      });
       const row = result.groups.find((g) => g.key === other.key);
       for (const bm of row?.benchmarks ?? []) {
         if (!bm.primary || bm.relative === undefined) continue;
@@ -134,8 +138,13 @@ export async function configurationView(store: Store, filter: CompareFilter = {}
       }
     }
   }
-  effects.sort((x, y) =>
-    x.setting.localeCompare(y.setting) || x.value.localeCompare(y.value) || x.group.localeCompare(y.group) || x.benchmarkId.localeCompare(y.benchmarkId) || x.parameters.localeCompare(y.parameters),
+  effects.sort(
+    (x, y) =>
+      x.setting.localeCompare(y.setting) ||
+      x.value.localeCompare(y.value) ||
+      x.group.localeCompare(y.group) ||
+      x.benchmarkId.localeCompare(y.benchmarkId) ||
+      x.parameters.localeCompare(y.parameters),
   );
   return { groups, effects };
 }
@@ -159,7 +168,9 @@ const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixe
 export function formatEffect(e: SettingEffect): string {
   const interval = e.ciLow !== undefined && e.ciHigh !== undefined ? ` (${fmt(e.ciLow)}–${fmt(e.ciHigh)})` : ' (no interval: one run a side)';
   const params = e.parameters === '{}' || e.parameters === '' ? '' : ` ${e.parameters}`;
-  const others = Object.entries(e.others).map(([k, v]) => `${k}=${v}`).join(',');
+  const others = Object.entries(e.others)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return `${SETTING_TITLES[e.setting] ?? e.setting} ${e.value} vs ${e.reference} on ${e.benchmarkId}${params}: ×${fmt(e.ratio)}${interval}${others === '' ? '' : `  [${others}]`}`;
 }
 
@@ -168,8 +179,12 @@ export function formatConfigurationView(view: ConfigurationView): string {
   const lines: string[] = ['Configurations'];
   if (view.groups.length === 0) lines.push('  (no run has a recorded configuration: guestbench-lab records them)');
   for (const g of view.groups) {
-    const settings = Object.entries(g.settings).map(([k, v]) => `${k}=${v}`).join(' ');
-    lines.push(`  ${g.key}: ${settings}; ${g.accelerator || '?'}, kernel ${g.hostKernel || '?'}, QEMU ${g.qemuVersion || '?'}, libvirt ${g.libvirtVersion || '?'}; ${g.configuredRuns}/${g.runs} runs recorded${g.mixed ? ' (MIXED settings)' : ''}`);
+    const settings = Object.entries(g.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    lines.push(
+      `  ${g.key}: ${settings}; ${g.accelerator || '?'}, kernel ${g.hostKernel || '?'}, QEMU ${g.qemuVersion || '?'}, libvirt ${g.libvirtVersion || '?'}; ${g.configuredRuns}/${g.runs} runs recorded${g.mixed ? ' (MIXED settings)' : ''}`,
+    );
   }
   lines.push('', 'Effect of each setting (everything else equal; above 1 is better)');
   if (view.effects.length === 0) lines.push('  (no two groups differ in exactly one setting)');

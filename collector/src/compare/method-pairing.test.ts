@@ -6,10 +6,31 @@ import { compare } from './compare';
 
 function webSample(runId: string, rps: number[], transport: string): SampleRecord {
   return {
-    id: `${runId}:web.static_small:rps`, runId, benchmarkId: 'web.static_small', metric: 'rps', unit: 'req/s', direction: 'higher',
-    value: rps.reduce((a, b) => a + b, 0) / rps.length, trials: rps, trialCount: rps.length, rsd: 0.01, stealFraction: 0,
-    parameters: { page: '/static/small.html', server: 'builtin', generator: transport === 'ab' ? 'ab' : 'builtin', transport, concurrency: '4', keepAlive: 'off', pipelining: '1' },
-    primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
+    id: `${runId}:web.static_small:rps`,
+    runId,
+    benchmarkId: 'web.static_small',
+    metric: 'rps',
+    unit: 'req/s',
+    direction: 'higher',
+    value: rps.reduce((a, b) => a + b, 0) / rps.length,
+    trials: rps,
+    trialCount: rps.length,
+    rsd: 0.01,
+    stealFraction: 0,
+    parameters: {
+      page: '/static/small.html',
+      server: 'builtin',
+      generator: transport === 'ab' ? 'ab' : 'builtin',
+      transport,
+      concurrency: '4',
+      keepAlive: 'off',
+      pipelining: '1',
+    },
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: 1,
+    flags: [],
   };
 }
 
@@ -26,7 +47,17 @@ test('a sample is paired only with a baseline made with the same transport', asy
     ];
     for (const [id, platform, transport, rps] of runs) {
       const agentId = `agent-${platform}`;
-      await store.upsertAgent({ id: agentId, hostname: agentId, declaredPlatform: '', detectedPlatform: platform, platform, evidence: [], inventory: EMPTY_INVENTORY, agentVersion: '0.1.0', enrolledAtMs: 1 });
+      await store.upsertAgent({
+        id: agentId,
+        hostname: agentId,
+        declaredPlatform: '',
+        detectedPlatform: platform,
+        platform,
+        evidence: [],
+        inventory: EMPTY_INVENTORY,
+        agentVersion: '0.1.0',
+        enrolledAtMs: 1,
+      });
       await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
       await store.insertSamples(id, [webSample(id, rps, transport)]);
       await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });

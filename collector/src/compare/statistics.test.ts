@@ -52,7 +52,7 @@ describe('Welch interval on log values', () => {
     const b = [1, 1, 1];
     const est = welchLogRatio(a, b);
     const d = Math.log(2);
-    const se = Math.sqrt((Math.log(2) ** 2) / 3);
+    const se = Math.sqrt(Math.log(2) ** 2 / 3);
     // df = (va)^2 / (va^2 / 2) = 2 when b has no variance
     const t = 4.302652729911275;
     expect(est.ratio).toBeCloseTo(2, 12);

@@ -5,8 +5,8 @@
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9); accurate to ~1e-15 for x > 0.
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
@@ -162,7 +162,11 @@ export function welchLogRatio(a: readonly number[], b: readonly number[], confid
   if (a.some((v) => !(v > 0)) || b.some((v) => !(v > 0))) throw new RangeError('welchLogRatio needs positive values');
   const moments = (xs: readonly number[]): LogMoments => {
     const logs = xs.map(Math.log);
-    return momentsFromSums(logs.length, logs.reduce((s, x) => s + x, 0), logs.reduce((s, x) => s + x * x, 0));
+    return momentsFromSums(
+      logs.length,
+      logs.reduce((s, x) => s + x, 0),
+      logs.reduce((s, x) => s + x * x, 0),
+    );
   };
   return welchFromMoments(moments(a), moments(b), confidence);
 }
@@ -242,8 +246,14 @@ export function ratioInterval(a: RatioSide, b: RatioSide, confidence = 0.95, pow
   const t = studentTQuantile(1 - (1 - confidence) / 2, df);
   const tPower = studentTQuantile(power, df);
   return {
-    ratio, low: Math.exp(d - t * se), high: Math.exp(d + t * se), method, df, logSe: se,
-    halfWidth: Math.expm1(t * se), mde: Math.expm1((t + tPower) * se),
+    ratio,
+    low: Math.exp(d - t * se),
+    high: Math.exp(d + t * se),
+    method,
+    df,
+    logSe: se,
+    halfWidth: Math.expm1(t * se),
+    mde: Math.expm1((t + tPower) * se),
   };
 }
 

@@ -56,18 +56,28 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
   const log = options.logger.child({ component: 'agent-service' });
   const ctx = { log, metrics };
   const committer = new GroupCommitter(store, {
-    onGroupError: (err, calls) => log.warn({ event: 'group-commit-failed', err, calls }, 'a group of SubmitSamples calls failed as one transaction; writing them one by one'),
+    onGroupError: (err, calls) =>
+      log.warn({ event: 'group-commit-failed', err, calls }, 'a group of SubmitSamples calls failed as one transaction; writing them one by one'),
   });
 
   /** Every refused request is one `request-rejected` event with its reason, whatever refused it. */
-  function reject(method: string, code: GrpcStatus, message: string, fields: { agentId?: string; runId?: string; peer?: string; detail?: string }): ServiceError {
+  function reject(
+    method: string,
+    code: GrpcStatus,
+    message: string,
+    fields: { agentId?: string; runId?: string; peer?: string; detail?: string },
+  ): ServiceError {
     log.warn({ event: 'request-rejected', method, code: GrpcStatus[code], reason: message, ...fields }, 'request rejected');
     metrics?.rejected.inc({ api: 'grpc', method, code: GrpcStatus[code] });
     return grpcError(code, message);
   }
 
   /** The caller's token (undefined when auth is off), or the refusal to send. */
-  async function authenticate(method: string, call: ServerUnaryCall<unknown, unknown>, ids: { agentId?: string; runId?: string }): Promise<TokenRecord | undefined | ServiceError> {
+  async function authenticate(
+    method: string,
+    call: ServerUnaryCall<unknown, unknown>,
+    ids: { agentId?: string; runId?: string },
+  ): Promise<TokenRecord | undefined | ServiceError> {
     const result = await options.auth.checkMetadata(call.metadata, 'agent');
     if (result.ok) return result.token;
     return reject(method, GrpcStatus.UNAUTHENTICATED, result.reason, { ...ids, peer: call.getPeer(), detail: result.detail });
@@ -81,17 +91,27 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
     const token = await authenticate(method, call, { agentId: agentId.slice(0, 128) });
     if (isServiceError(token)) return token;
     if (token !== undefined && method !== 'Enroll' && token.agentId !== agentId) {
-      return reject(method, GrpcStatus.PERMISSION_DENIED, `token ${token.id} belongs to agent ${token.agentId || '(none yet: enroll first)'}, not ${agentId.slice(0, 128)}`, { agentId: agentId.slice(0, 128) });
+      return reject(
+        method,
+        GrpcStatus.PERMISSION_DENIED,
+        `token ${token.id} belongs to agent ${token.agentId || '(none yet: enroll first)'}, not ${agentId.slice(0, 128)}`,
+        { agentId: agentId.slice(0, 128) },
+      );
     }
     return token;
   }
 
   /** Authenticates and checks that the run exists and belongs to the caller. */
-  async function ownRun(method: string, call: ServerUnaryCall<unknown, unknown>, runId: string): Promise<{ run: RunRecord; token: TokenRecord | undefined } | ServiceError> {
+  async function ownRun(
+    method: string,
+    call: ServerUnaryCall<unknown, unknown>,
+    runId: string,
+  ): Promise<{ run: RunRecord; token: TokenRecord | undefined } | ServiceError> {
     const token = await authenticate(method, call, { runId: runId.slice(0, 128) });
     if (isServiceError(token)) return token;
     const run = await store.getRun(runId);
-    if (run === undefined) return reject(method, GrpcStatus.NOT_FOUND, `run ${runId.slice(0, 128)} does not exist; call StartRun first`, { runId: runId.slice(0, 128) });
+    if (run === undefined)
+      return reject(method, GrpcStatus.NOT_FOUND, `run ${runId.slice(0, 128)} does not exist; call StartRun first`, { runId: runId.slice(0, 128) });
     if (token !== undefined && token.agentId !== run.agentId) {
       return reject(method, GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: token.agentId, runId: run.id });
     }
@@ -106,7 +126,11 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
   const MAX_RUN_OWNERS = 100_000;
 
   /** Authenticates and checks that the run exists and belongs to the caller, from the owner cache when it can. */
-  async function ownRunId(method: string, call: ServerUnaryCall<unknown, unknown>, runId: string): Promise<{ agentId: string; token: TokenRecord | undefined } | ServiceError> {
+  async function ownRunId(
+    method: string,
+    call: ServerUnaryCall<unknown, unknown>,
+    runId: string,
+  ): Promise<{ agentId: string; token: TokenRecord | undefined } | ServiceError> {
     const known = runOwners.get(runId);
     if (known === undefined) {
       const owned = await ownRun(method, call, runId);
@@ -142,11 +166,17 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         // An agent id belongs to one token: refused means nothing is changed (agent, token, runs).
         const binding = await store.bindToken(token.id, agent.id);
         if (binding.outcome === 'token-bound-elsewhere') {
-          return reject('Enroll', GrpcStatus.PERMISSION_DENIED, `token ${token.id} (${token.name}) is bound to agent ${binding.agentId}; create another token for agent ${agent.id}`, { agentId: agent.id });
+          return reject(
+            'Enroll',
+            GrpcStatus.PERMISSION_DENIED,
+            `token ${token.id} (${token.name}) is bound to agent ${binding.agentId}; create another token for agent ${agent.id}`,
+            { agentId: agent.id },
+          );
         }
         if (binding.outcome === 'agent-taken') {
           return reject(
-            'Enroll', GrpcStatus.PERMISSION_DENIED,
+            'Enroll',
+            GrpcStatus.PERMISSION_DENIED,
             `agent id ${agent.id} belongs to another token; only an operator can move it (\`guestbench-collector token revoke\` the other token, or \`token rebind ${token.id} --agent ${agent.id}\`)`,
             { agentId: agent.id, detail: `held by token ${binding.tokenId}, enrollment tried with token ${token.id} (${token.name})` },
           );
@@ -157,7 +187,14 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       await store.upsertAgent(agent);
       await presence.seen(agent.id, { platform: agent.platform });
       log.info(
-        { event: 'agent-enrolled', agentId: agent.id, hostname: agent.hostname, platform: agent.platform, detectedPlatform: agent.detectedPlatform, agentVersion: agent.agentVersion },
+        {
+          event: 'agent-enrolled',
+          agentId: agent.id,
+          hostname: agent.hostname,
+          platform: agent.platform,
+          detectedPlatform: agent.detectedPlatform,
+          agentVersion: agent.agentVersion,
+        },
         'agent enrolled',
       );
       metrics?.enrollments.inc();
@@ -171,7 +208,9 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (!parsed.ok) return reject('StartRun', GrpcStatus.INVALID_ARGUMENT, parsed.error, { agentId: req.agentId.slice(0, 128) });
       const enrolled = await store.getAgent(parsed.value.agentId);
       if (enrolled === undefined) {
-        return reject('StartRun', GrpcStatus.FAILED_PRECONDITION, `agent ${parsed.value.agentId} has not enrolled; call Enroll first`, { agentId: parsed.value.agentId });
+        return reject('StartRun', GrpcStatus.FAILED_PRECONDITION, `agent ${parsed.value.agentId} has not enrolled; call Enroll first`, {
+          agentId: parsed.value.agentId,
+        });
       }
       const existing = await store.getRun(parsed.value.id);
       if (existing !== undefined && existing.agentId !== enrolled.id) {
@@ -182,7 +221,18 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       const run = await store.startRun(parsed.value);
       await presence.seen(agent.id, { platform: agent.platform, runId: run.id });
       if (existing === undefined) {
-        log.info({ event: 'run-started', agentId: run.agentId, runId: run.id, platform: run.platform, label: run.label, profile: run.profile, jobId: run.jobId || undefined }, 'run started');
+        log.info(
+          {
+            event: 'run-started',
+            agentId: run.agentId,
+            runId: run.id,
+            platform: run.platform,
+            label: run.label,
+            profile: run.profile,
+            jobId: run.jobId || undefined,
+          },
+          'run started',
+        );
         metrics?.runsStarted.inc();
       }
       return { runId: run.id };
@@ -198,7 +248,10 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       // one check for the whole group that no sample id belongs to another run.
       const outcome = await committer.insert(run.id, parsed.value);
       if (!outcome.ok) {
-        return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${outcome.elsewhere.slice(0, 5).join(', ')}`, { agentId: run.agentId, runId: run.id });
+        return reject('SubmitSamples', GrpcStatus.INVALID_ARGUMENT, `sample ids already belong to another run: ${outcome.elsewhere.slice(0, 5).join(', ')}`, {
+          agentId: run.agentId,
+          runId: run.id,
+        });
       }
       const { acked, inserted } = outcome.result;
       await presence.seen(run.agentId);
@@ -220,7 +273,16 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (before.status === 'running' || (before.status === 'lost' && run.status !== 'lost')) {
         const level = run.status === 'completed' ? 'info' : 'warn';
         log[level](
-          { event: 'run-ended', agentId: run.agentId, runId: run.id, status: run.status, samples: run.sampleCount, samplesReported: sampleCount, error: run.error || undefined, failedBenchmarks: run.failedBenchmarks.length > 0 ? run.failedBenchmarks.map((f) => f.benchmarkId) : undefined },
+          {
+            event: 'run-ended',
+            agentId: run.agentId,
+            runId: run.id,
+            status: run.status,
+            samples: run.sampleCount,
+            samplesReported: sampleCount,
+            error: run.error || undefined,
+            failedBenchmarks: run.failedBenchmarks.length > 0 ? run.failedBenchmarks.map((f) => f.benchmarkId) : undefined,
+          },
           'run ended',
         );
         metrics?.runsEnded.inc({ status: run.status });
@@ -231,17 +293,23 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
     heartbeat: unary<HeartbeatRequest, HeartbeatResponse>(ctx, 'Heartbeat', async (req, call) => {
       const token = await caller('Heartbeat', call, req.agentId);
       if (isServiceError(token)) return token;
-      if (req.agentId === '' || req.agentId.length > 128) return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, 'agent_id: required, at most 128 characters', {});
+      if (req.agentId === '' || req.agentId.length > 128)
+        return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, 'agent_id: required, at most 128 characters', {});
       const agent = await store.getAgent(req.agentId);
-      if (agent === undefined) return reject('Heartbeat', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId} has not enrolled; call Enroll first`, { agentId: req.agentId });
+      if (agent === undefined)
+        return reject('Heartbeat', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId} has not enrolled; call Enroll first`, { agentId: req.agentId });
       if (req.runId !== '') {
         const run = await store.getRun(req.runId);
         if (run === undefined) return reject('Heartbeat', GrpcStatus.NOT_FOUND, `run ${req.runId.slice(0, 128)} does not exist`, { agentId: req.agentId });
-        if (run.agentId !== agent.id) return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
+        if (run.agentId !== agent.id)
+          return reject('Heartbeat', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: agent.id, runId: run.id });
         // Guest time is the clock check's (see ClockCheck); 0 means an agent that does not send it.
         const guest = req.guestMonotonicMs;
         if (!(guest >= 0 && guest <= MAX_GUEST_MONOTONIC_MS)) {
-          return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, `guest_monotonic_ms: milliseconds from 0 (not sent) to 1e15, got ${String(guest)}`, { agentId: agent.id, runId: run.id });
+          return reject('Heartbeat', GrpcStatus.INVALID_ARGUMENT, `guest_monotonic_ms: milliseconds from 0 (not sent) to 1e15, got ${String(guest)}`, {
+            agentId: agent.id,
+            runId: run.id,
+          });
         }
         await store.recordHeartbeat(run.id, Date.now(), guest > 0 ? guest : undefined);
       }
@@ -257,7 +325,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       if (req.runId !== '') {
         const run = await store.getRun(req.runId);
         if (run === undefined) return reject('SendLogs', GrpcStatus.NOT_FOUND, `run ${req.runId} does not exist`, { agentId: req.agentId });
-        if (run.agentId !== req.agentId) return reject('SendLogs', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: req.agentId, runId: run.id });
+        if (run.agentId !== req.agentId)
+          return reject('SendLogs', GrpcStatus.PERMISSION_DENIED, `run ${run.id} belongs to another agent`, { agentId: req.agentId, runId: run.id });
       }
       const stored = await store.insertLogs(parsed.value);
       // Re-emit each line in the collector's own log, so one place shows every guest.
@@ -275,9 +344,13 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
     waitForJob: unary<WaitForJobRequest, WaitForJobResponse>(ctx, 'WaitForJob', async (req, call: ServerUnaryCall<WaitForJobRequest, WaitForJobResponse>) => {
       const token = await caller('WaitForJob', call, req.agentId);
       if (isServiceError(token)) return token;
-      if (req.waitMs > MAX_WAIT_MS) return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
+      if (req.waitMs > MAX_WAIT_MS)
+        return reject('WaitForJob', GrpcStatus.INVALID_ARGUMENT, `wait_ms: at most ${MAX_WAIT_MS}, got ${req.waitMs}`, { agentId: req.agentId.slice(0, 128) });
       const agent = await store.getAgent(req.agentId);
-      if (agent === undefined) return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, { agentId: req.agentId.slice(0, 128) });
+      if (agent === undefined)
+        return reject('WaitForJob', GrpcStatus.FAILED_PRECONDITION, `agent ${req.agentId.slice(0, 128)} has not enrolled; call Enroll first`, {
+          agentId: req.agentId.slice(0, 128),
+        });
       // Written when it changed or is getting old: a job created anywhere from now on must find this agent idle.
       await presence.seen(agent.id, { platform: agent.platform, takesJobs: true, runId: '' });
       const aborted = new AbortController();
@@ -296,7 +369,8 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         log.info({ event: 'job-released', agentId: agent.id, jobId: job.id }, 'job given back: the agent left before it was handed over');
         return {};
       }
-      if (job === undefined && options.jobs.isClosed) log.info({ event: 'job-wait-ended', agentId: agent.id, reason: 'collector stopping' }, 'job wait ended: the agent reconnects');
+      if (job === undefined && options.jobs.isClosed)
+        log.info({ event: 'job-wait-ended', agentId: agent.id, reason: 'collector stopping' }, 'job wait ended: the agent reconnects');
       if (job === undefined) return {};
       log.info({ event: 'job-taken', agentId: agent.id, jobId: job.id, profile: job.profile, label: job.label }, 'job handed to agent');
       return { job: { id: job.id, profile: job.profile, label: job.label, platform: job.platform, createdAtMs: job.createdAtMs } };

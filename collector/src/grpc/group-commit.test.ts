@@ -7,8 +7,23 @@ import { GroupCommitter } from './group-commit';
 
 function sample(runId: string, name: string): SampleRecord {
   return {
-    id: `${runId}:${name}`, runId, benchmarkId: name, metric: 'm', unit: 'ops/s', direction: 'higher', value: 1, trials: [1, 1], trialCount: 2,
-    rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: 1, flags: [],
+    id: `${runId}:${name}`,
+    runId,
+    benchmarkId: name,
+    metric: 'm',
+    unit: 'ops/s',
+    direction: 'higher',
+    value: 1,
+    trials: [1, 1],
+    trialCount: 2,
+    rsd: 0,
+    stealFraction: 0,
+    parameters: {},
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1,
+    finishedAtMs: 1,
+    flags: [],
   };
 }
 
@@ -25,7 +40,17 @@ let store: CountingStore;
 
 beforeEach(async () => {
   store = new CountingStore(':memory:');
-  await store.upsertAgent({ id: 'a1', hostname: 'h', declaredPlatform: '', detectedPlatform: 'kvm', platform: 'kvm', evidence: [], inventory: EMPTY_INVENTORY, agentVersion: '0.1.0', enrolledAtMs: 1 });
+  await store.upsertAgent({
+    id: 'a1',
+    hostname: 'h',
+    declaredPlatform: '',
+    detectedPlatform: 'kvm',
+    platform: 'kvm',
+    evidence: [],
+    inventory: EMPTY_INVENTORY,
+    agentVersion: '0.1.0',
+    enrolledAtMs: 1,
+  });
   for (const r of ['r1', 'r2', 'r3']) await store.startRun({ id: r, agentId: 'a1', label: '', profile: 'p', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' });
 });
 
@@ -55,7 +80,10 @@ test('a call after a commit started waits for it and goes with the next group; a
   const committer = new GroupCommitter(store, { maxSamples: 4 });
   const first = Array.from({ length: 5 }, (_, i) => committer.insert('r1', [sample('r1', `a${i}`), sample('r1', `a${i}y`)]));
   // One call larger than the limit is written alone, not split and not refused.
-  const big = committer.insert('r2', Array.from({ length: 9 }, (_, i) => sample('r2', `big${i}`)));
+  const big = committer.insert(
+    'r2',
+    Array.from({ length: 9 }, (_, i) => sample('r2', `big${i}`)),
+  );
   await Promise.all([...first, big]);
   expect(store.groups).toEqual([2, 2, 1, 1]);
   expect((await big).ok).toBe(true);
@@ -69,7 +97,12 @@ test('a call that cannot be stored fails alone; the others of its group are comm
   const bad = committer.insert('no-such-run', [sample('no-such-run', 'y')]);
   const good2 = committer.insert('r2', [sample('r2', 'z')]);
   // Not rejects.toThrow(): better-sqlite3's errors may come from another test file's realm.
-  expect(await bad.then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message))).toMatch(/run no-such-run, which was never started/);
+  expect(
+    await bad.then(
+      () => 'stored',
+      (err: unknown) => String((err as { message?: unknown }).message),
+    ),
+  ).toMatch(/run no-such-run, which was never started/);
   expect(await good1).toEqual({ ok: true, result: { acked: ['r1:x'], inserted: 1 } });
   expect(await good2).toEqual({ ok: true, result: { acked: ['r2:z'], inserted: 1 } });
   expect(errors).toEqual([3]);
@@ -82,7 +115,7 @@ test('a sample id claimed by two runs in one group is refused for the later call
   const thief = committer.insert('r2', [sample('r2', 'own'), { ...sample('r1', 'shared'), runId: 'r2' }]);
   expect(await first).toEqual({ ok: true, result: { acked: ['r1:shared'], inserted: 1 } });
   expect(await thief).toEqual({ ok: false, elsewhere: ['r1:shared'] });
-  expect((await store.getSamples(['r2']))).toEqual([]);
+  expect(await store.getSamples(['r2'])).toEqual([]);
 });
 
 test('a sample id stored under another run before is refused for its call alone; a resend to its own run is acknowledged', async () => {

@@ -36,7 +36,10 @@ export class GroupCommitter {
   private scheduled = false;
   private readonly maxSamples: number;
 
-  constructor(private readonly store: Store, private readonly options: GroupCommitOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly options: GroupCommitOptions = {},
+  ) {
     this.maxSamples = options.maxSamples ?? 5000;
   }
 
@@ -107,7 +110,12 @@ export class GroupCommitter {
    * only a call with such ids (a resend, or a thief) is then checked on its own.
    */
   private async refuseIdsOfOtherRuns(calls: readonly Pending[]): Promise<Pending[]> {
-    const stored = new Set(await this.store.sampleIdsOwnedElsewhere('', calls.flatMap((c) => c.samples.map((s) => s.id))));
+    const stored = new Set(
+      await this.store.sampleIdsOwnedElsewhere(
+        '',
+        calls.flatMap((c) => c.samples.map((s) => s.id)),
+      ),
+    );
     if (stored.size === 0) return [...calls];
     const out: Pending[] = [];
     for (const call of calls) {

@@ -31,7 +31,13 @@ export function jobToWire(v: JobView): JobInfo {
   };
 }
 
-export function createJobService(options: { store: Store; jobs: JobBroker; auth: Authenticator; logger: Logger; metrics?: CollectorMetrics }): JobServiceServer {
+export function createJobService(options: {
+  store: Store;
+  jobs: JobBroker;
+  auth: Authenticator;
+  logger: Logger;
+  metrics?: CollectorMetrics;
+}): JobServiceServer {
   const log = options.logger.child({ component: 'job-service' });
   const ctx = { log, metrics: options.metrics };
   function refuse(method: string, code: GrpcStatus, message: string, detail?: string): ServiceError {
@@ -47,7 +53,16 @@ export function createJobService(options: { store: Store; jobs: JobBroker; auth:
       if (!parsed.ok) return refuse('CreateJob', GrpcStatus.INVALID_ARGUMENT, parsed.error);
       try {
         const view = await options.jobs.create(parsed.value);
-        log.info({ event: 'job-created', jobId: view.job.id, platform: view.job.platform || 'any', profile: view.job.profile, agents: view.assignments.map((a) => a.agentId) }, 'job created');
+        log.info(
+          {
+            event: 'job-created',
+            jobId: view.job.id,
+            platform: view.job.platform || 'any',
+            profile: view.job.profile,
+            agents: view.assignments.map((a) => a.agentId),
+          },
+          'job created',
+        );
         return { job: jobToWire(view) };
       } catch (err: unknown) {
         if (isNoAgentsError(err)) return refuse('CreateJob', GrpcStatus.FAILED_PRECONDITION, err.message);
@@ -73,7 +88,10 @@ export function createJobService(options: { store: Store; jobs: JobBroker; auth:
       if (run === undefined) return refuse('RecordRunConfiguration', GrpcStatus.NOT_FOUND, `run ${parsed.value.runId.slice(0, 128)} does not exist`);
       await options.store.putRunConfiguration({ ...parsed.value, recordedAtMs: Date.now() });
       const group = groupKey(run.platform, run.label);
-      log.info({ event: 'run-configuration-recorded', runId: run.id, group, settings: parsed.value.settings, accelerator: parsed.value.accelerator }, 'run configuration recorded');
+      log.info(
+        { event: 'run-configuration-recorded', runId: run.id, group, settings: parsed.value.settings, accelerator: parsed.value.accelerator },
+        'run configuration recorded',
+      );
       return { group };
     }),
   };

@@ -23,7 +23,15 @@ import {
   type Sample,
   type StartRunRequest,
 } from '@guestbench/proto';
-import { EMPTY_INVENTORY, type AgentRecord, type FailedBenchmarkRecord, type InventoryRecord, type LogRecord, type RunStatus, type SampleRecord } from '../model';
+import {
+  EMPTY_INVENTORY,
+  type AgentRecord,
+  type FailedBenchmarkRecord,
+  type InventoryRecord,
+  type LogRecord,
+  type RunStatus,
+  type SampleRecord,
+} from '../model';
 import type { NewRun, RunEnd } from '../store/store';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
@@ -150,12 +158,16 @@ function sample(s: Sample, runId: string, field: string): SampleRecord {
   if (!BENCHMARK_PATTERN.test(benchmarkId) || benchmarkId.length > 64) {
     throw new FieldError(`${field}.benchmark_id: must look like category.name in lower case, got ${JSON.stringify(benchmarkId.slice(0, 80))}`);
   }
-  if (!METRIC_PATTERN.test(s.metric)) throw new FieldError(`${field}.metric: lower-case name up to 64 characters, got ${JSON.stringify(s.metric.slice(0, 80))}`);
+  if (!METRIC_PATTERN.test(s.metric))
+    throw new FieldError(`${field}.metric: lower-case name up to 64 characters, got ${JSON.stringify(s.metric.slice(0, 80))}`);
   if (s.unit.length === 0) throw new FieldError(`${field}.unit: must not be empty`);
   // A sample id names its own run: no agent can file an id that belongs to another run
   // (run ids are public while a run goes on) and so block that run's real samples.
   const expectedId = sampleId(runId, benchmarkId, s.metric);
-  if (s.id !== expectedId) throw new FieldError(`${field}.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, ${JSON.stringify(expectedId)}, got ${JSON.stringify(s.id.slice(0, 200))}`);
+  if (s.id !== expectedId)
+    throw new FieldError(
+      `${field}.id: must be "<run_id>:<benchmark_id>:<metric>" of this run and sample, ${JSON.stringify(expectedId)}, got ${JSON.stringify(s.id.slice(0, 200))}`,
+    );
   return {
     id: id(s.id, `${field}.id`),
     runId,
@@ -199,7 +211,8 @@ const MAX_FLAGS = 16;
 function sampleFlags(flags: readonly string[], field: string): string[] {
   if (flags.length > MAX_FLAGS) throw new FieldError(`${field}: at most ${MAX_FLAGS}, got ${flags.length}`);
   flags.forEach((f, i) => {
-    if (!FLAG_PATTERN.test(f)) throw new FieldError(`${field}[${i}]: lower-case words joined by "-", up to 64 characters, got ${JSON.stringify(f.slice(0, 80))}`);
+    if (!FLAG_PATTERN.test(f))
+      throw new FieldError(`${field}[${i}]: lower-case words joined by "-", up to 64 characters, got ${JSON.stringify(f.slice(0, 80))}`);
   });
   return [...new Set(flags)];
 }
@@ -210,7 +223,9 @@ function failedBenchmarks(list: readonly FailedBenchmark[]): FailedBenchmarkReco
   if (list.length > MAX_FAILED_BENCHMARKS) throw new FieldError(`failed_benchmarks: at most ${MAX_FAILED_BENCHMARKS}, got ${list.length}`);
   return list.map((f, i) => {
     if (!BENCHMARK_PATTERN.test(f.benchmarkId) || f.benchmarkId.length > 64) {
-      throw new FieldError(`failed_benchmarks[${i}].benchmark_id: must look like category.name in lower case, got ${JSON.stringify(f.benchmarkId.slice(0, 80))}`);
+      throw new FieldError(
+        `failed_benchmarks[${i}].benchmark_id: must look like category.name in lower case, got ${JSON.stringify(f.benchmarkId.slice(0, 80))}`,
+      );
     }
     if (f.reason.trim() === '') throw new FieldError(`failed_benchmarks[${i}].reason: must say why ${f.benchmarkId} failed`);
     return { benchmarkId: f.benchmarkId, reason: bounded(f.reason, `failed_benchmarks[${i}].reason`, 1000) };
@@ -227,13 +242,20 @@ const END_STATUSES: ReadonlyMap<WireRunStatus, RunStatus> = new Map([
 export function parseEndRun(req: EndRunRequest, nowMs: number): Parsed<{ runId: string; end: RunEnd; sampleCount: number }> {
   return wrap(() => {
     const status = END_STATUSES.get(req.status);
-    if (status === undefined) throw new FieldError(`status: must be RUN_STATUS_COMPLETED, RUN_STATUS_PARTIAL, RUN_STATUS_FAILED or RUN_STATUS_CANCELLED, got ${String(req.status)}`);
+    if (status === undefined)
+      throw new FieldError(`status: must be RUN_STATUS_COMPLETED, RUN_STATUS_PARTIAL, RUN_STATUS_FAILED or RUN_STATUS_CANCELLED, got ${String(req.status)}`);
     const failed = failedBenchmarks(req.failedBenchmarks);
     if (status === 'partial' && failed.length === 0) throw new FieldError('failed_benchmarks: a partial run names at least one failed benchmark');
-    if (status === 'completed' && failed.length > 0) throw new FieldError(`failed_benchmarks: a completed run has none, got ${failed.length}; end it as RUN_STATUS_PARTIAL`);
+    if (status === 'completed' && failed.length > 0)
+      throw new FieldError(`failed_benchmarks: a completed run has none, got ${failed.length}; end it as RUN_STATUS_PARTIAL`);
     return {
       runId: id(req.runId, 'run_id'),
-      end: { status, error: bounded(req.error, 'error', 4096), endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs, failedBenchmarks: failed },
+      end: {
+        status,
+        error: bounded(req.error, 'error', 4096),
+        endedAtMs: req.endedAtMs > 0 ? finite(req.endedAtMs, 'ended_at_ms') : nowMs,
+        failedBenchmarks: failed,
+      },
       sampleCount: req.sampleCount,
     };
   });
@@ -248,7 +270,8 @@ export function parseLogs(agentId: string, runId: string, lines: readonly LogLin
     if (runId !== '') id(runId, 'run_id');
     if (lines.length > MAX_LOG_LINES) throw new FieldError(`lines: at most ${MAX_LOG_LINES} per message, got ${lines.length}`);
     return lines.map((l, i) => {
-      if (!LOG_LEVELS.has(l.level)) throw new FieldError(`lines[${i}].level: one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(l.level.slice(0, 20))}`);
+      if (!LOG_LEVELS.has(l.level))
+        throw new FieldError(`lines[${i}].level: one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(l.level.slice(0, 20))}`);
       let fields: unknown = {};
       if (l.fieldsJson !== '') {
         bounded(l.fieldsJson, `lines[${i}].fields_json`, 16_384);

@@ -18,18 +18,36 @@ export function parseRunConfiguration(req: RecordRunConfigurationRequest): { ok:
   if (entries.length > MAX_SETTINGS) return { ok: false, error: `settings: at most ${MAX_SETTINGS}, got ${entries.length}` };
   const settings: Record<string, string> = {};
   for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!SETTING_NAME.test(k)) return { ok: false, error: `settings: name ${JSON.stringify(k.slice(0, 40))} must be lower-case letters, digits and _ (at most 32, starting with a letter)` };
+    if (!SETTING_NAME.test(k))
+      return {
+        ok: false,
+        error: `settings: name ${JSON.stringify(k.slice(0, 40))} must be lower-case letters, digits and _ (at most 32, starting with a letter)`,
+      };
     if (v.length > 256 || !PRINTABLE.test(v)) return { ok: false, error: `settings.${k}: at most 256 printable ASCII characters` };
     settings[k] = v;
   }
-  for (const [name, v] of [['host_kernel', req.hostKernel], ['qemu_version', req.qemuVersion], ['libvirt_version', req.libvirtVersion]] as const) {
+  for (const [name, v] of [
+    ['host_kernel', req.hostKernel],
+    ['qemu_version', req.qemuVersion],
+    ['libvirt_version', req.libvirtVersion],
+  ] as const) {
     if (v.length > 256 || !PRINTABLE.test(v)) return { ok: false, error: `${name}: at most 256 printable ASCII characters` };
   }
   if (!(ACCELERATORS as readonly string[]).includes(req.accelerator)) {
-    return { ok: false, error: `accelerator: ${JSON.stringify(req.accelerator.slice(0, 40))} is not one of ${ACCELERATORS.filter(Boolean).join(', ')} (or empty)` };
+    return {
+      ok: false,
+      error: `accelerator: ${JSON.stringify(req.accelerator.slice(0, 40))} is not one of ${ACCELERATORS.filter(Boolean).join(', ')} (or empty)`,
+    };
   }
   return {
     ok: true,
-    value: { runId: req.runId, settings, hostKernel: req.hostKernel, qemuVersion: req.qemuVersion, libvirtVersion: req.libvirtVersion, accelerator: req.accelerator },
+    value: {
+      runId: req.runId,
+      settings,
+      hostKernel: req.hostKernel,
+      qemuVersion: req.qemuVersion,
+      libvirtVersion: req.libvirtVersion,
+      accelerator: req.accelerator,
+    },
   };
 }

@@ -1,14 +1,6 @@
 // Read-only gRPC queries: list runs, get a run with its samples, compare against a baseline.
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type {
-  CompareRequest,
-  CompareResponse,
-  GetRunRequest,
-  GetRunResponse,
-  ListRunsRequest,
-  ListRunsResponse,
-  QueryServiceServer,
-} from '@guestbench/proto';
+import type { CompareRequest, CompareResponse, GetRunRequest, GetRunResponse, ListRunsRequest, ListRunsResponse, QueryServiceServer } from '@guestbench/proto';
 import { compare } from '../compare/compare';
 import type { Logger } from '../log';
 import type { CollectorMetrics } from '../metrics/metrics';

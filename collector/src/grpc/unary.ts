@@ -65,7 +65,11 @@ export function tolerantService<T extends ServiceDefinition>(definition: T): T {
 }
 
 /** `fn` returns the response, or a ServiceError to send as the call's status. */
-export function unary<Req, Res>(ctx: HandlerContext, method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res | ServiceError>): UnaryHandler<Req, Res> {
+export function unary<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res | ServiceError>,
+): UnaryHandler<Req, Res> {
   return (call, callback) => {
     const end = ctx.metrics?.grpcDuration.startTimer({ method });
     const finish = (code: GrpcStatus): void => {

@@ -28,7 +28,10 @@ export interface HttpApiOptions {
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -89,7 +92,8 @@ function onlyKeys(url: URL, keys: readonly string[]): void {
 function positiveInt(url: URL, key: string, def: number, max: number): number {
   const v = url.searchParams.get(key);
   if (v === null) return def;
-  if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1 || Number(v) > max) throw new HttpError(400, `${key}: a whole number from 1 to ${max}, got ${JSON.stringify(v.slice(0, 40))}`);
+  if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1 || Number(v) > max)
+    throw new HttpError(400, `${key}: a whole number from 1 to ${max}, got ${JSON.stringify(v.slice(0, 40))}`);
   return Number(v);
 }
 
@@ -105,7 +109,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
   const routes: Route[] = [
     { method: 'GET', path: '/healthz', name: 'healthz', handle: async () => ok({ status: 'ok' }) },
     {
-      method: 'GET', path: '/api/v1/runs', name: 'runs',
+      method: 'GET',
+      path: '/api/v1/runs',
+      name: 'runs',
       async handle({ url }) {
         const filter = parseRunFilter(url.searchParams);
         if (!filter.ok) throw new HttpError(400, filter.error);
@@ -113,7 +119,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
       },
     },
     {
-      method: 'GET', path: /^\/api\/v1\/runs\/([^/]+)$/, name: 'run',
+      method: 'GET',
+      path: /^\/api\/v1\/runs\/([^/]+)$/,
+      name: 'run',
       async handle({ url, params }) {
         onlyKeys(url, []);
         const id = runId(params[0] ?? '');
@@ -123,7 +131,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
       },
     },
     {
-      method: 'GET', path: /^\/api\/v1\/runs\/([^/]+)\/logs$/, name: 'run-logs',
+      method: 'GET',
+      path: /^\/api\/v1\/runs\/([^/]+)\/logs$/,
+      name: 'run-logs',
       async handle({ url, params }) {
         onlyKeys(url, ['limit']);
         const limit = positiveInt(url, 'limit', 10_000, 100_000);
@@ -131,11 +141,17 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
         const run = await store.getRun(id);
         if (run === undefined) throw new HttpError(404, `run ${id} does not exist`);
         const lines = await store.getLogs(run.id, limit);
-        return ok({ runId: run.id, agentId: run.agentId, lines: lines.map((l) => ({ timeMs: l.timeMs, level: l.level, message: l.message, fields: JSON.parse(l.fieldsJson) as unknown })) });
+        return ok({
+          runId: run.id,
+          agentId: run.agentId,
+          lines: lines.map((l) => ({ timeMs: l.timeMs, level: l.level, message: l.message, fields: JSON.parse(l.fieldsJson) as unknown })),
+        });
       },
     },
     {
-      method: 'GET', path: '/api/v1/fleet', name: 'fleet',
+      method: 'GET',
+      path: '/api/v1/fleet',
+      name: 'fleet',
       async handle({ url }) {
         onlyKeys(url, []);
         if (options.fleet === undefined) throw new HttpError(503, 'fleet totals are not available on this collector');
@@ -143,7 +159,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
       },
     },
     {
-      method: 'GET', path: '/api/v1/compare', name: 'compare',
+      method: 'GET',
+      path: '/api/v1/compare',
+      name: 'compare',
       async handle({ url }) {
         const query = parseReportQuery(url.searchParams, ['aa']);
         if (!query.ok) throw new HttpError(400, query.error);
@@ -151,7 +169,8 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
         if (aa === null) return ok(await compare(store, query.value));
         // ?aa=A,B: the A/A check; host and time narrow it, baseline and groups are A and B.
         const pair = aa.split(',').map((g) => g.trim());
-        if (pair.length !== 2) throw new HttpError(400, `aa: two groups of one platform, comma-separated (e.g. aa=native/a,native/b), got ${JSON.stringify(aa.slice(0, 80))}`);
+        if (pair.length !== 2)
+          throw new HttpError(400, `aa: two groups of one platform, comma-separated (e.g. aa=native/a,native/b), got ${JSON.stringify(aa.slice(0, 80))}`);
         for (const key of ['baseline', 'groups', 'platform', 'label']) {
           if (url.searchParams.get(key)) throw new HttpError(400, `aa: ${key} does not apply (the two groups are the baseline and the group compared)`);
         }
@@ -169,7 +188,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
     },
     {
       // The effect of each hypervisor setting, from the configurations guestbench-lab recorded.
-      method: 'GET', path: '/api/v1/configurations', name: 'configurations',
+      method: 'GET',
+      path: '/api/v1/configurations',
+      name: 'configurations',
       async handle({ url }) {
         onlyKeys(url, ['platform', 'host', 'since', 'until', 'format']);
         const format = url.searchParams.get('format') ?? 'json';
@@ -181,14 +202,18 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
       },
     },
     {
-      method: 'GET', path: '/api/v1/jobs', name: 'jobs',
+      method: 'GET',
+      path: '/api/v1/jobs',
+      name: 'jobs',
       async handle({ url }) {
         onlyKeys(url, ['limit']);
         return ok({ jobs: await store.listJobs(positiveInt(url, 'limit', 100, 1000)) });
       },
     },
     {
-      method: 'GET', path: /^\/api\/v1\/jobs\/([^/]+)$/, name: 'job',
+      method: 'GET',
+      path: /^\/api\/v1\/jobs\/([^/]+)$/,
+      name: 'job',
       async handle({ url, params }) {
         onlyKeys(url, []);
         const id = decodeURIComponent(params[0] ?? '');
@@ -198,7 +223,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
       },
     },
     {
-      method: 'POST', path: '/api/v1/jobs', name: 'job-create',
+      method: 'POST',
+      path: '/api/v1/jobs',
+      name: 'job-create',
       async handle({ url, body, authorization }) {
         if (options.auth !== undefined) {
           const auth = await options.auth.check(authorization, 'operator');
@@ -207,7 +234,8 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
         onlyKeys(url, []);
         if (options.jobs === undefined) throw new HttpError(503, 'jobs are not available on this collector');
         const raw = await body();
-        if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HttpError(400, 'body: expected a JSON object {"platform", "profile", "label"}');
+        if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+          throw new HttpError(400, 'body: expected a JSON object {"platform", "profile", "label"}');
         const known = ['platform', 'profile', 'label'];
         const entries = Object.entries(raw as Record<string, unknown>);
         for (const [k, v] of entries) {
@@ -228,7 +256,9 @@ export function apiRoutes(options: HttpApiOptions): Route[] {
   if (options.metrics !== undefined) {
     const registry = options.metrics.registry;
     routes.push({
-      method: 'GET', path: '/metrics', name: 'metrics',
+      method: 'GET',
+      path: '/metrics',
+      name: 'metrics',
       handle: async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }),
     });
   }
@@ -317,7 +347,15 @@ export function createHttpApi(
   const limits = { headersTimeout: 20_000, requestTimeout: 60_000, connectionsCheckingInterval: 5_000 };
   if (tls === undefined) return http.createServer(limits, handler);
   return https.createServer(
-    { ...limits, handshakeTimeout: 10_000, cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined },
+    {
+      ...limits,
+      handshakeTimeout: 10_000,
+      cert: tls.cert,
+      key: tls.key,
+      ca: tls.clientCa,
+      requestCert: tls.clientCa !== undefined,
+      rejectUnauthorized: tls.clientCa !== undefined,
+    },
     handler,
   );
 }

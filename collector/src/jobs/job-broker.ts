@@ -38,7 +38,11 @@ export class JobBroker {
   private polling = false;
   private closed = false;
 
-  constructor(private readonly store: Store, private readonly presence: PresenceTracker, private readonly options: JobBrokerOptions = {}) {}
+  constructor(
+    private readonly store: Store,
+    private readonly presence: PresenceTracker,
+    private readonly options: JobBrokerOptions = {},
+  ) {}
 
   /** Starts listening for jobs created by any collector, and the fallback poll. */
   async start(): Promise<void> {

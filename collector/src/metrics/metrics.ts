@@ -43,11 +43,20 @@ export function createMetrics(options: { store: Store; connectedAgents: () => nu
   void runsByStatus;
   return {
     registry,
-    samplesIngested: new Counter({ name: 'guestbench_samples_ingested_total', help: 'Samples committed (resends of stored samples not counted twice)', registers: [registry] }),
+    samplesIngested: new Counter({
+      name: 'guestbench_samples_ingested_total',
+      help: 'Samples committed (resends of stored samples not counted twice)',
+      registers: [registry],
+    }),
     runsStarted: new Counter({ name: 'guestbench_runs_started_total', help: 'Runs started by agents', registers: [registry] }),
     runsEnded: new Counter({ name: 'guestbench_runs_ended_total', help: 'Runs ended, by final status', labelNames: ['status'], registers: [registry] }),
     enrollments: new Counter({ name: 'guestbench_enrollments_total', help: 'Agent enrollments', registers: [registry] }),
-    rejected: new Counter({ name: 'guestbench_requests_rejected_total', help: 'Requests refused for bad input, auth or state', labelNames: ['api', 'method', 'code'], registers: [registry] }),
+    rejected: new Counter({
+      name: 'guestbench_requests_rejected_total',
+      help: 'Requests refused for bad input, auth or state',
+      labelNames: ['api', 'method', 'code'],
+      registers: [registry],
+    }),
     agentsConnected: new Gauge({
       name: 'guestbench_agents_connected',
       help: 'Agents seen within the last heartbeat timeout',
@@ -56,7 +65,19 @@ export function createMetrics(options: { store: Store; connectedAgents: () => nu
         this.set(options.connectedAgents());
       },
     }),
-    grpcDuration: new Histogram({ name: 'guestbench_grpc_request_duration_seconds', help: 'gRPC request latency', labelNames: ['method', 'code'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    httpDuration: new Histogram({ name: 'guestbench_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    grpcDuration: new Histogram({
+      name: 'guestbench_grpc_request_duration_seconds',
+      help: 'gRPC request latency',
+      labelNames: ['method', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'guestbench_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
   };
 }

@@ -58,7 +58,11 @@ export function parseReportQuery(params: URLSearchParams, extraKeys: readonly st
   const baseline = parseGroupSpecStrict(baselineText.value ?? 'native', 'baseline');
   if (!baseline.ok) return baseline;
   const groups = parseGroupList(
-    params.getAll('groups').flatMap((g) => g.split(',')).map((g) => g.trim()).filter((g) => g !== ''),
+    params
+      .getAll('groups')
+      .flatMap((g) => g.split(','))
+      .map((g) => g.trim())
+      .filter((g) => g !== ''),
     'groups',
   );
   if (!groups.ok) return groups;

@@ -94,7 +94,10 @@ function stabilityOf(key: string, runs: readonly RunRecord[], isBaseline: boolea
       .filter((r) => r.status === 'partial' || r.status === 'failed' || r.status === 'lost')
       .slice(0, PROBLEMS_SHOWN)
       .map((r) => ({
-        runId: r.id, hostname: r.hostname, status: r.status, startedAtMs: r.startedAtMs,
+        runId: r.id,
+        hostname: r.hostname,
+        status: r.status,
+        startedAtMs: r.startedAtMs,
         error: r.failedBenchmarks.length === 0 ? r.error : `failed benchmarks: ${r.failedBenchmarks.map((f) => `${f.benchmarkId} (${f.reason})`).join('; ')}`,
       })),
   };
@@ -145,6 +148,9 @@ export async function buildReport(store: Store, query: ReportQuery, nowMs: numbe
   systems.sort((x, y) => first(x) - first(y) || (x.hostname < y.hostname ? -1 : x.hostname > y.hostname ? 1 : 0));
   const all = await configurationView(store, f);
   const shown = new Set(order);
-  const configurations = { groups: all.groups.filter((g) => shown.has(g.key)), effects: all.effects.filter((e) => shown.has(e.group) && shown.has(e.referenceGroup)) };
+  const configurations = {
+    groups: all.groups.filter((g) => shown.has(g.key)),
+    effects: all.effects.filter((e) => shown.has(e.group) && shown.has(e.referenceGroup)),
+  };
   return { generatedAtMs: nowMs, query, comparison, stability, systems, configurations };
 }

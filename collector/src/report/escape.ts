@@ -13,11 +13,13 @@ export function escapeHtml(value: string): string {
 
 /** For a Markdown table cell: no line breaks; what Markdown or HTML would read inside a cell is backslash-escaped. */
 export function escapeMarkdown(value: string): string {
-  return value
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[\\`*_[\]|<>~&]/g, (c) => `\\${c}`)
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
+  return (
+    value
+      .replace(/[\r\n\t]+/g, ' ')
+      .replace(/[\\`*_[\]|<>~&]/g, (c) => `\\${c}`)
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')
+  );
 }
 
 /**

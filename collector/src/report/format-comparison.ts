@@ -59,7 +59,9 @@ export function formatComparison(result: CompareResult): string {
       `${(b.groupRsd * 100).toFixed(1)}%`,
       b.flags.join(','),
     ]);
-    out.push(textTable(['benchmark', 'metric', 'unit', '', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'], rows, new Set([4, 5, 6, 9])));
+    out.push(
+      textTable(['benchmark', 'metric', 'unit', '', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'], rows, new Set([4, 5, 6, 9])),
+    );
     out.push('');
   }
   const categories = [...new Set(result.groups.flatMap((g) => g.categories.map((c) => c.category)))];
@@ -73,7 +75,13 @@ export function formatComparison(result: CompareResult): string {
     g.medianHalfWidth === undefined ? '-' : `±${(g.medianHalfWidth * 100).toFixed(1)}%`,
   ]);
   out.push(`Relative to ${result.baseline} (geometric means; 1.000 = native, below = overhead)`);
-  out.push(textTable(['group', ...categories, 'overall', 'median ±'], summary, new Set(categories.map((_, i) => i + 1).concat([categories.length + 1, categories.length + 2]))));
+  out.push(
+    textTable(
+      ['group', ...categories, 'overall', 'median ±'],
+      summary,
+      new Set(categories.map((_, i) => i + 1).concat([categories.length + 1, categories.length + 2])),
+    ),
+  );
   out.push(INTERVAL_NOTE);
   return out.join('\n');
 }

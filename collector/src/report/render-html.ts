@@ -213,7 +213,12 @@ function summarySection(data: ReportData, categories: readonly string[], compare
     })}</div>`;
   }
   const notes = groups
-    .map((g) => `<li><b>${h(g.key)}</b>: ${h(runProvenanceLine(g))}${groupNoteLines(g).map((n) => `<br><span class="note">${h(n)}</span>`).join('')}</li>`)
+    .map(
+      (g) =>
+        `<li><b>${h(g.key)}</b>: ${h(runProvenanceLine(g))}${groupNoteLines(g)
+          .map((n) => `<br><span class="note">${h(n)}</span>`)
+          .join('')}</li>`,
+    )
     .join('');
   const flags = `<dl class="flags">${FLAG_MEANINGS.map(([f, meaning]) => `<dt>${f}</dt><dd>${meaning}</dd>`).join('')}</dl><p class="muted">${h(INTERVAL_NOTE)}</p><ul class="group-notes">${notes}</ul>`;
   return (
@@ -240,12 +245,15 @@ function stabilitySection(rows: readonly StabilityRow[]): string {
     .join('');
   const problems = rows
     .flatMap((s) => s.problems.map((p) => ({ key: s.key, ...p })))
-    .map((p) => `<li><b>${p.status}</b> ${fmtTime(p.startedAtMs)} · ${h(p.key)} on ${h(p.hostname)} · <code>${h(p.runId)}</code>${p.error === '' ? '' : `: ${h(p.error)}`}</li>`)
+    .map(
+      (p) =>
+        `<li><b>${p.status}</b> ${fmtTime(p.startedAtMs)} · ${h(p.key)} on ${h(p.hostname)} · <code>${h(p.runId)}</code>${p.error === '' ? '' : `: ${h(p.error)}`}</li>`,
+    )
     .join('');
   return (
     '<section id="stability"><h2>Stability</h2>' +
     '<p class="lead">How each group\'s runs ended. A run is <b>lost</b> when its agent stops heartbeating: the guest crashed, hung or lost its network. ' +
-    'A run is <b>partial</b> when some of its benchmarks failed: the others\' samples are compared as usual, and the failed ones are listed below. ' +
+    "A run is <b>partial</b> when some of its benchmarks failed: the others' samples are compared as usual, and the failed ones are listed below. " +
     '"Silence before end" is the time from a run\'s last heartbeat to its end (median / longest): a few seconds for a healthy run, the whole timeout for a lost one. ' +
     'Boot to agent is the kernel start to the agent being ready (<code>boot.to_agent</code>).</p>' +
     '<div class="table-box"><table class="stability"><thead><tr><th>group</th><th class="num">runs</th><th class="num">completed</th><th class="num">partial</th><th class="num">failed</th><th class="num">lost</th>' +
@@ -267,7 +275,10 @@ function systemsSection(rows: readonly SystemRow[]): string {
           : h(s.platform);
       const evidence = s.evidence.map((e) => `<li><code>${h(e.source)}</code>: ${h(e.value)}${e.suggests === '' ? '' : ` → ${h(e.suggests)}`}</li>`).join('');
       const system = [inv.systemVendor, inv.systemModel].filter((p) => p !== '').join(' ');
-      const cpu = [inv.cpus > 0 ? `${inv.cpus} vCPU${inv.cpus === 1 ? '' : 's'}` : '', fmtBytes(inv.memoryBytes) === '–' ? '' : fmtBytes(inv.memoryBytes)].filter((p) => p !== '');
+      const cpu = [
+        inv.cpus > 0 ? `${inv.cpus} vCPU${inv.cpus === 1 ? '' : 's'}` : '',
+        fmtBytes(inv.memoryBytes) === '–' ? '' : fmtBytes(inv.memoryBytes),
+      ].filter((p) => p !== '');
       return (
         `<tr data-host="${h(s.hostname)}"><td class="host">${h(s.hostname)}<br><span class="muted">${h(s.groups.join(', '))}<br>${s.runs} run${s.runs === 1 ? '' : 's'}, last ${fmtTime(s.lastRunAtMs)}</span></td>` +
         `<td>${platform}</td>` +
@@ -292,7 +303,11 @@ function configurationsSection(view: ReportData['configurations']): string {
   const body = view.groups
     .map(
       (g) =>
-        `<tr data-config-group="${h(g.key)}"><td>${h(g.key)}</td><td>${h(Object.entries(g.settings).map(([k, v]) => `${k}=${v}`).join(' '))}</td>` +
+        `<tr data-config-group="${h(g.key)}"><td>${h(g.key)}</td><td>${h(
+          Object.entries(g.settings)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        )}</td>` +
         `<td>${h(g.accelerator || '–')}</td><td>${h(g.hostKernel || '–')}</td><td>${h(g.qemuVersion || '–')}</td><td>${h(g.libvirtVersion || '–')}</td>` +
         `<td class="num">${g.configuredRuns}/${g.runs}${g.mixed ? ' (mixed)' : ''}</td></tr>`,
     )
@@ -301,10 +316,12 @@ function configurationsSection(view: ReportData['configurations']): string {
   return (
     '<section id="configurations"><h2>Configurations</h2>' +
     '<p class="lead">The hypervisor configuration each group was run with (recorded by guestbench-lab), and the effect of each setting: ' +
-    'for two groups that differ in that setting alone, the first value\'s performance relative to the second\'s, with its 95% interval (above 1 is better).</p>' +
+    "for two groups that differ in that setting alone, the first value's performance relative to the second's, with its 95% interval (above 1 is better).</p>" +
     '<div class="table-box"><table class="configurations"><thead><tr><th>group</th><th>settings</th><th>accelerator</th><th>host kernel</th><th>QEMU</th><th>libvirt</th><th class="num">runs recorded</th></tr></thead>' +
     `<tbody>${body}</tbody></table></div>` +
-    (effects === '' ? '<p class="note">No two groups differ in exactly one setting.</p>' : `<h3>Effect of each setting</h3><ul class="effects">${effects}</ul>`) +
+    (effects === ''
+      ? '<p class="note">No two groups differ in exactly one setting.</p>'
+      : `<h3>Effect of each setting</h3><ul class="effects">${effects}</ul>`) +
     '</section>'
   );
 }
@@ -339,7 +356,9 @@ export function renderHtml(data: ReportData, options: HtmlOptions = {}): string 
   const notes: string[] = [];
   if (groups.length === 0) notes.push('No finished runs match this query.');
   else if (data.comparison.baselineRunIds.length === 0) {
-    notes.push(`No finished runs in the baseline group <b>${h(data.comparison.baseline)}</b>: values are shown, never ratioed (flag no-baseline). Run the agent on the bare host with <code>--platform native</code>.`);
+    notes.push(
+      `No finished runs in the baseline group <b>${h(data.comparison.baseline)}</b>: values are shown, never ratioed (flag no-baseline). Run the agent on the bare host with <code>--platform native</code>.`,
+    );
   } else if (compared.length === 0) notes.push('Only the baseline group has runs: there is nothing to compare with it yet.');
   const sections = categories.map((c, i) => {
     const chart = compared.length > 0 ? `<div class="chart-box">${legend(series)}${categoryChart(data, c, compared, series, i)}</div>` : '';
@@ -369,7 +388,7 @@ export function renderHtml(data: ReportData, options: HtmlOptions = {}): string 
     systemsSection(data.systems) +
     configurationsSection(data.configurations) +
     '<footer class="meta"><p>relative = guest/native when higher is better, native/guest when lower is better. ' +
-    'The 95% interval is Welch\'s on log values: per run when both sides have two or more runs, else per trial. ' +
+    "The 95% interval is Welch's on log values: per run when both sides have two or more runs, else per trial. " +
     'Pairs only the same benchmark, parameters and agent major version.</p></footer>' +
     '</main></body></html>\n'
   );

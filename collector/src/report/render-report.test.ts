@@ -28,7 +28,8 @@ describe('parseReportQuery', () => {
     expect(parse('baseline=kvm/base&groups=xen, vmware&groups=qemu&platform=xen&label=pv&host=h 1&since=1714521600000&until=2024-05-01')).toEqual({
       ok: true,
       value: {
-        baseline: 'kvm/base', groups: ['xen', 'vmware', 'qemu'],
+        baseline: 'kvm/base',
+        groups: ['xen', 'vmware', 'qemu'],
         filter: { platform: 'xen', label: 'pv', hostname: 'h 1', since: 1714521600000, until: Date.UTC(2024, 4, 2) - 1 },
       },
     });
@@ -111,7 +112,15 @@ describe('the report from a store', () => {
   test('a still-running run counts as running, with how long it has been silent', async () => {
     const store = new SqliteStore(':memory:');
     await store.upsertAgent({
-      id: 'a', hostname: 'h', declaredPlatform: '', detectedPlatform: 'kvm', platform: 'kvm', evidence: [], inventory: EMPTY_INVENTORY, agentVersion: '0.1.0', enrolledAtMs: 1,
+      id: 'a',
+      hostname: 'h',
+      declaredPlatform: '',
+      detectedPlatform: 'kvm',
+      platform: 'kvm',
+      evidence: [],
+      inventory: EMPTY_INVENTORY,
+      agentVersion: '0.1.0',
+      enrolledAtMs: 1,
     });
     await store.startRun({ id: 'r', agentId: 'a', label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: NOW - 60_000, jobId: '' });
     await store.recordHeartbeat('r', NOW - 25_000);
@@ -155,8 +164,15 @@ describe('the report from a store', () => {
     const store = new SqliteStore(':memory:');
     await fillReportFixture(store);
     await store.upsertAgent({
-      id: 'evil', hostname: 'evil\u001b[2J\u001b]0;owned\u0007', declaredPlatform: '', detectedPlatform: 'qemu', platform: 'qemu', evidence: [],
-      inventory: EMPTY_INVENTORY, agentVersion: '0.1.0', enrolledAtMs: 1,
+      id: 'evil',
+      hostname: 'evil\u001b[2J\u001b]0;owned\u0007',
+      declaredPlatform: '',
+      detectedPlatform: 'qemu',
+      platform: 'qemu',
+      evidence: [],
+      inventory: EMPTY_INVENTORY,
+      agentVersion: '0.1.0',
+      enrolledAtMs: 1,
     });
     await store.startRun({ id: 'e', agentId: 'evil', label: '', profile: 'quick', agentVersion: '0.1.0', startedAtMs: 1, jobId: '' });
     await store.endRun('e', { status: 'failed', error: '', endedAtMs: 2 });
@@ -187,17 +203,20 @@ describe('barChartSvg', () => {
     expect(svg).not.toMatch(/>3\.5<\/text>/);
   });
 
-  test('a whisker cut at the axis edge ends in a marker, and the value sits at the bar\'s end', () => {
+  test("a whisker cut at the axis edge ends in a marker, and the value sits at the bar's end", () => {
     const chart = (high: number): string =>
       barChartSvg({
-        id: 'c', title: 'T', series: [{ name: 'a', color: '#000' }],
+        id: 'c',
+        title: 'T',
+        series: [{ name: 'a', color: '#000' }],
         // One bar at 1.5 fixes the scale at 1.6 (cap 3 is not reached by a value of 1.5 alone)…
         rows: [
           { label: 'ok', sublabel: '', bars: [{ series: 0, value: 1.5, low: 1.45, high: 1.52, notes: [], title: 'x' }] },
           { label: 'wide', sublabel: '', bars: [{ series: 0, value: 0.5, low: 0.2, high, notes: [], title: 'y' }] },
         ],
       });
-    const valueX = (svg: string, text: string): number => Number(new RegExp(`<text class="value" x="([\\d.]+)"[^>]*>${text.replace('.', '\\.')}`).exec(svg)?.[1]);
+    const valueX = (svg: string, text: string): number =>
+      Number(new RegExp(`<text class="value" x="([\\d.]+)"[^>]*>${text.replace('.', '\\.')}`).exec(svg)?.[1]);
     const barEnd = (svg: string): number => {
       const m = /data-row="wide"[^>]*><title>y<\/title><rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(svg);
       return Number(m?.[1]) + Number(m?.[2]);
@@ -217,7 +236,9 @@ describe('barChartSvg', () => {
 describe('intervals from one run', () => {
   test('a bar whose interval rests on a single run says so beside its value; one from several runs does not', async () => {
     const data = await fixtureReport();
-    const withCi = data.comparison.groups.filter((g) => !g.isBaseline).flatMap((g) => g.benchmarks.filter((b) => b.primary && b.ciLow !== undefined && b.groupRuns > 1 && b.baselineRuns > 1));
+    const withCi = data.comparison.groups
+      .filter((g) => !g.isBaseline)
+      .flatMap((g) => g.benchmarks.filter((b) => b.primary && b.ciLow !== undefined && b.groupRuns > 1 && b.baselineRuns > 1));
     expect(withCi.length).toBeGreaterThan(1);
     expect(renderReport(data, 'html')).not.toContain('interval from 1 run');
     // The same report with one measurement's group down to a single run.
@@ -237,25 +258,57 @@ describe('what explains a ratio, in every format', () => {
   test('"baseline is not bare metal", each run\'s detected platform, and how each interval was computed', async () => {
     const store = new SqliteStore(':memory:');
     const agent = (id: string, declared: string, detected: string) => ({
-      id, hostname: `${id}-host`, declaredPlatform: declared, detectedPlatform: detected, platform: declared, evidence: [],
-      inventory: { ...EMPTY_INVENTORY, cpus: 2 }, agentVersion: '0.1.0', enrolledAtMs: 1,
+      id,
+      hostname: `${id}-host`,
+      declaredPlatform: declared,
+      detectedPlatform: detected,
+      platform: declared,
+      evidence: [],
+      inventory: { ...EMPTY_INVENTORY, cpus: 2 },
+      agentVersion: '0.1.0',
+      enrolledAtMs: 1,
     });
     await store.upsertAgent(agent('host', 'native', 'other'));
     await store.upsertAgent(agent('guest', 'kvm', 'kvm'));
     let t = 1000;
-    for (const [id, agentId, v] of [['n1', 'host', 100], ['n2', 'host', 104], ['k1', 'guest', 80], ['k2', 'guest', 83]] as const) {
+    for (const [id, agentId, v] of [
+      ['n1', 'host', 100],
+      ['n2', 'host', 104],
+      ['k1', 'guest', 80],
+      ['k2', 'guest', 83],
+    ] as const) {
       await store.startRun({ id, agentId, label: '', profile: 'smoke', agentVersion: '0.1.0', startedAtMs: t++, jobId: '' });
-      await store.insertSamples(id, [{
-        id: `${id}:cpu`, runId: id, benchmarkId: 'cpu.int32', metric: 'throughput', unit: 'ops/s', direction: 'higher', value: v, trials: [v, v, v],
-        trialCount: 3, rsd: 0, stealFraction: 0, parameters: {}, primary: true, clocksource: 'tsc', durationSeconds: 1, finishedAtMs: t, flags: [],
-      }]);
+      await store.insertSamples(id, [
+        {
+          id: `${id}:cpu`,
+          runId: id,
+          benchmarkId: 'cpu.int32',
+          metric: 'throughput',
+          unit: 'ops/s',
+          direction: 'higher',
+          value: v,
+          trials: [v, v, v],
+          trialCount: 3,
+          rsd: 0,
+          stealFraction: 0,
+          parameters: {},
+          primary: true,
+          clocksource: 'tsc',
+          durationSeconds: 1,
+          finishedAtMs: t,
+          flags: [],
+        },
+      ]);
       await store.endRun(id, { status: 'completed', error: '', endedAtMs: t++ });
     }
     const data = await buildReport(store, { baseline: 'native', groups: [], filter: {} }, NOW);
     await store.close();
     for (const format of ['text', 'md', 'html'] as const) {
       const out = renderReport(data, format);
-      expect([format, out.includes('baseline is not bare metal: its runs were declared native, but detection said other on host-host')]).toEqual([format, true]);
+      expect([format, out.includes('baseline is not bare metal: its runs were declared native, but detection said other on host-host')]).toEqual([
+        format,
+        true,
+      ]);
       expect([format, /declared native, detected other/.test(out)]).toEqual([format, true]);
       expect([format, /±\d+\.\d% between-runs, MDE \d+\.\d%/.test(out)]).toEqual([format, true]);
     }

@@ -51,21 +51,28 @@ function problemLines(data: ReportData): string[] {
   return data.stability.flatMap((s) => s.problems.map((p) => `${p.status} ${s.key} on ${p.hostname} (run ${p.runId})${p.error === '' ? '' : `: ${p.error}`}`));
 }
 
-const STABILITY_HEADER = ['group', 'runs', 'completed', 'partial', 'failed', 'lost', 'cancelled', 'running', 'silence before end (median / max)', 'boot to agent'];
+const STABILITY_HEADER = [
+  'group',
+  'runs',
+  'completed',
+  'partial',
+  'failed',
+  'lost',
+  'cancelled',
+  'running',
+  'silence before end (median / max)',
+  'boot to agent',
+];
 
 export function renderMarkdown(data: ReportData): string {
   const groups = data.comparison.groups;
   const categories = categoriesOf(data);
-  const out: string[] = [
-    '# guestbench report',
-    '',
-    `${md(describeQuery(data))} · generated ${fmtTime(data.generatedAtMs)}`,
-    '',
-  ];
+  const out: string[] = ['# guestbench report', '', `${md(describeQuery(data))} · generated ${fmtTime(data.generatedAtMs)}`, ''];
   if (groups.length === 0) {
     out.push('No finished runs match this query.', '');
   } else {
-    if (data.comparison.baselineRunIds.length === 0) out.push(`No finished runs in the baseline group ${md(data.comparison.baseline)}: values are shown, never ratioed.`, '');
+    if (data.comparison.baselineRunIds.length === 0)
+      out.push(`No finished runs in the baseline group ${md(data.comparison.baseline)}: values are shown, never ratioed.`, '');
     out.push(`## Summary`, '', `Geometric means relative to ${md(data.comparison.baseline)}: 1.000 is native, below is overhead.`, '');
     out.push(
       mdTable(
@@ -95,21 +102,43 @@ export function renderMarkdown(data: ReportData): string {
           const b = g.benchmarks.find((x) => measureKey(x) === m.key);
           if (b === undefined) continue;
           rows.push([
-            md(b.benchmarkId), `${md(b.metric)}${m.variant === '' ? '' : ` (${md(m.variant)})`}`, `${md(b.unit)} ${b.direction === 'higher' ? '↑' : '↓'}`, md(g.key),
-            fmtValue(b.groupValue), fmtValue(b.baselineValue), fmtRelative(b.relative), fmtCi(b), md(fmtPrecision(b)), fmtPercent(b.groupRsd), md(b.flags.join(', ')),
+            md(b.benchmarkId),
+            `${md(b.metric)}${m.variant === '' ? '' : ` (${md(m.variant)})`}`,
+            `${md(b.unit)} ${b.direction === 'higher' ? '↑' : '↓'}`,
+            md(g.key),
+            fmtValue(b.groupValue),
+            fmtValue(b.baselineValue),
+            fmtRelative(b.relative),
+            fmtCi(b),
+            md(fmtPrecision(b)),
+            fmtPercent(b.groupRsd),
+            md(b.flags.join(', ')),
           ]);
         }
       }
       out.push(
         rows.length === 0
           ? 'Only the baseline measured this.'
-          : mdTable(['benchmark', 'metric', 'unit', 'group', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'], rows, new Set([4, 5, 6, 7, 9])),
+          : mdTable(
+              ['benchmark', 'metric', 'unit', 'group', 'value', 'baseline', 'relative', '95% CI', 'precision', 'RSD', 'flags'],
+              rows,
+              new Set([4, 5, 6, 7, 9]),
+            ),
         '',
       );
     }
   }
   if (data.stability.length > 0) {
-    out.push('## Stability', '', mdTable(STABILITY_HEADER, stabilityCells(data).map((r) => [md(r[0] as string), ...r.slice(1)]), new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])), '');
+    out.push(
+      '## Stability',
+      '',
+      mdTable(
+        STABILITY_HEADER,
+        stabilityCells(data).map((r) => [md(r[0] as string), ...r.slice(1)]),
+        new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      ),
+      '',
+    );
     const problems = problemLines(data);
     if (problems.length > 0) out.push('Partial, failed and lost runs (newest first):', '', ...problems.map((l) => `- ${md(l)}`), '');
   }
@@ -120,9 +149,19 @@ export function renderMarkdown(data: ReportData): string {
       mdTable(
         ['host', 'groups', 'platform', 'CPU', 'vCPUs', 'memory', 'kernel', 'clocksource', 'evidence'],
         data.systems.map((s) => [
-          md(s.hostname), md(s.groups.join(', ')), md(s.declaredPlatform !== '' && s.declaredPlatform !== s.detectedPlatform ? `${s.platform} (declared; detected ${s.detectedPlatform || 'nothing'})` : s.platform),
-          md(s.inventory.cpuModel || '–'), s.inventory.cpus > 0 ? String(s.inventory.cpus) : '–', fmtBytes(s.inventory.memoryBytes), md(s.inventory.kernel || '–'),
-          md(s.inventory.clocksource || '–'), md(s.evidence.map((e) => `${e.source}: ${e.value}`).join('; ') || 'none'),
+          md(s.hostname),
+          md(s.groups.join(', ')),
+          md(
+            s.declaredPlatform !== '' && s.declaredPlatform !== s.detectedPlatform
+              ? `${s.platform} (declared; detected ${s.detectedPlatform || 'nothing'})`
+              : s.platform,
+          ),
+          md(s.inventory.cpuModel || '–'),
+          s.inventory.cpus > 0 ? String(s.inventory.cpus) : '–',
+          fmtBytes(s.inventory.memoryBytes),
+          md(s.inventory.kernel || '–'),
+          md(s.inventory.clocksource || '–'),
+          md(s.evidence.map((e) => `${e.source}: ${e.value}`).join('; ') || 'none'),
         ]),
         new Set([4, 5]),
       ),
@@ -136,14 +175,25 @@ export function renderMarkdown(data: ReportData): string {
       mdTable(
         ['group', 'settings', 'accelerator', 'host kernel', 'QEMU', 'libvirt', 'runs recorded'],
         data.configurations.groups.map((g) => [
-          md(g.key), md(Object.entries(g.settings).map(([k, v]) => `${k}=${v}`).join(' ')), md(g.accelerator || '–'), md(g.hostKernel || '–'),
-          md(g.qemuVersion || '–'), md(g.libvirtVersion || '–'), `${g.configuredRuns}/${g.runs}${g.mixed ? ' (mixed)' : ''}`,
+          md(g.key),
+          md(
+            Object.entries(g.settings)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
+          ),
+          md(g.accelerator || '–'),
+          md(g.hostKernel || '–'),
+          md(g.qemuVersion || '–'),
+          md(g.libvirtVersion || '–'),
+          `${g.configuredRuns}/${g.runs}${g.mixed ? ' (mixed)' : ''}`,
         ]),
       ),
       '',
       '### Effect of each setting (everything else equal; above 1 is better)',
       '',
-      ...(data.configurations.effects.length === 0 ? ['No two groups differ in exactly one setting.'] : data.configurations.effects.map((e) => `- ${md(formatEffect(e))}`)),
+      ...(data.configurations.effects.length === 0
+        ? ['No two groups differ in exactly one setting.']
+        : data.configurations.effects.map((e) => `- ${md(formatEffect(e))}`)),
       '',
     );
   }
@@ -151,9 +201,34 @@ export function renderMarkdown(data: ReportData): string {
 }
 
 const CSV_HEADER = [
-  'group', 'platform', 'label', 'is_baseline', 'category', 'benchmark', 'metric', 'unit', 'direction', 'primary', 'parameters', 'agent_major',
-  'value', 'baseline_value', 'relative', 'ci_low', 'ci_high', 'group_runs', 'baseline_runs', 'group_trials', 'baseline_trials', 'group_rsd',
-  'baseline_rsd', 'group_steal', 'flags', 'ci_method', 'half_width', 'min_detectable',
+  'group',
+  'platform',
+  'label',
+  'is_baseline',
+  'category',
+  'benchmark',
+  'metric',
+  'unit',
+  'direction',
+  'primary',
+  'parameters',
+  'agent_major',
+  'value',
+  'baseline_value',
+  'relative',
+  'ci_low',
+  'ci_high',
+  'group_runs',
+  'baseline_runs',
+  'group_trials',
+  'baseline_trials',
+  'group_rsd',
+  'baseline_rsd',
+  'group_steal',
+  'flags',
+  'ci_method',
+  'half_width',
+  'min_detectable',
 ];
 
 /** One row per group and measurement; numbers unrounded. */
@@ -163,9 +238,34 @@ export function renderCsv(data: ReportData): string {
     for (const b of g.benchmarks) {
       lines.push(
         [
-          g.key, g.platform, g.label, g.isBaseline, categoryOf(b.benchmarkId), b.benchmarkId, b.metric, b.unit, b.direction, b.primary, b.parameters, b.agentMajor,
-          b.groupValue, b.baselineValue, b.relative, b.ciLow, b.ciHigh, b.groupRuns, b.baselineRuns, b.groupTrials, b.baselineTrials, b.groupRsd,
-          b.baselineRsd, b.groupSteal, b.flags.join(' '), b.ciMethod, b.halfWidth, b.minDetectable,
+          g.key,
+          g.platform,
+          g.label,
+          g.isBaseline,
+          categoryOf(b.benchmarkId),
+          b.benchmarkId,
+          b.metric,
+          b.unit,
+          b.direction,
+          b.primary,
+          b.parameters,
+          b.agentMajor,
+          b.groupValue,
+          b.baselineValue,
+          b.relative,
+          b.ciLow,
+          b.ciHigh,
+          b.groupRuns,
+          b.baselineRuns,
+          b.groupTrials,
+          b.baselineTrials,
+          b.groupRsd,
+          b.baselineRsd,
+          b.groupSteal,
+          b.flags.join(' '),
+          b.ciMethod,
+          b.halfWidth,
+          b.minDetectable,
         ]
           .map(csvField)
           .join(','),

@@ -56,11 +56,20 @@ export function measuresOf(groups: readonly GroupResult[], category: string): Me
       const params = b.parameters === '{}' ? '' : b.parameters.replace(/^\{|\}$/g, '').replace(/"/g, '');
       const variant = sameName(b) > 1 ? [params, `agent ${b.agentMajor}.x`].filter((p) => p !== '').join(' · ') : '';
       return {
-        key, benchmarkId: b.benchmarkId, metric: b.metric, unit: b.unit, direction: b.direction, primary: b.primary,
-        parameters: b.parameters, agentMajor: b.agentMajor, variant,
+        key,
+        benchmarkId: b.benchmarkId,
+        metric: b.metric,
+        unit: b.unit,
+        direction: b.direction,
+        primary: b.primary,
+        parameters: b.parameters,
+        agentMajor: b.agentMajor,
+        variant,
       };
     })
-    .sort((a, b) => (a.benchmarkId !== b.benchmarkId ? (a.benchmarkId < b.benchmarkId ? -1 : 1) : a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : a.key < b.key ? -1 : 1));
+    .sort((a, b) =>
+      a.benchmarkId !== b.benchmarkId ? (a.benchmarkId < b.benchmarkId ? -1 : 1) : a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : a.key < b.key ? -1 : 1,
+    );
 }
 
 /** The measures a chart shows: the primary metrics, or every metric when none is primary. */
@@ -138,8 +147,14 @@ export function groupNoteLines(g: Pick<GroupResult, 'notes'>): string[] {
 export function runProvenanceLine(g: Pick<GroupResult, 'runs'>): string {
   return g.runs
     .map((r) => {
-      const platform = r.declaredPlatform !== '' && r.declaredPlatform !== 'auto' ? `declared ${r.declaredPlatform}, detected ${r.detectedPlatform || '?'}` : `detected ${r.detectedPlatform || '?'}`;
-      const clock = r.clock.rateDifference === undefined ? 'clock unchecked' : `clock ${r.clock.rateDifference >= 0 ? '+' : ''}${(r.clock.rateDifference * 100).toFixed(2)}%${r.clock.drift ? ' clock-drift' : ''}`;
+      const platform =
+        r.declaredPlatform !== '' && r.declaredPlatform !== 'auto'
+          ? `declared ${r.declaredPlatform}, detected ${r.detectedPlatform || '?'}`
+          : `detected ${r.detectedPlatform || '?'}`;
+      const clock =
+        r.clock.rateDifference === undefined
+          ? 'clock unchecked'
+          : `clock ${r.clock.rateDifference >= 0 ? '+' : ''}${(r.clock.rateDifference * 100).toFixed(2)}%${r.clock.drift ? ' clock-drift' : ''}`;
       return `${r.id.slice(0, 8)} on ${r.hostname} (${platform}; ${clock})`;
     })
     .join('; ');
@@ -149,10 +164,19 @@ export const FLAG_MEANINGS: readonly (readonly [string, string])[] = [
   ['noisy', 'the trials varied more than 5% (relative standard deviation) on one side: the interval is wide, read with care'],
   ['steal', 'the hypervisor took CPU time from the guest (steal time above 1%) while it was measured'],
   ['no-baseline', 'no baseline run with the same benchmark, parameters and agent major version: the value is shown, never ratioed'],
-  ['above-native', 'faster than the baseline, with the whole 95% interval above 1.0: see the group\'s notes (a baseline that is itself a VM, a cache the guest has and the host has not); a ratio above 1.0 whose interval contains 1.0 is within noise'],
-  ['far-below-native', 'below 0.05 of the baseline: more often an artifact of emulation or of the harness than the platform\'s cost; check it before believing it'],
-  ['harness-doubt', 'the agent flagged a sample on either side as measuring its harness rather than the platform (not-settled: the trials had not settled; not-optimized or optimization-unverified: a cpu kernel ran, or may have run, code V8 had not optimized); see the run\'s samples before believing the ratio'],
-  ['clock-drift', 'a run\'s guest clock ran more than 0.5% fast or slow against the collector\'s over the run: its timings are off by as much'],
+  [
+    'above-native',
+    "faster than the baseline, with the whole 95% interval above 1.0: see the group's notes (a baseline that is itself a VM, a cache the guest has and the host has not); a ratio above 1.0 whose interval contains 1.0 is within noise",
+  ],
+  [
+    'far-below-native',
+    "below 0.05 of the baseline: more often an artifact of emulation or of the harness than the platform's cost; check it before believing it",
+  ],
+  [
+    'harness-doubt',
+    "the agent flagged a sample on either side as measuring its harness rather than the platform (not-settled: the trials had not settled; not-optimized or optimization-unverified: a cpu kernel ran, or may have run, code V8 had not optimized); see the run's samples before believing the ratio",
+  ],
+  ['clock-drift', "a run's guest clock ran more than 0.5% fast or slow against the collector's over the run: its timings are off by as much"],
 ];
 
 /** How to read an interval; printed under every report's summary. */
@@ -160,4 +184,4 @@ export const INTERVAL_NOTE =
   '95% intervals: between-runs (two or more runs a side, each run one observation, Welch t), ' +
   'borrowed-run-variance (one run on a side, assumed to vary like the other side), ' +
   'within-run-only (one run each: trial noise only, t with one degree of freedom). ' +
-  'MDE: the smallest difference these runs could detect (95%, 80% power). Category and overall intervals add their metrics\' half-widths, which holds however the metrics co-vary.';
+  "MDE: the smallest difference these runs could detect (95%, 80% power). Category and overall intervals add their metrics' half-widths, which holds however the metrics co-vary.";

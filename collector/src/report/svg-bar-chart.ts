@@ -87,7 +87,9 @@ export function barChartSvg(chart: BarChart): string {
       const attrs = `class="bar" data-series="${escapeHtml(series?.name ?? '')}" data-row="${escapeHtml(row.label)}" data-relative="${bar.value === undefined ? '' : fmt(bar.value)}"`;
       const parts: string[] = [`<title>${escapeHtml(bar.title)}</title>`];
       if (bar.value === undefined || !Number.isFinite(bar.value)) {
-        parts.push(`<text x="${PLOT_LEFT + 6}" y="${cy + 4}" font-size="11" font-style="italic" fill="#6e7781">${escapeHtml(bar.missing ?? 'no baseline')}</text>`);
+        parts.push(
+          `<text x="${PLOT_LEFT + 6}" y="${cy + 4}" font-size="11" font-style="italic" fill="#6e7781">${escapeHtml(bar.missing ?? 'no baseline')}</text>`,
+        );
       } else {
         const noisy = bar.notes.includes('noisy');
         const w = Math.max(1, x(bar.value) - PLOT_LEFT);

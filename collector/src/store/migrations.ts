@@ -12,7 +12,9 @@ export interface Migration {
 
 /** A sample's trials summed once as it is stored: count, Σ, min, Σ ln, Σ ln² (see trialStats). */
 const trialColumns = (d: Dialect): string[] =>
-  ['trial_n INTEGER', `trial_sum ${d.real}`, `trial_min ${d.real}`, `trial_log_sum ${d.real}`, `trial_log_sumsq ${d.real}`].map((c) => `ADD COLUMN ${c} NOT NULL DEFAULT 0`);
+  ['trial_n INTEGER', `trial_sum ${d.real}`, `trial_min ${d.real}`, `trial_log_sum ${d.real}`, `trial_log_sumsq ${d.real}`].map(
+    (c) => `ADD COLUMN ${c} NOT NULL DEFAULT 0`,
+  );
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -126,8 +128,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // SQLite databases migrated before migration 10 got two triggers here, which 10 drops.
     description: 'comparison cells kept up to date, so compare reads a few hundred rows, not every sample (SQLite); an index for finished runs (PostgreSQL)',
     sql: (d) =>
-      d.engine === 'postgres' ? 'CREATE INDEX runs_status_started ON runs(status, started_at_ms);' : `
-      ${trialColumns(d).map((c) => `ALTER TABLE samples ${c};`).join('\n')}
+      d.engine === 'postgres'
+        ? 'CREATE INDEX runs_status_started ON runs(status, started_at_ms);'
+        : `
+      ${trialColumns(d)
+        .map((c) => `ALTER TABLE samples ${c};`)
+        .join('\n')}
       UPDATE samples SET
         trial_n = (SELECT COUNT(*) FROM json_each(samples.trials_json)),
         trial_sum = (SELECT COALESCE(SUM(value), 0) FROM json_each(samples.trials_json)),
@@ -140,7 +146,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description: 'an agent id belongs to one active token: a unique index makes the bind atomic (of tokens sharing an agent id before, the oldest keeps it, the others are revoked)',
+    description:
+      'an agent id belongs to one active token: a unique index makes the bind atomic (of tokens sharing an agent id before, the oldest keeps it, the others are revoked)',
     sql: (d) => `
       UPDATE tokens SET revoked_at_ms = ${d.engine === 'sqlite' ? "CAST(strftime('%s', 'now') AS INTEGER) * 1000" : '(extract(epoch FROM now()) * 1000)::bigint'}
        WHERE agent_id <> '' AND revoked_at_ms IS NULL AND EXISTS (
@@ -202,9 +209,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
-    description: 'one store for both engines: samples keep their trials as JSON text with their sums (PostgreSQL), cell_stats is kept by the store, not by triggers (SQLite)',
+    description:
+      'one store for both engines: samples keep their trials as JSON text with their sums (PostgreSQL), cell_stats is kept by the store, not by triggers (SQLite)',
     sql: (d) =>
-      d.engine === 'sqlite' ? 'DROP TRIGGER IF EXISTS cell_stats_run_finished; DROP TRIGGER IF EXISTS cell_stats_late_sample;' : `
+      d.engine === 'sqlite'
+        ? 'DROP TRIGGER IF EXISTS cell_stats_run_finished; DROP TRIGGER IF EXISTS cell_stats_late_sample;'
+        : `
       ALTER TABLE samples ADD COLUMN trials_json TEXT, ${trialColumns(d).join(', ')};
       UPDATE samples SET trials_json = array_to_json(trials)::text, trial_n = cardinality(trials),
         trial_sum = COALESCE((SELECT SUM(x) FROM unnest(trials) x), 0),
@@ -216,9 +226,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 11,
-    description: "each comparison cell counts the samples the agent flagged as measuring its harness (not-settled, not-optimized, optimization-unverified); SQLite's kept cells are counted again",
+    description:
+      "each comparison cell counts the samples the agent flagged as measuring its harness (not-settled, not-optimized, optimization-unverified); SQLite's kept cells are counted again",
     sql: (d) =>
-      d.engine === 'postgres' ? 'SELECT 1;' : `
+      d.engine === 'postgres'
+        ? 'SELECT 1;'
+        : `
       ALTER TABLE cell_stats ADD COLUMN doubt_n INTEGER NOT NULL DEFAULT 0;
       DELETE FROM cell_stats;
       ${addCells(d, "r.status <> 'running'")};

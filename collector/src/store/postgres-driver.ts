@@ -73,7 +73,11 @@ export class PostgresDriver implements Driver {
             await query(client, 'BEGIN');
             try {
               await query(client, m.sql(POSTGRES));
-              await query(client, 'INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES ($1, $2, $3)', [m.version, m.description, Date.now()]);
+              await query(client, 'INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES ($1, $2, $3)', [
+                m.version,
+                m.description,
+                Date.now(),
+              ]);
               await query(client, 'COMMIT');
             } catch (err: unknown) {
               await query(client, 'ROLLBACK');

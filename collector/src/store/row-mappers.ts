@@ -1,7 +1,19 @@
 // Row shapes and row → record mappings of the store (the same columns on SQLite and
 // PostgreSQL).
 import type { GroupRuns, RunProvenance } from './store';
-import { clockCheck, EMPTY_INVENTORY, type AgentRecord, type ClockCheck, type EvidenceRecord, type FailedBenchmarkRecord, type InventoryRecord, type RunConfigurationRecord, type RunRecord, type RunStatus, type TokenRecord } from '../model';
+import {
+  clockCheck,
+  EMPTY_INVENTORY,
+  type AgentRecord,
+  type ClockCheck,
+  type EvidenceRecord,
+  type FailedBenchmarkRecord,
+  type InventoryRecord,
+  type RunConfigurationRecord,
+  type RunRecord,
+  type RunStatus,
+  type TokenRecord,
+} from '../model';
 
 export interface AgentRow {
   id: string;
@@ -43,8 +55,15 @@ export interface TokenRow {
 
 export function toToken(r: TokenRow): TokenRecord {
   return {
-    id: r.id, name: r.name, kind: r.kind as TokenRecord['kind'], platform: r.platform, secretHash: r.secret_hash, createdAtMs: r.created_at_ms,
-    expiresAtMs: r.expires_at_ms ?? undefined, revokedAtMs: r.revoked_at_ms ?? undefined, agentId: r.agent_id,
+    id: r.id,
+    name: r.name,
+    kind: r.kind as TokenRecord['kind'],
+    platform: r.platform,
+    secretHash: r.secret_hash,
+    createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms ?? undefined,
+    revokedAtMs: r.revoked_at_ms ?? undefined,
+    agentId: r.agent_id,
   };
 }
 
@@ -118,8 +137,19 @@ export function toRun(row: RunRow): RunRecord {
 export const GROUP_RUN_COLUMNS = `r.id, r.platform, r.label, r.hostname, r.declared_platform, r.detected_platform,
   r.clock_guest_first_ms, r.clock_host_first_ms, r.clock_guest_last_ms, r.clock_host_last_ms`;
 
-export type GroupRunRow = Pick<RunRow, 'id' | 'platform' | 'label' | 'hostname' | 'declared_platform' | 'detected_platform'
-  | 'clock_guest_first_ms' | 'clock_host_first_ms' | 'clock_guest_last_ms' | 'clock_host_last_ms'>;
+export type GroupRunRow = Pick<
+  RunRow,
+  | 'id'
+  | 'platform'
+  | 'label'
+  | 'hostname'
+  | 'declared_platform'
+  | 'detected_platform'
+  | 'clock_guest_first_ms'
+  | 'clock_host_first_ms'
+  | 'clock_guest_last_ms'
+  | 'clock_host_last_ms'
+>;
 
 /** Rows newest first → groups in order of their newest run, each run's provenance kept. */
 export function groupRunRows(rows: readonly GroupRunRow[]): GroupRuns[] {

@@ -37,24 +37,78 @@ import {
   type Store,
   type TokenBinding,
 } from './store';
-import { clockUpdateSql, GROUP_RUN_COLUMNS, groupRunRows, pickOneToken, toAgent, toRun, toRunConfiguration, toToken, type AgentRow, type GroupRunRow, type RunConfigurationRow, type RunRow, type TokenRow } from './row-mappers';
+import {
+  clockUpdateSql,
+  GROUP_RUN_COLUMNS,
+  groupRunRows,
+  pickOneToken,
+  toAgent,
+  toRun,
+  toRunConfiguration,
+  toToken,
+  type AgentRow,
+  type GroupRunRow,
+  type RunConfigurationRow,
+  type RunRow,
+  type TokenRow,
+} from './row-mappers';
 
 interface SampleRow {
-  id: string; run_id: string; benchmark_id: string; metric: string; unit: string; direction: string; value: number; trials_json: string;
-  trial_count: number; rsd: number; steal_fraction: number; parameters_json: string; is_primary: number | boolean; clocksource: string;
-  duration_seconds: number; finished_at_ms: number; flags_json: string;
+  id: string;
+  run_id: string;
+  benchmark_id: string;
+  metric: string;
+  unit: string;
+  direction: string;
+  value: number;
+  trials_json: string;
+  trial_count: number;
+  rsd: number;
+  steal_fraction: number;
+  parameters_json: string;
+  is_primary: number | boolean;
+  clocksource: string;
+  duration_seconds: number;
+  finished_at_ms: number;
+  flags_json: string;
 }
 
-interface JobRow { id: string; platform: string; profile: string; label: string; created_at_ms: number }
+interface JobRow {
+  id: string;
+  platform: string;
+  profile: string;
+  label: string;
+  created_at_ms: number;
+}
 
-interface PresenceRow { agent_id: string; collector_id: string; platform: string; run_id: string; takes_jobs: number | boolean; last_seen_ms: number }
+interface PresenceRow {
+  agent_id: string;
+  collector_id: string;
+  platform: string;
+  run_id: string;
+  takes_jobs: number | boolean;
+  last_seen_ms: number;
+}
 
 function toSample(row: SampleRow): SampleRecord {
   return {
-    id: row.id, runId: row.run_id, benchmarkId: row.benchmark_id, metric: row.metric, unit: row.unit, direction: row.direction as Direction,
-    value: row.value, trials: JSON.parse(row.trials_json) as number[], trialCount: row.trial_count, rsd: row.rsd, stealFraction: row.steal_fraction,
-    parameters: JSON.parse(row.parameters_json) as Record<string, string>, primary: Boolean(row.is_primary), clocksource: row.clocksource,
-    durationSeconds: row.duration_seconds, finishedAtMs: row.finished_at_ms, flags: JSON.parse(row.flags_json) as string[],
+    id: row.id,
+    runId: row.run_id,
+    benchmarkId: row.benchmark_id,
+    metric: row.metric,
+    unit: row.unit,
+    direction: row.direction as Direction,
+    value: row.value,
+    trials: JSON.parse(row.trials_json) as number[],
+    trialCount: row.trial_count,
+    rsd: row.rsd,
+    stealFraction: row.steal_fraction,
+    parameters: JSON.parse(row.parameters_json) as Record<string, string>,
+    primary: Boolean(row.is_primary),
+    clocksource: row.clocksource,
+    durationSeconds: row.duration_seconds,
+    finishedAtMs: row.finished_at_ms,
+    flags: JSON.parse(row.flags_json) as string[],
   };
 }
 
@@ -126,9 +180,18 @@ export class SqlStore implements Store {
   private finishedRuns(filter: AggregateFilter): { where: string; args: unknown[] } {
     const where = ["r.status <> 'running'"];
     const args: unknown[] = [];
-    if (filter.hostname !== undefined) { args.push(filter.hostname); where.push(`r.hostname = $${args.length}`); }
-    if (filter.since !== undefined) { args.push(filter.since); where.push(`r.started_at_ms >= $${args.length}`); }
-    if (filter.until !== undefined) { args.push(filter.until); where.push(`r.started_at_ms <= $${args.length}`); }
+    if (filter.hostname !== undefined) {
+      args.push(filter.hostname);
+      where.push(`r.hostname = $${args.length}`);
+    }
+    if (filter.since !== undefined) {
+      args.push(filter.since);
+      where.push(`r.started_at_ms >= $${args.length}`);
+    }
+    if (filter.until !== undefined) {
+      args.push(filter.until);
+      where.push(`r.started_at_ms <= $${args.length}`);
+    }
     return { where: where.join(' AND '), args };
   }
 
@@ -139,7 +202,17 @@ export class SqlStore implements Store {
        ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, declared_platform = excluded.declared_platform,
          detected_platform = excluded.detected_platform, platform = excluded.platform, evidence_json = excluded.evidence_json,
          inventory_json = excluded.inventory_json, agent_version = excluded.agent_version, enrolled_at_ms = excluded.enrolled_at_ms`,
-      [a.id, a.hostname, a.declaredPlatform, a.detectedPlatform, a.platform, JSON.stringify(a.evidence), JSON.stringify(a.inventory), a.agentVersion, a.enrolledAtMs],
+      [
+        a.id,
+        a.hostname,
+        a.declaredPlatform,
+        a.detectedPlatform,
+        a.platform,
+        JSON.stringify(a.evidence),
+        JSON.stringify(a.inventory),
+        a.agentVersion,
+        a.enrolledAtMs,
+      ],
     );
   }
 
@@ -180,9 +253,24 @@ export class SqlStore implements Store {
         if (firstBatch.has(s.id)) continue;
         firstBatch.set(s.id, i);
         rows.push([
-          s.id, b.runId, s.benchmarkId, s.metric, s.unit, s.direction, s.value, JSON.stringify(s.trials), s.trialCount, s.rsd,
-          s.stealFraction, canonicalParameters(s.parameters), s.primary, s.clocksource, s.durationSeconds, s.finishedAtMs,
-          ...trialStats(s.trials), JSON.stringify(s.flags),
+          s.id,
+          b.runId,
+          s.benchmarkId,
+          s.metric,
+          s.unit,
+          s.direction,
+          s.value,
+          JSON.stringify(s.trials),
+          s.trialCount,
+          s.rsd,
+          s.stealFraction,
+          canonicalParameters(s.parameters),
+          s.primary,
+          s.clocksource,
+          s.durationSeconds,
+          s.finishedAtMs,
+          ...trialStats(s.trials),
+          JSON.stringify(s.flags),
         ]);
       }
     });
@@ -196,9 +284,10 @@ export class SqlStore implements Store {
           // that has finished counts there as it arrives.
           const finished = new Set<string>();
           if (this.d.cellStats) {
-            const { rows: runs } = runIds.length === 1
-              ? await tx.query<{ id: string; status: RunStatus }>('SELECT id, status FROM runs WHERE id = $1', runIds)
-              : await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')}`, [runIds]);
+            const { rows: runs } =
+              runIds.length === 1
+                ? await tx.query<{ id: string; status: RunStatus }>('SELECT id, status FROM runs WHERE id = $1', runIds)
+                : await tx.query<{ id: string; status: RunStatus }>(`SELECT id, status FROM runs WHERE ${this.d.inList('id', '$1')}`, [runIds]);
             for (const r of runs) if (r.status !== 'running') finished.add(r.id);
           }
           if (batches.length === 1 && !this.d.cellStats) {
@@ -304,7 +393,10 @@ export class SqlStore implements Store {
 
   async groupRuns(filter: AggregateFilter): Promise<GroupRuns[]> {
     const { where, args } = this.finishedRuns(filter);
-    const { rows } = await this.db.query<GroupRunRow>(`SELECT ${GROUP_RUN_COLUMNS} FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id${this.d.bytewise}`, args);
+    const { rows } = await this.db.query<GroupRunRow>(
+      `SELECT ${GROUP_RUN_COLUMNS} FROM runs r WHERE ${where} ORDER BY r.started_at_ms DESC, r.id${this.d.bytewise}`,
+      args,
+    );
     return groupRunRows(rows);
   }
 
@@ -318,7 +410,9 @@ export class SqlStore implements Store {
       // One UPDATE: when several collectors sweep at once, each run is marked (and returned) once.
       const { rows } = await q.query<{ id: string }>(
         `UPDATE runs SET status = 'lost', ended_at_ms = $1, error = 'no heartbeat since ' || last_heartbeat_ms
-         WHERE status = 'running' AND last_heartbeat_ms < $2 RETURNING id`, [nowMs, cutoffMs]);
+         WHERE status = 'running' AND last_heartbeat_ms < $2 RETURNING id`,
+        [nowMs, cutoffMs],
+      );
       const ids = rows.map((r) => r.id);
       if (ids.length > 0 && this.d.cellStats) await q.query(addCells(this.d, this.d.inList('s.run_id', '$1')), [ids]);
       return ids;
@@ -339,8 +433,20 @@ export class SqlStore implements Store {
 
   async createJob(job: JobRecord, agentIds: readonly string[]): Promise<void> {
     const announced = await this.db.transaction(async (tx): Promise<() => void> => {
-      await tx.query('INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES ($1, $2, $3, $4, $5)', [job.id, job.platform, job.profile, job.label, job.createdAtMs]);
-      if (agentIds.length > 0) await insertRows(tx, this.d, 'INSERT INTO job_assignments (job_id, agent_id)', agentIds.map((a) => [job.id, a]));
+      await tx.query('INSERT INTO jobs (id, platform, profile, label, created_at_ms) VALUES ($1, $2, $3, $4, $5)', [
+        job.id,
+        job.platform,
+        job.profile,
+        job.label,
+        job.createdAtMs,
+      ]);
+      if (agentIds.length > 0)
+        await insertRows(
+          tx,
+          this.d,
+          'INSERT INTO job_assignments (job_id, agent_id)',
+          agentIds.map((a) => [job.id, a]),
+        );
       return this.announce(tx, agentIds);
     });
     announced();
@@ -380,7 +486,9 @@ export class SqlStore implements Store {
   async agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]> {
     if (agentIds.length === 0) return [];
     const { rows } = await this.db.query<{ agent_id: string }>(
-      `SELECT DISTINCT agent_id FROM job_assignments WHERE taken_at_ms IS NULL AND ${this.d.inList('agent_id', '$1')}`, [agentIds]);
+      `SELECT DISTINCT agent_id FROM job_assignments WHERE taken_at_ms IS NULL AND ${this.d.inList('agent_id', '$1')}`,
+      [agentIds],
+    );
     return rows.map((r) => r.agent_id);
   }
 
@@ -403,7 +511,14 @@ export class SqlStore implements Store {
 
   async listPresence(sinceMs: number): Promise<PresenceRecord[]> {
     const { rows } = await this.db.query<PresenceRow>(`SELECT * FROM agent_presence WHERE last_seen_ms >= $1 ORDER BY agent_id${this.d.bytewise}`, [sinceMs]);
-    return rows.map((r) => ({ agentId: r.agent_id, collectorId: r.collector_id, platform: r.platform, runId: r.run_id, takesJobs: Boolean(r.takes_jobs), lastSeenMs: r.last_seen_ms }));
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      collectorId: r.collector_id,
+      platform: r.platform,
+      runId: r.run_id,
+      takesJobs: Boolean(r.takes_jobs),
+      lastSeenMs: r.last_seen_ms,
+    }));
   }
 
   async countPresence(sinceMs: number): Promise<PresenceCount[]> {
@@ -417,7 +532,13 @@ export class SqlStore implements Store {
   }
 
   private async jobView(row: JobRow): Promise<JobView> {
-    const { rows } = await this.db.query<{ agent_id: string; taken_at_ms: number | null; run_id: string | null; status: RunStatus | null; samples: number | null }>(
+    const { rows } = await this.db.query<{
+      agent_id: string;
+      taken_at_ms: number | null;
+      run_id: string | null;
+      status: RunStatus | null;
+      samples: number | null;
+    }>(
       `SELECT a.agent_id, a.taken_at_ms, r.id AS run_id, r.status, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) AS samples
        FROM job_assignments a LEFT JOIN runs r ON r.job_id = a.job_id AND r.agent_id = a.agent_id
        WHERE a.job_id = $1 ORDER BY a.agent_id${this.d.bytewise}`,
@@ -445,14 +566,22 @@ export class SqlStore implements Store {
 
   async insertLogs(lines: readonly LogRecord[]): Promise<number> {
     if (lines.length === 0) return 0;
-    await this.db.transaction((tx) => insertRows(tx, this.d, 'INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json)',
-      lines.map((l) => [l.agentId, l.runId, l.timeMs, l.level, l.message, l.fieldsJson])));
+    await this.db.transaction((tx) =>
+      insertRows(
+        tx,
+        this.d,
+        'INSERT INTO run_logs (agent_id, run_id, time_ms, level, message, fields_json)',
+        lines.map((l) => [l.agentId, l.runId, l.timeMs, l.level, l.message, l.fieldsJson]),
+      ),
+    );
     return lines.length;
   }
 
   async getLogs(runId: string, limit: number): Promise<LogRecord[]> {
     const { rows } = await this.db.query<{ agent_id: string; run_id: string; time_ms: number; level: string; message: string; fields_json: string }>(
-      'SELECT * FROM run_logs WHERE run_id = $1 ORDER BY seq LIMIT $2', [runId, limit]);
+      'SELECT * FROM run_logs WHERE run_id = $1 ORDER BY seq LIMIT $2',
+      [runId, limit],
+    );
     return rows.map((r) => ({ agentId: r.agent_id, runId: r.run_id, timeMs: r.time_ms, level: r.level, message: r.message, fieldsJson: r.fields_json }));
   }
 
@@ -473,7 +602,10 @@ export class SqlStore implements Store {
   }
 
   async revokeTokens(idOrName: string, nowMs: number): Promise<TokenRecord[]> {
-    const { rows } = await this.db.query<TokenRow>('UPDATE tokens SET revoked_at_ms = $1 WHERE (id = $2 OR name = $2) AND revoked_at_ms IS NULL RETURNING *', [nowMs, idOrName]);
+    const { rows } = await this.db.query<TokenRow>('UPDATE tokens SET revoked_at_ms = $1 WHERE (id = $2 OR name = $2) AND revoked_at_ms IS NULL RETURNING *', [
+      nowMs,
+      idOrName,
+    ]);
     return rows.map(toToken).sort((a, b) => a.createdAtMs - b.createdAtMs || byId(a.id, b.id));
   }
 
@@ -490,7 +622,8 @@ export class SqlStore implements Store {
     const own = (await this.db.query<{ agent_id: string }>('SELECT agent_id FROM tokens WHERE id = $1', [tokenId])).rows[0]?.agent_id ?? '';
     if (own === agentId) return { outcome: 'bound' };
     if (own !== '') return { outcome: 'token-bound-elsewhere', agentId: own };
-    const holder = (await this.db.query<{ id: string }>('SELECT id FROM tokens WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2', [agentId, tokenId])).rows[0];
+    const holder = (await this.db.query<{ id: string }>('SELECT id FROM tokens WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2', [agentId, tokenId]))
+      .rows[0];
     // Unbound, and nobody holds the id any more (revoked meanwhile): try again.
     if (holder === undefined) {
       if (attempt < 3) return this.bindToken(tokenId, agentId, attempt + 1);
@@ -501,10 +634,21 @@ export class SqlStore implements Store {
 
   async rebindToken(idOrName: string, agentId: string): Promise<Rebinding> {
     return this.db.transaction(async (tx): Promise<Rebinding> => {
-      const { rows } = await tx.query<TokenRow>(`SELECT * FROM tokens WHERE (id = $1 OR name = $1) AND revoked_at_ms IS NULL AND kind = 'agent'${this.d.forUpdate}`, [idOrName]);
+      const { rows } = await tx.query<TokenRow>(
+        `SELECT * FROM tokens WHERE (id = $1 OR name = $1) AND revoked_at_ms IS NULL AND kind = 'agent'${this.d.forUpdate}`,
+        [idOrName],
+      );
       const chosen = pickOneToken(idOrName, rows);
       if (!chosen.ok) return chosen;
-      const holders = agentId === '' ? [] : (await tx.query<TokenRow>("UPDATE tokens SET agent_id = '' WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2 RETURNING *", [agentId, chosen.row.id])).rows;
+      const holders =
+        agentId === ''
+          ? []
+          : (
+              await tx.query<TokenRow>("UPDATE tokens SET agent_id = '' WHERE agent_id = $1 AND revoked_at_ms IS NULL AND id <> $2 RETURNING *", [
+                agentId,
+                chosen.row.id,
+              ])
+            ).rows;
       await tx.query('UPDATE tokens SET agent_id = $1 WHERE id = $2', [agentId, chosen.row.id]);
       return { ok: true, token: toToken({ ...chosen.row, agent_id: agentId }), unbound: holders.map(toToken) };
     });
@@ -542,7 +686,10 @@ export class SqliteStore extends SqlStore {
 
 /** The fleet store: a PostgreSQL database that several collectors may share. */
 export class PostgresStore extends SqlStore {
-  private constructor(driver: PostgresDriver, /** The URL without its password. */ readonly url: string) {
+  private constructor(
+    driver: PostgresDriver,
+    /** The URL without its password. */ readonly url: string,
+  ) {
     super(driver);
   }
 

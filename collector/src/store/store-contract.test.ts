@@ -17,7 +17,15 @@ function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
     detectedPlatform: 'kvm',
     platform: 'kvm',
     evidence: [{ source: '/sys/class/dmi/id/sys_vendor', value: 'QEMU', suggests: 'kvm' }],
-    inventory: { ...EMPTY_INVENTORY, hostname: `${id}.example`, cpuModel: 'AMD EPYC 7B13', cpus: 4, memoryBytes: 8 * 2 ** 30, kernel: '6.1.0-18-amd64', clocksource: 'kvm-clock' },
+    inventory: {
+      ...EMPTY_INVENTORY,
+      hostname: `${id}.example`,
+      cpuModel: 'AMD EPYC 7B13',
+      cpus: 4,
+      memoryBytes: 8 * 2 ** 30,
+      kernel: '6.1.0-18-amd64',
+      clocksource: 'kvm-clock',
+    },
     agentVersion: '0.1.0',
     enrolledAtMs: 1_000,
     ...over,
@@ -30,9 +38,24 @@ function newRun(id: string, agentId: string, startedAtMs: number, over: Partial<
 
 function sample(runId: string, name: string, over: Partial<SampleRecord> = {}): SampleRecord {
   return {
-    id: `${runId}:${name}`, runId, benchmarkId: name, metric: 'throughput', unit: 'Mops/s', direction: 'higher', value: 101.25,
-    trials: [100.5, 101.25, 102.0000001], trialCount: 3, rsd: 0.0073, stealFraction: 0.0004, parameters: { size: '64', mode: 'seq' },
-    primary: true, clocksource: 'tsc', durationSeconds: 1.5, finishedAtMs: 2_000, flags: [], ...over,
+    id: `${runId}:${name}`,
+    runId,
+    benchmarkId: name,
+    metric: 'throughput',
+    unit: 'Mops/s',
+    direction: 'higher',
+    value: 101.25,
+    trials: [100.5, 101.25, 102.0000001],
+    trialCount: 3,
+    rsd: 0.0073,
+    stealFraction: 0.0004,
+    parameters: { size: '64', mode: 'seq' },
+    primary: true,
+    clocksource: 'tsc',
+    durationSeconds: 1.5,
+    finishedAtMs: 2_000,
+    flags: [],
+    ...over,
   };
 }
 
@@ -74,7 +97,9 @@ function postgresBackend(db: () => TestDatabase): Backend {
       const c = new pg.Client({ connectionString: db().url });
       await c.connect();
       try {
-        const { rows } = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'");
+        const { rows } = await c.query<{ tablename: string }>(
+          "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'",
+        );
         if (rows.length > 0) await c.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
       } finally {
         await c.end();
@@ -114,8 +139,19 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.upsertAgent(agent('a1'));
       const first = await store.startRun(newRun('r1', 'a1', 10_000, { label: 'virtio-scsi', jobId: 'job-1' }));
       expect(first).toMatchObject({
-        id: 'r1', agentId: 'a1', hostname: 'a1.example', platform: 'kvm', detectedPlatform: 'kvm', label: 'virtio-scsi', profile: 'smoke',
-        status: 'running', startedAtMs: 10_000, endedAtMs: undefined, error: '', sampleCount: 0, jobId: 'job-1',
+        id: 'r1',
+        agentId: 'a1',
+        hostname: 'a1.example',
+        platform: 'kvm',
+        detectedPlatform: 'kvm',
+        label: 'virtio-scsi',
+        profile: 'smoke',
+        status: 'running',
+        startedAtMs: 10_000,
+        endedAtMs: undefined,
+        error: '',
+        sampleCount: 0,
+        jobId: 'job-1',
       });
       expect(first.inventory).toEqual(agent('a1').inventory);
       expect(first.evidence).toEqual(agent('a1').evidence);
@@ -127,7 +163,15 @@ function contract(name: string, makeBackend: () => Backend): void {
     });
 
     test('a run configuration is stored with every field, replaced when recorded again, and read back in the order asked', async () => {
-      const first = { runId: 'r1', settings: { disk_bus: 'sata', nic: 'e1000', cpu_model: 'qemu64' }, hostKernel: '6.1.0-57-cloud-amd64', qemuVersion: '7.2.22', libvirtVersion: '9.0.0', accelerator: 'tcg', recordedAtMs: 1_700_000_000_123 };
+      const first = {
+        runId: 'r1',
+        settings: { disk_bus: 'sata', nic: 'e1000', cpu_model: 'qemu64' },
+        hostKernel: '6.1.0-57-cloud-amd64',
+        qemuVersion: '7.2.22',
+        libvirtVersion: '9.0.0',
+        accelerator: 'tcg',
+        recordedAtMs: 1_700_000_000_123,
+      };
       await store.putRunConfiguration(first);
       await store.putRunConfiguration({ ...first, runId: 'r2', settings: { disk_bus: 'virtio-blk' } });
       expect(await store.getRunConfigurations(['r2', 'missing', 'r1'])).toEqual([{ ...first, runId: 'r2', settings: { disk_bus: 'virtio-blk' } }, first]);
@@ -149,7 +193,17 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.startRun(newRun('r1', 'a1', 1));
       const batch = [
         sample('r1', 'cpu.int32'),
-        sample('r1', 'sys.clock', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {}, flags: ['not-settled', 'trial-retried'] }),
+        sample('r1', 'sys.clock', {
+          metric: 'latency',
+          unit: 'ns',
+          direction: 'lower',
+          value: 21.5,
+          trials: [21, 22],
+          trialCount: 2,
+          primary: false,
+          parameters: {},
+          flags: ['not-settled', 'trial-retried'],
+        }),
       ];
       expect(await store.insertSamples('r1', batch)).toEqual({ acked: ['r1:cpu.int32', 'r1:sys.clock'], inserted: 2 });
       // The resend holds one new sample beside the two stored ones.
@@ -168,7 +222,17 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.startRun(newRun('r1', 'a1', 1));
       await store.startRun(newRun('r2', 'a1', 2));
       await store.insertSamples('r1', [sample('r1', 'stored')]);
-      const odd = sample('r2', 'odd', { metric: 'latency', unit: 'ns', direction: 'lower', value: 21.5, trials: [21, 22], trialCount: 2, primary: false, parameters: {}, flags: ['not-settled'] });
+      const odd = sample('r2', 'odd', {
+        metric: 'latency',
+        unit: 'ns',
+        direction: 'lower',
+        value: 21.5,
+        trials: [21, 22],
+        trialCount: 2,
+        primary: false,
+        parameters: {},
+        flags: ['not-settled'],
+      });
       const results = await store.insertSampleBatches([
         // a resend of a stored sample beside a new one
         { runId: 'r1', samples: [sample('r1', 'stored'), sample('r1', 'a')] },
@@ -203,14 +267,25 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.startRun(newRun('r1', 'a1', 1));
       // Groups larger than one INSERT statement (1,000 rows on PostgreSQL), across batches.
       const big = (runId: string, from: number, n: number) => Array.from({ length: n }, (_, i) => sample(runId, `b${from + i}`));
-      const ok = await store.insertSampleBatches([{ runId: 'r1', samples: big('r1', 0, 700) }, { runId: 'r1', samples: big('r1', 600, 700) }]);
-      expect(ok.map((r) => [r.acked.length, r.inserted])).toEqual([[700, 700], [700, 600]]);
+      const ok = await store.insertSampleBatches([
+        { runId: 'r1', samples: big('r1', 0, 700) },
+        { runId: 'r1', samples: big('r1', 600, 700) },
+      ]);
+      expect(ok.map((r) => [r.acked.length, r.inserted])).toEqual([
+        [700, 700],
+        [700, 600],
+      ]);
       // Not rejects.toThrow(): better-sqlite3's errors come from the realm of the first test
       // file that loaded it in this Jest worker, and fail an instanceof Error check here.
-      const failed = await store.insertSampleBatches([
-        { runId: 'r1', samples: big('r1', 5_000, 10) },
-        { runId: 'no-such-run', samples: [sample('no-such-run', 'x')] },
-      ]).then(() => 'stored', (err: unknown) => String((err as { message?: unknown }).message));
+      const failed = await store
+        .insertSampleBatches([
+          { runId: 'r1', samples: big('r1', 5_000, 10) },
+          { runId: 'no-such-run', samples: [sample('no-such-run', 'x')] },
+        ])
+        .then(
+          () => 'stored',
+          (err: unknown) => String((err as { message?: unknown }).message),
+        );
       expect(failed).toMatch(/run no-such-run, which was never started/);
       expect((await store.getRun('r1'))?.sampleCount).toBe(1_300);
       expect(await store.getSamples(['no-such-run'])).toEqual([]);
@@ -227,17 +302,42 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.markLostRuns(10, 20); // r2's heartbeat (at start) is older: lost, and counted
       await store.endRun('r2', { status: 'completed', error: '', endedAtMs: 30 }); // lost → completed: not counted twice
       // a late sample of a finished run, and a resend of a counted one
-      await store.insertSamples('r1', [sample('r1', 'cpu.int32', { value: 4, trials: [2, 8], trialCount: 2 }), sample('r1', 'mem.bandwidth', { value: 3, trials: [3], trialCount: 1 })]);
+      await store.insertSamples('r1', [
+        sample('r1', 'cpu.int32', { value: 4, trials: [2, 8], trialCount: 2 }),
+        sample('r1', 'mem.bandwidth', { value: 3, trials: [3], trialCount: 1 }),
+      ]);
       const cells = await store.aggregateCells({});
       const narrowed = await store.aggregateCells({ since: 0 });
       const byId = (xs: typeof cells) => Object.fromEntries(xs.map((c) => [c.benchmarkId, c]));
       const cpu = byId(cells)['cpu.int32']!;
-      expect(cpu).toMatchObject({ platform: 'kvm', label: '', runs: 2, valueN: 2, valueSum: 13, valueMin: 4, trialN: 5, trialSum: 37, trialMin: 2, agentMajor: '0' });
+      expect(cpu).toMatchObject({
+        platform: 'kvm',
+        label: '',
+        runs: 2,
+        valueN: 2,
+        valueSum: 13,
+        valueMin: 4,
+        trialN: 5,
+        trialSum: 37,
+        trialMin: 2,
+        agentMajor: '0',
+      });
       expect(cpu.valueLogSum).toBeCloseTo(Math.log(4) + Math.log(9), 12);
       expect(cpu.trialLogSumSq).toBeCloseTo(Math.log(2) ** 2 + Math.log(8) ** 2 + 3 * Math.log(9) ** 2, 12);
       expect(byId(cells)['mem.bandwidth']).toMatchObject({ runs: 1, valueN: 1, trialN: 1 });
-      for (const c of cells) expect(byId(narrowed)[c.benchmarkId]).toEqual(expect.objectContaining({ ...c, valueLogSum: expect.closeTo(c.valueLogSum, 9), valueLogSumSq: expect.closeTo(c.valueLogSumSq, 9), trialLogSum: expect.closeTo(c.trialLogSum, 9), trialLogSumSq: expect.closeTo(c.trialLogSumSq, 9) }));
-      expect(await store.groupRuns({})).toMatchObject([{ platform: 'kvm', label: '', runIds: ['r2', 'r1'], hostnames: ['a1.example'], runs: [{ id: 'r2' }, { id: 'r1' }] }]);
+      for (const c of cells)
+        expect(byId(narrowed)[c.benchmarkId]).toEqual(
+          expect.objectContaining({
+            ...c,
+            valueLogSum: expect.closeTo(c.valueLogSum, 9),
+            valueLogSumSq: expect.closeTo(c.valueLogSumSq, 9),
+            trialLogSum: expect.closeTo(c.trialLogSum, 9),
+            trialLogSumSq: expect.closeTo(c.trialLogSumSq, 9),
+          }),
+        );
+      expect(await store.groupRuns({})).toMatchObject([
+        { platform: 'kvm', label: '', runIds: ['r2', 'r1'], hostnames: ['a1.example'], runs: [{ id: 'r2' }, { id: 'r1' }] },
+      ]);
       expect(await store.aggregateCells({ hostname: 'elsewhere' })).toEqual([]);
     });
 
@@ -294,15 +394,29 @@ function contract(name: string, makeBackend: () => Backend): void {
 
       // Late samples of a finished run count in the comparison once, the running run's not yet.
       await store.endRun('r2', { status: 'completed', error: '', endedAtMs: 3 });
-      expect(await store.insertSampleBatches([{ runId: 'r2', samples: ids('r2', ['c', 'c']) }, { runId: 'r1', samples: ids('r1', ['w']) }, { runId: 'r2', samples: ids('r2', ['c']) }]))
-        .toEqual([{ acked: ['r2:c', 'r2:c'], inserted: 1 }, { acked: ['r1:w'], inserted: 1 }, { acked: ['r2:c'], inserted: 0 }]);
+      expect(
+        await store.insertSampleBatches([
+          { runId: 'r2', samples: ids('r2', ['c', 'c']) },
+          { runId: 'r1', samples: ids('r1', ['w']) },
+          { runId: 'r2', samples: ids('r2', ['c']) },
+        ]),
+      ).toEqual([
+        { acked: ['r2:c', 'r2:c'], inserted: 1 },
+        { acked: ['r1:w'], inserted: 1 },
+        { acked: ['r2:c'], inserted: 0 },
+      ]);
       const cells = await store.aggregateCells({});
       expect(cells.map((c) => c.benchmarkId).sort()).toEqual(['a', 'b', 'c']);
       expect(cells.every((c) => c.runs === 1 && c.valueN === 1)).toBe(true);
       expect(await store.aggregateCells({ since: 0 })).toEqual(expect.arrayContaining(cells));
 
       // A batch for a run never started refuses the whole call, storing nothing of it.
-      const err = await store.insertSampleBatches([{ runId: 'r1', samples: ids('r1', ['q']) }, { runId: 'nope', samples: ids('nope', ['q']) }]).catch((e: unknown) => e);
+      const err = await store
+        .insertSampleBatches([
+          { runId: 'r1', samples: ids('r1', ['q']) },
+          { runId: 'nope', samples: ids('nope', ['q']) },
+        ])
+        .catch((e: unknown) => e);
       expect(isStoreError(err)).toBe(true);
       expect((err as Error).message).toContain('nope');
       expect((await store.getSamples(['r1'])).map((s) => s.id)).not.toContain('r1:q');
@@ -350,7 +464,15 @@ function contract(name: string, makeBackend: () => Backend): void {
       await store.recordHeartbeat('r1', 100_000); // an older agent: no guest time
       expect((await store.getRun('r1'))?.clock).toEqual({ guestSpanMs: 0, hostSpanMs: 0, rateDifference: undefined, drift: false });
       // The guest clock runs 2 % fast; beats 2 and 5 arrive 40 ms late, which the check sees through.
-      const beats: [number, number][] = [[0, 0], [1_000, 40], [2_000, 0], [3_000, 0], [4_000, 40], [5_000, 0], [6_000, 0]];
+      const beats: [number, number][] = [
+        [0, 0],
+        [1_000, 40],
+        [2_000, 0],
+        [3_000, 0],
+        [4_000, 40],
+        [5_000, 0],
+        [6_000, 0],
+      ];
       for (const [t, delay] of beats) await store.recordHeartbeat('r1', 1_000_000 + t + delay, 50_000 + t * 1.02);
       const run = await store.getRun('r1');
       // beat 0 is the least delayed of the first two, beat 6 of the latest
@@ -452,7 +574,10 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect((await store.takePendingJob('a1', 101))?.id).toBe('j2');
       expect(await store.takePendingJob('a1', 102)).toBeUndefined();
       const j1 = await store.getJob('j1');
-      expect(j1?.assignments.map((a) => [a.agentId, a.state])).toEqual([['a1', 'taken'], ['a2', 'assigned']]);
+      expect(j1?.assignments.map((a) => [a.agentId, a.state])).toEqual([
+        ['a1', 'taken'],
+        ['a2', 'assigned'],
+      ]);
       expect(j1?.state).toBe('running');
       expect((await store.listJobs(10)).map((j) => j.job.id)).toEqual(['j2', 'j1']);
       expect(await store.getJob('nope')).toBeUndefined();
@@ -505,7 +630,13 @@ function contract(name: string, makeBackend: () => Backend): void {
 
     test('presence: one row per agent, the latest write wins; listed and counted from a cutoff', async () => {
       const p = (agentId: string, over: Partial<PresenceRecord> = {}): PresenceRecord => ({
-        agentId, collectorId: 'c1', platform: 'kvm', runId: '', takesJobs: true, lastSeenMs: 100, ...over,
+        agentId,
+        collectorId: 'c1',
+        platform: 'kvm',
+        runId: '',
+        takesJobs: true,
+        lastSeenMs: 100,
+        ...over,
       });
       await store.recordPresence(p('a2', { collectorId: 'c1' }));
       await store.recordPresence(p('a2', { collectorId: 'c2', runId: 'r9', lastSeenMs: 200 }));
@@ -522,7 +653,16 @@ function contract(name: string, makeBackend: () => Backend): void {
 
     test('tokens: stored, listed, bound to the first agent that enrolls, revoked by id or name', async () => {
       const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
-        id, name: 'fleet', kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 10, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '', ...over,
+        id,
+        name: 'fleet',
+        kind: 'agent',
+        platform: '',
+        secretHash: 'ab'.repeat(32),
+        createdAtMs: 10,
+        expiresAtMs: undefined,
+        revokedAtMs: undefined,
+        agentId: '',
+        ...over,
       });
       await store.createToken(token('t2', { createdAtMs: 20, kind: 'operator', name: 'ops', expiresAtMs: 99 }));
       await store.createToken(token('t1'));
@@ -540,7 +680,16 @@ function contract(name: string, makeBackend: () => Backend): void {
 
     test('an agent id belongs to one active token: a second token cannot take it; revoke frees it; rebind moves it', async () => {
       const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
-        id, name: id, kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 10, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '', ...over,
+        id,
+        name: id,
+        kind: 'agent',
+        platform: '',
+        secretHash: 'ab'.repeat(32),
+        createdAtMs: 10,
+        expiresAtMs: undefined,
+        revokedAtMs: undefined,
+        agentId: '',
+        ...over,
       });
       for (const id of ['owner', 'attacker', 'spare']) await store.createToken(token(id));
       expect(await store.bindToken('owner', 'victim')).toEqual({ outcome: 'bound' });
@@ -580,14 +729,21 @@ test('migrating a database where two tokens share an agent id: the oldest keeps 
   const at = MIGRATIONS.findIndex((m) => m.sql(SQLITE).includes('tokens_agent_once'));
   const raw = new Database(':memory:');
   for (const m of MIGRATIONS.slice(0, at)) raw.exec(m.sql(SQLITE));
-  const insert = raw.prepare("INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES (?, ?, 'agent', '', 'ab', ?, NULL, ?, ?)");
+  const insert = raw.prepare(
+    "INSERT INTO tokens (id, name, kind, platform, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, agent_id) VALUES (?, ?, 'agent', '', 'ab', ?, NULL, ?, ?)",
+  );
   insert.run('first', 'first', 10, null, 'x');
   insert.run('second', 'second', 20, null, 'x');
   insert.run('gone', 'gone', 5, 7, 'x');
   insert.run('other', 'other', 30, null, 'y');
   raw.exec((MIGRATIONS[at] as (typeof MIGRATIONS)[number]).sql(SQLITE));
   const revoked = raw.prepare('SELECT id, revoked_at_ms IS NOT NULL AS revoked FROM tokens ORDER BY id').all();
-  expect(revoked).toEqual([{ id: 'first', revoked: 0 }, { id: 'gone', revoked: 1 }, { id: 'other', revoked: 0 }, { id: 'second', revoked: 1 }]);
+  expect(revoked).toEqual([
+    { id: 'first', revoked: 0 },
+    { id: 'gone', revoked: 1 },
+    { id: 'other', revoked: 0 },
+    { id: 'second', revoked: 1 },
+  ]);
   expect(() => insert.run('third', 'third', 40, null, 'x')).toThrow(/UNIQUE/);
   raw.close();
 });
@@ -702,7 +858,17 @@ if (pgPlan.kind === 'skip') {
       try {
         const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
         for (const id of ids) {
-          await a.createToken({ id, name: id, kind: 'agent', platform: '', secretHash: 'ab'.repeat(32), createdAtMs: 1, expiresAtMs: undefined, revokedAtMs: undefined, agentId: '' });
+          await a.createToken({
+            id,
+            name: id,
+            kind: 'agent',
+            platform: '',
+            secretHash: 'ab'.repeat(32),
+            createdAtMs: 1,
+            expiresAtMs: undefined,
+            revokedAtMs: undefined,
+            agentId: '',
+          });
         }
         const results = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).bindToken(id, 'contested')));
         expect(results.filter((r) => r.outcome === 'bound')).toHaveLength(1);
@@ -757,7 +923,9 @@ if (pgPlan.kind === 'skip') {
       const admin = new pg.Client({ connectionString: current().url });
       await admin.connect();
       try {
-        const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN guestbench_job_assigned%' AND datname = current_database()");
+        const { rowCount } = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN guestbench_job_assigned%' AND datname = current_database()",
+        );
         expect(rowCount).toBe(1);
         await waitUntil(() => lost.length > 0);
         // Notifications sent while it was down are lost (the poll covers them); later ones arrive.

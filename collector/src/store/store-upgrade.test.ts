@@ -44,7 +44,8 @@ async function goOn(store: Store): Promise<void> {
   if (late === undefined) throw new Error('fixture has no samples for r0');
   const result = await store.insertSamples('r0', [{ ...late, id: 'r0:late', benchmarkId: 'sys.late', value: 3 }]);
   expect(result).toEqual({ acked: ['r0:late'], inserted: 1 });
-  const key = (c: { platform: string; label: string; benchmarkId: string; metric: string; agentMajor: string }): string => JSON.stringify([c.platform, c.label, c.benchmarkId, c.metric, c.agentMajor]);
+  const key = (c: { platform: string; label: string; benchmarkId: string; metric: string; agentMajor: string }): string =>
+    JSON.stringify([c.platform, c.label, c.benchmarkId, c.metric, c.agentMajor]);
   const sorted = (cells: Awaited<ReturnType<Store['aggregateCells']>>) => comparable([...cells].sort((a, b) => key(a).localeCompare(key(b))));
   const kept = sorted(await store.aggregateCells({}));
   expect(kept).toEqual(sorted(await store.aggregateCells({ since: 0 })));
@@ -89,7 +90,10 @@ function sqliteSchema(db: Database.Database): unknown {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
   return {
     columns: tables.map((t) => [t, db.prepare('SELECT name, type, "notnull", pk, dflt_value FROM pragma_table_info(?) ORDER BY name').all(t)]),
-    indexes: (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").all() as { name: string; sql: string | null }[]).map((i) => [i.name, i.sql?.replace(/\s+/g, ' ')]),
+    indexes: (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").all() as { name: string; sql: string | null }[]).map((i) => [
+      i.name,
+      i.sql?.replace(/\s+/g, ' '),
+    ]),
   };
 }
 
@@ -128,7 +132,8 @@ if (pgPlan.kind === 'skip') {
     try {
       const columns = await c.query(
         `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
-         WHERE table_schema = 'public' ORDER BY table_name, column_name`);
+         WHERE table_schema = 'public' ORDER BY table_name, column_name`,
+      );
       const indexes = await c.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname");
       return { columns: columns.rows, indexes: indexes.rows };
     } finally {
@@ -148,7 +153,9 @@ if (pgPlan.kind === 'skip') {
       await store.close();
       const versions = new pg.Client({ connectionString: url });
       await versions.connect();
-      expect((await versions.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r: { version: number }) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect((await versions.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r: { version: number }) => r.version)).toEqual(
+        MIGRATIONS.map((m) => m.version),
+      );
       await versions.end();
       const upgraded = await pgSchema(url);
       await withDatabase('fresh', async (freshUrl) => {

@@ -1,6 +1,18 @@
 // One storage interface for every backend (embedded SQLite now, PostgreSQL for fleets).
 // Results are append-only: a sample id is stored once, whatever the retries.
-import type { AgentRecord, ClockCheck, FailedBenchmarkRecord, JobRecord, JobView, LogRecord, RunConfigurationRecord, RunRecord, RunStatus, SampleRecord, TokenRecord } from '../model';
+import type {
+  AgentRecord,
+  ClockCheck,
+  FailedBenchmarkRecord,
+  JobRecord,
+  JobView,
+  LogRecord,
+  RunConfigurationRecord,
+  RunRecord,
+  RunStatus,
+  SampleRecord,
+  TokenRecord,
+} from '../model';
 
 export interface NewRun {
   readonly id: string;

@@ -145,11 +145,24 @@ export async function fillReportFixture(store: Store): Promise<FixtureRun[]> {
         const value = trials.reduce((x, y) => x + y, 0) / trials.length;
         const sd = Math.sqrt(trials.reduce((x, y) => x + (y - value) ** 2, 0) / (trials.length - 1));
         samples.push({
-          id: `${id}:${b.id}:${b.metric}`, runId: id, benchmarkId: b.id, metric: b.metric, unit: b.unit, direction: b.direction, value, trials,
-          trialCount: trials.length, rsd: sd / value, stealFraction: category === 'cpu' || category === 'sys' ? p.steal : 0,
+          id: `${id}:${b.id}:${b.metric}`,
+          runId: id,
+          benchmarkId: b.id,
+          metric: b.metric,
+          unit: b.unit,
+          direction: b.direction,
+          value,
+          trials,
+          trialCount: trials.length,
+          rsd: sd / value,
+          stealFraction: category === 'cpu' || category === 'sys' ? p.steal : 0,
           // VMware ran cpu.memory with other parameters: no baseline pairs with it.
           parameters: b.id === 'cpu.memory' && p.group === 'vmware' ? { size: '32KiB' } : b.id === 'cpu.memory' ? { size: '16KiB' } : {},
-          primary: true, clocksource: '', durationSeconds: 2, finishedAtMs: start + 60_000, flags: [],
+          primary: true,
+          clocksource: '',
+          durationSeconds: 2,
+          finishedAtMs: start + 60_000,
+          flags: [],
         });
       }
       await store.insertSamples(id, samples);
@@ -164,7 +177,15 @@ export async function fillReportFixture(store: Store): Promise<FixtureRun[]> {
   await store.recordHeartbeat('run-xen-lost', lostStart + 40_000);
   await store.endRun('run-xen-lost', { status: 'lost', error: 'no heartbeat since 40 s into the run', endedAtMs: lostStart + 70_000 });
   const failedStart = t0 + hour++ * 3_600_000;
-  await store.startRun({ id: 'run-vmware-failed', agentId: 'agent-vmware', label: '', profile: 'quick', agentVersion: '0.1.0', startedAtMs: failedStart, jobId: '' });
+  await store.startRun({
+    id: 'run-vmware-failed',
+    agentId: 'agent-vmware',
+    label: '',
+    profile: 'quick',
+    agentVersion: '0.1.0',
+    startedAtMs: failedStart,
+    jobId: '',
+  });
   await store.recordHeartbeat('run-vmware-failed', failedStart + 4_000);
   await store.endRun('run-vmware-failed', { status: 'failed', error: 'disk.seq_write: ENOSPC <b>no space</b>', endedAtMs: failedStart + 5_000 });
   made.push({ group: 'xen', id: 'run-xen-lost' }, { group: 'vmware', id: 'run-vmware-failed' });

@@ -20,7 +20,8 @@ export function planTestPostgres(env: NodeJS.ProcessEnv = process.env): TestPost
   const url = env['GUESTBENCH_TEST_PG_URL'];
   if (url !== undefined && url !== '') return { kind: 'url', url };
   if (process.getuid?.() === 0 && fs.existsSync(SCRIPT)) return { kind: 'start' };
-  const reason = 'GUESTBENCH_TEST_PG_URL is unset and this is not root, so no PostgreSQL can be started (run scripts/ensure-postgres.sh as root and export the URL it prints)';
+  const reason =
+    'GUESTBENCH_TEST_PG_URL is unset and this is not root, so no PostgreSQL can be started (run scripts/ensure-postgres.sh as root and export the URL it prints)';
   if (env['CI'] === 'true') throw new Error(`PostgreSQL tests cannot run in CI: ${reason}`);
   return { kind: 'skip', reason };
 }

@@ -67,7 +67,10 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
   const format = (JSON.parse(info.stdout) as { format: string }).format;
   if (!['qcow2', 'raw', 'vmdk'].includes(format)) throw new BakeError(`${source} is a ${format} image; bake takes qcow2, raw or VMDK`);
   for (const tool of ['guestfish']) {
-    if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new BakeError(`${tool} is not installed: bash scripts/ensure-libvirt.sh --with-guestfs (as root) installs guestfs-tools and a kernel for its appliance`);
+    if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0)
+      throw new BakeError(
+        `${tool} is not installed: bash scripts/ensure-libvirt.sh --with-guestfs (as root) installs guestfs-tools and a kernel for its appliance`,
+      );
   }
   const bundle = join(o.repo, 'agent', 'dist', 'bundle', 'guestbench-agent.js');
   if (!existsSync(bundle)) {
@@ -112,14 +115,30 @@ export async function bakeImage(o: BakeOptions): Promise<BakeResult> {
     // remove the files.
     o.log(`guestfish on ${basename(target)} (${format}); under emulation this takes a minute or more`);
     const env = { ...process.env, LIBGUESTFS_BACKEND: process.env['LIBGUESTFS_BACKEND'] ?? 'direct' };
-    const gf = await runWithEnv('guestfish', [
-      `--format=${format}`, '-a', target, '-i',
-      'copy-in', dir, '/var/tmp', ':',
-      'sh', 'sh /var/tmp/guestbench-bake/bake.sh && cat /var/tmp/guestbench-bake/report.txt', ':',
-      'rm-rf', '/var/tmp/guestbench-bake',
-    ], env);
+    const gf = await runWithEnv(
+      'guestfish',
+      [
+        `--format=${format}`,
+        '-a',
+        target,
+        '-i',
+        'copy-in',
+        dir,
+        '/var/tmp',
+        ':',
+        'sh',
+        'sh /var/tmp/guestbench-bake/bake.sh && cat /var/tmp/guestbench-bake/report.txt',
+        ':',
+        'rm-rf',
+        '/var/tmp/guestbench-bake',
+      ],
+      env,
+    );
     if (gf.code !== 0) throw new BakeError(`guestfish failed: ${gf.stderr.trim().split('\n').slice(-6).join(' | ')}`);
-    const report = gf.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const report = gf.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     const changed = report.some((l) => /^install-agent: (installed|mode|linked)\b/.test(l));
     return { image: target, format, report, changed, seconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {

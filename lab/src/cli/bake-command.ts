@@ -7,7 +7,10 @@ export async function bakeCommand(cmd: Extract<Command, { command: 'bake' }>, ou
   const repo = resolve(__dirname, '..', '..', '..');
   try {
     const result = await bakeImage({
-      image: cmd.image, out: cmd.out, agentConfig: cmd.agentConfig, repo,
+      image: cmd.image,
+      out: cmd.out,
+      agentConfig: cmd.agentConfig,
+      repo,
       nodeBinary: process.env['GUESTBENCH_NODE_BINARY'] || undefined,
       log: (line) => void process.stderr.write(`guestbench-lab: ${line}\n`),
     });

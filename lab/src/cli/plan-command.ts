@@ -41,7 +41,14 @@ export async function planCommand(cmd: Extract<Command, { command: 'plan' }>, ou
     await writeFile(file, xml);
     files.push({ index: g.index, name, label: g.label, file, configuration: configurationSettings(g.config) });
   }
-  const plan = { domainType: accel.domainType, boot: directBoot === undefined ? 'disk' : 'kernel', whyNotKvm: accel.whyNotKvm, image: matrix.image, collector: matrix.collector, guests: files };
+  const plan = {
+    domainType: accel.domainType,
+    boot: directBoot === undefined ? 'disk' : 'kernel',
+    whyNotKvm: accel.whyNotKvm,
+    image: matrix.image,
+    collector: matrix.collector,
+    guests: files,
+  };
   await writeFile(join(dir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
   if (cmd.json) out(JSON.stringify(plan, null, 2));
   else {

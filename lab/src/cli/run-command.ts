@@ -37,7 +37,10 @@ function agentCli(): string {
  * matrix of one guest run. None: the collector takes no tokens (--insecure-no-auth).
  */
 export function guestTokensFromEnv(env: NodeJS.ProcessEnv, guestRuns: number): string[] {
-  const list = (env['GUESTBENCH_GUEST_TOKENS'] ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const list = (env['GUESTBENCH_GUEST_TOKENS'] ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   const single = env['GUESTBENCH_GUEST_TOKEN'] || env['GUESTBENCH_TOKEN'] || undefined;
   const tokens = list.length > 0 ? list : single === undefined ? [] : [single];
   if (tokens.length > 0 && tokens.length < guestRuns) {
@@ -54,14 +57,19 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
   const accel = detectAccelerator();
   const matrix = await loadMatrix(cmd.matrix, cmd.overrides, accel.accelerator);
   const guests = planGuests(matrix, accel.accelerator);
-  if (!existsSync(matrix.image)) throw new UsageError(`image ${matrix.image} does not exist (build it with deploy/image/build-image.sh, or set image: in the matrix)`);
+  if (!existsSync(matrix.image))
+    throw new UsageError(`image ${matrix.image} does not exist (build it with deploy/image/build-image.sh, or set image: in the matrix)`);
   const agent = agentCli();
   if (matrix.native && !existsSync(agent)) throw new UsageError(`guestbench-agent is not built at ${agent} (npm run build), or set GUESTBENCH_AGENT_CLI`);
   const directBoot = resolveBoot(matrix);
   const workDir = resolve(cmd.workDir);
   await mkdir(workDir, { recursive: true, mode: 0o755 });
   if (cmd.uri.endsWith('/system')) {
-    const problems = checkQemuCanReach([join(workDir, 'overlay.qcow2'), matrix.image, ...(directBoot === undefined ? [] : [directBoot.kernel, directBoot.initrd])]);
+    const problems = checkQemuCanReach([
+      join(workDir, 'overlay.qcow2'),
+      matrix.image,
+      ...(directBoot === undefined ? [] : [directBoot.kernel, directBoot.initrd]),
+    ]);
     if (problems.length > 0) throw new UsageError(problems.join('\n'));
   }
   const guestTokens = guestTokensFromEnv(process.env, guests.length * matrix.repetitions);
@@ -77,9 +85,13 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
       throw new UsageError(`the collector does not answer at ${grpcAddress} (${(err as Error).message}); give --grpc HOST:PORT as this host reaches it`);
     });
     const versions = await hostVersions(cmd.uri);
-    log(`domain type ${accel.domainType}: ${accel.whyNotKvm === undefined ? 'KVM' : `TCG emulation, no KVM (${accel.whyNotKvm})`}; QEMU ${versions.qemu || '?'}, libvirt ${versions.libvirt || '?'}, kernel ${versions.kernel}`);
+    log(
+      `domain type ${accel.domainType}: ${accel.whyNotKvm === undefined ? 'KVM' : `TCG emulation, no KVM (${accel.whyNotKvm})`}; QEMU ${versions.qemu || '?'}, libvirt ${versions.libvirt || '?'}, kernel ${versions.kernel}`,
+    );
     log(`boot: ${directBoot === undefined ? "the image's own boot loader" : `kernel ${directBoot.kernel} (direct, from the image's manifest)`}`);
-    log(`${guests.length} configuration(s) × ${matrix.repetitions}${matrix.native ? `, and ${guests.length * matrix.repetitions} native run(s)` : ''}, seed ${matrix.seed}; collector ${matrix.collector} (guests), ${grpcAddress} (this host)`);
+    log(
+      `${guests.length} configuration(s) × ${matrix.repetitions}${matrix.native ? `, and ${guests.length * matrix.repetitions} native run(s)` : ''}, seed ${matrix.seed}; collector ${matrix.collector} (guests), ${grpcAddress} (this host)`,
+    );
 
     const interrupt = new AbortController();
     const onSignal = (sig: string): void => {
@@ -94,7 +106,14 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     let result;
     try {
       result = await runMatrix({
-        matrix, guests, accelerator: accel, versions, directBoot, virsh, collector, grpcAddress,
+        matrix,
+        guests,
+        accelerator: accel,
+        versions,
+        directBoot,
+        virsh,
+        collector,
+        grpcAddress,
         workDir,
         session: randomBytes(3).toString('hex'),
         guestTokens,
@@ -111,10 +130,19 @@ export async function runCommand(cmd: Extract<Command, { command: 'run' }>, out:
     if (cmd.json) {
       out(JSON.stringify({ accelerator: accel.accelerator, domainType: accel.domainType, whyNotKvm: accel.whyNotKvm, versions, ...result }, null, 2));
     } else {
-      out(`${result.interrupted ? 'Interrupted' : 'Done'} in ${result.seconds} s: ${result.results.length - failed.length} of ${result.results.length} run(s) ended well.`);
+      out(
+        `${result.interrupted ? 'Interrupted' : 'Done'} in ${result.seconds} s: ${result.results.length - failed.length} of ${result.results.length} run(s) ended well.`,
+      );
       for (const r of result.results) {
-        const overhead = r.overheadSeconds === undefined ? '' : `, lab overhead ${r.overheadSeconds} s (${Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ')})`;
-        out(`  ${r.ok ? 'ok    ' : 'FAILED'} ${r.task}: ${r.seconds} s${r.runId === undefined ? '' : `, run ${r.runId}`}${overhead}${r.error === undefined ? '' : `: ${r.error}`}`);
+        const overhead =
+          r.overheadSeconds === undefined
+            ? ''
+            : `, lab overhead ${r.overheadSeconds} s (${Object.entries(r.phases)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`;
+        out(
+          `  ${r.ok ? 'ok    ' : 'FAILED'} ${r.task}: ${r.seconds} s${r.runId === undefined ? '' : `, run ${r.runId}`}${overhead}${r.error === undefined ? '' : `: ${r.error}`}`,
+        );
       }
       out(`The comparison and each setting's effect: guestbench-collector report, or GET /api/v1/configurations?format=text on the collector's HTTP address.`);
     }

@@ -14,14 +14,27 @@ export interface LabRun {
 }
 
 export class CollectorCallError extends Error {
-  constructor(message: string, readonly code: number | undefined, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'CollectorCallError';
   }
 }
 
 function toLabRun(r: Run): LabRun {
-  return { id: r.id, platform: r.platform, label: r.label, status: runStatusToJSON(r.status).replace(/^RUN_STATUS_/, '').toLowerCase(), startedAtMs: Number(r.startedAtMs), error: r.error };
+  return {
+    id: r.id,
+    platform: r.platform,
+    label: r.label,
+    status: runStatusToJSON(r.status)
+      .replace(/^RUN_STATUS_/, '')
+      .toLowerCase(),
+    startedAtMs: Number(r.startedAtMs),
+    error: r.error,
+  };
 }
 
 export class CollectorClient {
@@ -29,7 +42,10 @@ export class CollectorClient {
   private readonly jobs: JobServiceClient;
 
   /** `address` is the collector's gRPC HOST:PORT as this host reaches it. */
-  constructor(readonly address: string, private readonly operatorToken: string | undefined) {
+  constructor(
+    readonly address: string,
+    private readonly operatorToken: string | undefined,
+  ) {
     this.query = new QueryServiceClient(address, credentials.createInsecure());
     this.jobs = new JobServiceClient(address, credentials.createInsecure());
   }
@@ -40,7 +56,11 @@ export class CollectorClient {
     return m;
   }
 
-  private call<Req, Res>(what: string, fn: (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+  private call<Req, Res>(
+    what: string,
+    fn: (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+    req: Req,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
       fn(req, this.metadata(), { deadline: new Date(Date.now() + 15_000) }, (err, res) => {
         if (err !== null) reject(new CollectorCallError(`${what} at ${this.address}: ${err.details || err.message}`, err.code, { cause: err }));

@@ -5,10 +5,7 @@ import type { Configuration } from '../matrix/axes';
 import type { DirectBoot } from './direct-boot';
 
 /** How the guest reaches the network (and the collector). */
-export type GuestNetwork =
-  | { readonly kind: 'user' }
-  | { readonly kind: 'network'; readonly name: string }
-  | { readonly kind: 'bridge'; readonly name: string };
+export type GuestNetwork = { readonly kind: 'user' } | { readonly kind: 'network'; readonly name: string } | { readonly kind: 'bridge'; readonly name: string };
 
 export interface DomainSpec {
   readonly name: string;
@@ -35,8 +32,7 @@ export class DomainSpecError extends Error {
   }
 }
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
 /**
  * Why this configuration cannot run with this domain type, or undefined. Checked before any
@@ -108,9 +104,10 @@ export function domainXml(spec: DomainSpec): string {
     .join('\n');
   const devicesFragment = /^\s*<devices>([\s\S]*)<\/devices>\s*$/.exec(spec.xmlFragment);
   const domainFragment = devicesFragment === null ? spec.xmlFragment.trim() : '';
-  const serial = spec.serialLog === undefined
-    ? `<serial type='pty'>\n      <target port='0'/>\n    </serial>`
-    : `<serial type='pty'>\n      <log file='${esc(spec.serialLog)}' append='off'/>\n      <target port='0'/>\n    </serial>`;
+  const serial =
+    spec.serialLog === undefined
+      ? `<serial type='pty'>\n      <target port='0'/>\n    </serial>`
+      : `<serial type='pty'>\n      <log file='${esc(spec.serialLog)}' append='off'/>\n      <target port='0'/>\n    </serial>`;
   return `<domain type='${spec.domainType}'>
   <name>${esc(spec.name)}</name>
   <description>guestbench lab guest; removed when its run ends</description>
@@ -125,10 +122,14 @@ ${oem}
     <entry name='opt/org.guestbench/poweroff'>1</entry>
   </sysinfo>
   <os>
-    <type arch='x86_64' machine='${esc(c.machine)}'>hvm</type>${spec.directBoot === undefined ? '' : `
+    <type arch='x86_64' machine='${esc(c.machine)}'>hvm</type>${
+      spec.directBoot === undefined
+        ? ''
+        : `
     <kernel>${esc(spec.directBoot.kernel)}</kernel>
     <initrd>${esc(spec.directBoot.initrd)}</initrd>
-    <cmdline>${esc(spec.directBoot.cmdline)}</cmdline>`}
+    <cmdline>${esc(spec.directBoot.cmdline)}</cmdline>`
+    }
     <smbios mode='sysinfo'/>
   </os>
   <features>

@@ -24,9 +24,7 @@ export function detectAccelerator(devKvm = '/dev/kvm', sysModule = '/sys/module'
   } catch (err: unknown) {
     why = `${devKvm}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
   }
-  return why === undefined
-    ? { accelerator: 'kvm', domainType: 'kvm', whyNotKvm: undefined }
-    : { accelerator: 'tcg', domainType: 'qemu', whyNotKvm: why };
+  return why === undefined ? { accelerator: 'kvm', domainType: 'kvm', whyNotKvm: undefined } : { accelerator: 'tcg', domainType: 'qemu', whyNotKvm: why };
 }
 
 export interface HostVersions {
@@ -44,7 +42,8 @@ function output(file: string, args: readonly string[]): Promise<string> {
 /** Kernel, QEMU and libvirt versions as `virsh version` reports them ("" when unknown). */
 export async function hostVersions(uri: string): Promise<HostVersions> {
   const text = await output('virsh', ['-c', uri, 'version']);
-  const qemu = /Running hypervisor: QEMU (\S+)/.exec(text)?.[1] ?? (/QEMU emulator version (\S+)/.exec(await output('qemu-system-x86_64', ['--version']))?.[1] ?? '');
+  const qemu =
+    /Running hypervisor: QEMU (\S+)/.exec(text)?.[1] ?? /QEMU emulator version (\S+)/.exec(await output('qemu-system-x86_64', ['--version']))?.[1] ?? '';
   const libvirt = /Using library: libvirt (\S+)/.exec(text)?.[1] ?? '';
   return { kernel: release(), qemu, libvirt };
 }

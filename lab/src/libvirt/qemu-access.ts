@@ -26,7 +26,10 @@ export function checkQemuCanReach(paths: readonly string[]): string[] {
   const problems: string[] = [];
   for (const p of paths) {
     const closed = closedFolderAbove(p);
-    if (closed !== undefined) problems.push(`${p}: QEMU runs as its own user and cannot enter ${closed} (mode without o+x); chmod o+x it or use a folder such as /var/lib/libvirt/images`);
+    if (closed !== undefined)
+      problems.push(
+        `${p}: QEMU runs as its own user and cannot enter ${closed} (mode without o+x); chmod o+x it or use a folder such as /var/lib/libvirt/images`,
+      );
   }
   return problems;
 }

@@ -29,7 +29,16 @@ export class Virsh {
 
   private async virsh(args: readonly string[], timeoutMs?: number): Promise<string> {
     const r = await run('virsh', ['-q', '-c', this.uri, ...args], timeoutMs);
-    if (r.code !== 0) throw new VirshError(`virsh ${args[0]}: ${r.stderr.trim().replace(/^error: /gm, '').split('\n').join('; ') || `exit ${r.code}`}`);
+    if (r.code !== 0)
+      throw new VirshError(
+        `virsh ${args[0]}: ${
+          r.stderr
+            .trim()
+            .replace(/^error: /gm, '')
+            .split('\n')
+            .join('; ') || `exit ${r.code}`
+        }`,
+      );
     return r.stdout;
   }
 
@@ -68,6 +77,9 @@ export class Virsh {
 
   /** Names of every domain, running or not. */
   async listAll(): Promise<string[]> {
-    return (await this.virsh(['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return (await this.virsh(['list', '--all', '--name']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   }
 }

@@ -35,7 +35,9 @@ export function resolveBoot(matrix: Matrix): DirectBoot | undefined {
   if (matrix.boot === 'disk') return undefined;
   const direct = directBootFor(matrix.image);
   if (direct === undefined && matrix.boot === 'kernel') {
-    throw new MatrixError([`boot: kernel needs a manifest beside ${matrix.image} naming it with its kernel, initrd and cmdline (build-image.sh writes one); use boot: disk otherwise`]);
+    throw new MatrixError([
+      `boot: kernel needs a manifest beside ${matrix.image} naming it with its kernel, initrd and cmdline (build-image.sh writes one); use boot: disk otherwise`,
+    ]);
   }
   return direct;
 }

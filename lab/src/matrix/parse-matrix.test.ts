@@ -24,7 +24,13 @@ function problems(text: string): string[] {
 describe('parseMatrix', () => {
   it('reads the example of the issue as written: the product of its axes', () => {
     const m = parseMatrix(ISSUE_EXAMPLE, 'm.yaml');
-    expect(m).toMatchObject({ image: '/var/cache/guestbench/images/guestbench-debian12.qcow2', collector: '10.0.2.2:50051', profile: 'smoke', repetitions: 1, seed: 7 });
+    expect(m).toMatchObject({
+      image: '/var/cache/guestbench/images/guestbench-debian12.qcow2',
+      collector: '10.0.2.2:50051',
+      profile: 'smoke',
+      repetitions: 1,
+      seed: 7,
+    });
     expect(m.configurations).toEqual([
       { disk_bus: 'virtio-blk', nic: 'virtio' },
       { disk_bus: 'virtio-blk', nic: 'e1000' },
@@ -83,7 +89,9 @@ axes:
       expect.stringMatching(/^m\.yaml: collector is missing/),
     ]);
     expect(problems('image: a\ncollector: h:1\ncolor: 1\naxes: {nic: [virtio]}')).toEqual([expect.stringMatching(/^m\.yaml:3: unknown key "color"/)]);
-    expect(problems('image: a\ncollector: h:1\naxes:\n  xml: {evil: "<name>x</name>"}')).toEqual([expect.stringMatching(/^m\.yaml:4: axes\.xml\.evil: may not set <domain>, <name>/)]);
+    expect(problems('image: a\ncollector: h:1\naxes:\n  xml: {evil: "<name>x</name>"}')).toEqual([
+      expect.stringMatching(/^m\.yaml:4: axes\.xml\.evil: may not set <domain>, <name>/),
+    ]);
     expect(problems('image: a\ncollector: h:1\naxes:\n  xml: {open: "<iothreads>1"}')).toEqual([expect.stringMatching(/not well-formed/)]);
     expect(problems('image: a\ncollector: h:1\naxes: {nic: [virtio, virtio]}')).toEqual([expect.stringMatching(/virtio is listed twice/)]);
     expect(problems('image: a\ncollector: h:1\nconfigurations:\n  - {nic: virtio}\n  - {nic: virtio}')[0]).toMatch(/two configurations are the same/);
@@ -92,6 +100,8 @@ axes:
 
   it('refuses a configuration the accelerator or machine cannot run, before anything starts', () => {
     const m = parseMatrix('image: a\ncollector: h:1\nconfigurations:\n  - {cpu_model: host-passthrough}\n  - {disk_bus: ide}');
-    expect(() => planGuests(m, 'tcg')).toThrow(/configuration 1 \(cpu=host-passthrough.disk=virtio-blk\): cpu_model host-passthrough needs KVM[\s\S]*configuration 2 .*disk_bus ide needs an i440FX machine/);
+    expect(() => planGuests(m, 'tcg')).toThrow(
+      /configuration 1 \(cpu=host-passthrough.disk=virtio-blk\): cpu_model host-passthrough needs KVM[\s\S]*configuration 2 .*disk_bus ide needs an i440FX machine/,
+    );
   });
 });

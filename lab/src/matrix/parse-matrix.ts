@@ -1,14 +1,7 @@
 // Reads a lab matrix file (YAML) into a typed Matrix, once, at the boundary. Every mistake is
 // reported with the line it is on and what would be right; nothing runs on a bad file.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
-import {
-  AXIS_NAMES,
-  DISK_BUSES,
-  DISK_CACHES,
-  NIC_MODELS,
-  type AxisName,
-  type Configuration,
-} from './axes';
+import { AXIS_NAMES, DISK_BUSES, DISK_CACHES, NIC_MODELS, type AxisName, type Configuration } from './axes';
 import type { GuestNetwork } from '../libvirt/domain-xml';
 
 /** A value an axis may take in a matrix, before defaults are filled in. */
@@ -47,7 +40,10 @@ export interface Matrix {
 }
 
 export class MatrixError extends Error {
-  constructor(readonly problems: readonly string[], options?: { cause?: unknown }) {
+  constructor(
+    readonly problems: readonly string[],
+    options?: { cause?: unknown },
+  ) {
     super(problems.join('\n'), options);
     this.name = 'MatrixError';
   }
@@ -64,27 +60,32 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$/;
 
 type Checker = (value: unknown, where: string) => { ok: true; value: AxisValue } | { ok: false; error: string };
 
-const oneOf = (allowed: readonly string[], what: string): Checker => (v, where) =>
-  typeof v === 'string' && allowed.includes(v)
-    ? { ok: true, value: v }
-    : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use one of ${allowed.join(', ')}` };
+const oneOf =
+  (allowed: readonly string[], what: string): Checker =>
+  (v, where) =>
+    typeof v === 'string' && allowed.includes(v)
+      ? { ok: true, value: v }
+      : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use one of ${allowed.join(', ')}` };
 
-const integer = (min: number, max: number, what: string): Checker => (v, where) =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-    ? { ok: true, value: v }
-    : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use a whole number from ${min} to ${max}` };
+const integer =
+  (min: number, max: number, what: string): Checker =>
+  (v, where) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? { ok: true, value: v }
+      : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use a whole number from ${min} to ${max}` };
 
-const name = (what: string, example: string): Checker => (v, where) =>
-  typeof v === 'string' && SAFE_NAME.test(v)
-    ? { ok: true, value: v }
-    : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use letters, digits and . _ - (for example ${example})` };
+const name =
+  (what: string, example: string): Checker =>
+  (v, where) =>
+    typeof v === 'string' && SAFE_NAME.test(v)
+      ? { ok: true, value: v }
+      : { ok: false, error: `${where}: ${JSON.stringify(v)} is not a ${what}; use letters, digits and . _ - (for example ${example})` };
 
 const CHECKERS: Readonly<Record<Exclude<AxisName, 'xml'>, Checker>> = {
   cpu_model: name('CPU model', 'host-passthrough, host-model, maximum, qemu64, Skylake-Client'),
   vcpus: integer(1, 256, 'vCPU count'),
   memory: integer(128, 4_194_304, 'memory size in MiB'),
-  hugepages: (v, where) =>
-    typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, error: `${where}: ${JSON.stringify(v)} is not true or false` },
+  hugepages: (v, where) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, error: `${where}: ${JSON.stringify(v)} is not true or false` }),
   machine: name('machine type', 'q35, pc, pc-q35-7.2'),
   disk_bus: oneOf(DISK_BUSES, 'disk bus'),
   disk_cache: oneOf(DISK_CACHES, 'disk cache mode'),
@@ -104,7 +105,8 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
   if (problems.length > 0) throw new MatrixError(problems);
 
   const root = doc.contents;
-  if (!isMap(root)) throw new MatrixError([`${at(root)}: a matrix is a mapping with image, collector, axes, …; got ${root === null ? 'an empty file' : 'something else'}`]);
+  if (!isMap(root))
+    throw new MatrixError([`${at(root)}: a matrix is a mapping with image, collector, axes, …; got ${root === null ? 'an empty file' : 'something else'}`]);
 
   const pairs = new Map<string, Pair<unknown, unknown>>();
   for (const pair of root.items) {
@@ -127,14 +129,17 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
   };
 
   const image = scalar('image');
-  if (image === undefined && !pairs.has('image')) problems.push(`${file}: image is missing; give the base disk image, for example image: /var/cache/guestbench/images/guestbench-debian12.qcow2`);
+  if (image === undefined && !pairs.has('image'))
+    problems.push(`${file}: image is missing; give the base disk image, for example image: /var/cache/guestbench/images/guestbench-debian12.qcow2`);
   else if (image !== undefined && (typeof image.value !== 'string' || image.value === '')) problems.push(`${image.where}: must be the path of a disk image`);
 
   const collector = scalar('collector');
-  if (collector === undefined && !pairs.has('collector')) problems.push(`${file}: collector is missing; give the collector's address as the guests see it, for example collector: 10.0.2.2:50051`);
+  if (collector === undefined && !pairs.has('collector'))
+    problems.push(`${file}: collector is missing; give the collector's address as the guests see it, for example collector: 10.0.2.2:50051`);
   else if (collector !== undefined) {
     const m = typeof collector.value === 'string' ? HOST_PORT.exec(collector.value) : null;
-    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) problems.push(`${collector.where}: ${JSON.stringify(collector.value)} is not HOST:PORT (for example 10.0.2.2:50051)`);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535)
+      problems.push(`${collector.where}: ${JSON.stringify(collector.value)} is not HOST:PORT (for example 10.0.2.2:50051)`);
   }
 
   const profile = scalar('profile');
@@ -157,12 +162,14 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
   if (native !== undefined && typeof native.value !== 'boolean') problems.push(`${native.where}: must be true or false`);
 
   const bootSetting = scalar('boot');
-  if (bootSetting !== undefined && !['auto', 'kernel', 'disk'].includes(String(bootSetting.value))) problems.push(`${bootSetting.where}: ${JSON.stringify(bootSetting.value)} is not auto, kernel or disk`);
+  if (bootSetting !== undefined && !['auto', 'kernel', 'disk'].includes(String(bootSetting.value)))
+    problems.push(`${bootSetting.where}: ${JSON.stringify(bootSetting.value)} is not auto, kernel or disk`);
   let network: GuestNetwork = { kind: 'user' };
   const net = scalar('network');
   if (net !== undefined) {
     const m = typeof net.value === 'string' ? /^(?:(user)|(network|bridge):([A-Za-z0-9][A-Za-z0-9._-]{0,63}))$/.exec(net.value) : null;
-    if (m === null) problems.push(`${net.where}: ${JSON.stringify(net.value)} is not user, network:NAME or bridge:NAME (for example network:default, bridge:br0)`);
+    if (m === null)
+      problems.push(`${net.where}: ${JSON.stringify(net.value)} is not user, network:NAME or bridge:NAME (for example network:default, bridge:br0)`);
     else if (m[1] === undefined) network = { kind: m[2] as 'network' | 'bridge', name: m[3]! };
   }
 
@@ -181,7 +188,9 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
         }
         if (axis === 'xml') {
           if (!isMap(values) || values.items.length === 0) {
-            problems.push(`${at(values ?? (pair.key as Node))}: axes.xml maps a name to a libvirt XML fragment, for example xml: {none: "", iothread: "<iothreads>1</iothreads>"}`);
+            problems.push(
+              `${at(values ?? (pair.key as Node))}: axes.xml maps a name to a libvirt XML fragment, for example xml: {none: "", iothread: "<iothreads>1</iothreads>"}`,
+            );
             continue;
           }
           const names: string[] = [];
@@ -190,7 +199,8 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
             const checked = name('fragment name', 'none, iothread')(fragName, `${at(p.key as Node)}: axes.xml`);
             const body = p.value as Node | null;
             if (!checked.ok) problems.push(checked.error);
-            else if (body !== null && !(isScalar(body) && typeof body.value === 'string')) problems.push(`${at(body)}: axes.xml.${String(fragName)} must be XML text (quote it, or use a | block)`);
+            else if (body !== null && !(isScalar(body) && typeof body.value === 'string'))
+              problems.push(`${at(body)}: axes.xml.${String(fragName)} must be XML text (quote it, or use a | block)`);
             else {
               const xml = body === null ? '' : String((body as { value: string }).value);
               const bad = checkFragment(xml);
@@ -204,7 +214,9 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
         }
         const list = isSeq(values) ? values.items : isScalar(values) ? [values] : undefined;
         if (list === undefined || list.length === 0) {
-          problems.push(`${at(values ?? (pair.key as Node))}: axes.${axis} must be a list of values, for example ${axis}: [${exampleValues(axis as AxisName)}]`);
+          problems.push(
+            `${at(values ?? (pair.key as Node))}: axes.${axis} must be a list of values, for example ${axis}: [${exampleValues(axis as AxisName)}]`,
+          );
           continue;
         }
         const parsed: AxisValue[] = [];
@@ -225,7 +237,8 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
   const configurations: Partial<Configuration>[] = [];
   const listNode = valueNode('configurations');
   if (listNode !== undefined) {
-    if (!isSeq(listNode) || listNode.items.length === 0) problems.push(`${at(listNode)}: configurations must be a list of mappings, for example - {disk_bus: sata, nic: e1000}`);
+    if (!isSeq(listNode) || listNode.items.length === 0)
+      problems.push(`${at(listNode)}: configurations must be a list of mappings, for example - {disk_bus: sata, nic: e1000}`);
     else {
       for (const item of listNode.items) {
         const node = item as Node;
@@ -247,7 +260,9 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
           }
           if (axis === 'xml') {
             if (typeof v.value !== 'string' || !(v.value in xmlFragments)) {
-              problems.push(`${at(v)}: xml: ${JSON.stringify(v.value)} names no fragment of axes.xml${Object.keys(xmlFragments).length > 0 ? ` (${Object.keys(xmlFragments).join(', ')})` : ''}`);
+              problems.push(
+                `${at(v)}: xml: ${JSON.stringify(v.value)} names no fragment of axes.xml${Object.keys(xmlFragments).length > 0 ? ` (${Object.keys(xmlFragments).join(', ')})` : ''}`,
+              );
             } else config[axis] = v.value;
             continue;
           }
@@ -258,7 +273,8 @@ export function parseMatrix(text: string, file = 'matrix'): Matrix {
         configurations.push(config as Partial<Configuration>);
       }
       for (const [axis] of axisValues) {
-        if (axis !== 'xml') problems.push(`${at(axesNode)}: axes.${axis} and configurations both given; with an explicit list, axes may only define xml fragments`);
+        if (axis !== 'xml')
+          problems.push(`${at(axesNode)}: axes.${axis} and configurations both given; with an explicit list, axes may only define xml fragments`);
       }
     }
   }
@@ -304,15 +320,24 @@ function product(axes: ReadonlyMap<AxisName, readonly AxisValue[]>): Partial<Con
 
 function exampleValues(axis: AxisName): string {
   switch (axis) {
-    case 'disk_bus': return DISK_BUSES.join(', ');
-    case 'disk_cache': return 'none, writeback';
-    case 'nic': return NIC_MODELS.join(', ');
-    case 'cpu_model': return 'host-passthrough, qemu64';
-    case 'vcpus': return '1, 2';
-    case 'memory': return '1024, 2048';
-    case 'hugepages': return 'false, true';
-    case 'machine': return 'q35, pc';
-    case 'xml': return '';
+    case 'disk_bus':
+      return DISK_BUSES.join(', ');
+    case 'disk_cache':
+      return 'none, writeback';
+    case 'nic':
+      return NIC_MODELS.join(', ');
+    case 'cpu_model':
+      return 'host-passthrough, qemu64';
+    case 'vcpus':
+      return '1, 2';
+    case 'memory':
+      return '1024, 2048';
+    case 'hugepages':
+      return 'false, true';
+    case 'machine':
+      return 'q35, pc';
+    case 'xml':
+      return '';
   }
 }
 

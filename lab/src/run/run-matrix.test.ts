@@ -27,14 +27,17 @@ describe('schedule', () => {
 });
 
 describe('command line', () => {
-  it('maps QEMU user networking\'s host address to loopback for the lab itself', () => {
+  it("maps QEMU user networking's host address to loopback for the lab itself", () => {
     expect(hostSideAddress('10.0.2.2:50051')).toBe('127.0.0.1:50051');
     expect(hostSideAddress('192.168.122.1:50051')).toBe('192.168.122.1:50051');
   });
 
   it('parses run, plan and bake, and refuses what does not fit with a clear line', () => {
     expect(parseArguments(['run', 'm.yaml'])).toMatchObject({ command: 'run', matrix: { kind: 'file', path: 'm.yaml' }, uri: 'qemu:///system' });
-    expect(parseArguments(['run', '--builtin', 'study-2009', '--collector', '10.0.2.2:1'])).toMatchObject({ matrix: { kind: 'builtin', name: 'study-2009' }, overrides: { collector: '10.0.2.2:1' } });
+    expect(parseArguments(['run', '--builtin', 'study-2009', '--collector', '10.0.2.2:1'])).toMatchObject({
+      matrix: { kind: 'builtin', name: 'study-2009' },
+      overrides: { collector: '10.0.2.2:1' },
+    });
     expect(parseArguments(['bake', 'i.qcow2', '--out', 'c.qcow2'])).toMatchObject({ command: 'bake', image: 'i.qcow2', out: 'c.qcow2' });
     expect(() => parseArguments(['fly'])).toThrow(/unknown command "fly"; use plan, run or bake/);
     expect(() => parseArguments(['plan', 'm.yaml'])).toThrow(/plan needs --out DIR/);

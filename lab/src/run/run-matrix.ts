@@ -15,7 +15,8 @@ import type { DirectBoot } from '../libvirt/direct-boot';
 import type { Accelerator, HostVersions } from '../libvirt/host';
 import { run, type Virsh } from '../libvirt/virsh';
 
-export type Task = { readonly kind: 'guest'; readonly guest: PlannedGuest; readonly repetition: number } | { readonly kind: 'native'; readonly repetition: number };
+export type Task =
+  { readonly kind: 'guest'; readonly guest: PlannedGuest; readonly repetition: number } | { readonly kind: 'native'; readonly repetition: number };
 
 export interface TaskResult {
   readonly task: string;
@@ -144,7 +145,9 @@ export async function runMatrix(o: RunMatrixOptions): Promise<RunMatrixResult> {
       // ETA: the mean time per task so far (this one's elapsed time when none has finished).
       const perTask = results.length > 0 ? done / results.length : (Date.now() - taskStarted) / 1000;
       const eta = perTask * (tasks.length - i) - (results.length > 0 ? (Date.now() - taskStarted) / 1000 : 0);
-      o.progress(`[${i + 1}/${tasks.length}] ${taskName}: ${phase} (elapsed ${fmtDuration(elapsed)}${results.length > 0 ? `, ETA ${fmtDuration(Math.max(0, eta))}` : ''})`);
+      o.progress(
+        `[${i + 1}/${tasks.length}] ${taskName}: ${phase} (elapsed ${fmtDuration(elapsed)}${results.length > 0 ? `, ETA ${fmtDuration(Math.max(0, eta))}` : ''})`,
+      );
     };
     let result: TaskResult;
     try {
@@ -158,7 +161,11 @@ export async function runMatrix(o: RunMatrixOptions): Promise<RunMatrixResult> {
       result = { task: taskName, kind: task.kind, label, ok: false, error: (err as Error).message, seconds: seconds(Date.now() - taskStarted), phases: {} };
     }
     results.push({ ...result, task: taskName });
-    say(result.ok ? `done in ${fmtDuration(result.seconds)}${result.overheadSeconds === undefined ? '' : `, lab overhead ${result.overheadSeconds.toFixed(1)} s`}` : `FAILED: ${result.error}`);
+    say(
+      result.ok
+        ? `done in ${fmtDuration(result.seconds)}${result.overheadSeconds === undefined ? '' : `, lab overhead ${result.overheadSeconds.toFixed(1)} s`}`
+        : `FAILED: ${result.error}`,
+    );
   }
   return { results, interrupted: interrupted || o.signal.aborted, seconds: seconds(Date.now() - started) };
 }
@@ -191,12 +198,20 @@ async function waitForRun(
       if (last !== undefined) return last;
       throw new Error(why);
     }
-    if (Date.now() > deadline) throw new Error(`no run ${until.name === 'started' ? 'started' : 'end'} within the matrix's timeout of ${o.matrix.timeoutSeconds} s`);
+    if (Date.now() > deadline)
+      throw new Error(`no run ${until.name === 'started' ? 'started' : 'end'} within the matrix's timeout of ${o.matrix.timeoutSeconds} s`);
     await sleep(pollMs, o.signal);
   }
 }
 
-async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'guest' }>, index: number, token: string | undefined, say: (phase: string) => void, pollMs: number): Promise<TaskResult> {
+async function runGuestTask(
+  o: RunMatrixOptions,
+  task: Extract<Task, { kind: 'guest' }>,
+  index: number,
+  token: string | undefined,
+  say: (phase: string) => void,
+  pollMs: number,
+): Promise<TaskResult> {
   const g = task.guest;
   const name = guestName(o.session, index);
   const overlay = join(o.workDir, `${name}.qcow2`);
@@ -215,15 +230,36 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
   let failure: string | undefined;
   try {
     say('overlay');
-    const q = await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', o.matrix.image.endsWith('.vmdk') ? 'vmdk' : o.matrix.image.endsWith('.qcow2') ? 'qcow2' : 'raw', '-b', o.matrix.image, overlay]);
+    const q = await run('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-F',
+      o.matrix.image.endsWith('.vmdk') ? 'vmdk' : o.matrix.image.endsWith('.qcow2') ? 'qcow2' : 'raw',
+      '-b',
+      o.matrix.image,
+      overlay,
+    ]);
     if (q.code !== 0) throw new Error(`qemu-img create: ${q.stderr.trim()}`);
     phase('overlay');
     const oem: Record<string, string> = { collector: o.matrix.collector, label: g.label, profile: o.matrix.profile };
     if (token !== undefined) oem['token'] = token;
-    await writeFile(xmlFile, domainXml({
-      name, config: g.config, domainType: o.accelerator.domainType, disk: { path: overlay, format: 'qcow2' }, network: o.matrix.network, oem,
-      xmlFragment: o.matrix.xmlFragments[g.config.xml] ?? '', serialLog, directBoot: o.directBoot,
-    }), { mode: 0o600 });
+    await writeFile(
+      xmlFile,
+      domainXml({
+        name,
+        config: g.config,
+        domainType: o.accelerator.domainType,
+        disk: { path: overlay, format: 'qcow2' },
+        network: o.matrix.network,
+        oem,
+        xmlFragment: o.matrix.xmlFragments[g.config.xml] ?? '',
+        serialLog,
+        directBoot: o.directBoot,
+      }),
+      { mode: 0o600 },
+    );
     const known = new Set((await o.collector.runsLabelled(g.label)).map((r) => r.id));
     say('define');
     await o.virsh.define(xmlFile);
@@ -231,13 +267,15 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
     say('start');
     await o.virsh.start(name);
     phase('start');
-    say('boot (waiting for the agent\'s run)');
+    say("boot (waiting for the agent's run)");
     const deadline = Date.now() + o.matrix.timeoutSeconds * 1000;
     // Only a domain that is off (or gone) has stopped: "in shutdown", "paused", "blocked" are
     // still active states of a running QEMU.
     const gone = async (): Promise<string | undefined> => {
       const state = await o.virsh.state(name);
-      return state !== undefined && state !== 'shut off' && state !== 'crashed' ? undefined : `the guest stopped (${state ?? 'gone'}) before its run ended; serial console in ${serialLog}`;
+      return state !== undefined && state !== 'shut off' && state !== 'crashed'
+        ? undefined
+        : `the guest stopped (${state ?? 'gone'}) before its run ended; serial console in ${serialLog}`;
     };
     const started = (): boolean => true;
     const startedRun = await waitForRun(o, g.label, known, started, gone, deadline, pollMs);
@@ -272,8 +310,16 @@ async function runGuestTask(o: RunMatrixOptions, task: Extract<Task, { kind: 'gu
   }
   const overhead = ['overlay', 'define', 'start', 'record', 'clean-up'].reduce((s, p) => s + (phases[p] ?? 0), 0);
   return {
-    task: '', kind: 'guest', label: g.label, ok: failure === undefined, error: failure, runId, group,
-    seconds: seconds(Date.now() - t0), phases, overheadSeconds: Math.round(overhead * 10) / 10,
+    task: '',
+    kind: 'guest',
+    label: g.label,
+    ok: failure === undefined,
+    error: failure,
+    runId,
+    group,
+    seconds: seconds(Date.now() - t0),
+    phases,
+    overheadSeconds: Math.round(overhead * 10) / 10,
   };
 }
 
@@ -282,10 +328,23 @@ async function runNativeTask(o: RunMatrixOptions, _task: Extract<Task, { kind: '
   say('agent run on this host');
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (o.nativeToken !== undefined) env['GUESTBENCH_TOKEN'] = o.nativeToken;
-  const child = spawn(process.execPath, [
-    o.agentCli, 'run', '--collector', o.grpcAddress, '--platform', 'native', '--profile', o.matrix.profile,
-    '--state-dir', join(o.workDir, 'native-agent-state'), '--json',
-  ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      o.agentCli,
+      'run',
+      '--collector',
+      o.grpcAddress,
+      '--platform',
+      'native',
+      '--profile',
+      o.matrix.profile,
+      '--state-dir',
+      join(o.workDir, 'native-agent-state'),
+      '--json',
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -305,8 +364,14 @@ async function runNativeTask(o: RunMatrixOptions, _task: Extract<Task, { kind: '
   const runId = /"runId"\s*:\s*"([^"]+)"/.exec(stdout)?.[1];
   const ok = code === 0;
   return {
-    task: '', kind: 'native', label: 'native', ok, runId, group: 'native',
+    task: '',
+    kind: 'native',
+    label: 'native',
+    ok,
+    runId,
+    group: 'native',
     error: ok ? undefined : `agent exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-    seconds: seconds(Date.now() - t0), phases: { run: seconds(Date.now() - t0) },
+    seconds: seconds(Date.now() - t0),
+    phases: { run: seconds(Date.now() - t0) },
   };
 }

@@ -71,5 +71,7 @@ test('reads every connection into one reused buffer (the cheap path; see sink-se
 });
 
 test('a port in use is a clear error naming the address', async () => {
-  await expect(startSinkServer({ host: '127.0.0.1', port: server.address.port })).rejects.toThrow(`cannot listen on 127.0.0.1:${server.address.port}: listen EADDRINUSE`);
+  await expect(startSinkServer({ host: '127.0.0.1', port: server.address.port })).rejects.toThrow(
+    `cannot listen on 127.0.0.1:${server.address.port}: listen EADDRINUSE`,
+  );
 });

@@ -30,7 +30,10 @@ function problem(host: string, portText: string, allowZero: boolean): string | u
 /** Parses "HOST:PORT" or "[IPv6]:PORT". The error says what would be right and what is wrong ("… which has no port"). */
 export function parseHostPort(text: string, options: HostPortOptions = {}): Parsed<HostPort> {
   const allowZero = options.allowZero === true;
-  const fail = (why: string): Parsed<HostPort> => ({ ok: false, error: `expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got ${quoted(text)}, which ${why}` });
+  const fail = (why: string): Parsed<HostPort> => ({
+    ok: false,
+    error: `expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got ${quoted(text)}, which ${why}`,
+  });
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return fail('is a URL');
   const bracketed = /^\[([^\]]*)\]:(\d*)$/.exec(text);
   if (bracketed) {

@@ -50,7 +50,8 @@ describe('labels and groups', () => {
     expect(parseGroupKey('kvm/virtio-scsi')).toEqual({ ok: true, value: 'kvm/virtio-scsi' });
     expect(parseGroupKey('kvm/disk=sata.nic=e1000')).toEqual({ ok: true, value: 'kvm/disk=sata.nic=e1000' });
     expect(splitGroupKey('kvm/disk=sata.nic=e1000')).toEqual({ platform: 'kvm', label: 'disk=sata.nic=e1000' });
-    for (const bad of ['', 'KVM', 'kvm/', 'kvm/a/b', '/x', 'kvm/two words', 'kvm/disk=sata,nic=e1000']) expect(errorOf(parseGroupKey(bad))).toMatch(/^expected "platform" or "platform\/label"/);
+    for (const bad of ['', 'KVM', 'kvm/', 'kvm/a/b', '/x', 'kvm/two words', 'kvm/disk=sata,nic=e1000'])
+      expect(errorOf(parseGroupKey(bad))).toMatch(/^expected "platform" or "platform\/label"/);
   });
 });
 
@@ -82,7 +83,9 @@ describe('HOST:PORT', () => {
       ['http://h:80', 'is a URL'],
     ];
     for (const [text, why] of cases) {
-      expect(errorOf(parseHostPort(text))).toBe(`expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got ${JSON.stringify(text)}, which ${why}`);
+      expect(errorOf(parseHostPort(text))).toBe(
+        `expected HOST:PORT such as 192.0.2.10:50051 or [2001:db8::1]:50051, got ${JSON.stringify(text)}, which ${why}`,
+      );
     }
   });
 

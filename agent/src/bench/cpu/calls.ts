@@ -68,10 +68,7 @@ export const cpuCalls: BenchmarkDefinition<CallsSettings> = {
       consume(seed);
     };
     // The targets are called, not inlined, so each is a kernel of its own.
-    const kernels: Kernel[] = [
-      { name: 'callChain', fn: callChain },
-      ...CALL_TARGETS.map((fn, i): Kernel => ({ name: `CALL_TARGETS[${i}]`, fn })),
-    ];
+    const kernels: Kernel[] = [{ name: 'callChain', fn: callChain }, ...CALL_TARGETS.map((fn, i): Kernel => ({ name: `CALL_TARGETS[${i}]`, fn }))];
     optimizeKernels(kernels, () => run(1021));
     const iterations = calibrate(run, context.profile.trialSeconds, { start: 1024 });
     return {

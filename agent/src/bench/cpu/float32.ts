@@ -18,8 +18,18 @@ export const FLOAT32_FLOPS_PER_ITERATION = 4;
  * WebAssembly semantics forbid re-associating float arithmetic, so all four flops run.
  */
 const STEP = [
-  op.localGet, 1, ...f32Const(0.75), op.f32Mul, ...f32Const(1.5), op.f32Add,
-  ...f32Const(1.25), op.f32Mul, ...f32Const(0.5), op.f32Sub, op.localSet, 1,
+  op.localGet,
+  1,
+  ...f32Const(0.75),
+  op.f32Mul,
+  ...f32Const(1.5),
+  op.f32Add,
+  ...f32Const(1.25),
+  op.f32Mul,
+  ...f32Const(0.5),
+  op.f32Sub,
+  op.localSet,
+  1,
 ];
 
 /** (iterations: i32, seed: f32) → f32. */

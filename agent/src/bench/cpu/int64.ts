@@ -22,9 +22,32 @@ export const INT64_INCREMENT = 1442695040888963407n;
  * loop's work is observable and cannot be removed.
  */
 const STEP = [
-  op.localGet, 1, ...i64Const(INT64_MULTIPLIER), op.i64Mul, ...i64Const(INT64_INCREMENT), op.i64Add, op.localSet, 1,
-  op.localGet, 1, op.localGet, 1, ...i64Const(29n), op.i64ShrU, op.i64Xor, op.localSet, 1,
-  op.localGet, 1, op.localGet, 1, ...i64Const(7n), op.i64Shl, op.i64Add, op.localSet, 1,
+  op.localGet,
+  1,
+  ...i64Const(INT64_MULTIPLIER),
+  op.i64Mul,
+  ...i64Const(INT64_INCREMENT),
+  op.i64Add,
+  op.localSet,
+  1,
+  op.localGet,
+  1,
+  op.localGet,
+  1,
+  ...i64Const(29n),
+  op.i64ShrU,
+  op.i64Xor,
+  op.localSet,
+  1,
+  op.localGet,
+  1,
+  op.localGet,
+  1,
+  ...i64Const(7n),
+  op.i64Shl,
+  op.i64Add,
+  op.localSet,
+  1,
 ];
 
 /** (iterations: i32, seed: i64) → i64; i64 crosses into JavaScript as a BigInt. */

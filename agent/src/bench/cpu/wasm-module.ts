@@ -104,8 +104,14 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
     return [...unsignedLeb(code.length), ...code];
   });
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, // \0asm
-    0x01, 0x00, 0x00, 0x00, // version 1
+    0x00,
+    0x61,
+    0x73,
+    0x6d, // \0asm
+    0x01,
+    0x00,
+    0x00,
+    0x00, // version 1
     ...section(1, vector(types)),
     ...section(3, vector(indices)),
     ...section(7, vector(exportEntries)),
@@ -119,12 +125,24 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
  */
 export function countedLoop(step: readonly number[]): number[] {
   return [
-    op.block, op.void,
-    op.loop, op.void,
-    op.localGet, 0, op.i32Eqz, op.brIf, 1,
+    op.block,
+    op.void,
+    op.loop,
+    op.void,
+    op.localGet,
+    0,
+    op.i32Eqz,
+    op.brIf,
+    1,
     ...step,
-    op.localGet, 0, ...i32Const(1), op.i32Sub, op.localSet, 0,
-    op.br, 0,
+    op.localGet,
+    0,
+    ...i32Const(1),
+    op.i32Sub,
+    op.localSet,
+    0,
+    op.br,
+    0,
     op.end,
     op.end,
   ];

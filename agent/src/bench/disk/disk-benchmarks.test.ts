@@ -88,7 +88,11 @@ function context(diskDir = dir): BenchContext {
   return { profile: PROFILE, signal: new AbortController().signal, targets: { diskDir } };
 }
 
-async function prepareAndRun(def: BenchmarkDefinition<DiskSettings>, trials: number, raw: Record<string, unknown> = { fileMiB: 4 }): Promise<{ prepared: PreparedBenchmark; values: Record<string, number>[] }> {
+async function prepareAndRun(
+  def: BenchmarkDefinition<DiskSettings>,
+  trials: number,
+  raw: Record<string, unknown> = { fileMiB: 4 },
+): Promise<{ prepared: PreparedBenchmark; values: Record<string, number>[] }> {
   const prepared = await def.prepare(def.parseSettings(raw), context());
   const values: Record<string, number>[] = [];
   try {
@@ -177,8 +181,15 @@ describe('durability reaches the file-system calls', () => {
   });
 
   test('without O_DIRECT and without the right to drop caches, reads refuse to start and leave no file', async () => {
-    const denied = recordingIo({ ...einvalOnDirect, dropCaches: () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); } });
-    const err = await createSeqRead(denied.io).prepare({ fileMiB: 4, seconds: undefined }, context()).catch((e: unknown) => e);
+    const denied = recordingIo({
+      ...einvalOnDirect,
+      dropCaches: () => {
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      },
+    });
+    const err = await createSeqRead(denied.io)
+      .prepare({ fileMiB: 4, seconds: undefined }, context())
+      .catch((e: unknown) => e);
     expect(isDiskSetupError(err)).toBe(true);
     expect((err as Error).message).toMatch(/cannot read past the page cache/);
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -219,7 +230,10 @@ function addressOf(buffer: Buffer): number | undefined {
   try {
     for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
       if (!/ rw.p /.test(line)) continue;
-      const [start, end] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16)) as [number, number];
+      const [start, end] = line
+        .split(' ')[0]!
+        .split('-')
+        .map((h) => parseInt(h, 16)) as [number, number];
       if (end - start > 64 * MiB) continue;
       const content = Buffer.alloc(end - start);
       try {
@@ -262,13 +276,20 @@ describe('refusals', () => {
 
   test('a folder that does not exist', async () => {
     const missing = path.join(dir, 'nope');
-    const err = await one().prepare({ fileMiB: 1, seconds: undefined }, context(missing)).catch((e: unknown) => e);
+    const err = await one()
+      .prepare({ fileMiB: 1, seconds: undefined }, context(missing))
+      .catch((e: unknown) => e);
     expect(isDiskSetupError(err)).toBe(true);
     expect((err as Error).message).toContain(`disk folder ${missing} does not exist`);
   });
 
   test('a folder this process cannot write', async () => {
-    const io = { ...nodeDiskIo, checkWritable: () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); } };
+    const io = {
+      ...nodeDiskIo,
+      checkWritable: () => {
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      },
+    };
     await expect(one(io).prepare({ fileMiB: 1, seconds: undefined }, context())).rejects.toThrow(/is not writable by this process/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });

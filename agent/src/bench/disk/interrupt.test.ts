@@ -36,7 +36,13 @@ let childScript: string;
 let dir: string;
 
 beforeAll(() => {
-  const out = buildSync({ stdin: { contents: CHILD_SOURCE, resolveDir: __dirname, loader: 'ts' }, bundle: true, platform: 'node', write: false, logLevel: 'silent' });
+  const out = buildSync({
+    stdin: { contents: CHILD_SOURCE, resolveDir: __dirname, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    write: false,
+    logLevel: 'silent',
+  });
   dir = fs.mkdtempSync(path.join(path.dirname(defaultDiskDir()), 'guestbench-interrupt-test-'));
   childScript = path.join(dir, '..', `${path.basename(dir)}-child.js`);
   fs.writeFileSync(childScript, out.outputFiles[0]!.text);

@@ -19,12 +19,7 @@ export const SLICE_SECONDS = 0.05;
  * returns false. Each operation's latency goes to `recorder` (µs). Only one clock read per
  * operation, so the measuring costs well under a microsecond of each operation.
  */
-export async function runTimed(
-  seconds: number,
-  signal: AbortSignal,
-  op: () => boolean | void,
-  recorder?: LatencyRecorder,
-): Promise<TimedResult> {
+export async function runTimed(seconds: number, signal: AbortSignal, op: () => boolean | void, recorder?: LatencyRecorder): Promise<TimedResult> {
   const targetMs = seconds * 1000;
   let busyMs = 0;
   let ops = 0;

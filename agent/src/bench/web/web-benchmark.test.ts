@@ -50,7 +50,15 @@ beforeAll(async () => {
   writeSite(path.join(work, 'site'), { largeBytes: 64 * 1024 });
   site = await startWebServer({ siteDir: path.join(work, 'site') });
   bundle = path.join(work, 'guestbench-agent.js');
-  buildSync({ entryPoints: [path.join(__dirname, '../../cli/main.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: bundle, logLevel: 'error' });
+  buildSync({
+    entryPoints: [path.join(__dirname, '../../cli/main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: bundle,
+    logLevel: 'error',
+  });
 });
 
 afterAll(async () => {
@@ -60,7 +68,9 @@ afterAll(async () => {
 
 describe('web benchmark settings', () => {
   it('refuses concurrency 0 and unknown keys, naming the benchmark', () => {
-    expect(() => webStaticSmall.parseSettings({ concurrency: 0 })).toThrow('web.static_small: setting "concurrency" must be a whole number from 1 to 10000, got 0');
+    expect(() => webStaticSmall.parseSettings({ concurrency: 0 })).toThrow(
+      'web.static_small: setting "concurrency" must be a whole number from 1 to 10000, got 0',
+    );
     expect(() => webStaticSmall.parseSettings({ mazeSize: 8 })).toThrow(/web.static_small: unknown setting "mazeSize"/);
     expect(webCgiLarge.parseSettings({ mazeSize: 8 })).toMatchObject({ mazeSize: 8, mazeSeed: 1, concurrency: 16, keepAlive: 0 });
   });
@@ -78,7 +88,13 @@ describe('web benchmarks against a given server (--web-target)', () => {
       expect(byMetric['p50']?.value).toBeLessThanOrEqual(byMetric['p99']?.value as number);
       expect(samples[0]?.trials).toHaveLength(3);
       // The transport actually used (handle, or net where Node's TCP bindings are missing) is a parameter.
-      expect(samples[0]?.parameters).toMatchObject({ server: 'external', generator: 'builtin', transport: effectiveTransport({ transport: 'handle' }), concurrency: '2', keepAlive: 'off' });
+      expect(samples[0]?.parameters).toMatchObject({
+        server: 'external',
+        generator: 'builtin',
+        transport: effectiveTransport({ transport: 'handle' }),
+        concurrency: '2',
+        keepAlive: 'off',
+      });
     }
   });
 
@@ -112,7 +128,9 @@ describe('from the single-file bundle', () => {
     process.env['GUESTBENCH_AGENT_ENTRY'] = bundle;
     try {
       for (const def of [webCgiSmall, webCgiLarge]) {
-        const samples = await runBenchmark(def, { profile: profile({ [def.id]: { concurrency: 2, minSeconds: 0.1, ...(def === webCgiLarge ? { mazeSize: 16 } : {}) } }) });
+        const samples = await runBenchmark(def, {
+          profile: profile({ [def.id]: { concurrency: 2, minSeconds: 0.1, ...(def === webCgiLarge ? { mazeSize: 16 } : {}) } }),
+        });
         expect(samples.find((s) => s.metric === 'rps')?.value).toBeGreaterThan(0);
         expect(samples[0]?.parameters).toMatchObject({ server: 'builtin', page: def === webCgiLarge ? '/cgi-bin/maze?size=16&seed=1' : '/cgi-bin/env' });
         expect(children('serve-web')).toEqual([]);
@@ -125,9 +143,12 @@ describe('from the single-file bundle', () => {
   it('leaves no server behind when the agent that started it is killed', async () => {
     // A stand-in for an agent: starts the server as a benchmark does, says where, and waits.
     const entry = path.join(work, 'starter.ts');
-    writeFileSync(entry, `import { startServerProcess } from ${JSON.stringify(path.join(__dirname, '../../web/server-process'))};
+    writeFileSync(
+      entry,
+      `import { startServerProcess } from ${JSON.stringify(path.join(__dirname, '../../web/server-process'))};
 startServerProcess({ largeBytes: 4096 }).then((s) => console.log(JSON.stringify({ pid: s.pid, url: s.url })));
-`);
+`,
+    );
     const starter = path.join(work, 'starter.js');
     buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: starter, logLevel: 'error' });
     const agent = spawn(process.execPath, [starter], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GUESTBENCH_AGENT_ENTRY: bundle } });

@@ -18,7 +18,11 @@ import { EVERY_PROFILE, type ProfileName } from '../../profiles/profile-names';
 /** A web benchmark that cannot run or whose trial failed; the message starts with its id. */
 export class WebBenchmarkError extends Error {
   override readonly name = 'WebBenchmarkError';
-  constructor(readonly benchmarkId: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly benchmarkId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${benchmarkId}: ${message}`, options);
   }
 }
@@ -72,7 +76,9 @@ export function failureSummary(r: LoadReport): string | undefined {
   if (r.failedRequests === 0 && r.non2xxResponses === 0) return undefined;
   const attempted = r.completeRequests + r.failures.connect + r.failures.receive + r.failures.exceptions;
   const f = r.failures;
-  const statuses = Object.entries(r.statuses ?? {}).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${n}× ${s}`);
+  const statuses = Object.entries(r.statuses ?? {})
+    .filter(([s]) => !s.startsWith('2'))
+    .map(([s, n]) => `${n}× ${s}`);
   const first = Object.keys(r.errors ?? {})[0];
   // A request can be both (a 500 of another length), so the two counts are not added.
   return (
@@ -173,7 +179,13 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
           throw new WebBenchmarkError(spec.id, (err as Error).message, { cause: err });
         }
         const expected =
-          server === undefined ? undefined : spec.page === 'static_small' ? DEFAULT_SMALL_BYTES : spec.page === 'static_large' ? settings.largeKiB * 1024 : undefined;
+          server === undefined
+            ? undefined
+            : spec.page === 'static_small'
+              ? DEFAULT_SMALL_BYTES
+              : spec.page === 'static_large'
+                ? settings.largeKiB * 1024
+                : undefined;
         await probe(spec.id, url, expected, context.signal);
         const parameters: Record<string, string> = {
           page: url.pathname + url.search,
