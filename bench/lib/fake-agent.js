@@ -37,32 +37,37 @@ function sample(runId, benchmark, metric, i) {
  * Runs `runs` runs of `benchmarks` × `metricsPerBenchmark` samples, one SubmitSamples per
  * benchmark, like the real agent. Pushes each acknowledgement latency (ms) to `latencies`.
  */
+/** The Enroll request of a simulated agent: a fixed, small inventory. */
+function enrollRequest(agentId, platform) {
+  return {
+    agentId,
+    hostname: agentId,
+    declaredPlatform: platform,
+    agentVersion: '0.1.0',
+    detected: { platform, evidence: [] },
+    inventory: {
+      hostname: agentId,
+      cpuModel: 'bench',
+      cpus: 2,
+      memoryBytes: 1,
+      kernel: 'k',
+      os: 'o',
+      arch: 'x64',
+      clocksource: 'tsc',
+      cpuFlags: '',
+      systemVendor: '',
+      systemModel: '',
+      nodeVersion: process.version,
+    },
+  };
+}
+
 async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, metricsPerBenchmark, latencies, resend = false }) {
   const client = new AgentServiceClient(address, credentials.createInsecure());
   let acked = 0;
   const runIds = [];
   try {
-    await unary(client, 'enroll', {
-      agentId,
-      hostname: agentId,
-      declaredPlatform: platform,
-      agentVersion: '0.1.0',
-      detected: { platform, evidence: [] },
-      inventory: {
-        hostname: agentId,
-        cpuModel: 'bench',
-        cpus: 2,
-        memoryBytes: 1,
-        kernel: 'k',
-        os: 'o',
-        arch: 'x64',
-        clocksource: 'tsc',
-        cpuFlags: '',
-        systemVendor: '',
-        systemModel: '',
-        nodeVersion: process.version,
-      },
-    });
+    await unary(client, 'enroll', enrollRequest(agentId, platform));
     for (let r = 0; r < runs; r++) {
       const runId = `${agentId}-run${r}`;
       runIds.push(runId);
@@ -90,4 +95,4 @@ async function fakeAgent({ address, agentId, platform, label, runs, benchmarks, 
   return { acked, runIds };
 }
 
-module.exports = { fakeAgent, sample, unary };
+module.exports = { enrollRequest, fakeAgent, sample, unary };

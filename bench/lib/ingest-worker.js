@@ -6,7 +6,7 @@
 'use strict';
 const { credentials, Client, Metadata } = require('@grpc/grpc-js');
 const { AgentServiceClient, SubmitSamplesRequest, SubmitSamplesResponse } = require('@guestbench/proto');
-const { sample, unary } = require('./fake-agent');
+const { enrollRequest, sample, unary } = require('./fake-agent');
 
 (async () => {
   const job = JSON.parse(process.argv[2]);
@@ -19,27 +19,7 @@ const { sample, unary } = require('./fake-agent');
   const setup = new AgentServiceClient(address, credentials.createInsecure());
   const agents = [];
   for (const agentId of agentIds) {
-    await unary(setup, 'enroll', {
-      agentId,
-      hostname: agentId,
-      declaredPlatform: 'kvm',
-      agentVersion: '0.1.0',
-      detected: { platform: 'kvm', evidence: [] },
-      inventory: {
-        hostname: agentId,
-        cpuModel: 'bench',
-        cpus: 2,
-        memoryBytes: 1,
-        kernel: 'k',
-        os: 'o',
-        arch: 'x64',
-        clocksource: 'tsc',
-        cpuFlags: '',
-        systemVendor: '',
-        systemModel: '',
-        nodeVersion: process.version,
-      },
-    });
+    await unary(setup, 'enroll', enrollRequest(agentId, 'kvm'));
     const runId = `${agentId}-run`;
     await unary(setup, 'startRun', { runId, agentId, profile: 'bench', label: '', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: '' });
     const requests = Array.from({ length: callsPerAgent }, (_, c) =>
