@@ -1,6 +1,7 @@
 // Tokens and TLS with real processes: who may write, what is refused, what is stored.
-import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { AgentServiceClient, Direction, type Sample } from '@guestbench/proto';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { AgentServiceClient, Sample } from '@guestbench/proto';
+import { agentClient, call, enrollReq, sampleFor, startReq } from '../helpers/grpc-calls';
 import { generateTokenForTest } from '../helpers/tokens';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -8,50 +9,8 @@ import path from 'node:path';
 import { AGENT_CLI, COLLECTOR_CLI, runCli, startHarness, type Harness } from '../helpers/collector-harness';
 import { makeTestCerts } from '../helpers/test-certs';
 
-function client(h: Harness): AgentServiceClient {
-  return new AgentServiceClient(h.collector.grpcAddress, credentials.createInsecure());
-}
-
-function call<Res>(c: AgentServiceClient, method: string, req: object, token?: string): Promise<Res> {
-  const md = new Metadata();
-  if (token !== undefined) md.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve, reject) => {
-    (c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, res: Res) => void) => void>)[method]!.call(c, req, md, (e, r) =>
-      e ? reject(e) : resolve(r),
-    );
-  });
-}
-
-const enrollReq = (agentId: string) => ({ agentId, hostname: 'g', declaredPlatform: '', agentVersion: '0.1.0', detected: { platform: 'kvm', evidence: [] } });
-const startReq = (agentId: string, runId: string) => ({
-  runId,
-  agentId,
-  profile: 'smoke',
-  label: '',
-  agentVersion: '0.1.0',
-  startedAtMs: Date.now(),
-  jobId: '',
-});
-function sample(runId: string): Sample {
-  return {
-    id: `${runId}:cpu.int32:throughput`,
-    benchmarkId: 'cpu.int32',
-    metric: 'throughput',
-    unit: 'Mops/s',
-    direction: Direction.DIRECTION_HIGHER_IS_BETTER,
-    value: 1,
-    trials: [1, 1, 1],
-    trialCount: 3,
-    rsd: 0,
-    stealFraction: 0,
-    parameters: {},
-    primary: true,
-    clocksource: '',
-    durationSeconds: 1,
-    finishedAtMs: 1,
-    flags: [],
-  };
-}
+const client = (h: Harness): AgentServiceClient => agentClient(h.collector.grpcAddress);
+const sample = (runId: string): Sample => sampleFor(runId);
 
 async function tokenFromCli(h: Harness, ...args: string[]): Promise<string> {
   const res = await runCli(COLLECTOR_CLI, ['token', 'create', '--db', path.join(h.dir, 'guestbench.db'), ...args]);
