@@ -2,7 +2,8 @@ import type { Profile } from '../profiles/profile';
 import { readFileSync } from 'node:fs';
 import { copyBuffers, memBandwidth } from './mem/bandwidth';
 import { buildChase, chase, LINE_BYTES, memLatency, sattoloCycle } from './mem/latency';
-import { memPagefault, PAGE_BYTES, touchPages } from './mem/pagefault';
+import { freshChunk, memPagefault, PAGE_BYTES, touchPages } from './mem/pagefault';
+import { releaseArrayBuffers } from './mem/release-memory';
 import type { AnyBenchmark, TrialValues } from './types';
 
 function tinyProfile(): Profile {
@@ -132,22 +133,52 @@ describe('mem.pagefault', () => {
   });
 
   // With THP set to "always" one fault maps 512 pages, so there is nothing to count here.
-  (transparentHugePagesAlways() ? it.skip : it)('touches fresh pages: each touch is one page fault', () => {
-    const pages = 4096;
-    const chunk = new Uint8Array(40 * 1024 * 1024); // above glibc's mmap threshold: a fresh mapping
+  const countsFaults = transparentHugePagesAlways() ? it.skip : it;
+
+  /** Touches `pages` pages of `chunk` and returns the minor faults that took. */
+  function faultsOfTouching(chunk: Uint8Array, pages: number): number {
     const before = minorFaults();
     expect(touchPages(chunk, 0, pages)).toBe(pages);
-    const faults = minorFaults() - before;
+    return minorFaults() - before;
+  }
+
+  countsFaults('touches fresh pages: each touch is one page fault', () => {
+    const pages = 4096;
+    const chunk = freshChunk(40 * 1024 * 1024);
+    const faults = faultsOfTouching(chunk, pages);
     expect(faults).toBeGreaterThanOrEqual(pages * 0.95);
     expect(faults).toBeLessThan(pages * 1.5);
     // Touching them again costs no fault: the first touch was what faulted.
-    const again = minorFaults();
-    touchPages(chunk, 0, pages);
-    expect(minorFaults() - again).toBeLessThan(pages * 0.05);
+    expect(faultsOfTouching(chunk, pages)).toBeLessThan(pages * 0.05);
     expect(chunk[PAGE_BYTES]).toBe(1);
   });
 
-  it('refuses a chunk small enough for malloc to recycle', () => {
-    expect(() => memPagefault.parseSettings({ chunkMiB: 8 })).toThrow('mem.pagefault: setting "chunkMiB" must be a whole number from 33 to 4096, got 8');
+  // What made the test above fail now and then while chunks were plain Uint8Arrays: once
+  // malloc's heap has a free block big enough, it serves the chunk from there and calloc
+  // zeroes it, so the touches fault no more. A fresh chunk faults whatever the heap holds.
+  countsFaults('a chunk is fresh even when malloc has a big enough free block to recycle', async () => {
+    const MiB = 1024 * 1024;
+    // A freed 30 MiB mapping raises glibc's mmap threshold to 30 MiB; the next 30 MiB
+    // buffers then come from the heap, and freeing the first three of them (the fourth
+    // keeps them off the heap's top) leaves one free block of 90 MiB.
+    let warm: Uint8Array | undefined = new Uint8Array(30 * MiB);
+    touchPages(warm, 0, warm.length / PAGE_BYTES);
+    warm = undefined;
+    await releaseArrayBuffers(30 * MiB);
+    const held: (Uint8Array | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const b = new Uint8Array(30 * MiB);
+      touchPages(b, 0, b.length / PAGE_BYTES);
+      held.push(b);
+    }
+    held.fill(undefined, 0, 3);
+    await releaseArrayBuffers(90 * MiB);
+    const pages = 4096;
+    expect(faultsOfTouching(freshChunk(40 * MiB), pages)).toBeGreaterThanOrEqual(pages * 0.95);
+    expect(held[3]?.length).toBe(30 * MiB);
+  });
+
+  it('refuses a chunk size outside 1 to 4096 MiB', () => {
+    expect(() => memPagefault.parseSettings({ chunkMiB: 0 })).toThrow('mem.pagefault: setting "chunkMiB" must be a whole number from 1 to 4096, got 0');
   });
 });

@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { O_DIRECT, type DiskIo } from './disk-io';
 import { DiskSetupError } from './test-file';
+import { wasmMemory } from '../wasm-memory';
 
 export const BLOCK_4K = 4096;
 export const MiB = 1024 * 1024;
@@ -84,21 +85,8 @@ export function openTestFile(io: DiskIo, file: string, bufferBytes: number, want
   }
 }
 
-/** WebAssembly memory pages are 64 KiB. */
-const WASM_PAGE = 65536;
-
-/** Node has the WebAssembly global; the ES2022 lib without DOM types does not declare it. */
-interface WasmMemoryApi {
-  readonly Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
-}
-
 /** The size of the pages the kernel maps; O_DIRECT pins a buffer page by page. */
 export const MEMORY_PAGE = 4096;
-
-function wasmMemory(bytes: number): ArrayBuffer {
-  const wasm = (globalThis as unknown as { readonly WebAssembly: WasmMemoryApi }).WebAssembly;
-  return new wasm.Memory({ initial: Math.ceil(bytes / WASM_PAGE) }).buffer;
-}
 
 /** How many passes scatteredPagesBuffer makes over the buffer's pages. */
 const SCATTER_PASSES = 4;

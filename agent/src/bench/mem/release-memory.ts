@@ -50,3 +50,21 @@ export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 100
     await sleep(1);
   }
 }
+
+/**
+ * Collects garbage until the resident set has shrunk by most of `residentBytes` (up to
+ * `timeoutMs`): for WebAssembly memories, which V8 maps itself, outside the ArrayBuffer
+ * allocator that `releaseArrayBuffers` watches, and unmaps when the memory is collected.
+ * Call it after dropping every reference to the memories; `residentBytes` is how much of
+ * them was touched.
+ */
+export async function releaseWasmMemories(residentBytes: number, timeoutMs = 1000): Promise<void> {
+  const collect = fullCollection();
+  const rssBefore = process.memoryUsage.rss();
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; process.memoryUsage.rss() > rssBefore - 0.9 * residentBytes && Date.now() < deadline; i++) {
+    // See releaseArrayBuffers: a second collection is sometimes needed.
+    if (i < 3) collect();
+    else await sleep(1);
+  }
+}
