@@ -75,3 +75,67 @@ export function usageFailureText(program: string, message: string, argv: readonl
   const topic = argv[0] !== undefined && commands.includes(argv[0]) ? `${argv[0]} ` : '';
   return `${program}: ${message}\nRun \`${program} ${topic}--help\` for usage.\n`;
 }
+
+/** A command line that is wrong: the program says why and exits with 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof UsageError;
+}
+
+/** The two requests every program answers alike, whatever its commands. */
+export type HelpOrVersion = { readonly kind: 'help'; readonly command?: string } | { readonly kind: 'version' };
+
+/** A program's command line: how it is parsed, what it says of itself, what runs a command. */
+export interface CommandLineProgram<C extends { readonly kind: string }> {
+  /** First in every message, e.g. `guestbench-agent`. */
+  readonly name: string;
+  /** Its commands: a refused command line naming one is pointed at that command's help. */
+  readonly commands: readonly string[];
+  /** Throws UsageError for a wrong command line. */
+  readonly parse: (argv: readonly string[]) => C | HelpOrVersion;
+  readonly usage: string;
+  readonly commandHelp: (command: string) => string;
+  readonly versionText: () => string;
+  /** Runs a command and returns the exit code. */
+  readonly execute: (command: C) => Promise<number>;
+  /**
+   * Whether a failure's message says all (a user's mistake or a refusal, not a bug): told
+   * without a stack. By default every failure is told by its message alone.
+   */
+  readonly isExpectedFailure?: (err: unknown) => boolean;
+}
+
+function isHelpOrVersion(command: { readonly kind: string }): command is HelpOrVersion {
+  return command.kind === 'help' || command.kind === 'version';
+}
+
+/**
+ * Parses `argv` and runs what it asks for. Returns the exit code: 0 or what the command
+ * returned; 2 for a wrong command line; 1 for a failure, told on `stderr` in one line
+ * (with a stack for an unexpected one).
+ */
+export async function runCommandLine<C extends { readonly kind: string }>(
+  program: CommandLineProgram<C>,
+  argv: readonly string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  try {
+    const command = program.parse(argv);
+    if (!isHelpOrVersion(command)) return await program.execute(command as C);
+    if (command.kind === 'version') stdout.write(program.versionText());
+    else stdout.write(command.command === undefined ? program.usage : program.commandHelp(command.command));
+    return 0;
+  } catch (err: unknown) {
+    if (isUsageError(err)) {
+      stderr.write(usageFailureText(program.name, err.message, argv, program.commands));
+      return 2;
+    }
+    const expected = err instanceof Error && (program.isExpectedFailure?.(err) ?? true);
+    stderr.write(`${program.name}: ${expected ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}

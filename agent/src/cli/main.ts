@@ -9,7 +9,7 @@ import { DEFAULT_PRECISION_BUDGET_SECONDS } from '../profiles/profile';
 import { detectPlatform } from '../detect/detect-platform';
 import { formatDetection } from '../detect/format-detection';
 import { collectInventory } from '../detect/inventory';
-import { formatHostPort, parseHostPort, usageFailureText } from '@guestbench/proto';
+import { formatHostPort, parseHostPort, runCommandLine, UsageError, type CommandLineProgram, type HelpOrVersion } from '@guestbench/proto';
 import { serveNet } from '../net/serve-net';
 import { startSinkChild, type SinkChild } from '../net/sink-child';
 import { isProfileError, loadProfile, PROFILE_NAMES, type Profile } from '../profiles/profile';
@@ -32,7 +32,7 @@ import type { ClientTls } from '../report/collector-client';
 import fs from 'node:fs';
 import { serveWeb } from '../web/serve-web';
 import { load } from '../load/load-command';
-import { agentCommandHelp, COMMANDS, isUsageError, parseArguments, USAGE, UsageError, versionText, type Command } from './parse-arguments';
+import { agentCommandHelp, COMMANDS, parseArguments, USAGE, versionText, type Command } from './parse-arguments';
 
 const DEFAULT_PROFILE = 'smoke';
 
@@ -290,24 +290,10 @@ async function run(cmd: Extract<Command, { kind: 'run' | 'daemon' | 'flush' }>):
   }
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let cmd: Command;
-  try {
-    cmd = parseArguments(argv);
-  } catch (err: unknown) {
-    if (isUsageError(err)) {
-      process.stderr.write(usageFailureText('guestbench-agent', err.message, argv, COMMANDS));
-      return 2;
-    }
-    throw err;
-  }
+type AgentCommand = Exclude<Command, HelpOrVersion>;
+
+async function execute(cmd: AgentCommand): Promise<number> {
   switch (cmd.kind) {
-    case 'help':
-      process.stdout.write(cmd.command === undefined ? USAGE : agentCommandHelp(cmd.command));
-      return 0;
-    case 'version':
-      process.stdout.write(versionText());
-      return 0;
     case 'list': {
       const list = listBenchmarks().map((b) => ({ id: b.id, description: b.description, metrics: b.metrics, profiles: b.profiles }));
       if (cmd.json) process.stdout.write(`${JSON.stringify({ benchmarks: list, profiles: PROFILE_NAMES }, null, 2)}\n`);
@@ -353,18 +339,18 @@ async function main(argv: readonly string[]): Promise<number> {
 
 // The bundle is also the script of the load generator's worker threads (load/worker-entry.ts
 // runs there); only the main thread is the CLI.
-if (isMainThread)
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      if (isUsageError(err) || isProfileError(err) || isCollectorError(err) || isConfigError(err)) {
-        process.stderr.write(`guestbench-agent: ${err.message}\n`);
-        process.exitCode = isUsageError(err) ? 2 : 1;
-        return;
-      }
-      process.stderr.write(`guestbench-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+if (isMainThread) {
+  const program: CommandLineProgram<AgentCommand> = {
+    name: 'guestbench-agent',
+    commands: COMMANDS,
+    parse: parseArguments,
+    usage: USAGE,
+    commandHelp: agentCommandHelp,
+    versionText,
+    execute,
+    isExpectedFailure: (err) => isProfileError(err) || isCollectorError(err) || isConfigError(err),
+  };
+  void runCommandLine(program, process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,5 +1,6 @@
 import agentPackage from '../../package.json';
-import { agentCommandHelp, COMMANDS, isUsageError, parseArguments, versionText } from './parse-arguments';
+import { isUsageError } from '@guestbench/proto';
+import { agentCommandHelp, COMMANDS, parseArguments, versionText } from './parse-arguments';
 
 function usageError(argv: string[]): string {
   try {

@@ -2,7 +2,7 @@
 // main() so that both can be tested.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { argumentErrorMessage, commandHelp, parseHostPort, parseId, parseLabel, parsePlatform, PLATFORMS, type Parsed } from '@guestbench/proto';
+import { UsageError, argumentErrorMessage, commandHelp, parseHostPort, parseId, parseLabel, parsePlatform, PLATFORMS, type Parsed } from '@guestbench/proto';
 import { isWebTargetError, parseWebTargets, type WebTargets } from '../web/pages';
 import { parseServeWebArguments, type ServeWebCommand } from '../web/serve-web';
 import { parseLoadArguments, type LoadCommand } from '../load/load-command';
@@ -152,14 +152,6 @@ export interface PrecisionFlags {
   /** Relative half-width, 0.05 for 5%. */
   readonly precision: number | undefined;
   readonly precisionBudgetSeconds: number | undefined;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export function isUsageError(err: unknown): err is UsageError {
-  return err instanceof UsageError;
 }
 
 const ALLOWED: Record<string, readonly string[]> = {

@@ -3,8 +3,8 @@
 import { startCollector } from '../collector';
 import { createLogger } from '../log';
 import { describeDatabase } from '../store/database-spec';
-import { collectorCommandHelp, isUsageError, parseArguments, USAGE, type Command } from './parse-arguments';
-import { usageFailureText } from '@guestbench/proto';
+import { collectorCommandHelp, parseArguments, USAGE, type Command } from './parse-arguments';
+import { runCommandLine, type CommandLineProgram, type HelpOrVersion } from '@guestbench/proto';
 import { COLLECTOR_VERSION } from '../version';
 import { jobCommand } from './job-command';
 import { compareAaCommand } from './compare-command';
@@ -71,24 +71,10 @@ async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<number> 
   return 0;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let cmd: Command;
-  try {
-    cmd = parseArguments(argv);
-  } catch (err: unknown) {
-    if (isUsageError(err)) {
-      process.stderr.write(usageFailureText('guestbench-collector', err.message, argv, ['job', 'token', 'serve', 'report']));
-      return 2;
-    }
-    throw err;
-  }
+type CollectorCommand = Exclude<Command, HelpOrVersion>;
+
+async function execute(cmd: CollectorCommand): Promise<number> {
   switch (cmd.kind) {
-    case 'help':
-      process.stdout.write(cmd.command === undefined ? USAGE : collectorCommandHelp(cmd.command));
-      return 0;
-    case 'version':
-      process.stdout.write(`guestbench-collector ${COLLECTOR_VERSION} (Node ${process.version})\n`);
-      return 0;
     case 'serve':
       return serve(cmd);
     case 'report':
@@ -107,12 +93,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`guestbench-collector: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+const program: CommandLineProgram<CollectorCommand> = {
+  name: 'guestbench-collector',
+  commands: ['job', 'token', 'serve', 'report'],
+  parse: parseArguments,
+  usage: USAGE,
+  commandHelp: collectorCommandHelp,
+  versionText: () => `guestbench-collector ${COLLECTOR_VERSION} (Node ${process.version})\n`,
+  execute,
+};
+void runCommandLine(program, process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { collectorCommandHelp, isUsageError, parseArguments } from './parse-arguments';
+import { isUsageError } from '@guestbench/proto';
+import { collectorCommandHelp, parseArguments } from './parse-arguments';
 import { COLLECTOR_VERSION } from '../version';
 import collectorPackage from '../../package.json';
 

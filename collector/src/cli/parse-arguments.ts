@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  UsageError,
   argumentErrorMessage,
   commandHelp,
   formatProfileSpec,
@@ -170,14 +171,6 @@ export type Command =
       readonly json: boolean;
       readonly source: { readonly db: string } | { readonly url: string };
     };
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export function isUsageError(err: unknown): err is UsageError {
-  return err instanceof UsageError;
-}
 
 const ALLOWED: Record<string, readonly string[]> = {
   serve: [
