@@ -18,6 +18,14 @@ export interface MetricSpec {
   readonly primary: boolean;
 }
 
+/** The latency percentiles a benchmark reports beside its main metric: p50 and p99, in `unit`. */
+export function latencyPercentiles(unit: string): readonly MetricSpec[] {
+  return [
+    { name: 'p50', unit, direction: 'lower', primary: false },
+    { name: 'p99', unit, direction: 'lower', primary: false },
+  ];
+}
+
 /** What a timed trial measured: one finite value per metric name. */
 export type TrialValues = Readonly<Record<string, number>>;
 

@@ -1,7 +1,7 @@
 // disk.fsync: a 4 KiB write and fdatasync, again and again, as a database commits its log
 // (fio rw=write bs=4k fdatasync=1). The writes go through the page cache on purpose: what
 // is measured is the flush to stable storage, which a hypervisor may honour, delay or fake.
-import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { latencyPercentiles, type BenchmarkDefinition, type PreparedBenchmark } from '../types';
 import { BLOCK_4K, stampBlocks } from './direct-file';
 import { nodeDiskIo, type DiskIo } from './disk-io';
 import { checkTransfer, parseDiskSettings, prepareTestFile, trialSeconds, type DiskSettings } from './disk-setup';
@@ -16,11 +16,7 @@ export function createFsync(io: DiskIo = nodeDiskIo): BenchmarkDefinition<DiskSe
     id: FSYNC_ID,
     description: '4 KiB write + fdatasync, one after another (a log commit): latency mean, p50, p99',
     profiles: EVERY_PROFILE,
-    metrics: [
-      { name: 'latency', unit: 'µs', direction: 'lower', primary: true },
-      { name: 'p50', unit: 'µs', direction: 'lower', primary: false },
-      { name: 'p99', unit: 'µs', direction: 'lower', primary: false },
-    ],
+    metrics: [{ name: 'latency', unit: 'µs', direction: 'lower', primary: true }, ...latencyPercentiles('µs')],
     parseSettings: (raw) => parseDiskSettings(FSYNC_ID, raw, 16),
     async prepare(settings, context): Promise<PreparedBenchmark> {
       const f = await prepareTestFile(io, FSYNC_ID, settings, context, { bufferBytes: BLOCK_4K, wantDirect: false, reads: false });

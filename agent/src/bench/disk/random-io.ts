@@ -1,13 +1,9 @@
 // The shared shape of the 4 KiB random benchmarks: IOPS plus per-operation latency p50/p99.
-import type { MetricSpec } from '../types';
+import { latencyPercentiles, type MetricSpec } from '../types';
 import type { LatencyRecorder } from './latency-recorder';
 import type { TimedResult } from './timed-loop';
 
-export const RANDOM_METRICS: readonly MetricSpec[] = [
-  { name: 'iops', unit: 'IOPS', direction: 'higher', primary: true },
-  { name: 'p50', unit: 'µs', direction: 'lower', primary: false },
-  { name: 'p99', unit: 'µs', direction: 'lower', primary: false },
-];
+export const RANDOM_METRICS: readonly MetricSpec[] = [{ name: 'iops', unit: 'IOPS', direction: 'higher', primary: true }, ...latencyPercentiles('µs')];
 
 /** A uniformly random 4 KiB block index in [0, blocks). */
 export function randomBlock(blocks: number): number {

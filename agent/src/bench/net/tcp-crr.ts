@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { oneShot } from '../../net/sink-client';
 import { LatencyRecorder } from '../disk/latency-recorder';
-import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { latencyPercentiles, type BenchmarkDefinition, type PreparedBenchmark } from '../types';
 import { acquireSink, rejectUnknown, takeSeconds } from './sink-target';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
@@ -19,11 +19,7 @@ export const netTcpCrr: BenchmarkDefinition<TcpCrrSettings> = {
   id: TCP_CRR_ID,
   description: 'connect + 1-byte request/response + close, one connection per transaction: connections/s',
   profiles: EVERY_PROFILE,
-  metrics: [
-    { name: 'rate', unit: 'conn/s', direction: 'higher', primary: true },
-    { name: 'p50', unit: 'µs', direction: 'lower', primary: false },
-    { name: 'p99', unit: 'µs', direction: 'lower', primary: false },
-  ],
+  metrics: [{ name: 'rate', unit: 'conn/s', direction: 'higher', primary: true }, ...latencyPercentiles('µs')],
   parseSettings(raw) {
     const { seconds, rest } = takeSeconds(TCP_CRR_ID, raw);
     rejectUnknown(TCP_CRR_ID, rest, ['seconds']);

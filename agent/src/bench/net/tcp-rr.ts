@@ -3,7 +3,7 @@
 // network path's wake-ups, which virtual NICs and interrupt delivery add to.
 import { EchoConnection } from '../../net/sink-client';
 import { LatencyRecorder } from '../disk/latency-recorder';
-import type { BenchmarkDefinition, PreparedBenchmark } from '../types';
+import { latencyPercentiles, type BenchmarkDefinition, type PreparedBenchmark } from '../types';
 import { acquireSink, rejectUnknown, takeSeconds } from './sink-target';
 import { EVERY_PROFILE } from '../../profiles/profile-names';
 
@@ -18,11 +18,7 @@ export const netTcpRr: BenchmarkDefinition<TcpRrSettings> = {
   id: TCP_RR_ID,
   description: '1-byte request/response on one TCP connection: round trips/s, latency p50/p99',
   profiles: EVERY_PROFILE,
-  metrics: [
-    { name: 'rate', unit: 'round trips/s', direction: 'higher', primary: true },
-    { name: 'p50', unit: 'µs', direction: 'lower', primary: false },
-    { name: 'p99', unit: 'µs', direction: 'lower', primary: false },
-  ],
+  metrics: [{ name: 'rate', unit: 'round trips/s', direction: 'higher', primary: true }, ...latencyPercentiles('µs')],
   parseSettings(raw) {
     const { seconds, rest } = takeSeconds(TCP_RR_ID, raw);
     rejectUnknown(TCP_RR_ID, rest, ['seconds']);

@@ -12,7 +12,7 @@ import { pageUrl, targetUrl, type PageName } from '../../web/pages';
 import { startServerProcess, type ServerProcess } from '../../web/server-process';
 import { DEFAULT_LARGE_BYTES, DEFAULT_SMALL_BYTES } from '../../web/site';
 import { parseNumberSettings, type NumberSetting } from '../settings';
-import type { BenchmarkDefinition, MetricSpec, PreparedBenchmark, TrialValues } from '../types';
+import { latencyPercentiles, type BenchmarkDefinition, type MetricSpec, type PreparedBenchmark, type TrialValues } from '../types';
 import { EVERY_PROFILE, type ProfileName } from '../../profiles/profile-names';
 
 /** A web benchmark that cannot run or whose trial failed; the message starts with its id. */
@@ -67,8 +67,6 @@ const MAZE: { mazeSize: NumberSetting; mazeSeed: NumberSetting } = {
 };
 
 const RPS: MetricSpec = { name: 'rps', unit: 'req/s', direction: 'higher', primary: true };
-const P50: MetricSpec = { name: 'p50', unit: 'ms', direction: 'lower', primary: false };
-const P99: MetricSpec = { name: 'p99', unit: 'ms', direction: 'lower', primary: false };
 const MBPS: MetricSpec = { name: 'throughput', unit: 'MB/s', direction: 'higher', primary: false };
 
 /** Why a trial's requests failed, in one line; undefined when none did. */
@@ -136,7 +134,7 @@ function webBenchmark(spec: PageSpec): BenchmarkDefinition<WebSettings> {
     id: spec.id,
     description: spec.description,
     profiles: spec.profiles,
-    metrics: spec.large ? [RPS, MBPS, P50, P99] : [RPS, P50, P99],
+    metrics: spec.large ? [RPS, MBPS, ...latencyPercentiles('ms')] : [RPS, ...latencyPercentiles('ms')],
     parseSettings(raw) {
       const s: Record<string, number> = parseNumberSettings(spec.id, raw, settingsSpec);
       return {
