@@ -35,20 +35,24 @@ export interface InventoryRecord {
   readonly nodeVersion: string;
 }
 
-export interface AgentRecord {
+/** What an agent says of the machine it runs on: what it has, and the evidence of its platform. */
+export interface MachineFacts {
+  readonly inventory: InventoryRecord;
+  readonly evidence: readonly EvidenceRecord[];
+}
+
+export interface AgentRecord extends MachineFacts {
   readonly id: string;
   readonly hostname: string;
   readonly declaredPlatform: string;
   readonly detectedPlatform: string;
   /** The platform its runs are filed under: the declared one when given, else the detected one. */
   readonly platform: string;
-  readonly evidence: readonly EvidenceRecord[];
-  readonly inventory: InventoryRecord;
   readonly agentVersion: string;
   readonly enrolledAtMs: number;
 }
 
-export interface RunRecord {
+export interface RunRecord extends MachineFacts {
   readonly id: string;
   readonly agentId: string;
   readonly hostname: string;
@@ -64,8 +68,6 @@ export interface RunRecord {
   readonly endedAtMs: number | undefined;
   readonly error: string;
   readonly sampleCount: number;
-  readonly inventory: InventoryRecord;
-  readonly evidence: readonly EvidenceRecord[];
   readonly lastHeartbeatMs: number;
   /** The job this run answers; '' for a run started by hand. */
   readonly jobId: string;

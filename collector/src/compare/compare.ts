@@ -3,7 +3,7 @@
 // native/guest for lower-is-better, so 1.0 is native and below 1.0 is overhead.
 import type { CellAggregate, RunProvenance, Store } from '../store/store';
 import { categoryOf, splitGroupKey } from '@guestbench/proto';
-import { EMPTY_INVENTORY, groupKey, type Direction, type EvidenceRecord, type InventoryRecord, type RunRecord } from '../model';
+import { EMPTY_INVENTORY, groupKey, type Direction, type MachineFacts, type RunRecord } from '../model';
 import { median, momentsFromSums, ratioInterval, type IntervalMethod, type RatioSide } from './statistics';
 
 export interface CompareOptions {
@@ -108,15 +108,13 @@ export interface GroupNote {
   readonly text: string;
 }
 
-export interface GroupResult {
+export interface GroupResult extends MachineFacts {
   readonly key: string;
   readonly platform: string;
   readonly label: string;
   readonly isBaseline: boolean;
   readonly runIds: readonly string[];
   readonly hostnames: readonly string[];
-  readonly inventory: InventoryRecord;
-  readonly evidence: readonly EvidenceRecord[];
   readonly benchmarks: readonly BenchmarkRow[];
   readonly categories: readonly CategoryRow[];
   /** Geometric mean of the category means, so each category weighs the same. */

@@ -3,7 +3,7 @@
 // boot-to-agent time) and the inventory of each system.
 import { compare, groupSelected, parseGroupSpec, type CompareResult } from '../compare/compare';
 import { configurationView, type ConfigurationView } from '../compare/configuration-view';
-import { groupKey, type EvidenceRecord, type InventoryRecord, type RunRecord, type RunStatus } from '../model';
+import { groupKey, type MachineFacts, type RunRecord, type RunStatus } from '../model';
 import type { ReportQuery } from '../query/parse-report-query';
 import type { Store } from '../store/store';
 
@@ -36,7 +36,7 @@ export interface StabilityRow {
   readonly problems: readonly RunProblem[];
 }
 
-export interface SystemRow {
+export interface SystemRow extends MachineFacts {
   /** The groups the system ran in, in the report's order. */
   readonly groups: readonly string[];
   readonly agentId: string;
@@ -47,8 +47,6 @@ export interface SystemRow {
   readonly agentVersion: string;
   readonly runs: number;
   readonly lastRunAtMs: number;
-  readonly inventory: InventoryRecord;
-  readonly evidence: readonly EvidenceRecord[];
 }
 
 export interface ReportData {
