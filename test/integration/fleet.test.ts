@@ -32,7 +32,7 @@ function unary<T>(
   deadlineMs = 30_000,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const fn = client[method].bind(client) as (r: unknown, m: Metadata, o: { deadline: Date }, cb: (err: Error | null, res: T) => void) => void;
+    const fn = client[method].bind(client) as unknown as (r: unknown, m: Metadata, o: { deadline: Date }, cb: (err: Error | null, res: T) => void) => void;
     fn(req, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }

@@ -17,6 +17,7 @@ import {
   CompareRequest,
   GetRunRequest,
   ListRunsRequest,
+  type RunStatus,
 } from '@guestbench/proto';
 import { startHarness, type Harness } from '../helpers/collector-harness';
 
@@ -152,7 +153,15 @@ const CORPUS: readonly { path: string; bytes: () => Uint8Array }[] = [
   },
   {
     path: '/guestbench.v1.AgentService/EndRun',
-    bytes: () => EndRunRequest.encode({ runId: RUN, status: pick([0, 2, 3, 4, 99]), error: 'e', sampleCount: 1, endedAtMs: 2, failedBenchmarks: [] }).finish(),
+    bytes: () =>
+      EndRunRequest.encode({
+        runId: RUN,
+        status: pick([0, 2, 3, 4, 99]) as RunStatus,
+        error: 'e',
+        sampleCount: 1,
+        endedAtMs: 2,
+        failedBenchmarks: [],
+      }).finish(),
   },
   {
     path: '/guestbench.v1.AgentService/Heartbeat',

@@ -138,7 +138,7 @@ if (plan.kind === 'skip') {
     expect(requested).toEqual([`${h.collector.httpUrl}/`]);
     expect(pageErrors).toEqual([]);
     expect(await page.locator('script, img, iframe, object').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.title()).toMatch(/^guestbench report: native, kvm/);
     await expect(page.locator('#systems td.host').filter({ hasText: 'vm3"><img src=x' }).count()).resolves.toBe(1);
     const shown = await page.locator('#systems tr[data-host] td.host').allTextContents();

@@ -24,7 +24,7 @@ function comparable(v: unknown): unknown {
 /** Today's answers without what came after version 9 (a cell's doubtN, migration 11), which must be there and a count. */
 function asOfV9(v: unknown): unknown {
   let cells = 0;
-  const out = JSON.parse(JSON.stringify(v), (key: string, x: unknown) => {
+  const out = JSON.parse(JSON.stringify(v), (_key: string, x: unknown) => {
     if (x !== null && typeof x === 'object' && !Array.isArray(x) && 'valueLogSum' in x) {
       const { doubtN, ...rest } = x as { doubtN?: unknown };
       expect(Number.isInteger(doubtN)).toBe(true);

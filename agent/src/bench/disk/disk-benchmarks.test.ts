@@ -19,7 +19,8 @@ import { defaultDiskDir, isDiskSetupError, liveTestFiles, removeStaleFiles } fro
 
 type Call =
   | { op: 'open'; path: string; flags: number }
-  | { op: 'pread' | 'pwrite'; bytes: number; position: number }
+  | { op: 'pread'; bytes: number; position: number }
+  | { op: 'pwrite'; bytes: number; position: number }
   | { op: 'fdatasync' | 'dropCaches' | 'close' | 'unlink' };
 
 /** The real calls, recorded; `override` replaces some of them. */
