@@ -91,6 +91,39 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
   }
 });
 
+test('a run sends its last heartbeat when it ends, not only on the timer: the clock check spans the whole run', async () => {
+  collector = await startCollectorProcess(path.join(dir, 'c.db'), await freePort());
+  const ready = collector.events.find((e) => e['event'] === 'collector-ready')!;
+  const address = ready['grpc'] as string;
+  const httpUrl = ready['http'] as string;
+  const raw = agentClient(address);
+  await call(raw, 'enroll', enrollReq('short-agent'));
+  await call(raw, 'startRun', startReq('short-agent', 'run-short'));
+  raw.close();
+
+  const client = new CollectorClient(address);
+  // The timer would send the second beat a minute from now: only the first and the last go.
+  const thread = new ReportThread({ client, intervalMs: 60_000, lingerMs: 300, workerScript: WORKER });
+  thread.beginRun({ runId: 'run-short', onAcked: () => undefined, onSendFailed: () => undefined });
+  thread.updateBeat({ agentId: 'short-agent', runId: 'run-short', currentBenchmark: 'sys.clock', takesJobs: false });
+  try {
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => thread.lastBeatCode === 0 && (clearInterval(check), resolve()), 20);
+    });
+    expect(await callsAnswered(httpUrl, 'Heartbeat')).toBe(1);
+    const endedAt = Date.now();
+    await thread.endRun();
+    const deadline = Date.now() + 10_000;
+    while ((await callsAnswered(httpUrl, 'Heartbeat')) < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await callsAnswered(httpUrl, 'Heartbeat')).toBe(2);
+    const { run } = (await (await fetch(`${httpUrl}/api/v1/runs/run-short`)).json()) as { run: { lastHeartbeatMs: number } };
+    expect(run.lastHeartbeatMs).toBeGreaterThanOrEqual(endedAt);
+  } finally {
+    await thread.stop();
+    client.close();
+  }
+});
+
 test('a run whose benchmarks finish close together sends their samples in fewer calls than benchmarks, every one stored', async () => {
   const h = await startHarness();
   try {

@@ -121,7 +121,10 @@ function startReportThread(): void {
 
   port.on('message', (m: ToReportThread) => {
     if (m.type === 'beat') {
+      // A run's first beat goes at once, and so does its last (when the run ends): the clock
+      // check then spans the whole run, however short, not just the beats the timer sent.
       const first = beat === null;
+      if (m.beat === null) sendBeat();
       beat = m.beat;
       if (first) sendBeat();
     } else if (m.type === 'interval') beatEvery(m.ms);
