@@ -167,6 +167,23 @@ const SAMPLE_INSERT = `INSERT INTO samples (id, run_id, benchmark_id, metric, un
   trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq, flags_json)`;
 const ENDED: readonly JobAssignmentRecord['state'][] = ['completed', 'partial', 'failed', 'lost', 'cancelled'];
 
+
+/**
+ * The take of WaitForJob: the agent's oldest assignment not taken (or taken before $3 and
+ * never started), marked taken at $2, for agent $1. One UPDATE … RETURNING: an assignment is
+ * taken once even when collectors race for it (SQLite: one writer; PostgreSQL: the row lock,
+ * others skip it). A fleet's agents all take at once, so a take reads by index only
+ * (job_assignments_agent, runs_agent_job), never the whole tables. Exported for its plan's test.
+ */
+export function takePendingJobSql(d: Dialect): string {
+  return `UPDATE job_assignments SET taken_at_ms = $2
+       WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
+         SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+         WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+         ORDER BY j.created_at_ms, j.id${d.bytewise} LIMIT 1${d.engine === 'postgres' ? ' FOR UPDATE OF a SKIP LOCKED' : ''})
+       RETURNING job_id`;
+}
 export class SqlStore implements Store {
   private readonly d: Dialect;
   /** Where the engine cannot notify other processes (SQLite), job watchers are told by this process. */
@@ -453,18 +470,7 @@ export class SqlStore implements Store {
   }
 
   async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
-    // One UPDATE … RETURNING: an assignment is taken once even when collectors race for it
-    // (SQLite: one writer; PostgreSQL: the row lock, others skip it).
-    const { rows } = await this.db.query<{ job_id: string }>(
-      `UPDATE job_assignments SET taken_at_ms = $2
-       WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
-         SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-         WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
-           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
-         ORDER BY j.created_at_ms, j.id${this.d.bytewise} LIMIT 1${this.d.engine === 'postgres' ? ' FOR UPDATE OF a SKIP LOCKED' : ''})
-       RETURNING job_id`,
-      [agentId, nowMs, retakeBeforeMs ?? -1],
-    );
+    const { rows } = await this.db.query<{ job_id: string }>(takePendingJobSql(this.d), [agentId, nowMs, retakeBeforeMs ?? -1]);
     if (rows[0] === undefined) return undefined;
     const job = (await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [rows[0].job_id])).rows[0];
     return job === undefined ? undefined : toJob(job);

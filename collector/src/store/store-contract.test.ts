@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { EMPTY_INVENTORY, type AgentRecord, type SampleRecord, type TokenRecord } from '../model';
 import { openTestDatabase, planTestPostgres, warnSkipped, type TestDatabase } from '../../test/helpers/test-postgres';
-import { SQLITE } from './dialect';
 import { MIGRATIONS } from './migrations';
-import { PostgresStore, SqliteStore } from './sql-store';
+import { POSTGRES, SQLITE } from './dialect';
+import { PostgresStore, SqliteStore, takePendingJobSql } from './sql-store';
 import { isStoreError, type NewRun, type PresenceRecord, type Store } from './store';
 
 function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
@@ -748,6 +748,27 @@ test('migrating a database where two tokens share an agent id: the oldest keeps 
   raw.close();
 });
 
+// 10,000 agents asking for a job at once (bench:fleet) took a collector's pool minutes when
+// each take read every assignment and every run: it must find an agent's rows by index.
+test("SQLite: WaitForJob's take reads an agent's assignments and runs by index, not the whole tables", () => {
+  const raw = new Database(':memory:');
+  for (const m of MIGRATIONS) raw.exec(m.sql(SQLITE));
+  const values = ['agent-1', 2_000, -1];
+  const args: unknown[] = [];
+  const sql = takePendingJobSql(SQLITE).replace(/\$(\d)/g, (_, n: string) => {
+    args.push(values[Number(n) - 1]);
+    return '?';
+  });
+  const plan = raw
+    .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .all(...args)
+    .map((r) => (r as { detail: string }).detail);
+  raw.close();
+  expect(plan.filter((line) => /^SCAN (job_assignments|a|r|runs)\b/.test(line))).toEqual([]);
+  expect(plan.join('\n')).toMatch(/job_assignments_agent/);
+  expect(plan.join('\n')).toMatch(/runs_agent_job/);
+});
+
 const pgPlan = planTestPostgres();
 if (pgPlan.kind === 'skip') {
   // Said loudly (and refused under CI=true, see planTestPostgres); the PostgreSQL half is
@@ -785,6 +806,26 @@ if (pgPlan.kind === 'skip') {
     await c.end();
     // SQLite keeps the comparison's cells (cell_stats); PostgreSQL aggregates them at query time.
     expect(rows.map((r) => r.c).sort()).toEqual(sqliteColumns.filter((col) => !col.startsWith('cell_stats.')).sort());
+  });
+
+  test("PostgreSQL: WaitForJob's take reads an agent's assignments and runs by index, not the whole tables", async () => {
+    const backend = postgresBackend(current);
+    await backend.fresh();
+    await backend.close();
+    const c = new pg.Client({ connectionString: current().url });
+    await c.connect();
+    try {
+      // On an empty table the planner rightly prefers a sequential scan; without one allowed it
+      // still takes it when no index fits, which is what this looks for.
+      await c.query('SET enable_seqscan = off');
+      const { rows } = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${takePendingJobSql(POSTGRES)}`, ['agent-1', 2_000, -1]);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).not.toMatch(/Seq Scan on (job_assignments|runs)\b/);
+      expect(plan).toMatch(/job_assignments_agent/);
+      expect(plan).toMatch(/runs_agent_job/);
+    } finally {
+      await c.end();
+    }
   });
 
   describe('PostgreSQL: several collectors on one database', () => {
