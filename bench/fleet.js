@@ -95,6 +95,8 @@ async function getFleet(collector) {
 async function main() {
   const options = parseArguments(process.argv.slice(2));
   const N = options.agents;
+  // The machine's load before this bench adds its own: how quiet it was.
+  const loadBefore = os.loadavg();
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-fleet-pg-'));
   const say = (m) => process.stderr.write(`[fleet] ${m}\n`);
   say(`starting PostgreSQL in ${pgDir}`);
@@ -121,6 +123,16 @@ async function main() {
   const sims = [];
   let sampler;
   let progressTimer;
+  // Stopped by hand (a long run): leave no agent process, collector or PostgreSQL behind.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      say(`${signal}: stopping the agents, the collectors and PostgreSQL`);
+      for (const s of sims) s.child.kill('SIGKILL');
+      for (const c of Object.values(collectors)) c.child.kill('SIGKILL');
+      execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'stop', pgDir], { stdio: 'ignore' });
+      process.exit(130);
+    });
+  }
   try {
     const start = async (name, ports = {}) => {
       const c = await startCollector({
@@ -318,9 +330,10 @@ async function main() {
     const expected = N * CALLS_PER_RUN * SAMPLES_PER_CALL;
     const result = {
       agents: N,
-      machine: `${os.cpus().length} CPUs, 1-minute load average ${loadDuring.min.toFixed(2)}–${loadDuring.max.toFixed(2)} (median ${loadDuring.median.toFixed(2)}) during the run`,
+      machine: `${os.cpus().length} CPUs, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, 1-minute ${loadDuring.min.toFixed(2)}–${loadDuring.max.toFixed(2)} (median ${loadDuring.median.toFixed(2)}) during the run`,
       startedAt: new Date(t0).toISOString(),
       options,
+      loadBefore: loadBefore.map((x) => Number(x.toFixed(2))),
       loadDuring,
       enrollSeconds,
       enrollPerSecond: N / enrollSeconds,
