@@ -115,31 +115,31 @@ async function life({ index, agent: a }) {
   }
   jobsReceived.push([job.platform, Date.now()]);
   const runId = `${a.id}-run`;
-  await limit(() =>
-    a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id }),
-  );
-  await limit(() => a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true, guestMonotonicMs: 0 }));
-  for (let b = 0; b < CALLS_PER_RUN; b++) {
-    const samples = Array.from({ length: SAMPLES_PER_CALL }, (_, m) => sample(runId, `cpu.b${b}`, `m${m}`, b + m));
-    const res = await limit(async () => {
+  // A run holds its slot from start to end, one call at a time, as an agent in its guest
+  // does: with a slot per call instead, every started run waited behind every other agent's
+  // calls, fell silent past the collector's 30 s and was marked lost before it ended.
+  await limit(async () => {
+    await a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id });
+    await a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true, guestMonotonicMs: 0 });
+    for (let b = 0; b < CALLS_PER_RUN; b++) {
+      const samples = Array.from({ length: SAMPLES_PER_CALL }, (_, m) => sample(runId, `cpu.b${b}`, `m${m}`, b + m));
       const s = process.hrtime.bigint();
-      const r = await a.call('submitSamples', { runId, samples });
+      const res = await a.call('submitSamples', { runId, samples });
       ackMs.push(Number(process.hrtime.bigint() - s) / 1e6);
-      return r;
-    });
-    ackedIds += res.ackedSampleIds.length;
-  }
-  await limit(() =>
-    a.call('endRun', {
+      ackedIds += res.ackedSampleIds.length;
+    }
+    await a.call('endRun', {
       runId,
       status: RunStatus.RUN_STATUS_COMPLETED,
       error: '',
       sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL,
       endedAtMs: Date.now(),
       failedBenchmarks: [],
-    }),
-  );
+    });
+  });
   runsDone++;
+  // Promptly, so that the parent kills a collector when half of the runs are done, not later.
+  if (Date.now() - lastSent >= 10) send();
 }
 
 const progress = () => ({
@@ -150,7 +150,12 @@ const progress = () => ({
   runsFailed: runFailures.length,
   failovers: stats.failovers,
 });
-const ticker = setInterval(() => process.send(progress()), 250);
+let lastSent = 0;
+const send = () => {
+  lastSent = Date.now();
+  process.send(progress());
+};
+const ticker = setInterval(send, 250);
 
 let reported = false;
 function report() {
