@@ -131,7 +131,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const collectorId = options.collectorId ?? `${os.hostname()}:${fixedPort !== 0 ? fixedPort : `pid${process.pid}`}`;
   // Longer than the longest WaitForJob (60 s), during which a waiting agent makes no call.
   const presence = new PresenceTracker(store, { collectorId, timeoutMs: Math.max(3 * heartbeatIntervalMs, 65_000) });
-  const jobs = new JobBroker(store, presence, { pollMs: options.jobPollMs, onPollError: (err) => log.warn({ err }, 'job poll failed') });
+  const jobs = new JobBroker(store, presence, {
+    pollMs: options.jobPollMs,
+    onPollError: (err) => log.warn({ err }, 'job poll failed'),
+    onReleased: (agentId, jobId) => log.info({ event: 'job-released', agentId, jobId }, 'job given back: the agent stopped waiting as it was taken'),
+  });
   try {
     await jobs.start();
   } catch (err: unknown) {
