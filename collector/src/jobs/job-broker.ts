@@ -37,8 +37,14 @@ export interface JobBrokerOptions {
 /** Agents taken for in one query at most: a query's time stays short beside the calls sharing the pool. */
 const TAKE_BATCH = 500;
 
+/** A job taken for an agent, with the time its take wrote (to give back that take only). */
+export interface TakenJob {
+  readonly job: JobRecord;
+  readonly takenAtMs: number;
+}
+
 /** One open WaitForJob: handed its job, or ended without one (timeout, abort, close). */
-type Waiter = (job: JobRecord | undefined) => void;
+type Waiter = (taken: TakenJob | undefined) => void;
 
 export class JobBroker {
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -100,17 +106,18 @@ export class JobBroker {
   }
 
   /** The next job for this agent, waiting up to `waitMs` for one; undefined on timeout, abort or close. */
-  async waitFor(agentId: string, waitMs: number, signal: AbortSignal): Promise<JobRecord | undefined> {
+  async waitFor(agentId: string, waitMs: number, signal: AbortSignal): Promise<TakenJob | undefined> {
     const deadline = Date.now() + waitMs;
     // An agent that asks for a job holds none: one it was given and never started is retaken,
     // on this first look only (two calls open at once still take each job once).
     if (signal.aborted || this.closed) return undefined;
-    const job = await this.store.takePendingJob(agentId, Date.now(), Date.now() - (this.options.retakeAfterMs ?? 2000));
-    if (job !== undefined) return job;
+    const takenAtMs = Date.now();
+    const job = await this.store.takePendingJob(agentId, takenAtMs, takenAtMs - (this.options.retakeAfterMs ?? 2000));
+    if (job !== undefined) return { job, takenAtMs };
     const left = deadline - Date.now();
     if (left <= 0 || signal.aborted || this.closed) return undefined;
     // From here the broker takes for this agent, with every other agent woken at the same time.
-    return new Promise<JobRecord | undefined>((resolve) => {
+    return new Promise<TakenJob | undefined>((resolve) => {
       const set = this.waiters.get(agentId) ?? new Set<Waiter>();
       this.waiters.set(agentId, set);
       const done: Waiter = (handed) => {
@@ -148,8 +155,9 @@ export class JobBroker {
         for (const id of batch) this.woken.delete(id);
         if (batch.length === 0) break;
         let jobs: Map<string, JobRecord>;
+        const takenAtMs = Date.now();
         try {
-          jobs = await this.store.takePendingJobs(batch, Date.now());
+          jobs = await this.store.takePendingJobs(batch, takenAtMs);
         } catch (err: unknown) {
           // They keep waiting; the next poll finds their jobs still pending and wakes them again.
           this.options.onPollError?.(err);
@@ -157,8 +165,8 @@ export class JobBroker {
         }
         for (const [agentId, job] of jobs) {
           const waiter = this.waiters.get(agentId)?.values().next().value;
-          if (waiter !== undefined) waiter(job);
-          else await this.giveBack(agentId, job);
+          if (waiter !== undefined) waiter({ job, takenAtMs });
+          else await this.giveBack(agentId, { job, takenAtMs });
         }
       }
     } finally {
@@ -168,9 +176,9 @@ export class JobBroker {
     }
   }
 
-  private async giveBack(agentId: string, job: JobRecord): Promise<void> {
+  private async giveBack(agentId: string, { job, takenAtMs }: TakenJob): Promise<void> {
     try {
-      await this.store.releaseJob(job.id, agentId);
+      await this.store.releaseJob(job.id, agentId, takenAtMs);
       this.options.onReleased?.(agentId, job.id);
     } catch (err: unknown) {
       // Not handed over and not given back: the agent's next WaitForJob retakes it (retakeAfterMs).

@@ -167,7 +167,6 @@ const SAMPLE_INSERT = `INSERT INTO samples (id, run_id, benchmark_id, metric, un
   trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq, flags_json)`;
 const ENDED: readonly JobAssignmentRecord['state'][] = ['completed', 'partial', 'failed', 'lost', 'cancelled'];
 
-
 /**
  * The take of WaitForJob: the agent's oldest assignment not taken (or taken before $3 and
  * never started), marked taken at $2, for agent $1. One UPDATE … RETURNING: an assignment is
@@ -514,13 +513,15 @@ export class SqlStore implements Store {
     return out;
   }
 
-  async releaseJob(jobId: string, agentId: string): Promise<void> {
+  async releaseJob(jobId: string, agentId: string, takenAtMs?: number): Promise<void> {
     const announced = await this.db.transaction(async (tx): Promise<() => void> => {
-      // Only while no run of that job exists: a started run means the agent did get it.
+      // Only while no run of that job exists: a started run means the agent did get it. And
+      // only our own take: a take queued in the pool can write a time already 2 s old, so
+      // the agent's next WaitForJob may have retaken the assignment before we give it back.
       const { count } = await tx.query(
         `UPDATE job_assignments SET taken_at_ms = NULL WHERE job_id = $1 AND agent_id = $2
-         AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND agent_id = $2)`,
-        [jobId, agentId],
+         AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND agent_id = $2)${takenAtMs === undefined ? '' : ' AND taken_at_ms = $3'}`,
+        takenAtMs === undefined ? [jobId, agentId] : [jobId, agentId, takenAtMs],
       );
       return count > 0 ? this.announce(tx, [agentId]) : () => undefined;
     });

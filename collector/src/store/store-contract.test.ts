@@ -618,6 +618,18 @@ function contract(name: string, makeBackend: () => Backend): void {
       expect((await store.getJob('j1'))?.assignments.map((a) => a.state)).toEqual(['running']);
     });
 
+    test("giving back a take by its time does not undo the agent's retake since", async () => {
+      await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1']);
+      expect((await store.takePendingJob('a1', 100))?.id).toBe('j1');
+      // The take at 100 reached no one; the agent asked again and retook it at 3,000.
+      expect((await store.takePendingJob('a1', 3_000, 2_900))?.id).toBe('j1');
+      await store.releaseJob('j1', 'a1', 100);
+      expect(await store.agentsWithPendingJobs(['a1'])).toEqual([]);
+      expect((await store.getJob('j1'))?.assignments.map((a) => a.state)).toEqual(['taken']);
+      await store.releaseJob('j1', 'a1', 3_000);
+      expect(await store.agentsWithPendingJobs(['a1'])).toEqual(['a1']);
+    });
+
     test('a job taken and never started is retaken only when asked to, and never once a run of it exists', async () => {
       await store.upsertAgent(agent('a1'));
       await store.createJob({ id: 'j1', platform: '', profile: 'smoke', label: '', createdAtMs: 10 }, ['a1']);

@@ -200,8 +200,11 @@ export interface Store {
    * whichever collectors ask at the same time. Agents with none are absent from the answer.
    */
   takePendingJobs(agentIds: readonly string[], nowMs: number): Promise<Map<string, JobRecord>>;
-  /** Gives a taken assignment back (its WaitForJob call ended before the job reached the agent). */
-  releaseJob(jobId: string, agentId: string): Promise<void>;
+  /**
+   * Gives a taken assignment back (its WaitForJob call ended before the job reached the agent).
+   * With `takenAtMs`, only the take made at that time: one retaken since is not undone.
+   */
+  releaseJob(jobId: string, agentId: string, takenAtMs?: number): Promise<void>;
   /** Among `agentIds`, those with an assignment not yet taken. */
   agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]>;
   /**
