@@ -166,7 +166,9 @@ export class JobBroker {
         for (const [agentId, job] of jobs) {
           const waiter = this.waiters.get(agentId)?.values().next().value;
           if (waiter !== undefined) waiter({ job, takenAtMs });
-          else await this.giveBack(agentId, { job, takenAtMs });
+          // Not awaited: one by one, each behind the pool's queue, they held up the next batch
+          // for a minute when thousands of waits ended together.
+          else void this.giveBack(agentId, { job, takenAtMs });
         }
       }
     } finally {
