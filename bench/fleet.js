@@ -1,39 +1,45 @@
 #!/usr/bin/env node
 // bench:fleet — two collectors on one PostgreSQL (started by scripts/ensure-postgres.sh) and
-// N light-weight simulated agents (default 10,000; --agents N) in this one process, each with
-// a gRPC channel of its own, split across the collectors. Every agent enrolls and waits for a
-// job; the jobs are created on the collector the agents are NOT connected to; each agent then
+// N light-weight simulated agents (default 10,000; --agents N) in a few child processes
+// (--sim-processes), each agent with a gRPC channel of its own, split across the collectors.
+// Every agent enrolls and waits for a job, as a daemon agent does; the jobs are created on
+// the collector the agents are NOT connected to; each agent then
 // sends one short run (start, heartbeat, two calls of two samples, end). Collector A is killed
 // with SIGKILL midway through the runs and restarted; its agents fail over to B. Reports
 // samples/s, acknowledgement and job dispatch latencies, the collectors' CPU and memory, and
 // that exactly one copy of every sample is stored.
 'use strict';
-const { execFileSync } = require('node:child_process');
+const { execFileSync, fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { credentials, Metadata, status: GrpcStatus } = require('@grpc/grpc-js');
-const { AgentServiceClient, JobServiceClient, RunStatus } = require('@guestbench/proto');
+const { JobServiceClient } = require('@guestbench/proto');
 const pg = require('pg');
 const { startCollector, percentile, table } = require('./lib/collector-process');
-const { sample } = require('./lib/fake-agent');
 
-const USAGE = `usage: node bench/fleet.js [--agents N] [--in-flight N] [--json]
-  --agents N      simulated agents (default 10000)
-  --in-flight N   at most this many calls of the agents at once, long polls aside (default 256)
-  --json          print the results as JSON instead of a table`;
+const USAGE = `usage: node bench/fleet.js [--agents N] [--sim-processes N] [--in-flight N] [--ramp-seconds S] [--db-pool N] [--json]
+  --agents N         simulated agents (default 10000)
+  --sim-processes N  child processes the simulated agents are split over (default 4)
+  --in-flight N      at most this many calls of the agents at once over all processes, long polls aside (default 256)
+  --ramp-seconds S   agent i of N starts (enrolls, then waits for a job) S·i/N seconds in (default 0: as fast as --in-flight lets them)
+  --db-pool N        each collector's PostgreSQL connections (serve --db-pool; default: the collector's own)
+  --json             print the results as JSON instead of a table`;
 
 function parseArguments(argv) {
-  const out = { agents: 10_000, inFlight: 256, json: false };
+  const out = { agents: 10_000, simProcesses: 4, inFlight: 256, rampSeconds: 0, dbPool: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const value = () => {
+    const value = (min = 1) => {
       const v = argv[++i];
-      if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) < 1) throw new Error(`${a}: a whole number ≥ 1, got ${JSON.stringify(v)}`);
+      if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) < min) throw new Error(`${a}: a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
       return Number(v);
     };
     if (a === '--agents') out.agents = value();
+    else if (a === '--sim-processes') out.simProcesses = value();
     else if (a === '--in-flight') out.inFlight = value();
+    else if (a === '--ramp-seconds') out.rampSeconds = value(0);
+    else if (a === '--db-pool') out.dbPool = value();
     else if (a === '--json') out.json = true;
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
@@ -41,13 +47,14 @@ function parseArguments(argv) {
     } else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
   if (out.agents < 2) throw new Error('--agents: at least 2 (one per collector)');
+  if (out.simProcesses > out.agents) throw new Error(`--sim-processes: at most --agents (${out.agents}), got ${out.simProcesses}`);
+  if (out.inFlight < out.simProcesses) throw new Error(`--in-flight: at least --sim-processes (${out.simProcesses}), got ${out.inFlight}`);
   return out;
 }
 
 const ROOT = path.resolve(__dirname, '..');
 const SAMPLES_PER_CALL = 2;
 const CALLS_PER_RUN = 2;
-const FAILOVER = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.INTERNAL, GrpcStatus.CANCELLED]);
 
 /** CPU seconds (user + system) and peak resident memory (MiB) of a process, from /proc. */
 function processUsage(pid) {
@@ -58,22 +65,6 @@ function processUsage(pid) {
   } catch {
     return undefined;
   }
-}
-
-/** A counting semaphore, so that N agents do not put N calls on the wire at once. */
-function limiter(max) {
-  let active = 0;
-  const queue = [];
-  return async function run(fn) {
-    if (active >= max) await new Promise((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
 }
 
 function rawCall(client, method, req, deadlineMs) {
@@ -101,52 +92,11 @@ async function getFleet(collector) {
   }
 }
 
-/** One simulated agent: a channel to each collector address, made when first needed; sticks to one until it fails. */
-class LightAgent {
-  constructor(id, platform, addresses, first, stats) {
-    this.id = id;
-    this.platform = platform;
-    this.addresses = addresses;
-    this.current = first;
-    this.stats = stats;
-    this.clients = new Map();
-  }
-
-  client() {
-    const address = this.addresses[this.current];
-    let c = this.clients.get(address);
-    if (c === undefined) {
-      // A channel of its own, as a real agent in its own guest has.
-      c = new AgentServiceClient(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-      this.clients.set(address, c);
-    }
-    return c;
-  }
-
-  /** A call with failover to the other collector, as the real agent's client does. */
-  async call(method, req, deadlineMs = 30_000) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await rawCall(this.client(), method, req, deadlineMs);
-      } catch (err) {
-        if (!FAILOVER.has(err.code) || attempt >= 40) throw err;
-        this.current = (this.current + 1) % this.addresses.length;
-        this.stats.failovers++;
-        const why = `${method} ${GrpcStatus[err.code]}: ${String(err.details).slice(0, 60)}`;
-        this.stats.why.set(why, (this.stats.why.get(why) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 1000)));
-      }
-    }
-  }
-
-  close() {
-    for (const c of this.clients.values()) c.close();
-  }
-}
-
 async function main() {
   const options = parseArguments(process.argv.slice(2));
   const N = options.agents;
+  // The machine's load before this bench adds its own: how quiet it was.
+  const loadBefore = os.loadavg();
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-fleet-pg-'));
   const say = (m) => process.stderr.write(`[fleet] ${m}\n`);
   say(`starting PostgreSQL in ${pgDir}`);
@@ -170,14 +120,25 @@ async function main() {
   say(`collector logs in ${logDir}`);
   const collectors = {};
   const usage = { A: { cpu: 0, peakMiB: 0 }, B: { cpu: 0, peakMiB: 0 } };
-  const agents = [];
+  const sims = [];
   let sampler;
+  let progressTimer;
+  // Stopped by hand (a long run): leave no agent process, collector or PostgreSQL behind.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      say(`${signal}: stopping the agents, the collectors and PostgreSQL`);
+      for (const s of sims) s.child.kill('SIGKILL');
+      for (const c of Object.values(collectors)) c.child.kill('SIGKILL');
+      execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'stop', pgDir], { stdio: 'ignore' });
+      process.exit(130);
+    });
+  }
   try {
     const start = async (name, ports = {}) => {
       const c = await startCollector({
         db: dbUrl,
         ...ports,
-        args: ['--collector-id', name, '--log-level', 'info'],
+        args: ['--collector-id', name, '--log-level', 'info', ...(options.dbPool === undefined ? [] : ['--db-pool', String(options.dbPool)])],
         logFile: path.join(logDir, `collector-${name}.log`),
       });
       collectors[name] = c;
@@ -193,7 +154,14 @@ async function main() {
     // Peak memory and CPU, polled: a killed process's /proc entry is gone afterwards.
     const last = { A: undefined, B: undefined };
     const cpuBase = { A: 0, B: 0 };
+    // The 1-minute load average during the run, a reading a second: how quiet the machine was.
+    const loadSamples = [];
+    let lastLoadAt = 0;
     const poll = () => {
+      if (Date.now() - lastLoadAt >= 1000) {
+        lastLoadAt = Date.now();
+        loadSamples.push(os.loadavg()[0]);
+      }
       for (const name of ['A', 'B']) {
         const u2 = processUsage(collectors[name].pid);
         if (u2 === undefined) continue;
@@ -204,111 +172,58 @@ async function main() {
     };
     sampler = setInterval(poll, 200);
 
-    const stats = { failovers: 0, why: new Map() };
-    let runsDone = 0;
-    const benchCpu0 = process.cpuUsage();
-    const limit = limiter(options.inFlight);
-    for (let i = 0; i < N; i++) {
-      const side = i % 2; // 0: on A, platform kvm; 1: on B, platform xen
-      agents.push(new LightAgent(`fleet-${String(i).padStart(5, '0')}`, side === 0 ? 'kvm' : 'xen', addresses, side, stats));
-    }
-
-    // 1. Enroll every agent, and let each wait for a job (WaitForJob marks it idle, in daemon mode).
-    say(`enrolling ${N} agents`);
+    // 1. The simulated agents, in child processes: each agent enrolls and then waits for a job
+    //    (WaitForJob marks it idle, in daemon mode), as `guestbench-agent daemon` does.
+    const P = options.simProcesses;
+    say(`starting ${N} agents in ${P} processes (${options.inFlight} calls in flight at most, ramp ${options.rampSeconds} s)`);
     const t0 = Date.now();
-    const enrollFailures = [];
-    let enrolled = 0;
-    const progress = setInterval(() => {
+    for (let p = 0; p < P; p++) {
+      const work = {
+        from: Math.floor((p * N) / P),
+        to: Math.floor(((p + 1) * N) / P),
+        total: N,
+        addresses,
+        inFlight: Math.floor(options.inFlight / P),
+        rampMs: options.rampSeconds * 1000,
+      };
+      const child = fork(path.join(__dirname, 'lib', 'fleet-agents.js'), [JSON.stringify(work)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const sim = { child, progress: { enrolled: 0, enrollFailed: 0, runsDone: 0, runsFailed: 0, failovers: 0 }, done: undefined };
+      sim.finished = new Promise((resolve) => {
+        child.on('message', (m) => {
+          sim.progress = m;
+          if (m.type === 'done') {
+            sim.done = m;
+            resolve();
+          }
+        });
+        child.once('exit', (code, signal) => {
+          if (sim.done === undefined) say(`agent process ${p} EXITED without its results: code ${code}, signal ${signal}`);
+          resolve();
+        });
+      });
+      sims.push(sim);
+    }
+    const total = (key) => sims.reduce((n, s) => n + s.progress[key], 0);
+    const allFinished = Promise.all(sims.map((s) => s.finished));
+    progressTimer = setInterval(() => {
       const alive = ['A', 'B']
         .map((n) => `${n} ${collectors[n].child.exitCode === null && collectors[n].child.signalCode === null ? 'up' : 'DOWN'}`)
         .join(', ');
       say(
-        `${((Date.now() - t0) / 1000).toFixed(0)} s: ${enrolled} enrolled, ${runsDone} runs done, ${stats.failovers} failovers (${alive}); top reason: ${[...stats.why].sort((x, y) => y[1] - x[1])[0]?.join(' × ') ?? '-'}`,
+        `${((Date.now() - t0) / 1000).toFixed(0)} s: ${total('enrolled')} enrolled, ${total('runsDone')} runs done, ${total('runsFailed')} failed, ${total('failovers')} failovers (${alive}), load ${os.loadavg()[0].toFixed(2)}`,
       );
     }, 30_000);
-    progress.unref();
-    await Promise.all(
-      agents.map((a) =>
-        limit(() =>
-          a.call('enroll', {
-            agentId: a.id,
-            hostname: a.id,
-            declaredPlatform: a.platform,
-            agentVersion: '0.1.0',
-            detected: { platform: a.platform, evidence: [] },
-            inventory: {
-              hostname: a.id,
-              cpuModel: 'bench',
-              cpus: 1,
-              memoryBytes: 1,
-              kernel: 'k',
-              os: 'o',
-              arch: 'x64',
-              clocksource: 'tsc',
-              cpuFlags: '',
-              systemVendor: '',
-              systemModel: '',
-              nodeVersion: process.version,
-            },
-          }),
-        ).then(
-          () => enrolled++,
-          (err) => enrollFailures.push(`${a.id}: ${err.message}`),
-        ),
-      ),
-    );
+    progressTimer.unref();
+    const tick = () => new Promise((r) => setTimeout(r, 250));
+    while (total('enrolled') + total('enrollFailed') < N && sims.some((s) => s.done === undefined)) await tick();
     const enrollSeconds = (Date.now() - t0) / 1000;
-    if (enrollFailures.length > 0) throw new Error(`${enrollFailures.length} enrollments failed, e.g. ${enrollFailures[0]}`);
-
-    const jobCreatedAt = new Map();
-    const dispatchMs = [];
-    const ackMs = [];
-    let ackedIds = 0;
-    const runFailures = [];
-    let onHalf;
-    const half = new Promise((resolve) => (onHalf = resolve));
-
-    async function life(a) {
-      let job;
-      while (job === undefined) {
-        const res = await a.call('waitForJob', { agentId: a.id, waitMs: 55_000 }, 70_000);
-        job = res.job;
-      }
-      // From the moment the job was sent to the other collector until this agent has it.
-      dispatchMs.push(Date.now() - jobSentAt[job.platform]);
-      const runId = `${a.id}-run`;
-      await limit(() =>
-        a.call('startRun', { runId, agentId: a.id, profile: 'smoke', label: 'fleet', agentVersion: '0.1.0', startedAtMs: Date.now(), jobId: job.id }),
-      );
-      await limit(() => a.call('heartbeat', { agentId: a.id, runId, currentBenchmark: 'cpu.b0', takesJobs: true, guestMonotonicMs: 0 }));
-      for (let b = 0; b < CALLS_PER_RUN; b++) {
-        const samples = Array.from({ length: SAMPLES_PER_CALL }, (_, m) => sample(runId, `cpu.b${b}`, `m${m}`, b + m));
-        const res = await limit(async () => {
-          const s = process.hrtime.bigint();
-          const r = await a.call('submitSamples', { runId, samples });
-          ackMs.push(Number(process.hrtime.bigint() - s) / 1e6);
-          return r;
-        });
-        ackedIds += res.ackedSampleIds.length;
-      }
-      await limit(() =>
-        a.call('endRun', {
-          runId,
-          status: RunStatus.RUN_STATUS_COMPLETED,
-          error: '',
-          sampleCount: CALLS_PER_RUN * SAMPLES_PER_CALL,
-          endedAtMs: Date.now(),
-          failedBenchmarks: [],
-        }),
-      );
-      runsDone++;
-      if (runsDone === Math.floor(N / 2)) onHalf();
+    if (total('enrollFailed') > 0) {
+      const failures = await Promise.race([allFinished.then(() => sims.flatMap((s) => s.done?.enrollFailures ?? [])), tick()]);
+      throw new Error(`${total('enrollFailed')} enrollments failed, e.g. ${failures?.[0] ?? '(not reported yet)'}`);
     }
-    const jobSentAt = {};
-    const lives = agents.map((a) => life(a).catch((err) => runFailures.push(`${a.id}: ${err.message}`)));
 
     // 2. Wait until the shared presence shows every agent idle in daemon mode, from either collector.
-    say('waiting for every agent to wait for a job');
+    say(`${N} agents enrolled in ${enrollSeconds.toFixed(1)} s; waiting for every agent to wait for a job`);
     const waitUntil = Date.now() + 120_000 + N * 10;
     for (;;) {
       const { res, fleet } = await getFleet(collectors.B);
@@ -318,12 +233,13 @@ async function main() {
         say(`only ${fleet.agents.daemon ?? 'an unknown number'} of ${N} agents are waiting for a job; going on with them`);
         break;
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await tick();
     }
     const fleetBefore = (await getFleet(collectors.A)).fleet;
 
     // 3. Jobs on the other collector: kvm agents are on A, their job is created on B; xen the other way.
     say('creating the jobs on the collector the agents are not connected to');
+    const jobSentAt = {};
     const jobStart = Date.now();
     const createOn = async (collector, platform) => {
       const client = new JobServiceClient(collector.grpc, credentials.createInsecure());
@@ -340,7 +256,6 @@ async function main() {
             say(`CreateJob ${platform} failed (${GrpcStatus[err.code]}: ${err.details}); again`);
           }
         }
-        jobCreatedAt.set(res.job.job.id, sent);
         return { id: res.job.job.id, assigned: res.job.assignments.length, createMs: Date.now() - sent };
       } finally {
         client.close();
@@ -349,11 +264,10 @@ async function main() {
     const [jobKvm, jobXen] = await Promise.all([createOn(collectors.B, 'kvm'), createOn(collectors.A, 'xen')]);
 
     // 4. Midway through the runs, kill A and start it again on the same ports.
-    let halfTimer;
-    await Promise.race([half, Promise.all(lives), new Promise((resolve) => (halfTimer = setTimeout(resolve, 120_000 + N * 20)))]);
-    clearTimeout(halfTimer);
-    const killAt = { runsDone, at: (Date.now() - jobStart) / 1000 };
-    say(`killing collector A (SIGKILL) after ${runsDone} of ${N} runs`);
+    const halfBy = Date.now() + 120_000 + N * 20;
+    while (total('runsDone') < Math.floor(N / 2) && Date.now() < halfBy && sims.some((s) => s.done === undefined)) await new Promise((r) => setTimeout(r, 5));
+    const killAt = { runsDone: total('runsDone'), at: (Date.now() - jobStart) / 1000 };
+    say(`killing collector A (SIGKILL) after ${killAt.runsDone} of ${N} runs`);
     poll();
     cpuBase.A = usage.A.cpu;
     await new Promise((resolve) => {
@@ -368,20 +282,38 @@ async function main() {
 
     // An agent whose job never arrives would wait forever: give up on it after a while and say so.
     let watchdog;
-    const stragglers = await Promise.race([
-      Promise.all(lives).then(() => 0),
-      new Promise((resolve) => (watchdog = setTimeout(() => resolve(N - runsDone), 180_000 + N * 20))),
-    ]);
+    await Promise.race([allFinished, new Promise((resolve) => (watchdog = setTimeout(resolve, 180_000 + N * 20)))]);
     clearTimeout(watchdog);
-    if (stragglers > 0) runFailures.push(`${stragglers} agents did not finish their run within the watchdog's time`);
     const runSeconds = (Date.now() - jobStart) / 1000;
-    const benchCpu = process.cpuUsage(benchCpu0);
-    const benchProcess = { cpu: (benchCpu.user + benchCpu.system) / 1e6, peakMiB: process.resourceUsage().maxRSS / 1024 };
+    for (const s of sims) if (s.done === undefined && s.child.connected) s.child.send({ type: 'report-now' });
+    await Promise.race([allFinished, new Promise((r) => setTimeout(r, 10_000))]);
     poll();
     clearInterval(sampler);
-    clearInterval(progress);
+    clearInterval(progressTimer);
     sampler = undefined;
-    if (runFailures.length > 0) say(`${runFailures.length} agents failed, e.g. ${runFailures[0]}`);
+    const done = sims.map((s) => s.done).filter((d) => d !== undefined);
+    const runFailures = done.flatMap((d) => d.runFailures);
+    const failedRuns = done.reduce((n, d) => n + d.runsFailed, 0);
+    const stragglers = N - done.reduce((n, d) => n + d.runsDone + d.runsFailed, 0);
+    if (stragglers > 0) runFailures.push(`${stragglers} agents did not finish their run within the watchdog's time`);
+    if (runFailures.length > 0) say(`${failedRuns} agents failed, e.g. ${runFailures[0]}`);
+    const ackedIds = done.reduce((n, d) => n + d.ackedIds, 0);
+    const failovers = done.reduce((n, d) => n + d.failovers, 0);
+    const why = new Map();
+    for (const d of done) for (const [k, v] of d.why) why.set(k, (why.get(k) ?? 0) + v);
+    const dispatchMs = done.flatMap((d) => d.jobsReceived.map(([platform, at]) => at - jobSentAt[platform]));
+    const ackMs = done.flatMap((d) => d.ackMs);
+    const simProcesses = {
+      processes: P,
+      cpu: done.reduce((n, d) => n + d.cpu, 0),
+      peakMiB: Math.max(...done.map((d) => d.peakMiB)),
+      peakMiBSum: done.reduce((n, d) => n + d.peakMiB, 0),
+    };
+    const loadDuring = {
+      min: Math.min(...loadSamples),
+      median: [...loadSamples].sort((x, y) => x - y)[Math.floor(loadSamples.length / 2)],
+      max: Math.max(...loadSamples),
+    };
 
     // 5. What the database holds.
     const c = new pg.Client({ connectionString: dbUrl });
@@ -398,7 +330,11 @@ async function main() {
     const expected = N * CALLS_PER_RUN * SAMPLES_PER_CALL;
     const result = {
       agents: N,
-      machine: `${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the end`,
+      machine: `${os.cpus().length} CPUs, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, 1-minute ${loadDuring.min.toFixed(2)}–${loadDuring.max.toFixed(2)} (median ${loadDuring.median.toFixed(2)}) during the run`,
+      startedAt: new Date(t0).toISOString(),
+      options,
+      loadBefore: loadBefore.map((x) => Number(x.toFixed(2))),
+      loadDuring,
       enrollSeconds,
       enrollPerSecond: N / enrollSeconds,
       jobs: { kvmOnB: jobKvm, xenOnA: jobXen },
@@ -407,9 +343,9 @@ async function main() {
       samplesPerSecond: samples.n / runSeconds,
       ack: { calls: ackMs.length, p50: percentile(ackMs, 50), p99: percentile(ackMs, 99) },
       kill: { ...killAt, restartSeconds },
-      failovers: stats.failovers,
+      failovers,
       collectors: usage,
-      benchProcess,
+      simProcesses,
       stored: {
         samples: samples.n,
         distinct: samples.d,
@@ -422,14 +358,14 @@ async function main() {
       },
       fleetBefore: fleetBefore.agents,
       fleetAfterRuns: fleetAfter.runs,
-      failures: runFailures.length,
-      failoverReasons: Object.fromEntries([...stats.why].sort((x, y) => y[1] - x[1]).slice(0, 8)),
-      exactlyOnce: samples.n === expected && samples.d === expected && runs.completed === N && taken.taken === N && runFailures.length === 0,
+      failures: failedRuns + stragglers,
+      failoverReasons: Object.fromEntries([...why].sort((x, y) => y[1] - x[1]).slice(0, 8)),
+      exactlyOnce: samples.n === expected && samples.d === expected && runs.completed === N && taken.n === N && taken.taken === N && runFailures.length === 0,
     };
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-      process.stdout.write(`\nbench:fleet — ${N} agents, 2 collectors on one PostgreSQL, ${result.machine}\n\n`);
+      process.stdout.write(`\nbench:fleet — ${N} agents in ${P} processes, 2 collectors on one PostgreSQL, started ${result.startedAt}, ${result.machine}\n\n`);
       process.stdout.write(
         `${table(
           ['measure', 'value'],
@@ -450,10 +386,13 @@ async function main() {
             ['runs: seconds, samples/s', `${f(runSeconds)} s, ${f(result.samplesPerSecond, 0)}`],
             ['ack p50 / p99 (ms)', `${f(result.ack.p50)} / ${f(result.ack.p99)}`],
             ['A killed after runs / back after (s)', `${killAt.runsDone} / ${f(restartSeconds)}`],
-            ['agent calls failed over', String(stats.failovers)],
+            ['agent calls failed over', String(failovers)],
             ['collector A: CPU s, peak RSS MiB (both lives)', `${f(usage.A.cpu)}, ${f(usage.A.peakMiB, 0)}`],
             ['collector B: CPU s, peak RSS MiB', `${f(usage.B.cpu)}, ${f(usage.B.peakMiB, 0)}`],
-            ['this process (all agents): CPU s, peak RSS MiB', `${f(benchProcess.cpu)}, ${f(benchProcess.peakMiB, 0)}`],
+            [
+              `agent processes (${P}): CPU s, peak RSS MiB of the largest / all`,
+              `${f(simProcesses.cpu)}, ${f(simProcesses.peakMiB, 0)} / ${f(simProcesses.peakMiBSum, 0)}`,
+            ],
             ['samples stored / distinct / expected', `${samples.n} / ${samples.d} / ${expected}`],
             ['runs completed / assignments taken', `${runs.completed} / ${taken.taken} of ${N}`],
             ['exactly one copy of every sample, every run and job done', result.exactlyOnce ? 'yes' : 'NO'],
@@ -464,7 +403,8 @@ async function main() {
     if (!result.exactlyOnce) process.exitCode = 1;
   } finally {
     if (sampler !== undefined) clearInterval(sampler);
-    for (const a of agents) a.close();
+    if (progressTimer !== undefined) clearInterval(progressTimer);
+    for (const s of sims) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     for (const c of Object.values(collectors)) await c.stop().catch(() => undefined);
     execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), 'stop', pgDir], { stdio: 'ignore' });
   }

@@ -9,12 +9,26 @@ const path = require('node:path');
 
 const COLLECTOR_CLI = path.resolve(__dirname, '..', '..', 'collector', 'dist', 'cli', 'main.js');
 
+function canListen(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port with the next one free too (the collector's default net sink), below the
+ * kernel's ephemeral range (32768 and up on Linux): a port the kernel picked could be given
+ * to one of the thousands of outgoing connections a bench makes before a collector binds it,
+ * or rebinds it after a restart.
+ */
 async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canListen(port)) && (await canListen(port + 1))) return port;
+  }
+  throw new Error('no free port pair found between 20000 and 32000');
 }
 
 /**
@@ -28,7 +42,8 @@ async function startCollector(options = {}) {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gb-bench-'));
   const db = options.db ?? path.join(dir, 'bench.db');
   const grpcPort = options.grpcPort ?? (await freePort());
-  const httpPort = options.httpPort ?? (await freePort());
+  let httpPort = options.httpPort;
+  while (httpPort === undefined || (options.httpPort === undefined && Math.abs(httpPort - grpcPort) <= 1)) httpPort = await freePort();
   const flags = [
     options.cli ?? COLLECTOR_CLI,
     'serve',

@@ -101,6 +101,15 @@ function grpcCredentials(tls: CollectorOptions['tls']): ServerCredentials {
 
 const SERVICE_NAMES = ['guestbench.v1.AgentService', 'guestbench.v1.QueryService', 'guestbench.v1.JobService'];
 
+/** Whether a listen failed because the port is taken, however deep in `cause` (the sink wraps its listen error). */
+function isAddressInUse(err: unknown): boolean {
+  // Not `instanceof Error`: errors made by Node itself can come from another realm (under jest).
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'EADDRINUSE') return true;
+  }
+  return false;
+}
+
 /** How long a stopping collector lets open gRPC calls finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -122,7 +131,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const collectorId = options.collectorId ?? `${os.hostname()}:${fixedPort !== 0 ? fixedPort : `pid${process.pid}`}`;
   // Longer than the longest WaitForJob (60 s), during which a waiting agent makes no call.
   const presence = new PresenceTracker(store, { collectorId, timeoutMs: Math.max(3 * heartbeatIntervalMs, 65_000) });
-  const jobs = new JobBroker(store, presence, { pollMs: options.jobPollMs, onPollError: (err) => log.warn({ err }, 'job poll failed') });
+  const jobs = new JobBroker(store, presence, {
+    pollMs: options.jobPollMs,
+    onPollError: (err) => log.warn({ err }, 'job poll failed'),
+    onReleased: (agentId, jobId) => log.info({ event: 'job-released', agentId, jobId }, 'job given back: the agent stopped waiting as it was taken'),
+  });
   try {
     await jobs.start();
   } catch (err: unknown) {
@@ -148,7 +161,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         sink = await startNetSink(s.host, s.port, log);
       } catch (err: unknown) {
         // Only the default may move: a port the operator chose fails loudly.
-        if (options.netSinkAddress !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        if (options.netSinkAddress !== undefined || !isAddressInUse(err)) throw err;
         sink = await startNetSink(s.host, 0, log);
         log.warn(
           { event: 'net-sink-port-busy', wanted: s.port, port: sink.address.port },

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { AgentServiceClient, type EnrollRequest, type EnrollResponse } from '@guestbench/proto';
 import { AGENT_CLI, startHarness, type Harness } from '../helpers/collector-harness';
+import { freePort } from '../helpers/collector-process';
 
 /** Sends `data`, half-closes if asked, and returns everything the server sent until it closed. */
 function exchange(port: number, data: Buffer, halfClose: boolean): Promise<Buffer> {
@@ -100,5 +101,26 @@ describe('guestbench-agent serve-net', () => {
     const code = await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c)));
     expect(code).toBe(2);
     expect(stderr).toContain('--listen: expected HOST:PORT');
+  });
+});
+
+describe("the collector's default sink port", () => {
+  test('moves to a free port when the gRPC port + 1 is taken, and says so', async () => {
+    const grpcPort = await freePort();
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(grpcPort + 1, '127.0.0.1', resolve));
+    try {
+      const h = await startHarness({ grpcAddress: `127.0.0.1:${grpcPort}` });
+      try {
+        expect(h.collector.netSink).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(h.collector.netSink).not.toBe(`127.0.0.1:${grpcPort + 1}`);
+        expect(h.logs.find((e) => e.event === 'net-sink-port-busy')).toMatchObject({ wanted: grpcPort + 1 });
+        await expectSpeaksProtocol(Number(h.collector.netSink!.split(':')[1]));
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });

@@ -359,14 +359,15 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
         log.debug({ event: 'job-wait-cancelled', agentId: agent.id }, 'job wait cancelled by the agent');
       });
       log.debug({ event: 'job-wait-started', agentId: agent.id, waitMs: req.waitMs }, 'agent waits for a job');
-      const job = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
+      const taken = await options.jobs.waitFor(agent.id, req.waitMs, aborted.signal);
+      const job = taken?.job;
       // An agent that cancelled its wait (stopping, or moving to another collector) no longer
       // waits here: no job may be assigned to it until it asks again.
       await presence.seen(agent.id, { takesJobs: !(aborted.signal.aborted || call.cancelled) });
-      if (job !== undefined && (aborted.signal.aborted || call.cancelled)) {
+      if (taken !== undefined && (aborted.signal.aborted || call.cancelled)) {
         // The agent went away (or moved to another collector) as the job was taken: give it back.
-        await store.releaseJob(job.id, agent.id);
-        log.info({ event: 'job-released', agentId: agent.id, jobId: job.id }, 'job given back: the agent left before it was handed over');
+        await store.releaseJob(taken.job.id, agent.id, taken.takenAtMs);
+        log.info({ event: 'job-released', agentId: agent.id, jobId: taken.job.id }, 'job given back: the agent left before it was handed over');
         return {};
       }
       if (job === undefined && options.jobs.isClosed)

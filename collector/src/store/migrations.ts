@@ -237,4 +237,10 @@ export const MIGRATIONS: readonly Migration[] = [
       ${addCells(d, "r.status <> 'running'")};
     `,
   },
+  {
+    version: 12,
+    description:
+      "WaitForJob's take by index: an agent's assignments, taken or not (it retakes a lost one, which the pending-only index cannot serve), and its run of a job; each take read every assignment and every run",
+    sql: () => 'CREATE INDEX job_assignments_agent ON job_assignments(agent_id); CREATE INDEX runs_agent_job ON runs(agent_id, job_id);',
+  },
 ];

@@ -16,7 +16,7 @@ import {
   type TokenRecord,
 } from '../model';
 import { addCells, cellSelect, toCell, type CellRow } from './cells';
-import type { Dialect } from './dialect';
+import { POSTGRES, type Dialect } from './dialect';
 import { insertNew, insertRows, type Driver, type Queryable } from './driver';
 import { PostgresDriver, type PostgresStoreOptions } from './postgres-driver';
 import { SqliteDriver } from './sqlite-driver';
@@ -167,6 +167,37 @@ const SAMPLE_INSERT = `INSERT INTO samples (id, run_id, benchmark_id, metric, un
   trial_n, trial_sum, trial_min, trial_log_sum, trial_log_sumsq, flags_json)`;
 const ENDED: readonly JobAssignmentRecord['state'][] = ['completed', 'partial', 'failed', 'lost', 'cancelled'];
 
+/**
+ * The take of WaitForJob: the agent's oldest assignment not taken (or taken before $3 and
+ * never started), marked taken at $2, for agent $1. One UPDATE … RETURNING: an assignment is
+ * taken once even when collectors race for it (SQLite: one writer; PostgreSQL: the row lock,
+ * others skip it). A fleet's agents all take at once, so a take reads by index only
+ * (job_assignments_agent, runs_agent_job), never the whole tables. Exported for its plan's test.
+ */
+/**
+ * The take of many woken agents at once (PostgreSQL): per agent in $1 the same pick as
+ * takePendingJobSql without retakes, locked with SKIP LOCKED; the update checks again that the
+ * row is still not taken, so a race with another collector hands the assignment out once.
+ */
+export const TAKE_PENDING_JOBS_SQL = `UPDATE job_assignments t SET taken_at_ms = $2
+  FROM (SELECT w.agent_id, (
+      SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+      WHERE a.agent_id = w.agent_id AND a.taken_at_ms IS NULL
+        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+      ORDER BY j.created_at_ms, j.id${POSTGRES.bytewise} LIMIT 1 FOR UPDATE OF a SKIP LOCKED) AS job_id
+    FROM unnest($1::text[]) AS w(agent_id)) p
+  WHERE t.agent_id = p.agent_id AND t.job_id = p.job_id AND t.taken_at_ms IS NULL
+  RETURNING t.agent_id, t.job_id`;
+
+export function takePendingJobSql(d: Dialect): string {
+  return `UPDATE job_assignments SET taken_at_ms = $2
+       WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
+         SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
+         WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
+         ORDER BY j.created_at_ms, j.id${d.bytewise} LIMIT 1${d.engine === 'postgres' ? ' FOR UPDATE OF a SKIP LOCKED' : ''})
+       RETURNING job_id`;
+}
 export class SqlStore implements Store {
   private readonly d: Dialect;
   /** Where the engine cannot notify other processes (SQLite), job watchers are told by this process. */
@@ -453,30 +484,44 @@ export class SqlStore implements Store {
   }
 
   async takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined> {
-    // One UPDATE … RETURNING: an assignment is taken once even when collectors race for it
-    // (SQLite: one writer; PostgreSQL: the row lock, others skip it).
-    const { rows } = await this.db.query<{ job_id: string }>(
-      `UPDATE job_assignments SET taken_at_ms = $2
-       WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
-         SELECT a.job_id FROM job_assignments a JOIN jobs j ON j.id = a.job_id
-         WHERE a.agent_id = $1 AND (a.taken_at_ms IS NULL OR a.taken_at_ms < $3)
-           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = a.job_id AND r.agent_id = a.agent_id)
-         ORDER BY j.created_at_ms, j.id${this.d.bytewise} LIMIT 1${this.d.engine === 'postgres' ? ' FOR UPDATE OF a SKIP LOCKED' : ''})
-       RETURNING job_id`,
-      [agentId, nowMs, retakeBeforeMs ?? -1],
-    );
+    const { rows } = await this.db.query<{ job_id: string }>(takePendingJobSql(this.d), [agentId, nowMs, retakeBeforeMs ?? -1]);
     if (rows[0] === undefined) return undefined;
     const job = (await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [rows[0].job_id])).rows[0];
     return job === undefined ? undefined : toJob(job);
   }
 
-  async releaseJob(jobId: string, agentId: string): Promise<void> {
+  async takePendingJobs(agentIds: readonly string[], nowMs: number): Promise<Map<string, JobRecord>> {
+    const ids = [...new Set(agentIds)];
+    const out = new Map<string, JobRecord>();
+    if (ids.length === 0) return out;
+    if (this.d.engine !== 'postgres') {
+      // SQLite is in this process, one writer: a statement per agent costs no round trip.
+      for (const id of ids) {
+        const job = await this.takePendingJob(id, nowMs);
+        if (job !== undefined) out.set(id, job);
+      }
+      return out;
+    }
+    const { rows } = await this.db.query<{ agent_id: string; job_id: string }>(TAKE_PENDING_JOBS_SQL, [ids, nowMs]);
+    if (rows.length === 0) return out;
+    const jobs = await this.db.query<JobRow>(`SELECT * FROM jobs WHERE ${this.d.inList('id', '$1')}`, [[...new Set(rows.map((r) => r.job_id))]]);
+    const byId = new Map(jobs.rows.map((j) => [j.id, toJob(j)]));
+    for (const r of rows) {
+      const job = byId.get(r.job_id);
+      if (job !== undefined) out.set(r.agent_id, job);
+    }
+    return out;
+  }
+
+  async releaseJob(jobId: string, agentId: string, takenAtMs?: number): Promise<void> {
     const announced = await this.db.transaction(async (tx): Promise<() => void> => {
-      // Only while no run of that job exists: a started run means the agent did get it.
+      // Only while no run of that job exists: a started run means the agent did get it. And
+      // only our own take: a take queued in the pool can write a time already 2 s old, so
+      // the agent's next WaitForJob may have retaken the assignment before we give it back.
       const { count } = await tx.query(
         `UPDATE job_assignments SET taken_at_ms = NULL WHERE job_id = $1 AND agent_id = $2
-         AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND agent_id = $2)`,
-        [jobId, agentId],
+         AND NOT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND agent_id = $2)${takenAtMs === undefined ? '' : ' AND taken_at_ms = $3'}`,
+        takenAtMs === undefined ? [jobId, agentId] : [jobId, agentId, takenAtMs],
       );
       return count > 0 ? this.announce(tx, [agentId]) : () => undefined;
     });

@@ -194,8 +194,17 @@ export interface Store {
    * (its collector died with the answer on the way) and is taken again.
    */
   takePendingJob(agentId: string, nowMs: number, retakeBeforeMs?: number): Promise<JobRecord | undefined>;
-  /** Gives a taken assignment back (its WaitForJob call ended before the job reached the agent). */
-  releaseJob(jobId: string, agentId: string): Promise<void>;
+  /**
+   * takePendingJob for many agents in one go (those woken by a new job): for each agent the
+   * oldest assignment not yet taken and never started, now marked taken, each taken once
+   * whichever collectors ask at the same time. Agents with none are absent from the answer.
+   */
+  takePendingJobs(agentIds: readonly string[], nowMs: number): Promise<Map<string, JobRecord>>;
+  /**
+   * Gives a taken assignment back (its WaitForJob call ended before the job reached the agent).
+   * With `takenAtMs`, only the take made at that time: one retaken since is not undone.
+   */
+  releaseJob(jobId: string, agentId: string, takenAtMs?: number): Promise<void>;
   /** Among `agentIds`, those with an assignment not yet taken. */
   agentsWithPendingJobs(agentIds: readonly string[]): Promise<string[]>;
   /**
