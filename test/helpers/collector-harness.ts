@@ -16,6 +16,8 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
+  /** @default '127.0.0.1:0' */
+  readonly grpcAddress?: string;
   readonly heartbeatIntervalMs?: number;
   readonly lostAfterMs?: number;
   /** @default 'none' */

@@ -168,13 +168,6 @@ const SAMPLE_INSERT = `INSERT INTO samples (id, run_id, benchmark_id, metric, un
 const ENDED: readonly JobAssignmentRecord['state'][] = ['completed', 'partial', 'failed', 'lost', 'cancelled'];
 
 /**
- * The take of WaitForJob: the agent's oldest assignment not taken (or taken before $3 and
- * never started), marked taken at $2, for agent $1. One UPDATE … RETURNING: an assignment is
- * taken once even when collectors race for it (SQLite: one writer; PostgreSQL: the row lock,
- * others skip it). A fleet's agents all take at once, so a take reads by index only
- * (job_assignments_agent, runs_agent_job), never the whole tables. Exported for its plan's test.
- */
-/**
  * The take of many woken agents at once (PostgreSQL): per agent in $1 the same pick as
  * takePendingJobSql without retakes, locked with SKIP LOCKED; the update checks again that the
  * row is still not taken, so a race with another collector hands the assignment out once.
@@ -189,6 +182,13 @@ export const TAKE_PENDING_JOBS_SQL = `UPDATE job_assignments t SET taken_at_ms =
   WHERE t.agent_id = p.agent_id AND t.job_id = p.job_id AND t.taken_at_ms IS NULL
   RETURNING t.agent_id, t.job_id`;
 
+/**
+ * The take of WaitForJob: the agent's oldest assignment not taken (or taken before $3 and
+ * never started), marked taken at $2, for agent $1. One UPDATE … RETURNING: an assignment is
+ * taken once even when collectors race for it (SQLite: one writer; PostgreSQL: the row lock,
+ * others skip it). A fleet's agents all take at once, so a take reads by index only
+ * (job_assignments_agent, runs_agent_job), never the whole tables. Exported for its plan's test.
+ */
 export function takePendingJobSql(d: Dialect): string {
   return `UPDATE job_assignments SET taken_at_ms = $2
        WHERE agent_id = $1 AND (taken_at_ms IS NULL OR taken_at_ms < $3) AND job_id = (
@@ -198,6 +198,7 @@ export function takePendingJobSql(d: Dialect): string {
          ORDER BY j.created_at_ms, j.id${d.bytewise} LIMIT 1${d.engine === 'postgres' ? ' FOR UPDATE OF a SKIP LOCKED' : ''})
        RETURNING job_id`;
 }
+
 export class SqlStore implements Store {
   private readonly d: Dialect;
   /** Where the engine cannot notify other processes (SQLite), job watchers are told by this process. */
