@@ -366,8 +366,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceSe
       await presence.seen(agent.id, { takesJobs: !(aborted.signal.aborted || call.cancelled) });
       if (taken !== undefined && (aborted.signal.aborted || call.cancelled)) {
         // The agent went away (or moved to another collector) as the job was taken: give it back.
-        await store.releaseJob(taken.job.id, agent.id, taken.takenAtMs);
-        log.info({ event: 'job-released', agentId: agent.id, jobId: taken.job.id }, 'job given back: the agent left before it was handed over');
+        await options.jobs.giveBack(agent.id, taken);
         return {};
       }
       if (job === undefined && options.jobs.isClosed)

@@ -22,9 +22,9 @@ export interface JobBrokerOptions {
    * @default 2000
    */
   readonly pollMs?: number;
-  /** Told when a poll, or the take for woken agents, fails (the poll tries again). @default ignored */
+  /** Told when a poll, the take for woken agents or a give-back fails (the poll, or a retake, mends it). @default ignored */
   readonly onPollError?: (err: unknown) => void;
-  /** Told when a job taken for an agent found its wait already over, and was given back. @default ignored */
+  /** Told when a job taken for an agent was given back (giveBack). @default ignored */
   readonly onReleased?: (agentId: string, jobId: string) => void;
   /**
    * A job taken this long ago of which the agent has no run, when the agent asks for a job
@@ -178,7 +178,11 @@ export class JobBroker {
     }
   }
 
-  private async giveBack(agentId: string, { job, takenAtMs }: TakenJob): Promise<void> {
+  /**
+   * Gives back a job taken for an agent that did not get it: its wait had ended, or its call
+   * went away as the job was taken. Undoes only that take (see Store.releaseJob).
+   */
+  async giveBack(agentId: string, { job, takenAtMs }: TakenJob): Promise<void> {
     try {
       await this.store.releaseJob(job.id, agentId, takenAtMs);
       this.options.onReleased?.(agentId, job.id);
