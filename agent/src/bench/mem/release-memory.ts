@@ -45,9 +45,19 @@ export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 100
   // What this collection freed; V8 may have collected the buffers on its own before.
   const freed = Math.min(residentBytes, arrayBuffersBefore - process.memoryUsage().arrayBuffers);
   if (freed < MMAP_THRESHOLD_MAX) return;
+  await untilResidentShrinks(rssBefore, freed, timeoutMs, 0);
+}
+
+/**
+ * Waits, up to `timeoutMs`, until the resident set is most of `bytes` below `rssBefore`;
+ * the first `collections` looks that find it is not collect garbage, the others sleep 1 ms.
+ */
+async function untilResidentShrinks(rssBefore: number, bytes: number, timeoutMs: number, collections: number): Promise<void> {
+  const collect = fullCollection();
   const deadline = Date.now() + timeoutMs;
-  while (process.memoryUsage.rss() > rssBefore - 0.9 * freed && Date.now() < deadline) {
-    await sleep(1);
+  for (let i = 0; process.memoryUsage.rss() > rssBefore - 0.9 * bytes && Date.now() < deadline; i++) {
+    if (i < collections) collect();
+    else await sleep(1);
   }
 }
 
@@ -59,12 +69,6 @@ export async function releaseArrayBuffers(residentBytes: number, timeoutMs = 100
  * them was touched.
  */
 export async function releaseWasmMemories(residentBytes: number, timeoutMs = 1000): Promise<void> {
-  const collect = fullCollection();
-  const rssBefore = process.memoryUsage.rss();
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; process.memoryUsage.rss() > rssBefore - 0.9 * residentBytes && Date.now() < deadline; i++) {
-    // See releaseArrayBuffers: a second collection is sometimes needed.
-    if (i < 3) collect();
-    else await sleep(1);
-  }
+  // See releaseArrayBuffers: a second collection is sometimes needed.
+  await untilResidentShrinks(process.memoryUsage.rss(), residentBytes, timeoutMs, 3);
 }
