@@ -32,6 +32,19 @@ function busy(ms: number): void {
   }
 }
 
+/** Starts a collector process and, on it, a run of an enrolled agent; returns its addresses. */
+async function collectorWithRun(agentId: string, runId: string): Promise<{ process: CollectorProcess; address: string; httpUrl: string }> {
+  const started = await startCollectorProcess(path.join(dir, 'c.db'), await freePort());
+  collector = started;
+  const ready = started.events.find((e) => e['event'] === 'collector-ready')!;
+  const address = ready['grpc'] as string;
+  const raw = agentClient(address);
+  await call(raw, 'enroll', enrollReq(agentId));
+  await call(raw, 'startRun', startReq(agentId, runId));
+  raw.close();
+  return { process: started, address, httpUrl: ready['http'] as string };
+}
+
 /** The count of one gRPC method's calls answered OK, from the collector's /metrics. */
 async function callsAnswered(httpUrl: string, method: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
@@ -40,14 +53,7 @@ async function callsAnswered(httpUrl: string, method: string): Promise<number> {
 }
 
 test('while the main thread is busy, heartbeats reach the collector and handed-over samples are stored in one call', async () => {
-  collector = await startCollectorProcess(path.join(dir, 'c.db'), await freePort());
-  const ready = collector.events.find((e) => e['event'] === 'collector-ready')!;
-  const address = ready['grpc'] as string;
-  const httpUrl = ready['http'] as string;
-  const raw = agentClient(address);
-  await call(raw, 'enroll', enrollReq('busy-agent'));
-  await call(raw, 'startRun', startReq('busy-agent', 'run-busy'));
-  raw.close();
+  const { process: busyCollector, address, httpUrl } = await collectorWithRun('busy-agent', 'run-busy');
 
   const acked: string[] = [];
   const client = new CollectorClient(address);
@@ -79,7 +85,7 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
 
     // The samples were stored while this thread was still busy: their batch waited on the
     // thread's own timer (≤ 1 s), not on the main thread.
-    const stored = await collector.waitForEvent((e) => e['event'] === 'samples-stored' && e['runId'] === 'run-busy');
+    const stored = await busyCollector.waitForEvent((e) => e['event'] === 'samples-stored' && e['runId'] === 'run-busy');
     expect(stored['count']).toBe(3);
     expect(stored['time'] as number).toBeLessThan(freeAt);
     expect((await callsAnswered(httpUrl, 'SubmitSamples')) - callsBefore).toBe(1);
@@ -92,14 +98,7 @@ test('while the main thread is busy, heartbeats reach the collector and handed-o
 });
 
 test('a run sends its last heartbeat when it ends, not only on the timer: the clock check spans the whole run', async () => {
-  collector = await startCollectorProcess(path.join(dir, 'c.db'), await freePort());
-  const ready = collector.events.find((e) => e['event'] === 'collector-ready')!;
-  const address = ready['grpc'] as string;
-  const httpUrl = ready['http'] as string;
-  const raw = agentClient(address);
-  await call(raw, 'enroll', enrollReq('short-agent'));
-  await call(raw, 'startRun', startReq('short-agent', 'run-short'));
-  raw.close();
+  const { address, httpUrl } = await collectorWithRun('short-agent', 'run-short');
 
   const client = new CollectorClient(address);
   // The timer would send the second beat a minute from now: only the first and the last go.
