@@ -1,4 +1,3 @@
-import type { Profile } from '../profiles/profile';
 import { isProfileError } from '../profiles/profile';
 import { arrayOp, cpuArrays } from './cpu/arrays';
 import { calibrateAsync } from './calibrate';
@@ -10,41 +9,7 @@ import { cpuInt64, INT64_INCREMENT, INT64_MULTIPLIER, int64Chain } from './cpu/i
 import { cpuMath, mathCalls } from './cpu/math';
 import { cpuMemory, loadsAndStores } from './cpu/memory';
 import { signedLeb, unsignedLeb } from './cpu/wasm-module';
-import type { AnyBenchmark, TrialValues } from './types';
-
-function tinyProfile(): Profile {
-  return {
-    name: 'test',
-    description: '',
-    warmupSeconds: 0.005,
-    trialSeconds: 0.005,
-    minTrials: 3,
-    maxTrials: 3,
-    rsdThreshold: 0.5,
-    budgetSeconds: 1,
-    benchmarks: [],
-    settings: {},
-  };
-}
-
-async function oneTrial(def: AnyBenchmark, raw: Record<string, unknown> = {}): Promise<{ values: TrialValues; parameters: Readonly<Record<string, string>> }> {
-  const prepared = await def.prepare(def.parseSettings(raw), { profile: tinyProfile(), signal: new AbortController().signal });
-  try {
-    return { values: await prepared.trial(), parameters: prepared.parameters };
-  } finally {
-    await prepared.dispose?.();
-  }
-}
-
-function expectRates(def: AnyBenchmark, values: TrialValues): void {
-  for (const m of def.metrics) {
-    const v = values[m.name];
-    expect(typeof v).toBe('number');
-    expect(Number.isFinite(v)).toBe(true);
-    expect(v).toBeGreaterThan(0);
-  }
-  expect(def.metrics.filter((m) => m.primary)).toHaveLength(1);
-}
+import { expectRates, oneTrial } from '../../test/helpers/kernel-trial';
 
 describe('cpu.int32', () => {
   it('measures a finite positive rate in Mops/s', async () => {

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Profile } from '../profiles/profile';
+import { tinyProfile } from '../../test/helpers/kernel-trial';
 import { cpuArrays } from './cpu/arrays';
 import { cpuCalls } from './cpu/calls';
 import { cpuFloat32 } from './cpu/float32';
@@ -24,18 +24,7 @@ import {
 import { runBenchmark } from './runner';
 import type { AnyBenchmark } from './types';
 
-const profile: Profile = {
-  name: 'test',
-  description: '',
-  warmupSeconds: 0.005,
-  trialSeconds: 0.005,
-  minTrials: 3,
-  maxTrials: 3,
-  rsdThreshold: 0.5,
-  budgetSeconds: 1,
-  benchmarks: [],
-  settings: {},
-};
+const profile = tinyProfile();
 
 /** A fresh closure each call, so every test starts from code V8 has never seen run. */
 function freshChain(): (n: number, seed: number) => number {

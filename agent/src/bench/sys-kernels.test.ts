@@ -1,44 +1,9 @@
-import type { Profile } from '../profiles/profile';
 import { clockReads, sysClock } from './sys/clock';
 import { allowedCpus, parseCpuList } from './sys/cpu-affinity';
 import { PingPong, sysCtxswitch } from './sys/ctxswitch';
 import { spawnOnce, sysSpawn } from './sys/spawn';
 import { getuidCalls, sysSyscall } from './sys/syscall';
-import type { AnyBenchmark, TrialValues } from './types';
-
-function tinyProfile(): Profile {
-  return {
-    name: 'test',
-    description: '',
-    warmupSeconds: 0.005,
-    trialSeconds: 0.005,
-    minTrials: 3,
-    maxTrials: 3,
-    rsdThreshold: 0.5,
-    budgetSeconds: 1,
-    benchmarks: [],
-    settings: {},
-  };
-}
-
-async function oneTrial(def: AnyBenchmark, raw: Record<string, unknown> = {}): Promise<{ values: TrialValues; parameters: Readonly<Record<string, string>> }> {
-  const prepared = await def.prepare(def.parseSettings(raw), { profile: tinyProfile(), signal: new AbortController().signal });
-  try {
-    return { values: await prepared.trial(), parameters: prepared.parameters };
-  } finally {
-    await prepared.dispose?.();
-  }
-}
-
-function expectRates(def: AnyBenchmark, values: TrialValues): void {
-  for (const m of def.metrics) {
-    const v = values[m.name];
-    expect(typeof v).toBe('number');
-    expect(Number.isFinite(v)).toBe(true);
-    expect(v).toBeGreaterThan(0);
-  }
-  expect(def.metrics.filter((m) => m.primary)).toHaveLength(1);
-}
+import { expectRates, oneTrial } from '../../test/helpers/kernel-trial';
 
 describe('sys.spawn', () => {
   it('measures a finite positive rate in spawns/s on one CPU, and unpins afterwards', async () => {
