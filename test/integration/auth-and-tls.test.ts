@@ -68,7 +68,10 @@ describe('with tokens', () => {
     expect(runs[0]).toMatchObject({ agentId: 'agent-a', platform: 'kvm', status: 'completed' });
     const list = await runCli(COLLECTOR_CLI, ['token', 'list', '--db', path.join(h.dir, 'guestbench.db'), '--json']);
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'guest-a', agentId: 'agent-a', kind: 'agent' })]);
-    const secret = token.split('_')[2]!;
+    // The whole secret: base64url has "_" in its alphabet, so splitting the token at "_" can cut
+    // it short (seen: a one-character "8", which the token list's timestamps contained).
+    const secret = /^gbt_[0-9a-f]{12}_(.+)$/.exec(token)?.[1] ?? '';
+    expect(secret).toHaveLength(43);
     expect(fs.readFileSync(path.join(h.dir, 'guestbench.db')).includes(Buffer.from(secret))).toBe(false);
     expect(list.stdout).not.toContain(secret);
   }, 120_000);
